@@ -80,9 +80,9 @@ public static class QuotientRemainder
         const string op = "qr.rows";
         Guard.NonNegative(op, numEmbeddings);
         Guard.Positive(op, collisions);
-        long rows = (numEmbeddings + collisions - 1) / collisions;
+        long rows = numEmbeddings / collisions + (numEmbeddings % collisions != 0 ? 1 : 0); // no overflow near long.MaxValue
         if (rows > int.MaxValue)
-            ThrowHelper.ArgumentOutOfRange(op, nameof(collisions), collisions, $"{numEmbeddings} ids with collisions {collisions} need {rows} quotient rows, more than {int.MaxValue}; use collisions ≥ {(numEmbeddings + int.MaxValue - 1) / int.MaxValue}");
+            ThrowHelper.ArgumentOutOfRange(op, nameof(collisions), collisions, $"{numEmbeddings} ids with collisions {collisions} need {rows} quotient rows, more than {int.MaxValue}; use collisions ≥ {numEmbeddings / int.MaxValue + 1}");
         return (int)rows;
     }
 
