@@ -5,17 +5,25 @@ using BenchmarkDotNet.Jobs;
 namespace EmbedSharp.Benchmarks;
 
 /// <summary>
-/// Jobs every benchmark runs under: the machine's full ISA, AVX-512 off, and scalar (all hardware
-/// intrinsics off), so a vectorised kernel's gain over its scalar path is visible in one table.
-/// Use <c>--job short</c> on the command line for a quick look.
+/// Jobs for every benchmark: the machine's full ISA; with <c>EMBEDSHARP_BENCH_ISA=1</c> also AVX-512
+/// off and scalar (all hardware intrinsics off), so a vectorised kernel's gain over its scalar
+/// path shows in one table. Add <c>--job short</c> on the command line for a quick look.
 /// </summary>
 public sealed class IsaConfig : ManualConfig
 {
     public IsaConfig()
     {
-        AddJob(Job.Default.WithId("Native").AsBaseline());
-        AddJob(Job.Default.WithEnvironmentVariable("DOTNET_EnableAVX512F", "0").WithId("NoAVX512"));
-        AddJob(Job.Default.WithEnvironmentVariable("DOTNET_EnableHWIntrinsic", "0").WithId("Scalar"));
+        var native = Job.Default.WithId("Native");
+        if (Environment.GetEnvironmentVariable("EMBEDSHARP_BENCH_ISA") == "1")
+        {
+            AddJob(native.AsBaseline());
+            AddJob(Job.Default.WithEnvironmentVariable("DOTNET_EnableAVX512F", "0").WithId("NoAVX512"));
+            AddJob(Job.Default.WithEnvironmentVariable("DOTNET_EnableHWIntrinsic", "0").WithId("Scalar"));
+        }
+        else
+        {
+            AddJob(native);
+        }
         WithOptions(ConfigOptions.JoinSummary);
     }
 }
