@@ -72,24 +72,7 @@ public sealed partial class Embedding
         ValidateIndices(op, nameof(indices), indices, shape);
         if (MaxNorm is float maxNorm)
             Renormalize(indices, maxNorm);
-        switch (Weight.DType)
-        {
-            case DType.Float32: GatherRows<float>(indices, destination); break;
-            case DType.Float16: GatherRows<Half>(indices, destination); break;
-            default: GatherRows<BFloat16>(indices, destination); break;
-        }
-    }
-
-    private void GatherRows<T>(ReadOnlySpan<int> indices, Span<float> destination) where T : unmanaged
-    {
-        int dims = Dims;
-        for (int i = 0; i < indices.Length; i++)
-            Kernels.WidenRow<T>(Weight.RowUnchecked<T>(indices[i]), destination.Slice(i * dims, dims));
-        if (Scale != 1f && dims > 0)
-        {
-            Span<float> written = destination.Slice(0, indices.Length * dims);
-            TensorPrimitives.Multiply(written, Scale, written);
-        }
+        Weight.GatherUnchecked(indices, destination, Scale);
     }
 
     /// <summary>PyTorch's <c>embedding_renorm_</c>: distinct rows, ascending, each rescaled at most once.</summary>

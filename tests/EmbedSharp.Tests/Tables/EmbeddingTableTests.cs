@@ -93,4 +93,46 @@ public sealed class EmbeddingTableTests
         Assert.Equal(0, b.GetRow<float>(3).Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingTable(-1, 2));
     }
+
+    [Theory]
+    [InlineData(DType.Float32, 1)]
+    [InlineData(DType.Float32, 2)]
+    [InlineData(DType.Float16, 2)]
+    [InlineData(DType.BFloat16, 3)]
+    public void Gather_MatchesReference_OnOneAndSeveralThreads(DType dtype, int threads)
+    {
+        // 5,000 ids × 67 dims = 335,000 output floats: above the parallel threshold.
+        const int v = 3000, d = 67, n = 5000;
+        var r = new SeededRandom(3);
+        float[] w = Enumerable.Range(0, v * d).Select(_ => (float)r.NextNormal()).ToArray();
+        using var t = new EmbeddingTable(v, d, dtype);
+        t.CopyFrom(w);
+        float[] stored = t.ToArray();
+        int[] ids = Enumerable.Range(0, n).Select(i => i % 7 == 0 ? 5 : r.NextInt(v)).ToArray();
+        var fast = new float[n * d];
+        var slow = new float[n * d];
+        t.GatherUnchecked(ids, fast, 0.5f, threads);
+        Kernels.GatherReference<float>(stored, d, ids, 0.5f, slow);
+        Assert.Equal(slow, fast);
+    }
+
+    [Fact]
+    public void Gather_ValidatesBeforeWriting()
+    {
+        using var t = new EmbeddingTable(4, 2);
+        var dst = new float[6];
+        dst.AsSpan().Fill(9);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => t.Gather([1, 2, 4], dst));
+        Assert.Contains("indices[2] = 4", ex.Message);
+        Assert.All(dst, x => Assert.Equal(9f, x));
+        Assert.Throws<ArgumentException>(() => t.Gather([1, 2], new float[3]));
+    }
+
+    [Fact]
+    public unsafe void LargeTables_Are2MiBAligned()
+    {
+        using var t = new EmbeddingTable(3000, 256); // 3 MB
+        Assert.Equal(0, (long)t.Pointer % (2 * 1024 * 1024));
+        Assert.All(t.GetRow<float>(2999).ToArray(), x => Assert.Equal(0f, x));
+    }
 }
