@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using EmbedSharp.Diagnostics;
-using EmbedSharp.Vocabulary;
+using EmbedSharp.Vocabularies;
 using Microsoft.ML.Tokenizers;
 
 namespace EmbedSharp.Tokenizers;

@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Initializers;
 using EmbedSharp.Sparse;
-using EmbedSharp.Vocabulary;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp;
 

@@ -16,7 +16,7 @@ public sealed partial class DependencyRulesTests
         ["Tables"] = ["Diagnostics", "Numerics"],
         ["Quantization"] = ["Diagnostics", "Numerics", "Tables"],
         ["Positional"] = ["Diagnostics", "Numerics", "Tables"],
-        ["Vocabulary"] = ["Diagnostics", "Numerics", "Tables"],
+        ["Vocabularies"] = ["Diagnostics", "Numerics", "Tables"],
         ["Initializers"] = ["Diagnostics", "Numerics"],
         ["Sparse"] = ["Diagnostics", "Numerics", "Tables"],
         ["Optimizers"] = ["Diagnostics", "Numerics", "Tables", "Sparse"],

@@ -1,5 +1,5 @@
 using EmbedSharp.Numerics;
-using EmbedSharp.Vocabulary;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp.Tests.Layers;
 

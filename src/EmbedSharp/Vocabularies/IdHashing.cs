@@ -1,6 +1,6 @@
 using EmbedSharp.Diagnostics;
 
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 /// <summary>
 /// Seeded hashing of integer ids into buckets, for the hashing trick and hash embeddings. Each seed

@@ -1,6 +1,6 @@
 using EmbedSharp.Diagnostics;
 
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 /// <summary>
 /// Counts tokens from a stream (one pass, any size) and then builds a frequency-sorted

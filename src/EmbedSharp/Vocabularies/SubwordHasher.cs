@@ -1,7 +1,7 @@
 using System.Text;
 using EmbedSharp.Diagnostics;
 
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 /// <summary>
 /// fastText's character n-grams: the word is wrapped as <c>&lt;word&gt;</c>, every n-gram of

@@ -1,4 +1,4 @@
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 /// <summary>The usual reserved tokens. Any string can be a special token; these are conventions.</summary>
 public static class SpecialTokens
@@ -62,8 +62,8 @@ public sealed record VocabularyOptions
     /// </summary>
     public static VocabularyOptions PadUnk { get; } = new()
     {
-        SpecialTokens = [global::EmbedSharp.Vocabulary.SpecialTokens.Pad, global::EmbedSharp.Vocabulary.SpecialTokens.Unknown],
-        PaddingToken = global::EmbedSharp.Vocabulary.SpecialTokens.Pad,
-        UnknownToken = global::EmbedSharp.Vocabulary.SpecialTokens.Unknown,
+        SpecialTokens = [global::EmbedSharp.Vocabularies.SpecialTokens.Pad, global::EmbedSharp.Vocabularies.SpecialTokens.Unknown],
+        PaddingToken = global::EmbedSharp.Vocabularies.SpecialTokens.Pad,
+        UnknownToken = global::EmbedSharp.Vocabularies.SpecialTokens.Unknown,
     };
 }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using EmbedSharp.Diagnostics;
 
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 /// <summary>
 /// An immutable mapping between tokens and dense ids <c>0 … Count−1</c>, with a count per token and

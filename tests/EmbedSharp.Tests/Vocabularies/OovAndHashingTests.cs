@@ -1,11 +1,11 @@
-using EmbedSharp.Vocabulary;
-using Vocab = EmbedSharp.Vocabulary.Vocabulary;
+using EmbedSharp.Vocabularies;
 
-namespace EmbedSharp.Tests.Vocabulary;
+
+namespace EmbedSharp.Tests.Vocabularies;
 
 public sealed class OovPolicyTests
 {
-    private static readonly Vocab Words = Vocab.Build("cat dog cat bird".Split(' '), VocabularyOptions.PadUnk);
+    private static readonly Vocabulary Words = Vocabulary.Build("cat dog cat bird".Split(' '), VocabularyOptions.PadUnk);
 
     [Fact]
     public void Unknown_policy_maps_oov_to_unk()
@@ -13,7 +13,7 @@ public sealed class OovPolicyTests
         var p = new UnknownTokenPolicy(Words);
         Assert.Equal([Words.GetId("dog")], p.GetRows("dog"));
         Assert.Equal([1], p.GetRows("zebra"));
-        Assert.Throws<ArgumentException>(() => new UnknownTokenPolicy(Vocab.Build(["a"])));
+        Assert.Throws<ArgumentException>(() => new UnknownTokenPolicy(Vocabulary.Build(["a"])));
     }
 
     [Fact]

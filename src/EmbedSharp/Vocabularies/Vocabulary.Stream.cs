@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using EmbedSharp.Diagnostics;
 
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 public sealed partial class Vocabulary
 {

@@ -1,7 +1,7 @@
-using EmbedSharp.Vocabulary;
-using Vocab = EmbedSharp.Vocabulary.Vocabulary;
+using EmbedSharp.Vocabularies;
 
-namespace EmbedSharp.Tests.Vocabulary;
+
+namespace EmbedSharp.Tests.Vocabularies;
 
 public sealed class VocabularyTests
 {
@@ -10,7 +10,7 @@ public sealed class VocabularyTests
     [Fact]
     public void Build_sorts_by_count_with_first_occurrence_breaking_ties()
     {
-        Vocab v = Vocab.Build(Stream);
+        Vocabulary v = Vocabulary.Build(Stream);
         // a:3, then b,c,f:2 in first-seen order (b, c, f), then d,e:1.
         Assert.Equal(["a", "b", "c", "f", "d", "e"], v.Tokens);
         Assert.Equal([3L, 2, 2, 2, 1, 1], v.Counts.ToArray());
@@ -21,7 +21,7 @@ public sealed class VocabularyTests
     [Fact]
     public void Ordinal_tie_break_sorts_equal_counts_by_string()
     {
-        Vocab v = Vocab.Build("z y x y z w".Split(' '), new VocabularyOptions { TieBreak = TieBreak.Ordinal });
+        Vocabulary v = Vocabulary.Build("z y x y z w".Split(' '), new VocabularyOptions { TieBreak = TieBreak.Ordinal });
         Assert.Equal(["y", "z", "w", "x"], v.Tokens);
     }
 
@@ -36,7 +36,7 @@ public sealed class VocabularyTests
             MinCount = 2,
             MaxSize = 8,
         };
-        Vocab v = Vocab.Build(Stream.Append("[CLS]"), options);
+        Vocabulary v = Vocabulary.Build(Stream.Append("[CLS]"), options);
         Assert.Equal(["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]", "<user>", "a", "b"], v.Tokens);
         Assert.Equal(6, v.SpecialCount);
         Assert.Equal(1L, v.GetCount(2)); // observed count of a special token is kept
@@ -51,16 +51,16 @@ public sealed class VocabularyTests
     [Fact]
     public void Min_count_and_max_size_prune_the_rarest()
     {
-        Assert.Equal(["a", "b", "c", "f"], Vocab.Build(Stream, new VocabularyOptions { MinCount = 2 }).Tokens);
-        Assert.Equal(["a", "b"], Vocab.Build(Stream, new VocabularyOptions { MaxSize = 2 }).Tokens);
-        Assert.Empty(Vocab.Build(Stream, new VocabularyOptions { MinCount = 100 }).Tokens);
-        Assert.Empty(Vocab.Build([]).Tokens);
+        Assert.Equal(["a", "b", "c", "f"], Vocabulary.Build(Stream, new VocabularyOptions { MinCount = 2 }).Tokens);
+        Assert.Equal(["a", "b"], Vocabulary.Build(Stream, new VocabularyOptions { MaxSize = 2 }).Tokens);
+        Assert.Empty(Vocabulary.Build(Stream, new VocabularyOptions { MinCount = 100 }).Tokens);
+        Assert.Empty(Vocabulary.Build([]).Tokens);
     }
 
     [Fact]
     public void Lookups_encode_and_decode()
     {
-        Vocab v = Vocab.Build(Stream, VocabularyOptions.PadUnk);
+        Vocabulary v = Vocabulary.Build(Stream, VocabularyOptions.PadUnk);
         Assert.True(v.TryGetId("c".AsSpan(), out int id));
         Assert.Equal("c", v.GetToken(id));
         Assert.False(v.TryGetId("q", out int none));
@@ -75,7 +75,7 @@ public sealed class VocabularyTests
     [Fact]
     public void Without_an_unknown_token_unknown_lookups_throw_before_writing()
     {
-        Vocab v = Vocab.Build(Stream);
+        Vocabulary v = Vocabulary.Build(Stream);
         var ex = Assert.Throws<KeyNotFoundException>(() => v.GetId("zzz"));
         Assert.Contains("[vocabulary.id]", ex.Message);
         int[] dst = [7, 7, 7];
@@ -86,34 +86,34 @@ public sealed class VocabularyTests
     [Fact]
     public void Inconsistent_options_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => Vocab.Build(Stream, new VocabularyOptions { SpecialTokens = ["<pad>", "<pad>"] }));
-        Assert.Throws<ArgumentException>(() => Vocab.Build(Stream, new VocabularyOptions { UnknownToken = "<unk>" }));
-        Assert.Throws<ArgumentException>(() => Vocab.Build(Stream, new VocabularyOptions { PaddingToken = "<pad>" }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Vocab.Build(Stream, new VocabularyOptions { SpecialTokens = ["a", "b"], MaxSize = 1 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Vocab.Build(Stream, new VocabularyOptions { MinCount = -1 }));
+        Assert.Throws<ArgumentException>(() => Vocabulary.Build(Stream, new VocabularyOptions { SpecialTokens = ["<pad>", "<pad>"] }));
+        Assert.Throws<ArgumentException>(() => Vocabulary.Build(Stream, new VocabularyOptions { UnknownToken = "<unk>" }));
+        Assert.Throws<ArgumentException>(() => Vocabulary.Build(Stream, new VocabularyOptions { PaddingToken = "<pad>" }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Vocabulary.Build(Stream, new VocabularyOptions { SpecialTokens = ["a", "b"], MaxSize = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Vocabulary.Build(Stream, new VocabularyOptions { MinCount = -1 }));
     }
 
     [Fact]
     public void FromTokens_keeps_the_given_order_and_checks_it()
     {
-        Vocab v = Vocab.FromTokens(["[PAD]", "[UNK]", "hello", "world"], [0, 0, 5, 9],
+        Vocabulary v = Vocabulary.FromTokens(["[PAD]", "[UNK]", "hello", "world"], [0, 0, 5, 9],
             new VocabularyOptions { SpecialTokens = ["[PAD]", "[UNK]"], UnknownToken = "[UNK]", PaddingToken = "[PAD]" });
         Assert.Equal(3, v.GetId("world"));
         Assert.Equal(9, v.GetCount(3));
-        Assert.Throws<ArgumentException>(() => Vocab.FromTokens(["a", "b", "a"]));
-        Assert.Throws<ArgumentException>(() => Vocab.FromTokens(["a", "[PAD]"], default, new VocabularyOptions { SpecialTokens = ["[PAD]"] }));
-        Assert.Throws<ArgumentException>(() => Vocab.FromTokens(["a"], [1, 2]));
-        Assert.Throws<ArgumentException>(() => Vocab.FromTokens(["a"], [-1]));
+        Assert.Throws<ArgumentException>(() => Vocabulary.FromTokens(["a", "b", "a"]));
+        Assert.Throws<ArgumentException>(() => Vocabulary.FromTokens(["a", "[PAD]"], default, new VocabularyOptions { SpecialTokens = ["[PAD]"] }));
+        Assert.Throws<ArgumentException>(() => Vocabulary.FromTokens(["a"], [1, 2]));
+        Assert.Throws<ArgumentException>(() => Vocabulary.FromTokens(["a"], [-1]));
     }
 
     [Fact]
     public void Save_and_load_round_trip()
     {
-        Vocab v = Vocab.Build(Stream.Concat(["naïve", "東京", ""]), VocabularyOptions.PadUnk);
+        Vocabulary v = Vocabulary.Build(Stream.Concat(["naïve", "東京", ""]), VocabularyOptions.PadUnk);
         var ms = new MemoryStream();
         v.Save(ms);
         ms.Position = 0;
-        Vocab back = Vocab.Load(ms);
+        Vocabulary back = Vocabulary.Load(ms);
         Assert.Equal(v.Tokens, back.Tokens);
         Assert.Equal(v.Counts.ToArray(), back.Counts.ToArray());
         Assert.Equal(v.SpecialCount, back.SpecialCount);
@@ -126,14 +126,14 @@ public sealed class VocabularyTests
     public void Every_truncation_is_a_clear_error()
     {
         var ms = new MemoryStream();
-        Vocab.Build(Stream, VocabularyOptions.PadUnk).Save(ms);
+        Vocabulary.Build(Stream, VocabularyOptions.PadUnk).Save(ms);
         byte[] bytes = ms.ToArray();
         for (int n = 0; n < bytes.Length; n++)
         {
-            var ex = Assert.Throws<InvalidDataException>(() => Vocab.Load(new MemoryStream(bytes, 0, n)));
+            var ex = Assert.Throws<InvalidDataException>(() => Vocabulary.Load(new MemoryStream(bytes, 0, n)));
             Assert.StartsWith("[vocabulary.load]", ex.Message);
             // A stream that cannot seek must fail the same way.
-            Assert.Throws<InvalidDataException>(() => Vocab.Load(new NonSeekable(bytes.AsSpan(0, n).ToArray())));
+            Assert.Throws<InvalidDataException>(() => Vocabulary.Load(new NonSeekable(bytes.AsSpan(0, n).ToArray())));
         }
     }
 
@@ -141,7 +141,7 @@ public sealed class VocabularyTests
     public void Hostile_headers_are_rejected_without_large_allocations()
     {
         var ms = new MemoryStream();
-        Vocab.FromTokens(["<pad>", "x", "y"], [0, 1, 2], new VocabularyOptions { SpecialTokens = ["<pad>"], PaddingToken = "<pad>" }).Save(ms);
+        Vocabulary.FromTokens(["<pad>", "x", "y"], [0, 1, 2], new VocabularyOptions { SpecialTokens = ["<pad>"], PaddingToken = "<pad>" }).Save(ms);
         byte[] good = ms.ToArray();
 
         byte[] Patch(int offset, int value)
@@ -153,9 +153,9 @@ public sealed class VocabularyTests
 
         void Rejects(byte[] data, string fragment)
         {
-            var ex = Assert.Throws<InvalidDataException>(() => Vocab.Load(new MemoryStream(data)));
+            var ex = Assert.Throws<InvalidDataException>(() => Vocabulary.Load(new MemoryStream(data)));
             Assert.Contains(fragment, ex.Message);
-            Assert.Throws<InvalidDataException>(() => Vocab.Load(new NonSeekable(data)));
+            Assert.Throws<InvalidDataException>(() => Vocabulary.Load(new NonSeekable(data)));
         }
 
         byte[] magic = (byte[])good.Clone();

@@ -1,6 +1,6 @@
 using EmbedSharp.Diagnostics;
 
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 /// <summary>
 /// Turns a token into the table rows whose <b>mean</b> is its vector. Subclasses decide what happens to

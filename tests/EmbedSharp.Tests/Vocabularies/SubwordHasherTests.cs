@@ -1,7 +1,7 @@
-using EmbedSharp.Vocabulary;
-using Vocab = EmbedSharp.Vocabulary.Vocabulary;
+using EmbedSharp.Vocabularies;
 
-namespace EmbedSharp.Tests.Vocabulary;
+
+namespace EmbedSharp.Tests.Vocabularies;
 
 /// <summary>
 /// Subword ids against Debian's fasttext 0.9.2. The constants were made with
@@ -66,7 +66,7 @@ public sealed class SubwordHasherTests
     [Fact]
     public void Subword_policy_over_a_vocabulary_matches_fasttext_ids()
     {
-        Vocab v = Vocab.FromTokens(FastTextWords);
+        Vocabulary v = Vocabulary.FromTokens(FastTextWords);
         var policy = new SubwordPolicy(v, new SubwordHasher());
         Assert.Equal([9, 916760, 1991844, 794652, 17200, 369674, 454614, 761698, 960375, 1966025, 1609710], policy.GetRows("café"));
         Assert.Equal([12], policy.GetRows("</s>")); // fastText gives its end-of-sentence word no n-grams

@@ -1,6 +1,6 @@
 using EmbedSharp.Diagnostics;
 
-namespace EmbedSharp.Vocabulary;
+namespace EmbedSharp.Vocabularies;
 
 /// <summary>
 /// Masks and padded batches for sequence models: what a PyTorch <c>PaddingIdx</c> user pads with and
