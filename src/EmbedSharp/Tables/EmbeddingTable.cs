@@ -96,7 +96,7 @@ public sealed unsafe class EmbeddingTable : IDisposable
     /// <summary>Row <paramref name="row"/> without checks, for kernels that validated their indices.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Span<T> RowUnchecked<T>(int row) where T : unmanaged =>
-        new(_data + (nint)row * Dims * sizeof(T), Dims);
+        new(Pointer + (nint)row * Dims * sizeof(T), Dims);
 
     /// <summary>The whole storage as one span; only for tables of at most <see cref="int.MaxValue"/> elements.</summary>
     /// <exception cref="InvalidOperationException">The table is larger than a span can address.</exception>
