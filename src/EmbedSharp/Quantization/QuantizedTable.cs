@@ -19,7 +19,7 @@ namespace EmbedSharp.Quantization;
 /// <c>ŵ = q·s + b</c> (affine, rounded as <see cref="FusedDequantize"/> says) or <c>ŵ = element·scale</c>
 /// (fp modes, exact in float32). The table is immutable apart from <see cref="FusedDequantize"/>.
 /// </remarks>
-public sealed partial class QuantizedTable
+public sealed partial class QuantizedTable : IQuantizedRows
 {
     private readonly uint[] _weight;
     private readonly byte[] _scales;
