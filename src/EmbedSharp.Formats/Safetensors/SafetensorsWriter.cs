@@ -19,6 +19,9 @@ public sealed class SafetensorsWriter
     /// <summary>The <c>__metadata__</c> strings to write (MLX writes <c>{"format": "mlx"}</c>).</summary>
     public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>True when a tensor of that name has been added.</summary>
+    public bool Contains(string name) => _names.Contains(name);
+
     /// <summary>Adds a tensor from raw little-endian bytes (copied).</summary>
     /// <exception cref="ArgumentException">The name is empty, reserved or already used, or the byte count does not match the shape.</exception>
     public SafetensorsWriter Add(string name, SafetensorsDType dtype, ReadOnlySpan<long> shape, ReadOnlySpan<byte> data)
