@@ -77,7 +77,7 @@ public sealed class QuantizedEmbeddingBag
             if (b > 0 && offsets[b] < offsets[b - 1])
                 ThrowHelper.Argument(op, nameof(offsets), $"offsets[{b}] = {offsets[b]} is smaller than offsets[{b - 1}] = {offsets[b - 1]}; offsets must be non-decreasing");
         }
-        if (!perSampleWeights.IsEmpty || perSampleWeights.Length != 0)
+        if (!perSampleWeights.IsEmpty)
         {
             if (_pooling != Pooling.Sum)
                 ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
