@@ -13,12 +13,13 @@ public sealed class IsaConfig : ManualConfig
 {
     public IsaConfig()
     {
-        var native = Job.Default.WithId("Native");
+        // Short fixed runs: enough for stable ratios within one run on a 2-core machine.
+        var native = Job.Default.WithWarmupCount(3).WithIterationCount(10).WithLaunchCount(1).WithId("Native");
         if (Environment.GetEnvironmentVariable("EMBEDSHARP_BENCH_ISA") == "1")
         {
             AddJob(native.AsBaseline());
-            AddJob(Job.Default.WithEnvironmentVariable("DOTNET_EnableAVX512F", "0").WithId("NoAVX512"));
-            AddJob(Job.Default.WithEnvironmentVariable("DOTNET_EnableHWIntrinsic", "0").WithId("Scalar"));
+            AddJob(native.WithEnvironmentVariable("DOTNET_EnableAVX512F", "0").WithId("NoAVX512"));
+            AddJob(native.WithEnvironmentVariable("DOTNET_EnableHWIntrinsic", "0").WithId("Scalar"));
         }
         else
         {
