@@ -105,6 +105,30 @@ public readonly struct MaxPooling : IPoolingOperator
     /// <inheritdoc/>
     public static void Next(ReadOnlySpan<float> row, float weight, int position, Span<float> acc, Span<int> source)
     {
+        if (source.IsEmpty)
+            Fold<NoSource>(row, position, acc, source);
+        else
+            Fold<WithSource>(row, position, acc, source);
+    }
+
+    private interface ISourceTracking
+    {
+        static abstract bool Enabled { get; }
+    }
+
+    private readonly struct NoSource : ISourceTracking
+    {
+        public static bool Enabled => false;
+    }
+
+    private readonly struct WithSource : ISourceTracking
+    {
+        public static bool Enabled => true;
+    }
+
+    private static void Fold<TTrack>(ReadOnlySpan<float> row, int position, Span<float> acc, Span<int> source)
+        where TTrack : struct, ISourceTracking
+    {
         int n = row.Length;
         ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
         ref float a = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(acc);
@@ -121,8 +145,8 @@ public readonly struct MaxPooling : IPoolingOperator
                 var m = Vector256.LoadUnsafe(ref a, (nuint)d);
                 var take = Vector256.GreaterThan(v, m) | (~Vector256.Equals(v, v) & Vector256.Equals(m, m));
                 Vector256.ConditionalSelect(take, v, m).StoreUnsafe(ref a, (nuint)d);
-                var src = Vector256.LoadUnsafe(ref s, (nuint)d);
-                Vector256.ConditionalSelect(take.AsInt32(), pos, src).StoreUnsafe(ref s, (nuint)d);
+                if (TTrack.Enabled)
+                    Vector256.ConditionalSelect(take.AsInt32(), pos, Vector256.LoadUnsafe(ref s, (nuint)d)).StoreUnsafe(ref s, (nuint)d);
                 if (d == last)
                     return;
             }
@@ -139,8 +163,8 @@ public readonly struct MaxPooling : IPoolingOperator
                 var m = Vector128.LoadUnsafe(ref a, (nuint)d);
                 var take = Vector128.GreaterThan(v, m) | (~Vector128.Equals(v, v) & Vector128.Equals(m, m));
                 Vector128.ConditionalSelect(take, v, m).StoreUnsafe(ref a, (nuint)d);
-                var src = Vector128.LoadUnsafe(ref s, (nuint)d);
-                Vector128.ConditionalSelect(take.AsInt32(), pos, src).StoreUnsafe(ref s, (nuint)d);
+                if (TTrack.Enabled)
+                    Vector128.ConditionalSelect(take.AsInt32(), pos, Vector128.LoadUnsafe(ref s, (nuint)d)).StoreUnsafe(ref s, (nuint)d);
                 if (d == last)
                     return;
             }
@@ -151,7 +175,8 @@ public readonly struct MaxPooling : IPoolingOperator
             if (v > m || (float.IsNaN(v) && !float.IsNaN(m)))
             {
                 acc[d] = v;
-                source[d] = position;
+                if (TTrack.Enabled)
+                    source[d] = position;
             }
         }
     }
