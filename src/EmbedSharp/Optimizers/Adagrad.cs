@@ -12,7 +12,11 @@ namespace EmbedSharp.Optimizers;
 /// </remarks>
 public readonly struct Adagrad : ISparseUpdateRule
 {
+    private readonly bool _initialized;
     private readonly float _eps, _decay, _init;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new Adagrad()</c> would otherwise zero every field).</summary>
+    public Adagrad() : this(1e-2) { }
 
     /// <summary>Creates the rule (PyTorch defaults: lr 1e-2, no decay, accumulator 0, eps 1e-10).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is negative or not finite.</exception>
@@ -25,6 +29,7 @@ public readonly struct Adagrad : ISparseUpdateRule
         RuleChecks.NonNegative(op, initialAccumulatorValue, nameof(initialAccumulatorValue));
         RuleChecks.NonNegative(op, eps, nameof(eps));
         LearningRate = lr;
+        _initialized = true;
         LrDecay = lrDecay;
         WeightDecay = weightDecay;
         InitialAccumulatorValue = initialAccumulatorValue;
@@ -60,6 +65,9 @@ public readonly struct Adagrad : ISparseUpdateRule
 
     /// <inheritdoc/>
     public bool IdleIsNoOp => _decay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
 
     /// <inheritdoc/>
     public bool SupportsDense => true;

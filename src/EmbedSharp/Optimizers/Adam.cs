@@ -14,7 +14,11 @@ namespace EmbedSharp.Optimizers;
 /// </remarks>
 public readonly struct Adam : ISparseUpdateRule
 {
+    private readonly bool _initialized;
     private readonly float _b1, _b2, _eps, _decay;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new Adam()</c> would otherwise zero every field).</summary>
+    public Adam() : this(1e-3) { }
 
     /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no decay).</summary>
     /// <exception cref="ArgumentOutOfRangeException">lr, eps or weightDecay negative or not finite; a beta outside [0, 1).</exception>
@@ -23,6 +27,7 @@ public readonly struct Adam : ISparseUpdateRule
         const string op = "adam";
         AdamMath.Check(op, lr, beta1, beta2, eps, weightDecay, false);
         LearningRate = lr;
+        _initialized = true;
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
@@ -65,6 +70,9 @@ public readonly struct Adam : ISparseUpdateRule
     public bool IdleIsNoOp => _decay == 0;
 
     /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
+
+    /// <inheritdoc/>
     public bool SupportsDense => true;
 
     /// <inheritdoc/>
@@ -88,7 +96,11 @@ public readonly struct Adam : ISparseUpdateRule
 /// </remarks>
 public readonly struct AdamW : ISparseUpdateRule
 {
+    private readonly bool _initialized;
     private readonly float _b1, _b2, _eps;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new AdamW()</c> would otherwise zero every field).</summary>
+    public AdamW() : this(1e-3) { }
 
     /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weightDecay 1e-2).</summary>
     /// <exception cref="ArgumentOutOfRangeException">lr, eps or weightDecay negative or not finite; a beta outside [0, 1).</exception>
@@ -97,6 +109,7 @@ public readonly struct AdamW : ISparseUpdateRule
         const string op = "adamw";
         AdamMath.Check(op, lr, beta1, beta2, eps, weightDecay, false);
         LearningRate = lr;
+        _initialized = true;
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
@@ -136,6 +149,9 @@ public readonly struct AdamW : ISparseUpdateRule
 
     /// <inheritdoc/>
     public bool IdleIsNoOp => WeightDecay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
 
     /// <inheritdoc/>
     public bool SupportsDense => true;

@@ -34,9 +34,12 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
 
     /// <summary>Creates the optimizer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException"><paramref name="rule"/> is <c>default(TRule)</c>.</exception>
     /// <exception cref="NotSupportedException">The rule cannot run with <see cref="UntouchedRows.Dense"/> (<see cref="LazyAdam"/>).</exception>
     public FusedSparseBackward(EmbeddingTable table, TRule rule, SparseOptimizerOptions? options = null) : base(table, options)
     {
+        if (!rule.IsInitialized)
+            ThrowHelper.Argument("optimizer.create", nameof(rule), $"the {typeof(TRule).Name} rule is default-initialised (all fields zero); create it with its constructor");
         if (Options.UntouchedRows == UntouchedRows.Dense && !rule.SupportsDense)
             ThrowHelper.NotSupported("optimizer.create", $"{rule.Name} is lazy by definition and cannot update untouched rows; use UntouchedRows.Lazy, or Adam for dense semantics");
         _rule = rule;

@@ -37,6 +37,9 @@ public interface ISparseUpdateRule
     /// </summary>
     bool IdleIsNoOp { get; }
 
+    /// <summary>False for <c>default(TRule)</c>, whose fields are all zero; optimizers refuse such a rule.</summary>
+    bool IsInitialized { get; }
+
     /// <summary>False for rules defined only lazily (<see cref="LazyAdam"/>).</summary>
     bool SupportsDense { get; }
 

@@ -16,7 +16,11 @@ namespace EmbedSharp.Optimizers;
 /// </remarks>
 public readonly struct LazyAdam : ISparseUpdateRule
 {
+    private readonly bool _initialized;
     private readonly float _c1, _c2, _eps;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new LazyAdam()</c> would otherwise zero every field).</summary>
+    public LazyAdam() : this(1e-3) { }
 
     /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8).</summary>
     /// <exception cref="ArgumentOutOfRangeException">lr not &gt; 0, eps negative, or a beta outside [0, 1).</exception>
@@ -24,6 +28,7 @@ public readonly struct LazyAdam : ISparseUpdateRule
     {
         AdamMath.Check("lazy_adam", lr, beta1, beta2, eps, 0, lrStrictlyPositive: true);
         LearningRate = lr;
+        _initialized = true;
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
@@ -55,6 +60,9 @@ public readonly struct LazyAdam : ISparseUpdateRule
 
     /// <inheritdoc/>
     public bool IdleIsNoOp => true;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
 
     /// <inheritdoc/>
     public bool SupportsDense => false;

@@ -12,7 +12,11 @@ namespace EmbedSharp.Optimizers;
 /// </remarks>
 public readonly struct RowwiseAdagrad : ISparseUpdateRule
 {
+    private readonly bool _initialized;
     private readonly float _eps, _decay;
+
+    /// <summary>Creates the rule with the defaults (a struct's <c>new RowwiseAdagrad()</c> would otherwise zero every field).</summary>
+    public RowwiseAdagrad() : this(1e-2) { }
 
     /// <summary>Creates the rule (defaults lr 1e-2, eps 1e-8, FBGEMM's eps).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is negative or not finite.</exception>
@@ -23,6 +27,7 @@ public readonly struct RowwiseAdagrad : ISparseUpdateRule
         RuleChecks.NonNegative(op, eps, nameof(eps));
         RuleChecks.NonNegative(op, weightDecay, nameof(weightDecay));
         LearningRate = lr;
+        _initialized = true;
         Eps = eps;
         WeightDecay = weightDecay;
         _eps = (float)eps;
@@ -49,6 +54,9 @@ public readonly struct RowwiseAdagrad : ISparseUpdateRule
 
     /// <inheritdoc/>
     public bool IdleIsNoOp => _decay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
 
     /// <inheritdoc/>
     public bool SupportsDense => true;

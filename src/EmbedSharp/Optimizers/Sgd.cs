@@ -18,6 +18,7 @@ namespace EmbedSharp.Optimizers;
 /// </remarks>
 public readonly struct Sgd : ISparseUpdateRule
 {
+    private readonly bool _initialized;
     private readonly float _lr, _momentum, _keep, _decay;
 
     /// <summary>Creates the rule.</summary>
@@ -34,6 +35,7 @@ public readonly struct Sgd : ISparseUpdateRule
         if (nesterov && (momentum <= 0 || dampening != 0))
             Diagnostics.ThrowHelper.Argument(op, nameof(nesterov), $"Nesterov momentum requires momentum > 0 and dampening 0 (got momentum {momentum}, dampening {dampening})");
         LearningRate = lr;
+        _initialized = true;
         Momentum = momentum;
         Dampening = dampening;
         WeightDecay = weightDecay;
@@ -70,6 +72,9 @@ public readonly struct Sgd : ISparseUpdateRule
 
     /// <inheritdoc/>
     public bool IdleIsNoOp => _decay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
 
     /// <inheritdoc/>
     public bool SupportsDense => true;

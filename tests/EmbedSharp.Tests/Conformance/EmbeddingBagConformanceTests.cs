@@ -3,6 +3,7 @@ using EmbedSharp.Numerics;
 using EmbedSharp.Sparse;
 using EmbedSharp.Tables;
 using Xunit.Abstractions;
+using static EmbedSharp.Tests.Conformance.SparseErrorCases;
 
 namespace EmbedSharp.Tests.Conformance;
 
@@ -34,6 +35,98 @@ public sealed class EmbeddingBagConformanceTests(ITestOutputHelper output)
             report.Run(name, () => RunCase(c, tol, status));
         }
         report.Finish();
+    }
+
+    /// <summary>The <c>bag_*</c> cases of <c>torch_errors.json</c>, each mapped to our API.</summary>
+    [Fact]
+    public void ErrorCasesMatch()
+    {
+        static EmbeddingBag Bag(PoolingMode mode = PoolingMode.Sum, int? padding = null)
+        {
+            var bag = new EmbeddingBag(5, 3, new EmbeddingBagOptions { Mode = mode, PaddingIdx = padding, Seed = 3 });
+            bag.Weight.CopyFrom(Enumerable.Range(0, 15).Select(x => (float)x).ToArray());
+            return bag;
+        }
+        static void Fwd(PoolingMode mode, int[] ids, int[] offsets, float[]? psw = null)
+        {
+            using var bag = Bag(mode);
+            bag.Forward(ids, offsets, psw);
+        }
+        Type bagType = typeof(EmbeddingBag);
+        Type[] intIds = [typeof(ReadOnlySpan<int>), typeof(int[]), typeof(int[,])];
+        var scenarios = new Dictionary<string, ErrorScenario>
+        {
+            ["bag_offsets_first_not_zero"] = new Rejects(() => Fwd(PoolingMode.Sum, [1, 2, 3, 4], [1, 2])),
+            ["bag_offsets_last_too_large"] = new Rejects(() => Fwd(PoolingMode.Sum, [1, 2, 3, 4], [0, 6])),
+            ["bag_offsets_decreasing"] = new Rejects(() => Fwd(PoolingMode.Sum, [1, 2, 3, 4], [0, 3, 2])),
+            ["bag_index_out_of_range_sum"] = new Rejects(() => Fwd(PoolingMode.Sum, [1, 5], [0])),
+            ["bag_index_out_of_range_max"] = new Rejects(() => Fwd(PoolingMode.Max, [1, 5], [0])),
+            ["bag_negative_index"] = new Rejects(() => Fwd(PoolingMode.Sum, [1, -1], [0])),
+            ["bag_float_indices"] = new Accepts(() => ParametersTyped(bagType, "indices", intIds),
+                "indices are int spans/arrays: float ids do not compile"),
+            ["bag_float_offsets"] = new Accepts(() => ParametersTyped(bagType, "offsets", typeof(ReadOnlySpan<int>), typeof(int[])),
+                "offsets are int spans/arrays: float offsets do not compile"),
+            ["bag_per_sample_weights_mean"] = new Rejects(() => Fwd(PoolingMode.Mean, [1, 2], [0], [1f, 2f])),
+            ["bag_per_sample_weights_max"] = new Rejects(() => Fwd(PoolingMode.Max, [1, 2], [0], [1f, 2f])),
+            ["bag_per_sample_weights_shape"] = new Rejects(() => Fwd(PoolingMode.Sum, [1, 2], [0], [1f, 2f, 3f])),
+            ["bag_max_scale_grad_by_freq"] = new Rejects(() => _ = new EmbeddingBag(5, 3, new EmbeddingBagOptions { Mode = PoolingMode.Max, ScaleGradByFreq = true })),
+            ["bag_max_sparse"] = new Accepts(MaxGradientIsSparseAndExact,
+                "every backward returns a coalesced SparseGradient; in max mode it equals the dense max gradient"),
+            ["bag_bad_mode"] = new Rejects(() => _ = new EmbeddingBag(5, 3, new EmbeddingBagOptions { Mode = (PoolingMode)7 })),
+            ["bag_3d_input"] = new Rejects(() =>
+            {
+                using var bag = Bag();
+                bag.Forward(new int[8], 2, 2, default, new float[6]); // a [2, 2, 2] tensor flattened: not [2, 2]
+            }),
+            ["bag_2d_input_with_offsets"] = new Accepts(() => TwoDOverloadsTakeNoOffsets(bagType),
+                "the 2-D overloads take (batchSize, bagLength) and have no offsets parameter"),
+            ["bag_1d_input_without_offsets"] = new Rejects(() => Fwd(PoolingMode.Sum, [1, 2], [])),
+            ["bag_2d_offsets"] = new Accepts(() => ParametersTyped(bagType, "offsets", typeof(ReadOnlySpan<int>), typeof(int[])),
+                "offsets are 1-D by type"),
+            ["bag_padding_idx_too_large"] = new Rejects(() => Bag(padding: 5)),
+            ["bag_padding_idx_too_negative"] = new Rejects(() => Bag(padding: -6)),
+            ["bag_module_padding_idx_too_large"] = new Rejects(() => _ = new EmbeddingBag(5, 3, new EmbeddingBagOptions { PaddingIdx = 5 })),
+            ["bag_psw_dtype_mismatch"] = new Accepts(() => ParametersTyped(bagType, "perSampleWeights",
+                typeof(ReadOnlySpan<float>), typeof(float[]), typeof(float[,])), "perSampleWeights are float32 by type, the compute type of every table"),
+            ["bag_mixed_index_offset_dtypes_ok"] = new Accepts(() =>
+            {
+                using var bag = Bag();
+                float[] result = bag.Forward([0, 1], [0]);
+                return result.AsSpan().SequenceEqual([3f, 5f, 7f]) ? null : $"result [{string.Join(",", result)}], expected [3,5,7]";
+            }, "int ids and offsets"),
+        };
+        Run(output, "bag", n => n.StartsWith("bag_", StringComparison.Ordinal), scenarios);
+    }
+
+    private static string? MaxGradientIsSparseAndExact()
+    {
+        using var bag = new EmbeddingBag(5, 3, new EmbeddingBagOptions { Mode = PoolingMode.Max, Seed = 3 });
+        float[] w = [0, 5, 2, 3, 1, 4, 6, 0, 0, 1, 1, 1, 2, 2, 9];
+        bag.Weight.CopyFrom(w);
+        int[] ids = [0, 1, 2, 3, 4, 0];
+        int[] offsets = [0, 3];
+        float[] g = [1, 2, 3, 4, 5, 6];
+        SparseGradient grad = bag.Backward(ids, offsets, g);
+        // Brute force: each (bag, dim) gradient goes to the first position holding the maximum.
+        float[] expected = new float[15];
+        for (int b = 0; b < 2; b++)
+            for (int d = 0; d < 3; d++)
+            {
+                int best = -1;
+                for (int j = offsets[b]; j < (b == 0 ? 3 : 6); j++)
+                    if (best < 0 || w[ids[j] * 3 + d] > w[ids[best] * 3 + d])
+                        best = j;
+                expected[ids[best] * 3 + d] += g[b * 3 + d];
+            }
+        return grad.ToDense().AsSpan().SequenceEqual(expected) ? null : "max gradient differs from the brute-force one";
+    }
+
+    private static string? TwoDOverloadsTakeNoOffsets(Type type)
+    {
+        var twoD = type.GetMethods().Where(m => m.GetParameters().Any(p => p.Name == "bagLength")).ToArray();
+        if (twoD.Length == 0)
+            return "no 2-D overload found";
+        return twoD.Any(m => m.GetParameters().Any(p => p.Name == "offsets")) ? "a 2-D overload takes offsets" : null;
     }
 
     private static void RunUndefined(ConformanceReport report, string name, JsonElement c, Tolerance tol)

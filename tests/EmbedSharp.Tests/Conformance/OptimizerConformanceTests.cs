@@ -3,6 +3,7 @@ using EmbedSharp.Optimizers;
 using EmbedSharp.Sparse;
 using EmbedSharp.Tables;
 using Xunit.Abstractions;
+using static EmbedSharp.Tests.Conformance.SparseErrorCases;
 
 namespace EmbedSharp.Tests.Conformance;
 
@@ -34,6 +35,95 @@ public sealed class OptimizerConformanceTests(ITestOutputHelper output)
             });
         }
         report.Finish();
+    }
+
+    /// <summary>The optimizer cases of <c>torch_errors.json</c>, each mapped to our API.</summary>
+    [Fact]
+    public void ErrorCasesMatch()
+    {
+        var scenarios = new Dictionary<string, ErrorScenario>
+        {
+            ["adam_sparse_grad"] = new Accepts(() => DenseEqualsLazyOnFullGradient(new Adam(0.01)),
+                "Adam takes a SparseGradient; with UntouchedRows.Dense it is PyTorch's dense Adam"),
+            ["adamw_sparse_grad"] = new Accepts(() => DenseEqualsLazyOnFullGradient(new AdamW(0.01)),
+                "AdamW takes a SparseGradient; with UntouchedRows.Dense it is PyTorch's dense AdamW"),
+            ["sparse_adam_dense_grad"] = new Rejects(() =>
+            {
+                using var t = new EmbeddingTable(4, 2);
+                FusedSparseBackward.Create(t, new LazyAdam(), new SparseOptimizerOptions { UntouchedRows = UntouchedRows.Dense });
+            }),
+            ["adagrad_sparse_weight_decay"] = new Accepts(() => LazyDecayTouchesOnlyListedRows(new Adagrad(0.1, weightDecay: 0.1)),
+                "Lazy decays only the rows in the gradient; Dense decays every row"),
+            ["sgd_sparse_weight_decay"] = new Accepts(() => LazyDecayTouchesOnlyListedRows(new Sgd(0.1, weightDecay: 0.1)),
+                "Lazy decays only the rows in the gradient; Dense decays every row"),
+            ["sgd_sparse_momentum_ok"] = new Accepts(() =>
+            {
+                using var t = Table();
+                var opt = FusedSparseBackward.Create(t, new Sgd(0.1, momentum: 0.9));
+                opt.Step(Grad(t, [1], [1f, 1f]));
+                return opt.StepCount == 1 && t.ToArray()[2] != 1f ? null : "momentum step did not apply";
+            }, "SGD momentum on a sparse gradient"),
+            ["sparse_adam_empty_sparse_grad"] = new Accepts(() => EmptyGradientIsNoOp(new LazyAdam()), "an empty gradient is a no-op"),
+            ["adagrad_empty_sparse_grad"] = new Accepts(() => EmptyGradientIsNoOp(new Adagrad()), "an empty gradient is a no-op"),
+            ["sgd_empty_sparse_grad_ok"] = new Accepts(() => EmptyGradientIsNoOp(new Sgd(0.1, momentum: 0.9)), "an empty gradient is a no-op"),
+            ["sparse_adam_lr_zero"] = new Rejects(() => _ = new LazyAdam(lr: 0)),
+            ["adam_beta1_one"] = new Rejects(() => _ = new Adam(beta1: 1)),
+            ["adagrad_negative_initial_accumulator"] = new Rejects(() => _ = new Adagrad(initialAccumulatorValue: -1)),
+            ["sgd_nesterov_without_momentum"] = new Rejects(() => _ = new Sgd(0.1, nesterov: true)),
+            ["sgd_negative_lr"] = new Rejects(() => _ = new Sgd(-0.1)),
+        };
+        string[] prefixes = ["adam_", "adamw_", "sparse_adam_", "adagrad_", "sgd_"];
+        Run(output, "optim", n => prefixes.Any(p => n.StartsWith(p, StringComparison.Ordinal)), scenarios);
+    }
+
+    private static EmbeddingTable Table()
+    {
+        var t = new EmbeddingTable(4, 2);
+        t.CopyFrom([1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f]);
+        return t;
+    }
+
+    private static SparseGradient Grad(EmbeddingTable t, int[] rows, float[] values) => new(t.NumEmbeddings, t.Dims, rows, values);
+
+    private static string? DenseEqualsLazyOnFullGradient<TRule>(TRule rule) where TRule : struct, ISparseUpdateRule
+    {
+        using var a = Table();
+        using var b = Table();
+        var lazy = FusedSparseBackward.Create(a, rule);
+        var dense = FusedSparseBackward.Create(b, rule, new SparseOptimizerOptions { UntouchedRows = UntouchedRows.Dense });
+        for (int s = 0; s < 3; s++)
+        {
+            SparseGradient g = Grad(a, [0, 1, 2, 3], [0.5f, -1f, 0.25f, 2f, -0.5f, 1f, 0f, 0.125f]);
+            lazy.Step(g);
+            dense.Step(g);
+        }
+        return a.ToArray().AsSpan().SequenceEqual(b.ToArray()) ? null : "Lazy and Dense differ on a gradient that lists every row";
+    }
+
+    private static string? LazyDecayTouchesOnlyListedRows<TRule>(TRule rule) where TRule : struct, ISparseUpdateRule
+    {
+        using var a = Table();
+        using var b = Table();
+        FusedSparseBackward.Create(a, rule).Step(Grad(a, [1], [0.5f, 0.5f]));
+        FusedSparseBackward.Create(b, rule, new SparseOptimizerOptions { UntouchedRows = UntouchedRows.Dense }).Step(Grad(b, [1], [0.5f, 0.5f]));
+        float[] lazy = a.ToArray(), dense = b.ToArray();
+        if (lazy[0] != 1f || lazy[4] != 1f || lazy[2] == 1f)
+            return "Lazy weight decay changed an untouched row or left the touched row";
+        return dense[0] != 1f && dense[6] != 1f ? null : "Dense weight decay left an untouched row unchanged";
+    }
+
+    private static string? EmptyGradientIsNoOp<TRule>(TRule rule) where TRule : struct, ISparseUpdateRule
+    {
+        using var t = Table();
+        var opt = FusedSparseBackward.Create(t, rule);
+        opt.Step(Grad(t, [2], [0.5f, -0.5f]));
+        float[] before = t.ToArray();
+        var stateBefore = new float[opt.StateWidth];
+        var stateAfter = new float[opt.StateWidth];
+        opt.ReadState(2, stateBefore);
+        opt.Step(Grad(t, [], []));
+        opt.ReadState(2, stateAfter);
+        return before.AsSpan().SequenceEqual(t.ToArray()) && stateBefore.AsSpan().SequenceEqual(stateAfter) ? null : "an empty gradient changed the table or the state";
     }
 
     /// <summary>
