@@ -105,7 +105,7 @@ public sealed class TableCollection : IDisposable
             float[] pooled = ArrayPool<float>.Shared.Rent(Math.Max(bags * dims, 1));
             try
             {
-                var layout = BagBatch.FromOffsets(op, config.NumEmbeddings, f.Indices, f.Offsets, includeLastOffset: true);
+                using var layout = BagBatch.FromOffsets(op, config.NumEmbeddings, f.Indices, f.Offsets, includeLastOffset: true);
                 PooledLookup.Forward(_tables[config.Name], config.PoolingMode, f.Indices, layout, f.PerSampleWeights, -1, pooled);
                 for (int b = 0; b < bags; b++)
                     pooled.AsSpan(b * dims, dims).CopyTo(destination.Slice(b * TotalDims + offset, dims));
