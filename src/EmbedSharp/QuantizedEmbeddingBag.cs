@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using EmbedSharp.Diagnostics;
+using EmbedSharp.Tables;
 using EmbedSharp.Quantization;
 
 namespace EmbedSharp;
@@ -20,32 +21,38 @@ namespace EmbedSharp;
 /// </remarks>
 public sealed class QuantizedEmbeddingBag
 {
-    private enum Pooling { Sum, Mean, Max }
+    private readonly PoolingMode _pooling;
 
-    private readonly Pooling _pooling;
-
-    /// <summary>A bag over <paramref name="table"/> with PyTorch's pooling mode name: <c>"sum"</c>, <c>"mean"</c> or <c>"max"</c>.</summary>
+    /// <summary>A bag over <paramref name="table"/> pooling with <paramref name="mode"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="table"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="mode"/> is not one of the three names.</exception>
-    public QuantizedEmbeddingBag(QuantizedTable table, string mode = "sum")
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined <see cref="PoolingMode"/>.</exception>
+    public QuantizedEmbeddingBag(QuantizedTable table, PoolingMode mode = PoolingMode.Sum)
     {
         const string op = "quantized_embedding_bag.create";
         Table = Guard.NotNull(op, table);
-        _pooling = mode switch
+        if (!Enum.IsDefined(mode))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(mode), mode, $"mode {mode} not supported (Sum, Mean, Max)");
+        _pooling = mode;
+    }
+
+    /// <summary>A bag over <paramref name="table"/> with PyTorch's pooling mode name: <c>"sum"</c>, <c>"mean"</c> or <c>"max"</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="mode"/> is not one of the three names.</exception>
+    public QuantizedEmbeddingBag(QuantizedTable table, string mode)
+        : this(table, mode switch
         {
-            "sum" => Pooling.Sum,
-            "mean" => Pooling.Mean,
-            "max" => Pooling.Max,
-            _ => throw new ArgumentException(ThrowHelper.Format(op, $"mode '{mode}' not supported (sum, mean, max)"), nameof(mode)),
-        };
-        Mode = mode;
+            "sum" => PoolingMode.Sum,
+            "mean" => PoolingMode.Mean,
+            "max" => PoolingMode.Max,
+            _ => throw new ArgumentException(ThrowHelper.Format("quantized_embedding_bag.create", $"mode '{mode}' not supported (sum, mean, max)"), nameof(mode)),
+        })
+    {
     }
 
     /// <summary>The quantized table.</summary>
     public QuantizedTable Table { get; }
 
-    /// <summary>The pooling mode name (<c>sum</c>, <c>mean</c> or <c>max</c>).</summary>
-    public string Mode { get; }
+    /// <summary>The pooling mode.</summary>
+    public PoolingMode Mode => _pooling;
 
     /// <summary>Row length of the table and of each pooled output.</summary>
     public int Dims => Table.Dims;
@@ -79,7 +86,7 @@ public sealed class QuantizedEmbeddingBag
         }
         if (!perSampleWeights.IsEmpty)
         {
-            if (_pooling != Pooling.Sum)
+            if (_pooling != PoolingMode.Sum)
                 ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
             Guard.Length(op, perSampleWeights.Length, indices.Length, "one weight per index");
         }
@@ -103,7 +110,7 @@ public sealed class QuantizedEmbeddingBag
                 for (int i = start; i < end; i++)
                 {
                     Table.DequantizeRowUnchecked(indices[i], row);
-                    if (_pooling == Pooling.Max)
+                    if (_pooling == PoolingMode.Max)
                     {
                         if (i == start)
                             row.CopyTo(output);
@@ -119,7 +126,7 @@ public sealed class QuantizedEmbeddingBag
                         TensorPrimitives.Add(output, row, output);
                     }
                 }
-                if (_pooling == Pooling.Mean && end > start)
+                if (_pooling == PoolingMode.Mean && end > start)
                     TensorPrimitives.Divide(output, end - start, output);
             }
         }
@@ -146,10 +153,10 @@ public sealed class QuantizedEmbeddingBag
                 {
                     float w = perSampleWeights.IsEmpty ? 1f : perSampleWeights[i];
                     ref float o = ref destination[b * Dims + d];
-                    o = _pooling == Pooling.Max ? (i == start ? row[d] : Math.Max(o, row[d])) : o + w * row[d];
+                    o = _pooling == PoolingMode.Max ? (i == start ? row[d] : Math.Max(o, row[d])) : o + w * row[d];
                 }
             }
-            if (_pooling == Pooling.Mean && end > start)
+            if (_pooling == PoolingMode.Mean && end > start)
             {
                 for (int d = 0; d < Dims; d++)
                     destination[b * Dims + d] /= end - start;
