@@ -18,6 +18,7 @@ public static class EmbedSharpCli
     {
         var root = new RootCommand("embedsharp: embedding tables for .NET (lookup, training, quantization, vectors).");
         root.Subcommands.Add(QuickstartCommand.Create(console));
+        root.Subcommands.Add(BenchCommand.Create(console));
         var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
         try
         {
