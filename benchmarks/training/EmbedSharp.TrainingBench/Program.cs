@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using EmbedSharp.Tables;
+using EmbedSharp.Training.Common;
+using EmbedSharp.Training.FastText;
+using EmbedSharp.Training.Glove;
+using EmbedSharp.Training.Word2Vec;
+
+// The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
+//   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
+//   fasttext CORPUS OUT.vec THREADS [BUCKET]      fastText skip-gram with minn 3, maxn 6
+//   glove    CORPUS OUT.vec THREADS TMPDIR        GloVe, window 5 (same as the others), 5 epochs... see README
+//   eval     VEC ANALOGY SIMILARITY_DIR           our EvaluateWordAnalogies / EvaluateWordPairs
+// Each training command prints one line: name=... seconds=... words=... words_per_sec_per_thread=...
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+string cmd = args.Length > 0 ? args[0] : "";
+switch (cmd)
+{
+    case "w2v":
+        Word2Vec(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? args[4] : "sg");
+        break;
+    case "fasttext":
+        FastText(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 2_000_000);
+        break;
+    case "glove":
+        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
+        break;
+    case "eval":
+        Evaluation.Run(args[1], args[2], args[3]);
+        break;
+    default:
+        Console.Error.WriteLine("usage: w2v|fasttext|glove|eval ... (see Program.cs)");
+        return 2;
+}
+return 0;
+
+static TextCorpus Corpus(string path) => new(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16));
+
+static void Report(string name, TrainingSummary s, int threads)
+{
+    Console.WriteLine($"name={name} threads={threads} seconds={s.Elapsed.TotalSeconds:F2} words={s.Processed} " +
+        $"words_per_sec_per_thread={s.ItemsPerSecondPerThread:F0} loss={s.FinalLoss:F4} cancelled={s.Cancelled}");
+}
+
+static void Word2Vec(string corpus, string output, int threads, string arch)
+{
+    var options = new Word2VecOptions
+    {
+        Dims = 100, Window = 5, Negative = 5, MinCount = 5, Epochs = 5, Threads = threads,
+        Architecture = arch == "cbow" ? Word2VecArchitecture.Cbow : Word2VecArchitecture.SkipGram,
+        Progress = new ConsoleProgress(),
+    };
+    using var result = Word2VecTrainer.Train(Corpus(corpus), options);
+    Report("ours-word2vec-" + arch, result.Summary, threads);
+    VecFile.Write(output, result.Vocabulary.Tokens, result.Vectors);
+}
+
+static void FastText(string corpus, string output, int threads, int bucket)
+{
+    var options = new FastTextOptions
+    {
+        Dims = 100, WindowSize = 5, Neg = 5, MinCount = 5, Epoch = 5, Threads = threads, Bucket = bucket,
+        Progress = new ConsoleProgress(),
+    };
+    using var model = FastTextTrainer.Train(Corpus(corpus), options);
+    Report("ours-fasttext", model.Summary, threads);
+    using var words = model.GetWordVectors();
+    VecFile.Write(output, model.Words, words);
+}
+
+static void Glove(string corpus, string output, int threads, string tmp, int epochs)
+{
+    Directory.CreateDirectory(tmp);
+    var options = new GloveOptions
+    {
+        Dims = 100, Window = 5, MinCount = 5, Epochs = epochs, Threads = threads,
+        CreateShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16),
+        OpenShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
+        DeleteShard = i => File.Delete(Path.Combine(tmp, $"shard{i}.bin")),
+        Progress = new ConsoleProgress(),
+    };
+    var clock = Stopwatch.StartNew();
+    using var result = GloveTrainer.Train(Corpus(corpus), options);
+    Report("ours-glove", result.Summary, threads);
+    Console.WriteLine($"glove_total_seconds={clock.Elapsed.TotalSeconds:F1}");
+    VecFile.Write(output, result.Vocabulary.Tokens, result.Vectors);
+}
+
+sealed class ConsoleProgress : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress p) =>
+        Console.Error.WriteLine($"  {p.Trainer} {p.Stage} epoch {p.Epoch} {p.Fraction:P1} lr {p.LearningRate:F5} loss {p.Loss:F4} {p.ItemsPerSecond:F0}/s");
+}
+
+static class VecFile
+{
+    /// <summary>word2vec text format (header "count dims", then one word and its values per line).</summary>
+    public static void Write(string path, IReadOnlyList<string> words, EmbeddingTable table)
+    {
+        string tmp = path + ".tmp";
+        using (var w = new StreamWriter(tmp, false, new UTF8Encoding(false), 1 << 20))
+        {
+            w.Write($"{table.NumEmbeddings} {table.Dims}\n");
+            var row = new float[table.Dims];
+            var sb = new StringBuilder();
+            for (int i = 0; i < table.NumEmbeddings; i++)
+            {
+                table.ReadRow(i, row);
+                sb.Clear().Append(words[i]);
+                foreach (float x in row)
+                    sb.Append(' ').Append(x.ToString("G7", CultureInfo.InvariantCulture));
+                w.Write(sb.Append('\n'));
+            }
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+}
