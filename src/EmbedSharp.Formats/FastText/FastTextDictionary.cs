@@ -75,6 +75,7 @@ public sealed class FastTextDictionary
     /// Input-matrix rows whose mean is the vector of <paramref name="word"/>: its own row when it is
     /// in the dictionary, then one row per character n-gram of <c>&lt;word&gt;</c> (none for <c>&lt;/s&gt;</c>).
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="word"/> is a label (fastText aborts on one).</exception>
     public List<int> GetSubwordIds(string word)
     {
         var ids = new List<int>();
@@ -97,6 +98,11 @@ public sealed class FastTextDictionary
     internal void AppendSubwords(string word, List<int> ids, List<string>? texts)
     {
         int id = GetId(word);
+        if (id >= NumWords)
+        {
+            // fastText asserts (and aborts) here: a label has no word vector.
+            Diagnostics.ThrowHelper.Argument("fasttext.subwords", nameof(word), $"'{word}' is a label of this supervised model, not a word; labels have no word vectors");
+        }
         if (id >= 0)
         {
             ids.Add(id);
