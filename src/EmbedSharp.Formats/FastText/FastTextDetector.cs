@@ -18,7 +18,9 @@ public static class FastTextDetector
             : FormatMatch.No;
     }
 
-    /// <summary>A <c>.vec</c> file is word2vec text; content alone cannot tell them apart.</summary>
-    public static FormatMatch DetectVec(ReadOnlySpan<byte> head) =>
-        Word2VecDetector.DetectText(head) >= FormatMatch.Likely ? FormatMatch.Possible : FormatMatch.No;
+    /// <summary>
+    /// A <c>.vec</c> file is word2vec text, so content alone cannot tell them apart: this gives the
+    /// same verdict as <see cref="Word2VecDetector.DetectText"/>, and the file extension breaks the tie.
+    /// </summary>
+    public static FormatMatch DetectVec(ReadOnlySpan<byte> head) => Word2VecDetector.DetectText(head);
 }

@@ -107,7 +107,7 @@ public sealed partial class KeyedVectors
     /// Reports Pearson's r and Spearman's ρ with their two-sided p-values (SciPy's conventions), and
     /// the OOV ratio in percent: <c>oov / (pairs + oov)</c>, or <c>oov / pairs</c> with dummy4unknown.
     /// </remarks>
-    /// <exception cref="InvalidDataException">No pair could be evaluated, or the text is not UTF-8.</exception>
+    /// <exception cref="InvalidDataException">Fewer than two pairs could be evaluated, or the text is not UTF-8.</exception>
     public WordPairsEvaluation EvaluateWordPairs(Stream pairs, char delimiter = '\t', int restrictVocab = 300000, bool caseInsensitive = true, bool dummy4unknown = false)
     {
         Guard.NotNull("keyed_vectors.evaluate_word_pairs", pairs);
@@ -151,6 +151,8 @@ public sealed partial class KeyedVectors
         }
         if (gold.Count == 0)
             throw new InvalidDataException(ThrowHelper.Format(op, $"no valid similarity judgements found: the lines are malformed or every pair is out of vocabulary ({oov} pairs)"));
+        if (gold.Count < 2)
+            throw new InvalidDataException(ThrowHelper.Format(op, $"only {gold.Count} pair could be evaluated ({oov} out of vocabulary); a correlation needs at least 2 (gensim raises here too)"));
         var (pearson, pearsonP) = Statistics.Pearson(gold.ToArray(), model.ToArray());
         var (spearman, spearmanP) = Statistics.Spearman(gold.ToArray(), model.ToArray());
         double ratio = dummy4unknown ? 100.0 * oov / gold.Count : 100.0 * oov / (gold.Count + oov);

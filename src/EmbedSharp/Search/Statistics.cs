@@ -35,13 +35,14 @@ public static class Statistics
         return (r, TwoSidedP(r, n));
     }
 
-    /// <summary>Spearman's ρ (Pearson's r of the average ranks, ties sharing their mean rank) and its p-value.</summary>
+    /// <summary>Spearman's ρ (Pearson's r of the average ranks, ties sharing their mean rank) and its p-value (NaN for n ≤ 2).</summary>
     public static (double Rho, double PValue) Spearman(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
         if (x.Length != y.Length)
             throw new ArgumentException(Diagnostics.ThrowHelper.Format("stats.spearman", $"x has {x.Length} values but y has {y.Length}"), nameof(y));
         var (rho, _) = Pearson(Ranks(x), Ranks(y));
-        return (rho, double.IsNaN(rho) ? double.NaN : TwoSidedP(rho, x.Length));
+        // With two points the t statistic has no degrees of freedom: SciPy reports NaN.
+        return (rho, double.IsNaN(rho) || x.Length <= 2 ? double.NaN : TwoSidedP(rho, x.Length));
     }
 
     /// <summary>1-based ranks; tied values share the mean of their ranks (SciPy's <c>rankdata(method='average')</c>).</summary>

@@ -49,11 +49,12 @@ for rel, kwargs in FIXTURES:
     for p in PAIRS:
         try:
             pearson, spearman, oov = kv.evaluate_word_pairs(os.path.join(data, "similarity", p))
-            pairs[p] = {"pearson": float(pearson[0]), "pearsonP": float(pearson[1]),
-                        "spearman": float(spearman[0]), "spearmanP": float(spearman[1]), "oovRatio": float(oov)}
-        except ValueError as e:  # every pair out of vocabulary
-            pairs[p] = {"error": str(e).split(":")[0]}
+            pairs[p] = {k: (None if v != v else v) for k, v in {  # NaN (n = 2) is written as null
+                "pearson": float(pearson[0]), "pearsonP": float(pearson[1]),
+                "spearman": float(spearman[0]), "spearmanP": float(spearman[1]), "oovRatio": float(oov)}.items()}
+        except ValueError as e:  # no pair, or a single pair (SciPy needs two), in vocabulary
+            pairs[p] = {"error": str(e).split(" in ")[0]}
     entry["pairs"] = pairs
     out["fixtures"].append(entry)
-json.dump(out, sys.stdout, indent=1, sort_keys=True)
+json.dump(out, sys.stdout, indent=1, sort_keys=True, allow_nan=False)
 print()
