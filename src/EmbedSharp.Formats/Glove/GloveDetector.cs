@@ -33,7 +33,10 @@ public static class GloveDetector
         }
         if (dims is null)
             return FormatMatch.No;
-        // A word2vec header "N D" also parses as a GloVe row of one value; the word2vec detector wins then.
-        return Word2VecDetector.DetectText(head) >= FormatMatch.Likely ? FormatMatch.Possible : FormatMatch.Likely;
+        // A word2vec header "N D" also parses as a GloVe row of one value; whenever the word2vec
+        // reading is plausible it wins, as a header line is far likelier than a numeric word.
+        return Word2VecDetector.DetectText(head) >= FormatMatch.Possible || Word2VecDetector.DetectBinary(head) >= FormatMatch.Possible
+            ? FormatMatch.Possible
+            : FormatMatch.Likely;
     }
 }
