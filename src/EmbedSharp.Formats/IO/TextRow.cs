@@ -34,6 +34,7 @@ internal static class TextRow
         int start = 0;
         while (start < end && TextCodec.IsSeparator(line[start]))
             start++;
+        var trimmed = line[start..end];
         for (int k = dims - 1; k >= 0; k--)
         {
             int tokenEnd = end;
@@ -41,7 +42,7 @@ internal static class TextRow
             while (tokenStart > start && !TextCodec.IsSeparator(line[tokenStart - 1]))
                 tokenStart--;
             if (tokenStart == tokenEnd || tokenStart == start)
-                return $"the row has {Math.Max(CountTokens(line[start..end]) - 1, 0)} values but {dims} are expected";
+                return $"the row has {Math.Max(CountTokens(trimmed) - 1, 0)} values but {dims} are expected";
             var token = line[tokenStart..tokenEnd];
             if (!TextCodec.TryParseSingle(token, out destination[k]))
                 return $"value {k} ('{Printable(token)}') is not a number";
