@@ -47,15 +47,25 @@ public static class Guard
     public static void Length(string op, int actual, long expected, string what, [CallerArgumentExpression(nameof(actual))] string paramName = "")
     {
         if (actual != expected)
+        {
+            paramName = SpanName(paramName);
             ThrowHelper.Argument(op, paramName, $"{paramName} has {actual} elements but {expected} are needed ({what})");
+        }
     }
 
     /// <summary>Requires a span of at least <paramref name="expected"/> elements.</summary>
     public static void MinLength(string op, int actual, long expected, string what, [CallerArgumentExpression(nameof(actual))] string paramName = "")
     {
         if (actual < expected)
+        {
+            paramName = SpanName(paramName);
             ThrowHelper.Argument(op, paramName, $"{paramName} has {actual} elements but at least {expected} are needed ({what})");
+        }
     }
+
+    // `destination.Length` → `destination`: the caller passes the length, the message names the argument.
+    private static string SpanName(string expression) =>
+        expression.EndsWith(".Length", StringComparison.Ordinal) ? expression[..^".Length".Length] : expression;
 
     /// <summary>Requires a non-null reference.</summary>
     public static T NotNull<T>(string op, T? value, [CallerArgumentExpression(nameof(value))] string paramName = "") where T : class

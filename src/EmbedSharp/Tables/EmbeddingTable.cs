@@ -7,7 +7,8 @@ namespace EmbedSharp.Tables;
 
 /// <summary>
 /// A dense <c>NumEmbeddings × Dims</c> table of rows stored contiguously, row-major, in 64-byte
-/// aligned native memory (no GC moves, no 2 GiB array limit). Storage is float32, float16 or
+/// aligned native memory (no GC moves, no 2 GiB array limit); tables of 2 MiB or more are 2 MiB
+/// aligned and advised to use huge pages on Linux. Storage is float32, float16 or
 /// bfloat16; reads widen to float32 and writes round to nearest, ties to even.
 /// </summary>
 /// <remarks>
@@ -16,13 +17,14 @@ namespace EmbedSharp.Tables;
 /// synchronised (Hogwild training relies on that being cheap, not on it being exact).
 /// Dispose the table to free its memory; a finalizer frees it too if you forget.
 /// </remarks>
-public sealed unsafe class EmbeddingTable : IDisposable
+public sealed unsafe partial class EmbeddingTable : IDisposable
 {
     /// <summary>Alignment of the storage, in bytes (one cache line, and a full AVX-512 vector).</summary>
     public const int Alignment = 64;
 
     private byte* _data;
     private readonly nuint _byteLength;
+    private readonly nuint _reserved;
     private readonly IDisposable? _owner;
 
     /// <summary>Allocates a zeroed table.</summary>
@@ -42,10 +44,8 @@ public sealed unsafe class EmbeddingTable : IDisposable
         if (bytes > (ulong)long.MaxValue / 2)
             ThrowHelper.ArgumentOutOfRange(op, nameof(numEmbeddings), numEmbeddings, $"{numEmbeddings} × {dims} elements do not fit in memory");
         _byteLength = (nuint)bytes;
-        _data = (byte*)NativeMemory.AlignedAlloc(Math.Max(_byteLength, Alignment), Alignment);
-        NativeMemory.Clear(_data, Math.Max(_byteLength, Alignment));
-        if (_byteLength > 0)
-            GC.AddMemoryPressure((long)_byteLength);
+        _data = NativeAllocation.AllocateZeroed(_byteLength, out _reserved);
+        GC.AddMemoryPressure((long)_reserved);
     }
 
     private EmbeddingTable(byte* data, nuint byteLength, int numEmbeddings, int dims, DType dtype, IDisposable owner)
@@ -143,7 +143,7 @@ public sealed unsafe class EmbeddingTable : IDisposable
     /// <summary>Row <paramref name="row"/> without checks, for kernels that validated their indices.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Span<T> RowUnchecked<T>(int row) where T : unmanaged =>
-        new(_data + (nint)row * Dims * sizeof(T), Dims);
+        new(Pointer + (nint)row * Dims * sizeof(T), Dims);
 
     /// <summary>The whole storage as one span; only for tables of at most <see cref="int.MaxValue"/> elements.</summary>
     /// <exception cref="InvalidOperationException">The table is larger than a span can address.</exception>
@@ -309,8 +309,7 @@ public sealed unsafe class EmbeddingTable : IDisposable
         }
         _data = null;
         NativeMemory.AlignedFree(p);
-        if (_byteLength > 0)
-            GC.RemoveMemoryPressure((long)_byteLength);
+        GC.RemoveMemoryPressure((long)_reserved);
     }
 
     /// <summary>Frees the storage if <see cref="Dispose"/> was not called.</summary>

@@ -1,0 +1,127 @@
+// memprobe: the fastest this machine moves the memory traffic of an embedding lookup.
+// Our own few lines, compiled by benchmarks/run.sh with `gcc -O3 -march=native`; the figures are
+// the "limit" column of benchmarks/README.md. Prints one JSON object per line.
+//
+//   memprobe stream                         streaming read (1 GiB) and copy (512 MiB → 512 MiB)
+//   memprobe gather ROWS DIMS IDS.bin T     random-row gather of the int32 ids in IDS.bin from a
+//                                           ROWS × DIMS float32 table into a caller buffer, T threads
+#define _GNU_SOURCE
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void *huge_alloc(size_t bytes) {
+    size_t two_mib = (size_t)2 << 20;
+    size_t size = (bytes + two_mib - 1) & ~(two_mib - 1);
+    void *p = aligned_alloc(two_mib, size);
+    if (!p) { fprintf(stderr, "memprobe: out of memory (%zu bytes)\n", size); exit(1); }
+    madvise(p, size, MADV_HUGEPAGE);
+    memset(p, 0, size);
+    return p;
+}
+
+static float read_all(const float *a, size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i + 32 <= n; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
+        s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
+        s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
+}
+
+static void stream(void) {
+    size_t bytes = (size_t)1 << 30, n = bytes / 4;
+    float *a = huge_alloc(bytes);
+    for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023);
+    double best = 1e30; volatile float sink = 0;
+    for (int r = 0; r < 5; r++) {
+        double t = now(); sink += read_all(a, n); t = now() - t;
+        if (t < best) best = t;
+    }
+    printf("{\"workload\":\"stream_read_1GiB\",\"bytes_per_second\":%.0f}\n", bytes / best);
+    size_t half = bytes / 2;
+    best = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t = now(); memcpy((char *)a + half, a, half); t = now() - t;
+        if (t < best) best = t;
+    }
+    // Copy moves each byte twice (read + write).
+    printf("{\"workload\":\"stream_copy_512MiB\",\"bytes_per_second\":%.0f}\n", 2.0 * half / best);
+    (void)sink;
+    free(a);
+}
+
+typedef struct { const float *table; const int32_t *ids; float *out; size_t count, dims; } job_t;
+
+static void *gather_range(void *arg) {
+    job_t *j = arg;
+    size_t d = j->dims, row_bytes = d * 4;
+    for (size_t i = 0; i < j->count; i++) {
+        if (i + 8 < j->count) {
+            const char *next = (const char *)(j->table + (size_t)j->ids[i + 8] * d);
+            for (size_t off = 0; off < row_bytes && off < 2048; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        }
+        memcpy(j->out + i * d, j->table + (size_t)j->ids[i] * d, row_bytes);
+    }
+    return NULL;
+}
+
+static void gather(size_t rows, size_t dims, const char *ids_path, int threads) {
+    FILE *f = fopen(ids_path, "rb");
+    if (!f) { fprintf(stderr, "memprobe: cannot open %s\n", ids_path); exit(1); }
+    fseek(f, 0, SEEK_END); long len = ftell(f); fseek(f, 0, SEEK_SET);
+    size_t n = (size_t)len / 4;
+    int32_t *ids = malloc(n * 4);
+    if (fread(ids, 4, n, f) != n) { fprintf(stderr, "memprobe: short read\n"); exit(1); }
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || (size_t)ids[i] >= rows) { fprintf(stderr, "memprobe: id out of range\n"); exit(1); }
+    float *table = huge_alloc(rows * dims * 4);
+    for (size_t i = 0; i < rows * dims; i++) table[i] = (float)(i % 97);
+    float *out = huge_alloc(n * dims * 4);
+    double best = 1e30;
+    for (int r = 0; r < 20; r++) {
+        pthread_t th[64]; job_t jobs[64];
+        size_t per = (n + threads - 1) / threads;
+        double t = now();
+        for (int k = 0; k < threads; k++) {
+            size_t start = k * per, count = start >= n ? 0 : (n - start < per ? n - start : per);
+            jobs[k] = (job_t){table, ids + start, out + start * dims, count, dims};
+            if (threads == 1) gather_range(&jobs[k]); else pthread_create(&th[k], NULL, gather_range, &jobs[k]);
+        }
+        if (threads > 1) for (int k = 0; k < threads; k++) pthread_join(th[k], NULL);
+        t = now() - t;
+        if (t < best) best = t;
+    }
+    printf("{\"workload\":\"gather\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"bytes_per_second\":%.0f}\n",
+           rows, dims, n, threads, best, n * dims * 4.0 / best);
+    free(table); free(out); free(ids);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "stream") == 0) { stream(); return 0; }
+    if (argc >= 6 && strcmp(argv[1], "gather") == 0) {
+        int threads = atoi(argv[5]);
+        if (threads < 1 || threads > 64) { fprintf(stderr, "memprobe: threads must be 1..64\n"); return 2; }
+        gather(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), argv[4], threads);
+        return 0;
+    }
+    fprintf(stderr, "usage: memprobe stream | memprobe gather ROWS DIMS IDS.bin THREADS\n");
+    return 2;
+}

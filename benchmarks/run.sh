@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One command for the whole benchmark suite: the machine's limit (a C probe), the peer (PyTorch
+# from Debian's python3-torch with OpenBLAS) and EmbedSharp (BenchmarkDotNet), on the same sizes
+# and the same ids, then the table in benchmarks/README.md.
+#
+#   bash benchmarks/run.sh            # full run (~15 minutes on 2 cores)
+#
+# Needs: gcc, the .NET 10 SDK, and Debian's python3-torch + libopenblas0-pthread + python3-numpy
+# (installed here with apt-get when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=benchmarks/results
+mkdir -p "$out"
+
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch libopenblas0-pthread python3-numpy
+fi
+# OpenBLAS settings that CI machines export for old OpenBLAS builds slow a current one: not here.
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+
+echo "== ids"
+/usr/bin/python3 benchmarks/peer/make_ids.py "$out"
+
+echo "== limit (C probe)"
+gcc -O3 -march=native -pthread -o "$out/memprobe" benchmarks/probe/memprobe.c
+{
+  "$out/memprobe" stream
+  for spec in 1000000:128 50000:768; do
+    rows=${spec%:*}; dims=${spec#*:}
+    for dist in uniform zipf; do
+      for t in 1 2; do "$out/memprobe" gather "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" | sed "s/\"workload\":\"gather\"/\"workload\":\"gather_${rows}x${dims}_${dist}\"/"; done
+    done
+  done
+} | tee "$out/limit.jsonl"
+
+echo "== peer (PyTorch)"
+/usr/bin/python3 -c "import torch; print(torch.__version__, torch.__config__.show().splitlines()[-1][:200])"
+: > "$out/torch.jsonl"
+for t in 1 2; do /usr/bin/python3 benchmarks/peer/torch_peer.py "$out" "$t" | tee -a "$out/torch.jsonl"; done
+
+echo "== EmbedSharp (BenchmarkDotNet)"
+EMBEDSHARP_BENCH_IDS="$PWD/$out" dotnet run -c Release --project benchmarks/EmbedSharp.Benchmarks -- \
+  --filter '*Suite*' --artifacts "$out/bdn" | grep -E "^\||Done|Mean" || true
+
+echo "== table"
+/usr/bin/python3 benchmarks/peer/make_table.py "$out" benchmarks/README.md

@@ -1,0 +1,44 @@
+namespace EmbedSharp.Cli.Output;
+
+/// <summary>Where commands write: the real terminal, or a buffer in tests.</summary>
+public interface IConsole
+{
+    /// <summary>Normal output.</summary>
+    TextWriter Out { get; }
+
+    /// <summary>Errors and diagnostics.</summary>
+    TextWriter Error { get; }
+}
+
+/// <summary>The process's standard output and error.</summary>
+public sealed class SystemConsole : IConsole
+{
+    /// <summary>The one instance.</summary>
+    public static SystemConsole Instance { get; } = new();
+
+    private SystemConsole()
+    {
+    }
+
+    /// <inheritdoc/>
+    public TextWriter Out => Console.Out;
+
+    /// <inheritdoc/>
+    public TextWriter Error => Console.Error;
+}
+
+/// <summary>A console that records everything, for tests and for embedding the CLI in other programs.</summary>
+public sealed class BufferConsole : IConsole
+{
+    /// <inheritdoc/>
+    public TextWriter Out { get; } = new StringWriter { NewLine = "\n" };
+
+    /// <inheritdoc/>
+    public TextWriter Error { get; } = new StringWriter { NewLine = "\n" };
+
+    /// <summary>Everything written to <see cref="Out"/>.</summary>
+    public string OutText => Out.ToString()!;
+
+    /// <summary>Everything written to <see cref="Error"/>.</summary>
+    public string ErrorText => Error.ToString()!;
+}

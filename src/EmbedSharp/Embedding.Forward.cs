@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Numerics;
+using EmbedSharp.Tables;
+
+namespace EmbedSharp;
+
+public sealed partial class Embedding
+{
+    /// <summary>
+    /// Looks up <paramref name="indices"/> into <paramref name="destination"/>:
+    /// <c>destination[i·Dims .. (i+1)·Dims) = Scale · Weight[indices[i]]</c>.
+    /// </summary>
+    /// <remarks>
+    /// With <see cref="MaxNorm"/> set, each distinct looked-up row whose norm exceeds it is first
+    /// rescaled in place by <c>MaxNorm / (norm + 1e-7)</c> (PyTorch's <c>embedding_renorm_</c>).
+    /// All indices are validated before anything is read or written.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside <c>[0, NumEmbeddings)</c>; the message gives its position.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>indices.Length · Dims</c>.</exception>
+    public void Forward(ReadOnlySpan<int> indices, Span<float> destination) =>
+        ForwardCore("embedding.forward", indices, destination, default);
+
+    /// <summary>As <see cref="Forward(ReadOnlySpan{int}, Span{float})"/> for int64 ids.</summary>
+    public void Forward(ReadOnlySpan<long> indices, Span<float> destination)
+    {
+        const string op = "embedding.forward";
+        int[] narrowed = NarrowIndices(op, indices, default);
+        ForwardCore(op, narrowed, destination, default);
+    }
+
+    /// <summary>Looks up an index tensor of any rank; the result has shape <c>[..indices.Lengths, Dims]</c>.</summary>
+    public Tensor<float> Forward(ReadOnlyTensorSpan<int> indices)
+    {
+        const string op = "embedding.forward";
+        int[] flat = Flatten(indices);
+        var output = new float[checked(flat.LongLength * Dims)];
+        ForwardCore(op, flat, output, indices.Lengths);
+        return Tensor.Create(output, OutputShape(indices.Lengths));
+    }
+
+    /// <summary>Looks up an int64 index tensor of any rank; the result has shape <c>[..indices.Lengths, Dims]</c>.</summary>
+    public Tensor<float> Forward(ReadOnlyTensorSpan<long> indices)
+    {
+        const string op = "embedding.forward";
+        var flat = new long[indices.FlattenedLength];
+        indices.FlattenTo(flat);
+        int[] narrowed = NarrowIndices(op, flat, indices.Lengths);
+        var output = new float[checked(narrowed.LongLength * Dims)];
+        ForwardCore(op, narrowed, output, indices.Lengths);
+        return Tensor.Create(output, OutputShape(indices.Lengths));
+    }
+
+    /// <summary>Looks up an index tensor of any rank (see <see cref="Forward(ReadOnlyTensorSpan{int})"/>).</summary>
+    public Tensor<float> Forward(Tensor<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        return Forward(indices.AsReadOnlyTensorSpan());
+    }
+
+    /// <summary>Looks up an int64 index tensor of any rank.</summary>
+    public Tensor<float> Forward(Tensor<long> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        return Forward(indices.AsReadOnlyTensorSpan());
+    }
+
+    private void ForwardCore(string op, ReadOnlySpan<int> indices, Span<float> destination, ReadOnlySpan<nint> shape)
+    {
+        Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, $"indices.Length × Dims = {indices.Length} × {Dims}");
+        ValidateIndices(op, nameof(indices), indices, shape);
+        if (MaxNorm is float maxNorm)
+            Renormalize(indices, maxNorm);
+        Weight.GatherUnchecked(indices, destination, Scale);
+    }
+
+    /// <summary>PyTorch's <c>embedding_renorm_</c>: distinct rows, ascending, each rescaled at most once.</summary>
+    private void Renormalize(ReadOnlySpan<int> indices, float maxNorm)
+    {
+        int[] distinct = indices.ToArray();
+        Array.Sort(distinct);
+        float[] row = ArrayPool<float>.Shared.Rent(Math.Max(Dims, 1));
+        try
+        {
+            Span<float> r = row.AsSpan(0, Dims);
+            for (int k = 0; k < distinct.Length; k++)
+            {
+                if (k > 0 && distinct[k] == distinct[k - 1])
+                    continue;
+                Weight.ReadRowUnchecked(distinct[k], r);
+                double norm = Kernels.Norm(r, NormType);
+                if (norm > maxNorm)
+                {
+                    // Scale computed in double, applied as float (what PyTorch's row.mul_(scale) does).
+                    float scale = (float)(maxNorm / (norm + 1e-7));
+                    TensorPrimitives.Multiply(r, scale, r);
+                    Weight.WriteRowUnchecked(distinct[k], r);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(row);
+        }
+    }
+
+    /// <summary>Checks every index against <c>[0, NumEmbeddings)</c>; throws naming the first bad one and its position.</summary>
+    private void ValidateIndices(string op, string paramName, ReadOnlySpan<int> indices, ReadOnlySpan<nint> shape)
+    {
+        uint n = (uint)NumEmbeddings;
+        for (int i = 0; i < indices.Length; i++)
+        {
+            if ((uint)indices[i] >= n)
+                ThrowHelper.IndexOutOfRange(op, paramName, indices[i], i, NumEmbeddings, shape);
+        }
+    }
+
+    private int[] NarrowIndices(string op, ReadOnlySpan<long> indices, ReadOnlySpan<nint> shape)
+    {
+        var result = new int[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            long v = indices[i];
+            if ((ulong)v >= (ulong)NumEmbeddings)
+                ThrowHelper.IndexOutOfRange(op, "indices", v, i, NumEmbeddings, shape);
+            result[i] = (int)v;
+        }
+        return result;
+    }
+
+    private static int[] Flatten(ReadOnlyTensorSpan<int> indices)
+    {
+        var flat = new int[indices.FlattenedLength];
+        indices.FlattenTo(flat);
+        return flat;
+    }
+
+    private nint[] OutputShape(ReadOnlySpan<nint> indexShape)
+    {
+        var shape = new nint[indexShape.Length + 1];
+        indexShape.CopyTo(shape);
+        shape[^1] = Dims;
+        return shape;
+    }
+}

@@ -1,0 +1,221 @@
+using System.Collections;
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Initializers;
+using EmbedSharp.Numerics;
+using EmbedSharp.Tables;
+
+namespace EmbedSharp;
+
+/// <summary>
+/// A trainable lookup table mapping ids to dense vectors: PyTorch's <c>nn.Embedding</c> and MLX's
+/// <c>nn.Embedding</c> in one type. <c>Forward(indices)[..., :] = Scale · Weight[indices[...], :]</c>.
+/// </summary>
+/// <remarks>
+/// <para>Semantics follow PyTorch where the two libraries differ (padding row, max-norm, gradient
+/// scaling), with one deliberate change: every index is validated before any row is touched, so a
+/// bad batch never leaves a half-renormalised table behind.</para>
+/// <para>The layer computes its own gradient (<see cref="Backward(ReadOnlySpan{int}, ReadOnlySpan{float})"/>)
+/// as a sparse, coalesced <see cref="Sparse.SparseGradient"/>; optimizers apply it row by row.</para>
+/// <para>Not thread-safe for writes; concurrent <c>Forward</c> calls are safe when <see cref="MaxNorm"/> is not set.</para>
+/// </remarks>
+public sealed partial class Embedding : IDisposable
+{
+    private BitArray? _frozenRows;
+    private int _frozenRowCount;
+
+    /// <summary>Creates a table of <paramref name="numEmbeddings"/> rows of <paramref name="dims"/> values, drawn by the options' initializer.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative, or an option is out of its valid range.</exception>
+    public Embedding(int numEmbeddings, int dims, EmbeddingOptions? options = null)
+        : this(numEmbeddings, dims, options ?? new EmbeddingOptions(), weights: null)
+    {
+    }
+
+    private Embedding(int numEmbeddings, int dims, EmbeddingOptions options, EmbeddingTable? weights)
+    {
+        const string op = "embedding.create";
+        Guard.NonNegative(op, numEmbeddings);
+        Guard.NonNegative(op, dims);
+        PaddingIdx = NormalizePaddingIdx(op, options.PaddingIdx, numEmbeddings);
+        if (options.MaxNorm is float maxNorm && !(maxNorm > 0 && float.IsFinite(maxNorm)))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(options.MaxNorm), maxNorm, $"MaxNorm must be a finite number > 0 but was {maxNorm} (PyTorch accepts ≤ 0 and silently zeroes or sign-flips rows; leave MaxNorm null to disable)");
+        if (!(options.NormType > 0) || double.IsNaN(options.NormType))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(options.NormType), options.NormType, $"NormType must be > 0 (1, 2, any p > 0, or +∞) but was {options.NormType}");
+        if (!float.IsFinite(options.Scale))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(options.Scale), options.Scale, $"Scale must be finite but was {options.Scale}");
+        if (!Enum.IsDefined(options.DType))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(options.DType), options.DType, $"DType {options.DType} is unknown; valid values are Float32, Float16, BFloat16");
+
+        NumEmbeddings = numEmbeddings;
+        Dims = dims;
+        MaxNorm = options.MaxNorm;
+        NormType = options.NormType;
+        ScaleGradByFreq = options.ScaleGradByFreq;
+        Scale = options.Scale;
+        Frozen = options.Frozen;
+        Initializer = options.Initializer ?? Initializer.TorchDefault;
+        Seed = options.Seed;
+
+        if (weights is not null)
+        {
+            Weight = weights;
+            return;
+        }
+        Weight = new EmbeddingTable(numEmbeddings, dims, options.DType);
+        Initialize(Weight, Initializer, Seed);
+        if (PaddingIdx is int pad)
+            Weight.ClearRow(pad);
+    }
+
+    /// <summary>Number of rows (ids 0 .. NumEmbeddings-1).</summary>
+    public int NumEmbeddings { get; }
+
+    /// <summary>Length of each vector.</summary>
+    public int Dims { get; }
+
+    /// <summary>The weights, <c>NumEmbeddings × Dims</c>. Owned by this layer and disposed with it.</summary>
+    public EmbeddingTable Weight { get; }
+
+    /// <summary>The padding row, normalised to <c>0 .. NumEmbeddings-1</c>, or null.</summary>
+    public int? PaddingIdx { get; }
+
+    /// <summary>Max-norm of looked-up rows, or null (see <see cref="EmbeddingOptions.MaxNorm"/>).</summary>
+    public float? MaxNorm { get; }
+
+    /// <summary>The p of the max-norm.</summary>
+    public double NormType { get; }
+
+    /// <summary>Whether gradients are divided by each row's frequency in the batch.</summary>
+    public bool ScaleGradByFreq { get; }
+
+    /// <summary>Output multiplier (1 unless set, e.g. √Dims).</summary>
+    public float Scale { get; }
+
+    /// <summary>The initializer the weights were drawn with.</summary>
+    public Initializer Initializer { get; }
+
+    /// <summary>The initializer's seed.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>When true, the whole table is fixed: <c>Backward</c> throws.</summary>
+    public bool Frozen { get; private set; }
+
+    /// <summary>Number of individually frozen rows (see <see cref="FreezeRows"/>).</summary>
+    public int FrozenRowCount => _frozenRowCount;
+
+    /// <summary>Freezes the whole table (PyTorch's <c>requires_grad = False</c>).</summary>
+    public void Freeze() => Frozen = true;
+
+    /// <summary>Unfreezes the table; individually frozen rows stay frozen.</summary>
+    public void Unfreeze() => Frozen = false;
+
+    /// <summary>
+    /// Semi-frozen tables: the listed rows (e.g. a pre-trained vocabulary) get no gradient, while the
+    /// others (e.g. new words) keep training. All rows are validated before any is marked.
+    /// </summary>
+    public void FreezeRows(ReadOnlySpan<int> rows) => SetRowsFrozen("embedding.freeze_rows", rows, true);
+
+    /// <summary>Makes the listed rows trainable again.</summary>
+    public void UnfreezeRows(ReadOnlySpan<int> rows) => SetRowsFrozen("embedding.unfreeze_rows", rows, false);
+
+    /// <summary>Whether row <paramref name="row"/> is individually frozen.</summary>
+    public bool IsRowFrozen(int row)
+    {
+        if ((uint)row >= (uint)NumEmbeddings)
+            ThrowHelper.IndexOutOfRange("embedding.is_row_frozen", nameof(row), row, 0, NumEmbeddings);
+        return _frozenRows is not null && _frozenRows[row];
+    }
+
+    internal BitArray? FrozenRowMask => _frozenRowCount > 0 ? _frozenRows : null;
+
+    private void SetRowsFrozen(string op, ReadOnlySpan<int> rows, bool frozen)
+    {
+        ValidateIndices(op, nameof(rows), rows, default);
+        _frozenRows ??= new BitArray(NumEmbeddings);
+        foreach (int r in rows)
+        {
+            if (_frozenRows[r] == frozen)
+                continue;
+            _frozenRows[r] = frozen;
+            _frozenRowCount += frozen ? 1 : -1;
+        }
+    }
+
+    /// <summary>
+    /// A layer over a copy of pre-trained weights (row-major <c>numEmbeddings × dims</c>). Unlike
+    /// PyTorch, the caller's data is copied, so a max-norm renormalisation never rewrites it. As in
+    /// PyTorch, the padding row is kept as given (not zeroed) and <paramref name="freeze"/> defaults to true.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="weights"/> does not hold numEmbeddings × dims values.</exception>
+    public static Embedding FromPretrained(ReadOnlySpan<float> weights, int numEmbeddings, int dims, bool freeze = true, EmbeddingOptions? options = null)
+    {
+        const string op = "embedding.from_pretrained";
+        Guard.NonNegative(op, numEmbeddings);
+        Guard.NonNegative(op, dims);
+        Guard.Length(op, weights.Length, (long)numEmbeddings * dims, $"numEmbeddings × dims = {numEmbeddings} × {dims}");
+        options = (options ?? new EmbeddingOptions()) with { Frozen = freeze };
+        ValidateOptionsEarly(op, options, numEmbeddings);
+        var table = new EmbeddingTable(numEmbeddings, dims, options.DType);
+        table.CopyFrom(weights);
+        return new Embedding(numEmbeddings, dims, options, table);
+    }
+
+    /// <summary>A layer over a copy of a pre-trained table (converted to <see cref="EmbeddingOptions.DType"/> if it differs).</summary>
+    public static Embedding FromPretrained(EmbeddingTable weights, bool freeze = true, EmbeddingOptions? options = null)
+    {
+        const string op = "embedding.from_pretrained";
+        Guard.NotNull(op, weights);
+        options = (options ?? new EmbeddingOptions { DType = weights.DType }) with { Frozen = freeze };
+        ValidateOptionsEarly(op, options, weights.NumEmbeddings);
+        return new Embedding(weights.NumEmbeddings, weights.Dims, options, weights.Clone(options.DType));
+    }
+
+    /// <summary>A layer over a 2-D pre-trained tensor <c>[numEmbeddings, dims]</c> (copied).</summary>
+    /// <exception cref="ArgumentException">The tensor is not 2-D.</exception>
+    public static Embedding FromPretrained(System.Numerics.Tensors.ReadOnlyTensorSpan<float> weights, bool freeze = true, EmbeddingOptions? options = null)
+    {
+        const string op = "embedding.from_pretrained";
+        if (weights.Rank != 2)
+            ThrowHelper.Argument(op, nameof(weights), $"weights must be 2-D [numEmbeddings, dims] but has rank {weights.Rank}");
+        int v = checked((int)weights.Lengths[0]);
+        int d = checked((int)weights.Lengths[1]);
+        var flat = new float[(long)v * d];
+        weights.FlattenTo(flat);
+        return FromPretrained(flat, v, d, freeze, options);
+    }
+
+    // Options that are checked again by the constructor, checked here first so nothing is allocated for a bad call.
+    private static void ValidateOptionsEarly(string op, EmbeddingOptions options, int numEmbeddings) =>
+        NormalizePaddingIdx(op, options.PaddingIdx, numEmbeddings);
+
+    private static int? NormalizePaddingIdx(string op, int? paddingIdx, int numEmbeddings)
+    {
+        if (paddingIdx is not int p)
+            return null;
+        if (p < -numEmbeddings || p >= numEmbeddings)
+            ThrowHelper.ArgumentOutOfRange(op, "PaddingIdx", p, numEmbeddings == 0
+                ? $"PaddingIdx = {p} but the table has no rows"
+                : $"PaddingIdx = {p} is out of range; valid values are {-numEmbeddings}..{numEmbeddings - 1} (negative counts from the end)");
+        return p < 0 ? p + numEmbeddings : p;
+    }
+
+    private static void Initialize(EmbeddingTable table, Initializer initializer, ulong seed)
+    {
+        var random = new SeededRandom(seed);
+        if (table.Dims == 0 || table.NumEmbeddings == 0)
+            return;
+        // Fill whole rows in blocks of about 64K values, in row order, from one stream.
+        int rowsPerBlock = Math.Max(1, 65536 / table.Dims);
+        var block = new float[(long)Math.Min(rowsPerBlock, table.NumEmbeddings) * table.Dims];
+        for (int r0 = 0; r0 < table.NumEmbeddings; r0 += rowsPerBlock)
+        {
+            int n = Math.Min(rowsPerBlock, table.NumEmbeddings - r0);
+            Span<float> chunk = block.AsSpan(0, n * table.Dims);
+            initializer.Fill(chunk, table.NumEmbeddings, table.Dims, random);
+            for (int i = 0; i < n; i++)
+                table.WriteRowUnchecked(r0 + i, chunk.Slice(i * table.Dims, table.Dims));
+        }
+    }
+
+    /// <summary>Frees the weights.</summary>
+    public void Dispose() => Weight.Dispose();
+}

@@ -1,0 +1,92 @@
+namespace EmbedSharp.Optimizers;
+
+/// <summary>PyTorch's <c>torch.optim.Adagrad</c>: a per-element sum of squared gradients scales each step.</summary>
+/// <remarks>
+/// Per element, at step t: <c>clr = lr / (1 + (t − 1)·lrDecay)</c>; <c>g' = g + weightDecay·w</c>;
+/// <c>s += g'²</c>; <c>w −= clr · g' / (√s + eps)</c>, the square root taken of the updated sum.
+/// State: the sum s, Dims floats per row, starting at <c>initialAccumulatorValue</c>.
+/// Untouched rows: a zero gradient gives a zero update, so without weight decay
+/// <see cref="UntouchedRows.Lazy"/> and <see cref="UntouchedRows.Dense"/> agree bit for bit (PyTorch's
+/// sparse and dense paths agree too). With weight decay, Lazy decays only the rows in the gradient
+/// (PyTorch refuses weight decay with sparse gradients) and Dense decays every row, as dense PyTorch.
+/// </remarks>
+public readonly struct Adagrad : ISparseUpdateRule
+{
+    private readonly bool _initialized;
+    private readonly float _eps, _decay, _init;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new Adagrad()</c> would otherwise zero every field).</summary>
+    public Adagrad() : this(1e-2) { }
+
+    /// <summary>Creates the rule (PyTorch defaults: lr 1e-2, no decay, accumulator 0, eps 1e-10).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is negative or not finite.</exception>
+    public Adagrad(double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double initialAccumulatorValue = 0, double eps = 1e-10)
+    {
+        const string op = "adagrad";
+        RuleChecks.LearningRate(op, lr);
+        RuleChecks.NonNegative(op, lrDecay, nameof(lrDecay));
+        RuleChecks.NonNegative(op, weightDecay, nameof(weightDecay));
+        RuleChecks.NonNegative(op, initialAccumulatorValue, nameof(initialAccumulatorValue));
+        RuleChecks.NonNegative(op, eps, nameof(eps));
+        LearningRate = lr;
+        _initialized = true;
+        LrDecay = lrDecay;
+        WeightDecay = weightDecay;
+        InitialAccumulatorValue = initialAccumulatorValue;
+        Eps = eps;
+        _eps = (float)eps;
+        _decay = (float)weightDecay;
+        _init = (float)initialAccumulatorValue;
+    }
+
+    /// <inheritdoc/>
+    public string Name => "adagrad";
+
+    /// <inheritdoc/>
+    public double LearningRate { get; }
+
+    /// <summary>Learning-rate decay per step.</summary>
+    public double LrDecay { get; }
+
+    /// <summary>L2 penalty added to the gradient.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>Initial value of every accumulator element.</summary>
+    public double InitialAccumulatorValue { get; }
+
+    /// <summary>Added to √s.</summary>
+    public double Eps { get; }
+
+    /// <inheritdoc/>
+    public int StateWidth(int dims) => dims;
+
+    /// <inheritdoc/>
+    public void InitializeState(Span<float> state) => state.Fill(_init);
+
+    /// <inheritdoc/>
+    public bool IdleIsNoOp => _decay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
+
+    /// <inheritdoc/>
+    public bool SupportsDense => true;
+
+    /// <inheritdoc/>
+    public StepScalars Prepare(long step, double learningRateFactor) =>
+        new(step, (float)(LearningRate * learningRateFactor / (1 + (step - 1) * LrDecay)));
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
+    {
+        float negClr = -scalars.LearningRate;
+        for (int i = 0; i < weight.Length; i++)
+        {
+            float w = weight[i];
+            float g = _decay != 0 ? grad[i] + _decay * w : grad[i];
+            float s = state[i] + g * g;
+            state[i] = s;
+            weight[i] = w + negClr * (g / (MathF.Sqrt(s) + _eps));
+        }
+    }
+}

@@ -1,0 +1,223 @@
+namespace EmbedSharp.Optimizers;
+
+/// <summary>PyTorch's <c>torch.optim.Adam</c>, with L2 weight decay added to the gradient and optional AMSGrad.</summary>
+/// <remarks>
+/// Per element, at step t: <c>g' = g + weightDecay·w</c>; <c>m = β1·m + (1 − β1)·g'</c>;
+/// <c>v = β2·v + (1 − β2)·g'²</c>; with AMSGrad <c>v̂ = max(v̂, v)</c> replaces v below;
+/// <c>w −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)</c> (eps added after the bias
+/// correction, unlike <see cref="LazyAdam"/>). State per row: m, v (and v̂), Dims floats each.
+/// Untouched rows: with <see cref="UntouchedRows.Dense"/>, m and v decay on every row at every step
+/// and a row that once had a gradient keeps drifting afterwards, exactly as dense PyTorch Adam (rows
+/// never touched stay bit-identical when weightDecay is 0, because 0/(0 + eps) = 0). With
+/// <see cref="UntouchedRows.Lazy"/> rows outside the gradient keep weights and moments, and t is still
+/// the optimizer's global step (as SparseAdam).
+/// </remarks>
+public readonly struct Adam : ISparseUpdateRule
+{
+    private readonly bool _initialized;
+    private readonly float _b1, _b2, _eps, _decay;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new Adam()</c> would otherwise zero every field).</summary>
+    public Adam() : this(1e-3) { }
+
+    /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no decay).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">lr, eps or weightDecay negative or not finite; a beta outside [0, 1).</exception>
+    public Adam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
+    {
+        const string op = "adam";
+        AdamMath.Check(op, lr, beta1, beta2, eps, weightDecay, false);
+        LearningRate = lr;
+        _initialized = true;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        WeightDecay = weightDecay;
+        AmsGrad = amsgrad;
+        _b1 = (float)beta1;
+        _b2 = (float)beta2;
+        _eps = (float)eps;
+        _decay = (float)weightDecay;
+    }
+
+    /// <inheritdoc/>
+    public string Name => AmsGrad ? "adam_amsgrad" : "adam";
+
+    /// <inheritdoc/>
+    public double LearningRate { get; }
+
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>Decay of the second moment.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>Added to the bias-corrected √v.</summary>
+    public double Eps { get; }
+
+    /// <summary>L2 penalty added to the gradient.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>Whether the running maximum of v is used (AMSGrad).</summary>
+    public bool AmsGrad { get; }
+
+    /// <inheritdoc/>
+    public int StateWidth(int dims) => (AmsGrad ? 3 : 2) * dims;
+
+    /// <inheritdoc/>
+    public void InitializeState(Span<float> state) => state.Clear();
+
+    /// <inheritdoc/>
+    public bool IdleIsNoOp => _decay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
+
+    /// <inheritdoc/>
+    public bool SupportsDense => true;
+
+    /// <inheritdoc/>
+    public StepScalars Prepare(long step, double learningRateFactor) =>
+        AdamMath.Prepare(step, LearningRate * learningRateFactor, Beta1, Beta2, 1);
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars) =>
+        AdamMath.Update(weight, grad, state, scalars, _b1, _b2, _eps, _decay, AmsGrad);
+}
+
+/// <summary>
+/// AdamW (PyTorch's <c>torch.optim.AdamW</c>): Adam with decoupled weight decay,
+/// <c>w *= 1 − lr·weightDecay</c> before the Adam step on the raw gradient.
+/// </summary>
+/// <remarks>
+/// Untouched rows: with <see cref="UntouchedRows.Dense"/> every row shrinks every step (and moments
+/// decay), as PyTorch. With <see cref="UntouchedRows.Lazy"/> only rows in the gradient shrink and move,
+/// which keeps the cost proportional to the batch; the decay of a rarely seen row is then applied only
+/// when it is seen. With weightDecay 0 it equals <see cref="Adam"/>.
+/// </remarks>
+public readonly struct AdamW : ISparseUpdateRule
+{
+    private readonly bool _initialized;
+    private readonly float _b1, _b2, _eps;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new AdamW()</c> would otherwise zero every field).</summary>
+    public AdamW() : this(1e-3) { }
+
+    /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weightDecay 1e-2).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">lr, eps or weightDecay negative or not finite; a beta outside [0, 1).</exception>
+    public AdamW(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false)
+    {
+        const string op = "adamw";
+        AdamMath.Check(op, lr, beta1, beta2, eps, weightDecay, false);
+        LearningRate = lr;
+        _initialized = true;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        WeightDecay = weightDecay;
+        AmsGrad = amsgrad;
+        _b1 = (float)beta1;
+        _b2 = (float)beta2;
+        _eps = (float)eps;
+    }
+
+    /// <inheritdoc/>
+    public string Name => AmsGrad ? "adamw_amsgrad" : "adamw";
+
+    /// <inheritdoc/>
+    public double LearningRate { get; }
+
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>Decay of the second moment.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>Added to the bias-corrected √v.</summary>
+    public double Eps { get; }
+
+    /// <summary>Decoupled decay rate: each step multiplies the row by <c>1 − lr·WeightDecay</c>.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>Whether the running maximum of v is used (AMSGrad).</summary>
+    public bool AmsGrad { get; }
+
+    /// <inheritdoc/>
+    public int StateWidth(int dims) => (AmsGrad ? 3 : 2) * dims;
+
+    /// <inheritdoc/>
+    public void InitializeState(Span<float> state) => state.Clear();
+
+    /// <inheritdoc/>
+    public bool IdleIsNoOp => WeightDecay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
+
+    /// <inheritdoc/>
+    public bool SupportsDense => true;
+
+    /// <inheritdoc/>
+    public StepScalars Prepare(long step, double learningRateFactor)
+    {
+        double lr = LearningRate * learningRateFactor;
+        return AdamMath.Prepare(step, lr, Beta1, Beta2, 1 - lr * WeightDecay);
+    }
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
+    {
+        float shrink = scalars.C;
+        if (shrink != 1f)
+            for (int i = 0; i < weight.Length; i++)
+                weight[i] *= shrink;
+        AdamMath.Update(weight, grad, state, scalars, _b1, _b2, _eps, 0f, AmsGrad);
+    }
+}
+
+/// <summary>The arithmetic Adam and AdamW share, in PyTorch 1.13's operation order.</summary>
+internal static class AdamMath
+{
+    public static void Check(string op, double lr, double beta1, double beta2, double eps, double weightDecay, bool lrStrictlyPositive)
+    {
+        RuleChecks.LearningRate(op, lr, lrStrictlyPositive);
+        RuleChecks.NonNegative(op, eps, nameof(eps));
+        RuleChecks.Beta(op, beta1, 0);
+        RuleChecks.Beta(op, beta2, 1);
+        RuleChecks.NonNegative(op, weightDecay, nameof(weightDecay));
+    }
+
+    /// <summary>A = lr / (1 − β1^t), B = √(1 − β2^t), C = decoupled shrink factor.</summary>
+    public static StepScalars Prepare(long step, double lr, double beta1, double beta2, double shrink)
+    {
+        double bc1 = 1 - Math.Pow(beta1, step);
+        double bc2 = 1 - Math.Pow(beta2, step);
+        return new StepScalars(step, (float)lr, (float)(lr / bc1), (float)Math.Sqrt(bc2), (float)shrink);
+    }
+
+    public static void Update(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars s,
+        float b1, float b2, float eps, float decay, bool amsgrad)
+    {
+        int dims = weight.Length;
+        Span<float> m = state.Slice(0, dims);
+        Span<float> v = state.Slice(dims, dims);
+        Span<float> vmax = amsgrad ? state.Slice(2 * dims, dims) : default;
+        float negStep = -s.A, bc2Sqrt = s.B;
+        float c1 = 1f - b1, c2 = 1f - b2;
+        for (int i = 0; i < dims; i++)
+        {
+            float w = weight[i];
+            float g = decay != 0 ? grad[i] + decay * w : grad[i];
+            float mi = m[i] * b1 + c1 * g;
+            float vi = v[i] * b2 + c2 * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            if (amsgrad)
+            {
+                vi = MathF.Max(vmax[i], vi);
+                vmax[i] = vi;
+            }
+            float denom = MathF.Sqrt(vi) / bc2Sqrt + eps;
+            weight[i] = w + negStep * mi / denom;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+namespace EmbedSharp.Optimizers;
+
+/// <summary>
+/// Lazy Adam with PyTorch <c>torch.optim.SparseAdam</c> semantics: only rows in the gradient update
+/// their moments and weights.
+/// </summary>
+/// <remarks>
+/// For each row r in the coalesced gradient, per element: <c>m += (g − m)·(1 − β1)</c>;
+/// <c>v += (g² − v)·(1 − β2)</c>; <c>w −= lr · √(1 − β2^t)/(1 − β1^t) · m / (√v + eps)</c>.
+/// Two PyTorch choices are kept on purpose: t is the optimizer's global step (a row first seen at
+/// step 3 is bias-corrected with t = 3), and eps is added to √v before the bias-correction factor,
+/// so the effective eps differs from <see cref="Adam"/>'s by √(1 − β2^t). A row listed with an exactly
+/// zero gradient still decays its moments and moves. Untouched rows keep weights and moments bit for
+/// bit; the rule is lazy by definition, so <see cref="UntouchedRows.Dense"/> is refused. No weight decay
+/// (SparseAdam has none). lr must be &gt; 0, as in PyTorch.
+/// </remarks>
+public readonly struct LazyAdam : ISparseUpdateRule
+{
+    private readonly bool _initialized;
+    private readonly float _c1, _c2, _eps;
+
+    /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new LazyAdam()</c> would otherwise zero every field).</summary>
+    public LazyAdam() : this(1e-3) { }
+
+    /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">lr not &gt; 0, eps negative, or a beta outside [0, 1).</exception>
+    public LazyAdam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        AdamMath.Check("lazy_adam", lr, beta1, beta2, eps, 0, lrStrictlyPositive: true);
+        LearningRate = lr;
+        _initialized = true;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        _c1 = (float)(1 - beta1);
+        _c2 = (float)(1 - beta2);
+        _eps = (float)eps;
+    }
+
+    /// <inheritdoc/>
+    public string Name => "lazy_adam";
+
+    /// <inheritdoc/>
+    public double LearningRate { get; }
+
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>Decay of the second moment.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>Added to √v before the bias-correction factor.</summary>
+    public double Eps { get; }
+
+    /// <inheritdoc/>
+    public int StateWidth(int dims) => 2 * dims;
+
+    /// <inheritdoc/>
+    public void InitializeState(Span<float> state) => state.Clear();
+
+    /// <inheritdoc/>
+    public bool IdleIsNoOp => true;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
+
+    /// <inheritdoc/>
+    public bool SupportsDense => false;
+
+    /// <inheritdoc/>
+    public StepScalars Prepare(long step, double learningRateFactor)
+    {
+        double lr = LearningRate * learningRateFactor;
+        double bc1 = 1 - Math.Pow(Beta1, step);
+        double bc2 = 1 - Math.Pow(Beta2, step);
+        return new StepScalars(step, (float)lr, (float)(lr * Math.Sqrt(bc2) / bc1));
+    }
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
+    {
+        int dims = weight.Length;
+        Span<float> m = state.Slice(0, dims);
+        Span<float> v = state.Slice(dims, dims);
+        float negStep = -scalars.A;
+        for (int i = 0; i < dims; i++)
+        {
+            float g = grad[i];
+            float mi = m[i] + (g - m[i]) * _c1;
+            float vi = v[i] + (g * g - v[i]) * _c2;
+            m[i] = mi;
+            v[i] = vi;
+            weight[i] += negStep * (mi / (MathF.Sqrt(vi) + _eps));
+        }
+    }
+}

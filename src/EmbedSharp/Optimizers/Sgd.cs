@@ -1,0 +1,103 @@
+namespace EmbedSharp.Optimizers;
+
+/// <summary>
+/// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay,
+/// PyTorch's <c>torch.optim.SGD</c>.
+/// </summary>
+/// <remarks>
+/// Per element, at step t: <c>g' = g + weightDecay·w</c>; with momentum, <c>buf = g'</c> at t = 1
+/// (no dampening on the first step) and <c>buf = momentum·buf + (1 − dampening)·g'</c> after;
+/// the direction is <c>g' + momentum·buf</c> with Nesterov, else <c>buf</c> (or <c>g'</c> without
+/// momentum); then <c>w −= lr·direction</c>. State: the momentum buffer, Dims floats per row (none
+/// without momentum).
+/// Untouched rows: with <see cref="UntouchedRows.Lazy"/> they do not move and their buffer does not
+/// decay. With <see cref="UntouchedRows.Dense"/>, a row keeps moving by its decaying buffer after its
+/// gradient stops and weight decay shrinks every row, as dense PyTorch SGD (and PyTorch's sparse SGD
+/// with momentum, whose sparse buffer also keeps carrying rows). Plain SGD without momentum or decay
+/// is the same in both modes. NaN: propagates into the row and is caught by the optimizer's guard.
+/// </remarks>
+public readonly struct Sgd : ISparseUpdateRule
+{
+    private readonly bool _initialized;
+    private readonly float _lr, _momentum, _keep, _decay;
+
+    /// <summary>Creates the rule.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">lr, momentum or weightDecay negative or not finite; dampening not finite.</exception>
+    /// <exception cref="ArgumentException">Nesterov without momentum &gt; 0 and dampening 0.</exception>
+    public Sgd(double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+    {
+        const string op = "sgd";
+        RuleChecks.LearningRate(op, lr);
+        RuleChecks.NonNegative(op, momentum, nameof(momentum));
+        RuleChecks.NonNegative(op, weightDecay, nameof(weightDecay));
+        if (!double.IsFinite(dampening))
+            Diagnostics.ThrowHelper.ArgumentOutOfRange(op, nameof(dampening), dampening, $"dampening {dampening} must be finite");
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            Diagnostics.ThrowHelper.Argument(op, nameof(nesterov), $"Nesterov momentum requires momentum > 0 and dampening 0 (got momentum {momentum}, dampening {dampening})");
+        LearningRate = lr;
+        _initialized = true;
+        Momentum = momentum;
+        Dampening = dampening;
+        WeightDecay = weightDecay;
+        Nesterov = nesterov;
+        _lr = (float)lr;
+        _momentum = (float)momentum;
+        _keep = (float)(1 - dampening);
+        _decay = (float)weightDecay;
+    }
+
+    /// <inheritdoc/>
+    public string Name => "sgd";
+
+    /// <inheritdoc/>
+    public double LearningRate { get; }
+
+    /// <summary>Momentum factor μ (0 = none).</summary>
+    public double Momentum { get; }
+
+    /// <summary>Dampening of the gradient added to the buffer after the first step.</summary>
+    public double Dampening { get; }
+
+    /// <summary>L2 penalty added to the gradient.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>Whether Nesterov momentum is used.</summary>
+    public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    public int StateWidth(int dims) => _momentum != 0 ? dims : 0;
+
+    /// <inheritdoc/>
+    public void InitializeState(Span<float> state) => state.Clear();
+
+    /// <inheritdoc/>
+    public bool IdleIsNoOp => _decay == 0;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _initialized;
+
+    /// <inheritdoc/>
+    public bool SupportsDense => true;
+
+    /// <inheritdoc/>
+    public StepScalars Prepare(long step, double learningRateFactor) => new(step, (float)(LearningRate * learningRateFactor));
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
+    {
+        float negLr = -scalars.LearningRate;
+        bool first = scalars.Step == 1;
+        for (int i = 0; i < weight.Length; i++)
+        {
+            float w = weight[i];
+            float g = _decay != 0 ? grad[i] + _decay * w : grad[i];
+            if (_momentum != 0)
+            {
+                float buf = first ? g : state[i] * _momentum + _keep * g;
+                state[i] = buf;
+                g = Nesterov ? g + _momentum * buf : buf;
+            }
+            weight[i] = w + negLr * g;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Sparse;
+using EmbedSharp.Tables;
+
+namespace EmbedSharp.Optimizers;
+
+/// <summary>
+/// An optimizer bound to one <see cref="EmbeddingTable"/> that applies row-sparse gradients row by row,
+/// each touched row once per step, with its state kept beside the table. The concrete type is
+/// <see cref="FusedSparseBackward{TRule}"/>; this base lets layers (<see cref="EmbeddingBag"/>,
+/// <see cref="TableCollection"/>) fuse their backward pass with any rule.
+/// </summary>
+public abstract class SparseOptimizer
+{
+    private protected SparseOptimizer(EmbeddingTable table, SparseOptimizerOptions? options)
+    {
+        const string op = "optimizer.create";
+        Table = Guard.NotNull(op, table);
+        Options = options ?? new SparseOptimizerOptions();
+        if (!Enum.IsDefined(Options.Mode))
+            ThrowHelper.ArgumentOutOfRange(op, "Mode", Options.Mode, $"update mode {Options.Mode} is unknown; valid values are Exact, Hogwild");
+        if (!Enum.IsDefined(Options.UntouchedRows))
+            ThrowHelper.ArgumentOutOfRange(op, "UntouchedRows", Options.UntouchedRows, $"untouched-rows policy {Options.UntouchedRows} is unknown; valid values are Lazy, Dense");
+        Guard.Positive(op, Options.Threads, "Threads");
+        Guard.NotNull(op, Options.Schedule, "Schedule");
+        if (Options.MaxRowNorm is double row)
+            Guard.PositiveFinite(op, row, "MaxRowNorm");
+        if (Options.MaxGlobalNorm is double global)
+            Guard.PositiveFinite(op, global, "MaxGlobalNorm");
+    }
+
+    /// <summary>The table this optimizer updates.</summary>
+    public EmbeddingTable Table { get; }
+
+    /// <summary>Mode, untouched-row policy, schedule, clipping and guard.</summary>
+    public SparseOptimizerOptions Options { get; }
+
+    /// <summary>The rule's name (<c>"adam"</c>, <c>"lazy_adam"</c>, ...).</summary>
+    public abstract string RuleName { get; }
+
+    /// <summary>Floats of optimizer state per row (see each rule for the layout).</summary>
+    public abstract int StateWidth { get; }
+
+    /// <summary>Number of completed steps, t of the last step (0 before the first).</summary>
+    public abstract long StepCount { get; }
+
+    /// <summary>Rows for which state memory exists (state is allocated in pages of 64 rows on first update).</summary>
+    public abstract long AllocatedStateRows { get; }
+
+    /// <summary>The learning rate step <paramref name="step"/> uses: the rule's rate times the schedule's factor.</summary>
+    public abstract double LearningRateAt(long step);
+
+    /// <summary>
+    /// Applies one step: t advances by one, the gradient is clipped (if configured), and every listed
+    /// row is updated once; rows not listed follow <see cref="SparseOptimizerOptions.UntouchedRows"/>.
+    /// </summary>
+    /// <remarks>
+    /// An empty gradient (a batch of only padding) is not an error: t and the schedule advance, and in
+    /// <see cref="UntouchedRows.Lazy"/> mode nothing else changes (PyTorch 1.13's SparseAdam and Adagrad
+    /// crash on it instead).
+    /// </remarks>
+    /// <exception cref="ArgumentException">The gradient's shape differs from the table's.</exception>
+    /// <exception cref="NonFiniteException">The gradient, or an updated row, is not finite (with the guard on).</exception>
+    /// <exception cref="InvalidOperationException">Two Exact-mode steps ran at once.</exception>
+    public abstract void Step(SparseGradient gradient);
+
+    /// <summary>
+    /// Writes t, the rule's name and shape, every allocated state page and (when
+    /// <paramref name="includeTable"/>) the table's storage to <paramref name="stream"/>. Not safe while
+    /// Hogwild steps are running.
+    /// </summary>
+    public abstract void Save(Stream stream, bool includeTable = true);
+
+    /// <summary>
+    /// Restores what <see cref="Save"/> wrote. The whole stream is read and checked (magic, version,
+    /// rule, shapes, page indices, lengths) before the optimizer or the table changes; a truncated or
+    /// malformed stream throws <see cref="InvalidDataException"/> and leaves both untouched.
+    /// </summary>
+    public abstract void Load(Stream stream);
+
+    /// <summary>Copies the state of <paramref name="row"/> (its initial value if the row was never updated) into <paramref name="destination"/>.</summary>
+    public abstract void ReadState(int row, Span<float> destination);
+}

@@ -1,0 +1,166 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Tables;
+using EmbedSharp.Quantization;
+
+namespace EmbedSharp;
+
+/// <summary>
+/// Pooled lookups over a quantized table (FBGEMM's quantized pooled embedding, PyTorch's
+/// <c>EmbeddingBag</c> over int8/int4 weights): each bag's rows are dequantized one at a time and reduced
+/// into the output; no dense copy of the table is made.
+/// </summary>
+/// <remarks>
+/// Bags are CSR: bag <c>b</c> holds <c>indices[offsets[b] .. offsets[b+1])</c> (the last bag ends at
+/// <c>indices.Length</c> unless <c>includeLastOffset</c>). Effectively computes
+/// <c>output[b] = Σ_i w_i · ŵ[indices[i]]</c> (<c>"sum"</c>, <c>w_i = perSampleWeights[i]</c> or 1),
+/// the same divided by the bag size (<c>"mean"</c>), or the element-wise maximum (<c>"max"</c>).
+/// Empty bags give zeros. Example: <c>indices = [4, 1, 4, 7]</c>, <c>offsets = [0, 2, 2]</c> makes three
+/// bags <c>{4, 1}</c>, <c>{}</c>, <c>{4, 7}</c>; with <c>"sum"</c>, <c>output[0] = ŵ[4] + ŵ[1]</c>, <c>output[1] = 0</c>.
+/// </remarks>
+public sealed class QuantizedEmbeddingBag
+{
+    private readonly PoolingMode _pooling;
+
+    /// <summary>A bag over <paramref name="table"/> pooling with <paramref name="mode"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="table"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined <see cref="PoolingMode"/>.</exception>
+    public QuantizedEmbeddingBag(QuantizedTable table, PoolingMode mode = PoolingMode.Sum)
+    {
+        const string op = "quantized_embedding_bag.create";
+        Table = Guard.NotNull(op, table);
+        if (!Enum.IsDefined(mode))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(mode), mode, $"mode {mode} not supported (Sum, Mean, Max)");
+        _pooling = mode;
+    }
+
+    /// <summary>A bag over <paramref name="table"/> with PyTorch's pooling mode name: <c>"sum"</c>, <c>"mean"</c> or <c>"max"</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="mode"/> is not one of the three names.</exception>
+    public QuantizedEmbeddingBag(QuantizedTable table, string mode)
+        : this(table, mode switch
+        {
+            "sum" => PoolingMode.Sum,
+            "mean" => PoolingMode.Mean,
+            "max" => PoolingMode.Max,
+            _ => throw new ArgumentException(ThrowHelper.Format("quantized_embedding_bag.create", $"mode '{mode}' not supported (sum, mean, max)"), nameof(mode)),
+        })
+    {
+    }
+
+    /// <summary>The quantized table.</summary>
+    public QuantizedTable Table { get; }
+
+    /// <summary>The pooling mode.</summary>
+    public PoolingMode Mode => _pooling;
+
+    /// <summary>Row length of the table and of each pooled output.</summary>
+    public int Dims => Table.Dims;
+
+    /// <summary>
+    /// Pools the bags described by <paramref name="indices"/> and <paramref name="offsets"/> into
+    /// <paramref name="destination"/> (row-major <c>bags × Dims</c>).
+    /// </summary>
+    /// <param name="indices">Row ids of all bags, concatenated.</param>
+    /// <param name="offsets">Start of each bag in <paramref name="indices"/>; non-decreasing, starting at 0.</param>
+    /// <param name="destination">Output, at least <c>bags · Dims</c> values.</param>
+    /// <param name="perSampleWeights">Optional weight per index (sum mode only), same length as <paramref name="indices"/>.</param>
+    /// <param name="includeLastOffset">When true, <paramref name="offsets"/> has one extra trailing entry, the end of the last bag.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index or offset is out of range (checked before anything is written).</exception>
+    /// <exception cref="ArgumentException">Offsets are not non-decreasing from 0, the weights have the wrong length or are given outside sum mode, or the destination is too short.</exception>
+    public void Forward(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,
+        ReadOnlySpan<float> perSampleWeights = default, bool includeLastOffset = false)
+    {
+        const string op = "quantized_embedding_bag.forward";
+        int bags = includeLastOffset ? Math.Max(offsets.Length - 1, 0) : offsets.Length;
+        if (includeLastOffset && offsets.Length == 0)
+            ThrowHelper.Argument(op, nameof(offsets), "offsets is empty but includeLastOffset needs at least one entry (the end of the last bag)");
+        if (offsets.Length > 0 && offsets[0] != 0)
+            ThrowHelper.Argument(op, nameof(offsets), $"offsets[0] = {offsets[0]} but the first bag must start at 0");
+        for (int b = 0; b < offsets.Length; b++)
+        {
+            if ((uint)offsets[b] > (uint)indices.Length)
+                ThrowHelper.ArgumentOutOfRange(op, nameof(offsets), offsets[b], $"offsets[{b}] = {offsets[b]} is out of range; valid values are 0..{indices.Length}");
+            if (b > 0 && offsets[b] < offsets[b - 1])
+                ThrowHelper.Argument(op, nameof(offsets), $"offsets[{b}] = {offsets[b]} is smaller than offsets[{b - 1}] = {offsets[b - 1]}; offsets must be non-decreasing");
+        }
+        if (!perSampleWeights.IsEmpty)
+        {
+            if (_pooling != PoolingMode.Sum)
+                ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
+            Guard.Length(op, perSampleWeights.Length, indices.Length, "one weight per index");
+        }
+        for (int i = 0; i < indices.Length; i++)
+        {
+            if ((uint)indices[i] >= (uint)Table.NumEmbeddings)
+                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, Table.NumEmbeddings);
+        }
+        Guard.MinLength(op, destination.Length, (long)bags * Dims, $"bags × Dims = {bags} × {Dims}");
+
+        float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(Dims, 1));
+        try
+        {
+            Span<float> row = rented.AsSpan(0, Dims);
+            for (int b = 0; b < bags; b++)
+            {
+                int start = offsets[b];
+                int end = b + 1 < offsets.Length ? offsets[b + 1] : indices.Length;
+                Span<float> output = destination.Slice(b * Dims, Dims);
+                output.Clear();
+                for (int i = start; i < end; i++)
+                {
+                    Table.DequantizeRowUnchecked(indices[i], row);
+                    if (_pooling == PoolingMode.Max)
+                    {
+                        if (i == start)
+                            row.CopyTo(output);
+                        else
+                            TensorPrimitives.Max(output, row, output);
+                    }
+                    else if (!perSampleWeights.IsEmpty)
+                    {
+                        TensorPrimitives.MultiplyAdd(row, perSampleWeights[i], output, output);
+                    }
+                    else
+                    {
+                        TensorPrimitives.Add(output, row, output);
+                    }
+                }
+                if (_pooling == PoolingMode.Mean && end > start)
+                    TensorPrimitives.Divide(output, end - start, output);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Plain reference: dequantize every looked-up row with the public row API and pool element by element.</summary>
+    internal void ForwardReference(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,
+        ReadOnlySpan<float> perSampleWeights = default)
+    {
+        var row = new float[Dims];
+        for (int b = 0; b < offsets.Length; b++)
+        {
+            int start = offsets[b], end = b + 1 < offsets.Length ? offsets[b + 1] : indices.Length;
+            for (int d = 0; d < Dims; d++)
+                destination[b * Dims + d] = 0f;
+            for (int i = start; i < end; i++)
+            {
+                Table.DequantizeRow(indices[i], row);
+                for (int d = 0; d < Dims; d++)
+                {
+                    float w = perSampleWeights.IsEmpty ? 1f : perSampleWeights[i];
+                    ref float o = ref destination[b * Dims + d];
+                    o = _pooling == PoolingMode.Max ? (i == start ? row[d] : Math.Max(o, row[d])) : o + w * row[d];
+                }
+            }
+            if (_pooling == PoolingMode.Mean && end > start)
+            {
+                for (int d = 0; d < Dims; d++)
+                    destination[b * Dims + d] /= end - start;
+            }
+        }
+    }
+}

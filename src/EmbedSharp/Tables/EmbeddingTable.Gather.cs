@@ -1,0 +1,108 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Numerics;
+
+namespace EmbedSharp.Tables;
+
+public sealed unsafe partial class EmbeddingTable
+{
+    /// <summary>Rows ahead of the current one whose cache lines are prefetched.</summary>
+    internal const int PrefetchDistance = 8;
+
+    /// <summary>Output floats below which a gather stays on one thread (thread hand-off costs more).</summary>
+    internal const long ParallelThreshold = 1 << 18;
+
+    /// <summary>
+    /// Row gather into a caller's buffer: <c>destination[i·Dims .. (i+1)·Dims) = scale · row(indices[i])</c>,
+    /// widening 16-bit storage to float32.
+    /// </summary>
+    /// <remarks>
+    /// Rows a few indices ahead are prefetched (x86 <c>prefetcht0</c>, every 64-byte line of the row)
+    /// so their memory latency overlaps the current copy. Batches of more than 2<sup>18</sup> output
+    /// floats are split into contiguous chunks across threads; each thread writes its own part of
+    /// <paramref name="destination"/>, so results do not depend on the thread count.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside <c>[0, NumEmbeddings)</c>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public void Gather(ReadOnlySpan<int> indices, Span<float> destination, float scale = 1f)
+    {
+        const string op = "table.gather";
+        Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, $"indices.Length × Dims = {indices.Length} × {Dims}");
+        for (int i = 0; i < indices.Length; i++)
+        {
+            if ((uint)indices[i] >= (uint)NumEmbeddings)
+                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, NumEmbeddings);
+        }
+        GatherUnchecked(indices, destination, scale);
+    }
+
+    /// <summary><see cref="Gather"/> without validation: every index must be in range.</summary>
+    internal void GatherUnchecked(ReadOnlySpan<int> indices, Span<float> destination, float scale, int maxThreads = -1)
+    {
+        _ = Pointer; // throws if disposed
+        if (indices.IsEmpty || Dims == 0)
+            return;
+        int threads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
+        long work = (long)indices.Length * Dims;
+        if (threads <= 1 || work < ParallelThreshold)
+        {
+            fixed (int* ids = indices)
+            fixed (float* dst = destination)
+                GatherRange(ids, indices.Length, dst, scale);
+            return;
+        }
+        int chunks = Math.Min(threads, (int)(work / (ParallelThreshold / 2)));
+        int per = (indices.Length + chunks - 1) / chunks;
+        fixed (int* ids = indices)
+        fixed (float* dst = destination)
+        {
+            nint idsAddress = (nint)ids, dstAddress = (nint)dst;
+            int total = indices.Length;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+            {
+                int start = c * per;
+                int count = Math.Min(per, total - start);
+                if (count > 0)
+                    GatherRange((int*)idsAddress + start, count, (float*)dstAddress + (nint)start * Dims, scale);
+            });
+        }
+    }
+
+    private void GatherRange(int* ids, int count, float* dst, float scale)
+    {
+        switch (DType)
+        {
+            case DType.Float32: GatherRange<float>(ids, count, dst, scale); break;
+            case DType.Float16: GatherRange<Half>(ids, count, dst, scale); break;
+            default: GatherRange<BFloat16>(ids, count, dst, scale); break;
+        }
+    }
+
+    private void GatherRange<T>(int* ids, int count, float* dst, float scale) where T : unmanaged
+    {
+        int dims = Dims;
+        nint rowBytes = (nint)dims * sizeof(T);
+        byte* data = _data;
+        for (int i = 0; i < count; i++)
+        {
+            if (Sse.IsSupported && i + PrefetchDistance < count)
+                PrefetchRow(data + ids[i + PrefetchDistance] * rowBytes, rowBytes);
+            var row = new ReadOnlySpan<T>(data + ids[i] * rowBytes, dims);
+            var output = new Span<float>(dst + (nint)i * dims, dims);
+            Kernels.WidenRow(row, output);
+            if (scale != 1f)
+                TensorPrimitives.Multiply(output, scale, output);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRow(byte* row, nint bytes)
+    {
+        // At most 32 lines (2 KiB): longer rows are streamed well by the hardware prefetcher anyway.
+        nint end = Math.Min(bytes, 32 * 64);
+        for (nint offset = 0; offset < end; offset += 64)
+            Sse.Prefetch0(row + offset);
+    }
+}

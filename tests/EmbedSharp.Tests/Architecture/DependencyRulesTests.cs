@@ -1,0 +1,78 @@
+using System.Text.RegularExpressions;
+
+namespace EmbedSharp.Tests.Architecture;
+
+/// <summary>
+/// The one-way dependency rules of ../shared/STYLE.md inside Core, checked on the source: each
+/// folder (= namespace) may only use the namespaces listed for it. Diagnostics (Guard,
+/// ThrowHelper) is the base layer every folder may use.
+/// </summary>
+public sealed partial class DependencyRulesTests
+{
+    private static readonly Dictionary<string, string[]> Allowed = new()
+    {
+        ["Diagnostics"] = [],
+        ["Numerics"] = ["Diagnostics"],
+        ["Tables"] = ["Diagnostics", "Numerics"],
+        ["Quantization"] = ["Diagnostics", "Numerics", "Tables"],
+        ["Positional"] = ["Diagnostics", "Numerics", "Tables"],
+        ["Vocabularies"] = ["Diagnostics", "Numerics", "Tables"],
+        ["Initializers"] = ["Diagnostics", "Numerics"],
+        ["Sparse"] = ["Diagnostics", "Numerics", "Tables"],
+        ["Optimizers"] = ["Diagnostics", "Numerics", "Tables", "Sparse"],
+        ["Search"] = ["Diagnostics", "Numerics", "Tables", "Quantization"],
+    };
+
+    private static string CoreSource
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EmbedSharp.slnx")))
+                dir = dir.Parent;
+            Assert.NotNull(dir);
+            return Path.Combine(dir!.FullName, "src", "EmbedSharp");
+        }
+    }
+
+    [GeneratedRegex(@"^\s*using\s+(?:static\s+)?EmbedSharp\.(\w+)", RegexOptions.Multiline)]
+    private static partial Regex UsingCore();
+
+    [GeneratedRegex(@"\bEmbedSharp\.(\w+)\.")]
+    private static partial Regex QualifiedCore();
+
+    [Fact]
+    public void CoreFolders_UseOnlyTheNamespacesBelowThem()
+    {
+        var violations = new List<string>();
+        foreach (string folder in Directory.GetDirectories(CoreSource).Select(Path.GetFileName).OfType<string>())
+        {
+            if (folder is "bin" or "obj")
+                continue;
+            Assert.True(Allowed.ContainsKey(folder), $"src/EmbedSharp/{folder} has no dependency rule; add it to {nameof(DependencyRulesTests)} and docs/ARCHITECTURE.md");
+            foreach (string file in Directory.GetFiles(Path.Combine(CoreSource, folder), "*.cs", SearchOption.AllDirectories))
+            {
+                string text = File.ReadAllText(file);
+                var used = UsingCore().Matches(text).Select(m => m.Groups[1].Value)
+                    .Concat(QualifiedCore().Matches(text).Select(m => m.Groups[1].Value))
+                    .Distinct();
+                foreach (string ns in used)
+                {
+                    if (ns != folder && Allowed.ContainsKey(ns) && !Allowed[folder].Contains(ns))
+                        violations.Add($"{Path.GetRelativePath(CoreSource, file)} uses EmbedSharp.{ns}");
+                }
+            }
+        }
+        Assert.Empty(violations);
+    }
+
+    [Fact]
+    public void Core_DoesNoFileIo()
+    {
+        var offenders = Directory.GetFiles(CoreSource, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+            .Where(f => Regex.IsMatch(File.ReadAllText(f), @"\b(File|Directory|FileStream|MemoryMappedFile)\.\w+\("))
+            .ToArray();
+        Assert.Empty(offenders);
+    }
+}
