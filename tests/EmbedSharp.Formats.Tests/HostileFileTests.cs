@@ -178,6 +178,36 @@ public sealed class HostileFileTests
         Assert.Contains("unexpected bytes after the output matrix", Fails(FastTextFormat.Bin, tail).Message);
     }
 
+    [Fact]
+    public void A_huge_dim_in_a_forward_only_quantized_model_runs_out_of_data_first()
+    {
+        // Make args.dim, the matrix width and the quantizer agree on 2^20 columns, so the reader
+        // reaches the 2^28-float centroid table: it must fail on the missing data, not allocate 1 GiB.
+        var b = File.ReadAllBytes(TestFiles.Data("fasttext", "tiny-supervised.ftz"));
+        int at = 8 + FastTextConstants.ArgsBytes;
+        int size = BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(at));
+        long prune = BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(at + 20));
+        at += 28;
+        for (int i = 0; i < size; i++)
+            at = Array.IndexOf(b, (byte)0, at) + 1 + 9;
+        at += (int)Math.Max(prune, 0) * 8;
+        Assert.Equal(1, b[at]); // quant_input
+        int shape = at + 2;
+        int codes = BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(shape + 16));
+        int pq = shape + 20 + codes;
+        const int Dims = FastTextConstants.MaxDims;
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(8), Dims);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(shape + 8), Dims);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(pq), Dims);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(pq + 4), 4);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(pq + 8), Dims / 4);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(pq + 12), Dims / 4);
+        var e = Fails(FastTextFormat.Bin, b, forwardOnly: true);
+        Assert.Contains("input matrix quantizer centroids", e.Message);
+        e = Fails(FastTextFormat.Bin, b);
+        Assert.Contains("needs 1073741824 bytes of centroids", e.Message);
+    }
+
     public static TheoryData<string, string> SmallFiles() => new()
     {
         { "fasttext-bin", "shared:embeddings/fasttext/toy-model.bin" },

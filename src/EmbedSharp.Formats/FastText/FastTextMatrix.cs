@@ -187,8 +187,25 @@ public sealed class ProductQuantizer
         long floats = (long)dim * FastTextConstants.CentroidsPerSubquantizer;
         if (r.Remaining is long left && floats * 4 > left)
             throw r.Error($"{what} needs {floats * 4} bytes of centroids but only {left} follow", at);
-        var centroids = new float[floats];
-        r.ReadSingles(centroids, $"{what} centroids");
+        float[] centroids;
+        if (r.Remaining is not null)
+        {
+            centroids = new float[floats];
+            r.ReadSingles(centroids, $"{what} centroids");
+        }
+        else
+        {
+            // Unknown length: read in blocks so a lying dim runs out of data before memory.
+            var blocks = new List<float[]>();
+            for (long done = 0; done < floats;)
+            {
+                var block = new float[Math.Min(1 << 16, floats - done)];
+                r.ReadSingles(block, $"{what} centroids");
+                blocks.Add(block);
+                done += block.Length;
+            }
+            centroids = [.. blocks.SelectMany(b => b)];
+        }
         return new ProductQuantizer(dim, nsubq, dsub, lastdsub, centroids);
     }
 
