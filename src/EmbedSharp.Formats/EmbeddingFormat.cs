@@ -32,6 +32,12 @@ public abstract class EmbeddingFormat
     /// <summary>True when the writer must know the row count before the first row (a header states it).</summary>
     public virtual bool WriterNeedsCount => true;
 
+    /// <summary>
+    /// True when the format holds only the matrix and keeps the words in a <c>path.vocab</c> sidecar
+    /// (NumPy, safetensors); such files may also stand alone without words.
+    /// </summary>
+    public virtual bool UsesVocabularySidecar => false;
+
     /// <summary>Judges whether <paramref name="head"/>, the first bytes of a file of <paramref name="length"/> bytes (null if unknown), is this format.</summary>
     public abstract FormatMatch Detect(ReadOnlySpan<byte> head, long? length);
 

@@ -49,6 +49,12 @@ public static class FormatConverter
 
         if (inputFormat is NpyFormat npy)
             return ConvertFromNpy(npy, inputPath, outputPath, outputFormat, options);
+        if (inputFormat.UsesVocabularySidecar)
+        {
+            // The words live next to the file: read both through the path-based reader.
+            using var whole = inputFormat.Read(inputPath, options);
+            return WriteWhole(inputFormat, outputFormat, outputPath, whole);
+        }
 
         using var fs = EmbeddingFormat.OpenRead(inputPath);
         using var reader = inputFormat.OpenReader(fs, options, inputPath);
@@ -88,9 +94,9 @@ public static class FormatConverter
 
     private static ConversionResult Stream(EmbeddingFormat inputFormat, EmbeddingFormat outputFormat, string outputPath, VectorRowReader reader, long count)
     {
-        if (!reader.HasWords && outputFormat is not NpyFormat)
+        if (!reader.HasWords && !outputFormat.UsesVocabularySidecar)
             ThrowHelper.Argument(Op, nameof(outputPath), $"{outputFormat.Name} stores a word per row but the {inputFormat.Name} input has no vocabulary (add a .vocab sidecar)");
-        var words = outputFormat is NpyFormat && reader.HasWords ? new List<string>() : null;
+        var words = outputFormat.UsesVocabularySidecar && reader.HasWords ? new List<string>() : null;
         var counts = words is not null ? new List<long>() : null;
         long rows = 0;
         AtomicFile.Write(outputPath, s =>
@@ -116,7 +122,7 @@ public static class FormatConverter
 
     private static ConversionResult WriteWhole(EmbeddingFormat inputFormat, EmbeddingFormat outputFormat, string outputPath, WordEmbeddings all)
     {
-        if (all.Words is null && outputFormat is not NpyFormat)
+        if (all.Words is null && !outputFormat.UsesVocabularySidecar)
             ThrowHelper.Argument(Op, nameof(outputPath), $"{outputFormat.Name} stores a word per row but the {inputFormat.Name} input has no vocabulary");
         outputFormat.Write(outputPath, all);
         return new ConversionResult(inputFormat.Name, outputFormat.Name, all.NumEmbeddings, all.Dims, Streamed: false);

@@ -35,6 +35,7 @@ public sealed class FormatRegistry
         r.Register(Word2VecFormat.Text);
         r.Register(FastTextFormat.Vec);
         r.Register(GloveFormat.Instance);
+        r.Register(Safetensors.SafetensorsFormat.Instance);
         return r;
     }
 

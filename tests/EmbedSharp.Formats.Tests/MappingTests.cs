@@ -6,6 +6,13 @@ using Xunit.Abstractions;
 
 namespace EmbedSharp.Formats.Tests;
 
+/// <summary>Runs alone: its resident-memory readings would count other tests' allocations otherwise.</summary>
+[CollectionDefinition(nameof(MappingTests), DisableParallelization = true)]
+public sealed class MappingTestsCollection
+{
+}
+
+[Collection(nameof(MappingTests))]
 public sealed class MappingTests(ITestOutputHelper output)
 {
     [Theory]

@@ -27,6 +27,9 @@ public sealed class NpyFormat : EmbeddingFormat
     public override IReadOnlyList<string> Extensions => [".npy"];
 
     /// <inheritdoc/>
+    public override bool UsesVocabularySidecar => true;
+
+    /// <inheritdoc/>
     public override FormatMatch Detect(ReadOnlySpan<byte> head, long? length) => NpyDetector.Detect(head);
 
     /// <inheritdoc/>
