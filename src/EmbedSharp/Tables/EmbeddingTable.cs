@@ -25,6 +25,7 @@ public sealed unsafe partial class EmbeddingTable : IDisposable
     private byte* _data;
     private readonly nuint _byteLength;
     private readonly nuint _reserved;
+    private readonly IDisposable? _owner;
 
     /// <summary>Allocates a zeroed table.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is negative, or the table would not fit in memory.</exception>
@@ -45,6 +46,52 @@ public sealed unsafe partial class EmbeddingTable : IDisposable
         _byteLength = (nuint)bytes;
         _data = NativeAllocation.AllocateZeroed(_byteLength, out _reserved);
         GC.AddMemoryPressure((long)_reserved);
+    }
+
+    private EmbeddingTable(byte* data, nuint byteLength, int numEmbeddings, int dims, DType dtype, IDisposable owner)
+    {
+        _data = data;
+        _byteLength = byteLength;
+        NumEmbeddings = numEmbeddings;
+        Dims = dims;
+        DType = dtype;
+        ElementSize = dtype.SizeInBytes();
+        _owner = owner;
+    }
+
+    /// <summary>
+    /// A table over memory it does not allocate (a memory-mapped file view, a pinned buffer):
+    /// rows are read and written in place, and <see cref="Dispose"/> disposes
+    /// <paramref name="owner"/> instead of freeing anything.
+    /// </summary>
+    /// <remarks>
+    /// The memory must stay valid until <paramref name="owner"/> is disposed; the table does not
+    /// copy it. It need not be 64-byte aligned (<see cref="Alignment"/> only holds for allocated
+    /// tables). If the table is never disposed, the finalizer leaves <paramref name="owner"/> to its
+    /// own finalization. Writing to read-only memory (a read-only mapping) faults the process.
+    /// </remarks>
+    /// <param name="pointer">Address of row 0.</param>
+    /// <param name="byteLength">Bytes available at <paramref name="pointer"/>; at least <c>numEmbeddings · dims · elementSize</c>.</param>
+    /// <param name="numEmbeddings">Rows.</param>
+    /// <param name="dims">Row length.</param>
+    /// <param name="dtype">Storage type of the memory.</param>
+    /// <param name="owner">Released when the table is disposed.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative, or the memory is too small.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="owner"/> is null, or <paramref name="pointer"/> is zero for a non-empty table.</exception>
+    public static EmbeddingTable FromExternalMemory(nint pointer, long byteLength, int numEmbeddings, int dims, DType dtype, IDisposable owner)
+    {
+        const string op = "table.external";
+        Guard.NotNull(op, owner);
+        Guard.NonNegative(op, numEmbeddings);
+        Guard.NonNegative(op, dims);
+        if (!Enum.IsDefined(dtype))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(dtype), dtype, $"dtype {dtype} is unknown; valid values are Float32, Float16, BFloat16");
+        long needed = (long)numEmbeddings * dims * dtype.SizeInBytes();
+        if (byteLength < needed)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(byteLength), byteLength, $"{byteLength} bytes cannot hold {numEmbeddings} × {dims} {dtype} elements ({needed} bytes)");
+        if (pointer == 0 && needed > 0)
+            throw new ArgumentNullException(nameof(pointer), ThrowHelper.Format(op, "pointer is null for a non-empty table"));
+        return new EmbeddingTable((byte*)pointer, (nuint)needed, numEmbeddings, dims, dtype, owner);
     }
 
     /// <summary>Number of rows (the vocabulary size).</summary>
@@ -240,6 +287,11 @@ public sealed unsafe partial class EmbeddingTable : IDisposable
     /// <summary>Frees the native storage. Further use throws <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (_owner is not null && _data != null)
+        {
+            _data = null;
+            _owner.Dispose();
+        }
         FreeStorage();
         GC.SuppressFinalize(this);
     }
@@ -249,6 +301,12 @@ public sealed unsafe partial class EmbeddingTable : IDisposable
         byte* p = _data;
         if (p == null)
             return;
+        if (_owner is not null)
+        {
+            // External memory: its owner finalizes itself.
+            _data = null;
+            return;
+        }
         _data = null;
         NativeMemory.AlignedFree(p);
         GC.RemoveMemoryPressure((long)_reserved);

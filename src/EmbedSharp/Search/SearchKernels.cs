@@ -1,0 +1,106 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace EmbedSharp.Search;
+
+/// <summary>
+/// Dot product and squared Euclidean distance over float spans: a Vector256 loop with a
+/// Vector128 and a scalar fallback, and plain scalar references beside them.
+/// </summary>
+/// <remarks>
+/// Lanes: element <c>i</c> goes to lane <c>i mod W</c> of one accumulator (W = 8 or 4); the
+/// accumulator is summed horizontally at the end and the last <c>n mod W</c> elements are added
+/// one by one. Results differ from the sequential references only by float rounding order.
+/// </remarks>
+internal static class SearchKernels
+{
+    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        int n = Math.Min(x.Length, y.Length);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float py = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                acc += Vector256.LoadUnsafe(ref px, (nuint)i) * Vector256.LoadUnsafe(ref py, (nuint)i);
+            sum = Vector256.Sum(acc);
+        }
+        else if (Vector128.IsHardwareAccelerated && n >= Vector128<float>.Count)
+        {
+            var acc = Vector128<float>.Zero;
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+                acc += Vector128.LoadUnsafe(ref px, (nuint)i) * Vector128.LoadUnsafe(ref py, (nuint)i);
+            sum = Vector128.Sum(acc);
+        }
+        for (; i < n; i++)
+            sum += Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
+        return sum;
+    }
+
+    public static float DotReference(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        float sum = 0;
+        for (int i = 0; i < x.Length; i++)
+            sum += x[i] * y[i];
+        return sum;
+    }
+
+    public static float SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        int n = Math.Min(x.Length, y.Length);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float py = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var d = Vector256.LoadUnsafe(ref px, (nuint)i) - Vector256.LoadUnsafe(ref py, (nuint)i);
+                acc += d * d;
+            }
+            sum = Vector256.Sum(acc);
+        }
+        else if (Vector128.IsHardwareAccelerated && n >= Vector128<float>.Count)
+        {
+            var acc = Vector128<float>.Zero;
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var d = Vector128.LoadUnsafe(ref px, (nuint)i) - Vector128.LoadUnsafe(ref py, (nuint)i);
+                acc += d * d;
+            }
+            sum = Vector128.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            float d = Unsafe.Add(ref px, i) - Unsafe.Add(ref py, i);
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    public static float SquaredDistanceReference(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        float sum = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            float d = x[i] - y[i];
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    /// <summary>Euclidean norm, accumulated in double.</summary>
+    public static double Norm(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        foreach (float v in x)
+            s += (double)v * v;
+        return Math.Sqrt(s);
+    }
+}
