@@ -144,6 +144,10 @@ public static class GloveTrainer
                 o.Progress?.Report(new TrainingProgress("glove", "train", epoch + 1, (double)(epoch + 1) / o.Epochs, o.LearningRate,
                     count > 0 ? cost / count : double.NaN, processed, clock.Elapsed));
             }
+            clock.Stop();
+            // W + W̃ (GloVe's "-model 2" output): the sum of word and context vectors.
+            for (int i = 0; i < v; i++)
+                VectorMath.Add(pwc + (long)i * dims, pw + (long)i * dims, dims);
         }
         catch
         {
@@ -156,10 +160,6 @@ public static class GloveTrainer
             gw.Dispose();
             gwc.Dispose();
         }
-        clock.Stop();
-        // W + W̃ (GloVe's "-model 2" output): the sum of word and context vectors.
-        for (int i = 0; i < v; i++)
-            VectorMath.Add(pwc + (long)i * dims, pw + (long)i * dims, dims);
         var summary = new TrainingSummary(stopped, epochsDone, processed, clock.Elapsed, losses.Count > 0 ? losses[^1] : double.NaN, o.Threads, losses);
         return new WordVectors(vocabulary, w, null, summary);
     }
