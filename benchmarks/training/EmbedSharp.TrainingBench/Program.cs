@@ -10,7 +10,7 @@ using EmbedSharp.Training.Word2Vec;
 // The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
 //   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
 //   fasttext CORPUS OUT.vec THREADS [BUCKET]      fastText skip-gram with minn 3, maxn 6
-//   glove    CORPUS OUT.vec THREADS TMPDIR        GloVe, window 5 (same as the others), 5 epochs... see README
+//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS]  GloVe, window 5 like the others, 25 epochs (GloVe's default)
 //   eval     VEC ANALOGY SIMILARITY_DIR           our EvaluateWordAnalogies / EvaluateWordPairs
 // Each training command prints one line: name=... seconds=... words=... words_per_sec_per_thread=...
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -24,7 +24,7 @@ switch (cmd)
         FastText(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 2_000_000);
         break;
     case "glove":
-        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
+        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25);
         break;
     case "eval":
         Evaluation.Run(args[1], args[2], args[3]);

@@ -60,6 +60,18 @@ internal sealed unsafe class Word2VecWorker
         _alpha = run.InitialRate;
     }
 
+    /// <summary>Hints the CPU to fetch a row's cache lines (a no-op where the hint is unavailable).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Prefetch(float* row, int dims)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            byte* p = (byte*)row, end = (byte*)(row + dims);
+            for (; p < end; p += 64)
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
+        }
+    }
+
     internal static float* Base(EmbeddingTable t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.AsSpan<float>()));
 
     /// <summary>Trains all epochs over shard <paramref name="shard"/>; returns the number of epochs finished.</summary>
@@ -184,23 +196,23 @@ internal sealed unsafe class Word2VecWorker
         }
         if (_negative > 0)
         {
+            // Draw the targets first and prefetch their output rows, so the cache misses overlap with the
+            // arithmetic of the earlier targets instead of stalling one by one.
             int[] table = _negTable!;
+            int* targets = stackalloc int[_negative + 1];
+            targets[0] = word;
+            for (int d = 1; d <= _negative; d++)
+            {
+                int t = table[(int)(((_random.NextUInt64() >> 32) * (ulong)table.Length) >> 32)];
+                targets[d] = t;
+                Prefetch(_syn1neg + (long)t * dims, dims);
+            }
             for (int d = 0; d <= _negative; d++)
             {
-                int target;
-                float label;
-                if (d == 0)
-                {
-                    target = word;
-                    label = 1;
-                }
-                else
-                {
-                    target = table[(int)(((_random.NextUInt64() >> 32) * (ulong)table.Length) >> 32)];
-                    if (target == word)
-                        continue;
-                    label = 0;
-                }
+                int target = targets[d];
+                float label = d == 0 ? 1 : 0;
+                if (d > 0 && target == word)
+                    continue;
                 float* l2 = _syn1neg + (long)target * dims;
                 float f = VectorMath.Dot(l1, l2, dims);
                 loss -= SigmoidTable.LogSigmoid(label > 0 ? f : -f);
