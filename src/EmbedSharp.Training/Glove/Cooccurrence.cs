@@ -5,7 +5,7 @@ namespace EmbedSharp.Training.Glove;
 
 /// <summary>One co-occurrence record: word <see cref="I"/>, context word <see cref="J"/>, weighted count <see cref="X"/>.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public readonly record struct CooccurrenceRecord(int I, int J, float X)
+internal readonly record struct CooccurrenceRecord(int I, int J, float X)
 {
     internal long Key => ((long)I << 32) | (uint)J;
 
