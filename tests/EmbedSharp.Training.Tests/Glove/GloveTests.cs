@@ -39,15 +39,16 @@ public class GloveTests
         Assert.False(records.ContainsKey((a, a)));
     }
 
+    private static TextCorpus Wide() =>
+        TextCorpus.FromText(string.Join('\n', Enumerable.Range(0, 20000).Select(i => $"w{i % 3000} w{(i * 7) % 3000} w{(i * 13) % 3000}")));
+
     [Fact]
     public void SpilledShardsMergeToTheSameCounts()
     {
-        var corpus = TinyCorpus.Corpus(lines: 300);
-        var inMemory = Records(corpus, Small, out int none);
+        // 3000 words: a 1 MiB budget keeps a 256-word dense block and a 16 384-entry map, so most pairs spill.
+        var wide = Wide();
+        var inMemory = Records(wide, Small with { MemoryBudgetBytes = 256L << 20 }, out int none);
         Assert.Equal(0, none);
-        // A 1 MiB budget gives a 512-word dense block (all 32 words) — force the sparse path with more words.
-        var wide = TextCorpus.FromText(string.Join('\n', Enumerable.Range(0, 3000).Select(i => $"w{i % 700} w{(i * 7) % 700} w{(i * 13) % 700} x{i % 50}")));
-        var big = Records(wide, Small with { MemoryBudgetBytes = 64L << 20 }, out int bigShards);
         var streams = new Dictionary<int, MemoryStream>();
         var deleted = new List<int>();
         var spilling = Small with
@@ -57,15 +58,35 @@ public class GloveTests
             OpenShard = i => new MemoryStream(streams[i].ToArray()),
             DeleteShard = deleted.Add,
         };
-        // Shrink the sparse map's share further by using the internal counter directly with many pairs.
-        var small = Records(wide, spilling, out int shards);
-        Assert.Equal(0, bigShards);
-        Assert.True(shards >= 0);
-        Assert.Equal(big.Count, small.Count);
-        foreach (var (key, x) in big)
-            Assert.Equal(x, small[key], 4);
-        Assert.Equal(shards, deleted.Count);
-        Assert.NotEmpty(inMemory);
+        var merged = Records(wide, spilling, out int shards);
+        Assert.True(shards >= 2, $"expected several shards, got {shards}");
+        Assert.Equal(inMemory.Count, merged.Count);
+        foreach (var (key, x) in inMemory)
+            Assert.Equal(x, merged[key], 4);
+        Assert.Equal(Enumerable.Range(0, shards), deleted);
+    }
+
+    [Fact]
+    public void TrainingFromSpilledRecordsWorks()
+    {
+        // A budget too small for the merged records: they go to one more shard and are trained in chunks.
+        var streams = new Dictionary<int, MemoryStream>();
+        var options = Small with
+        {
+            Epochs = 2,
+            MinCount = 1,
+            MemoryBudgetBytes = 1 << 20,
+            CreateShard = i => streams[i] = new MemoryStream(),
+            OpenShard = i => new MemoryStream(streams[i].ToArray()),
+        };
+        var corpus = TextCorpus.FromText(string.Join('\n', Enumerable.Range(0, 30000).Select(i =>
+            string.Join(' ', Enumerable.Range(0, 5).Select(k => "w" + (i * (k + 3) + k * 977) % 5000)))));
+        using var result = GloveTrainer.Train(corpus, options);
+        long records = result.Summary.Processed / 2;
+        Assert.True(records > (1 << 20) / 12, $"{records} records fit one chunk; the test needs more than one");
+        Assert.Contains(streams, kv => kv.Value.ToArray().Length == records * 12); // the merged shard
+        Assert.True(TinyCorpus.AllFinite(result.Vectors));
+        Assert.True(result.Summary.EpochLosses[1] < result.Summary.EpochLosses[0]);
     }
 
     [Fact]
@@ -122,7 +143,7 @@ public class GloveTests
     [Fact]
     public void ACorruptShardIsReported()
     {
-        var wide = TextCorpus.FromText(string.Join('\n', Enumerable.Range(0, 20000).Select(i => $"w{i % 3000} w{(i * 7) % 3000} w{(i * 13) % 3000}")));
+        var wide = Wide();
         var streams = new Dictionary<int, MemoryStream>();
         var options = Small with
         {
