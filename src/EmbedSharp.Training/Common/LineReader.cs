@@ -12,7 +12,7 @@ namespace EmbedSharp.Training.Common;
 /// sharded by line number modulo <c>n</c> instead. A line longer than <see cref="MaxLineBytes"/> is
 /// handed out in pieces cut at white space, so a one-line corpus such as text8 streams too.
 /// </remarks>
-internal sealed class LineReader : IDisposable
+internal sealed class LineReader : LineSource
 {
     public const int MaxLineBytes = 1 << 20;
     private readonly Stream _stream;
@@ -55,13 +55,13 @@ internal sealed class LineReader : IDisposable
         }
     }
 
-    /// <summary>Characters of the current line (valid until the next call).</summary>
-    public ReadOnlySpan<char> Line => _chars.AsSpan(0, _lineLength);
+    public override ReadOnlySpan<char> Line => _chars.AsSpan(0, _lineLength);
 
-    /// <summary>True when the current piece continues the previous one (a line split at <see cref="MaxLineBytes"/>).</summary>
-    public bool IsContinuation { get; private set; }
+    public override bool IsContinuation => _continuation;
 
-    public bool ReadLine()
+    private bool _continuation;
+
+    public override bool ReadLine()
     {
         while (true)
         {
@@ -75,7 +75,7 @@ internal sealed class LineReader : IDisposable
             }
             if (_modulo > 1 && _lineNumber % _modulo != _residue)
                 continue;
-            IsContinuation = !lineStart;
+            _continuation = !lineStart;
             int need = Encoding.UTF8.GetMaxCharCount(bytes.Length);
             if (_chars.Length < need)
                 _chars = new char[Math.Max(need, _chars.Length * 2)];
@@ -84,8 +84,7 @@ internal sealed class LineReader : IDisposable
         }
     }
 
-    /// <summary>The current line as a writable span (for in-place normalisation).</summary>
-    public Span<char> WritableLine => _chars.AsSpan(0, _lineLength);
+    public override Span<char> WritableLine => _chars.AsSpan(0, _lineLength);
 
     private bool ReadRawLine(out ReadOnlySpan<byte> line, out bool lineStart, out long offset)
     {
@@ -173,7 +172,7 @@ internal sealed class LineReader : IDisposable
         }
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
         if (_ownsStream)
             _stream.Dispose();

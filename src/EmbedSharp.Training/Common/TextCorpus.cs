@@ -6,7 +6,8 @@ namespace EmbedSharp.Training.Common;
 
 /// <summary>
 /// A text corpus the trainers stream line by line: each epoch (and each worker thread) opens its own
-/// stream through the factory, so the corpus is never held in memory and can be of any size.
+/// stream (or text reader, <see cref="FromTextReader"/>) through the factory, so the corpus is never held
+/// in memory and can be of any size.
 /// </summary>
 /// <remarks>
 /// The text is UTF-8 (invalid bytes become U+FFFD). A line is a sentence: context windows never
@@ -17,7 +18,8 @@ namespace EmbedSharp.Training.Common;
 /// </remarks>
 public sealed class TextCorpus
 {
-    private readonly Func<Stream> _open;
+    private readonly Func<Stream>? _open;
+    private readonly Func<TextReader>? _openReader;
 
     /// <summary>A corpus read through <paramref name="open"/>, split by <paramref name="tokenizer"/> (default: white space).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="open"/> is null.</exception>
@@ -26,12 +28,26 @@ public sealed class TextCorpus
     {
     }
 
-    private TextCorpus(Func<Stream> open, Tokenizer tokenizer, PhraseSet? phrases)
+    private TextCorpus(Func<Stream>? open, Func<TextReader>? openReader, Tokenizer tokenizer, PhraseSet? phrases)
     {
         _open = open;
+        _openReader = openReader;
         Tokenizer = tokenizer;
         Phrases = phrases;
     }
+
+    private TextCorpus(Func<Stream> open, Tokenizer tokenizer, PhraseSet? phrases)
+        : this(open, null, tokenizer, phrases)
+    {
+    }
+
+    /// <summary>
+    /// A corpus read through text readers (already decoded text); worker <c>k</c> of <c>n</c> takes every
+    /// <c>n</c>-th line. The factory must return a new reader at the start on every call; the trainers dispose it.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="open"/> is null.</exception>
+    public static TextCorpus FromTextReader(Func<TextReader> open, Tokenizer? tokenizer = null) =>
+        new(null, Guard.NotNull("corpus.create", open), tokenizer ?? Tokenizer.Whitespace, null);
 
     /// <summary>How lines are split into tokens.</summary>
     public Tokenizer Tokenizer { get; }
@@ -58,11 +74,16 @@ public sealed class TextCorpus
     /// The same text with word2phrase's joining applied while reading: where two adjacent tokens form a
     /// phrase of <paramref name="phrases"/> they become one token <c>a_b</c> (greedily, left to right).
     /// </summary>
-    public TextCorpus WithPhrases(PhraseSet phrases) => new(_open, Tokenizer, Guard.NotNull("corpus.with_phrases", phrases));
+    public TextCorpus WithPhrases(PhraseSet phrases) => new(_open, _openReader, Tokenizer, Guard.NotNull("corpus.with_phrases", phrases));
 
     internal CorpusCursor Open(int shard = 0, int shardCount = 1)
     {
-        Stream s = _open() ?? throw new InvalidOperationException(ThrowHelper.Format("corpus.open", "the stream factory returned null"));
+        if (_openReader is not null)
+        {
+            TextReader reader = _openReader() ?? throw new InvalidOperationException(ThrowHelper.Format("corpus.open", "the text reader factory returned null"));
+            return new CorpusCursor(new TextReaderLines(reader, shard, shardCount), Tokenizer, Phrases);
+        }
+        Stream s = _open!() ?? throw new InvalidOperationException(ThrowHelper.Format("corpus.open", "the stream factory returned null"));
         if (!s.CanRead)
         {
             s.Dispose();
@@ -78,7 +99,7 @@ public sealed class TextCorpus
 /// </summary>
 internal sealed class CorpusCursor : IDisposable
 {
-    private readonly LineReader _lines;
+    private readonly LineSource _lines;
     private readonly Tokenizer _tokenizer;
     private readonly PhraseSet? _phrases;
     private char[] _merged = new char[256];
@@ -86,7 +107,7 @@ internal sealed class CorpusCursor : IDisposable
     private Range _pending;
     private bool _hasPending;
 
-    public CorpusCursor(LineReader lines, Tokenizer tokenizer, PhraseSet? phrases)
+    public CorpusCursor(LineSource lines, Tokenizer tokenizer, PhraseSet? phrases)
     {
         _lines = lines;
         _tokenizer = tokenizer;

@@ -53,6 +53,25 @@ public class CorpusTests
     }
 
     [Fact]
+    public void TextReadersGiveTheSameLinesAndShards()
+    {
+        string text = "a b\r\n\tc  d\n\nhéllo wörld\n" + string.Join('\n', Enumerable.Range(0, 50).Select(i => "x" + i));
+        var fromStream = TextCorpus.FromText(text);
+        var fromReader = TextCorpus.FromTextReader(() => new StringReader(text));
+        Assert.Equal(ReadAll(fromStream), ReadAll(fromReader));
+        for (int shards = 2; shards <= 4; shards++)
+        {
+            var seen = Enumerable.Range(0, shards).SelectMany(s => ReadAll(fromReader, s, shards)).OrderBy(x => x, StringComparer.Ordinal);
+            Assert.Equal(ReadAll(fromStream).OrderBy(x => x, StringComparer.Ordinal), seen);
+        }
+        var big = string.Concat(Enumerable.Repeat("gamma ", TextReaderLines.MaxLineChars / 6 + 100));
+        var pieces = ReadAll(TextCorpus.FromTextReader(() => new StringReader(big)));
+        Assert.True(pieces.Count >= 2);
+        Assert.Equal(TextReaderLines.MaxLineChars / 6 + 100, pieces.Sum(p => p.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length));
+        Assert.Throws<ArgumentNullException>(() => TextCorpus.FromTextReader(null!));
+    }
+
+    [Fact]
     public void AnOverLongLineStreamsInPiecesCutAtSpaces()
     {
         // A text8-style single line longer than the reader's line limit.
