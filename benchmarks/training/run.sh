@@ -7,7 +7,7 @@
 # Env:   DATA     shared data folder (default ../shared/data next to the repository)
 #        WORK     scratch folder for the corpus, vectors and logs (default /tmp/embedsharp-training-bench)
 #        THREADS  thread counts to run (default "1 2")
-#        SYSTEMS  which runs (default "ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove")
+#        SYSTEMS  which runs (default "ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove glove15")
 #        SOURCES  passed to make_corpus.sh (default: all six sources, 7.8M tokens)
 # Results: $WORK/results.tsv (one row per run) and the table in benchmarks/training/README.md.
 set -euo pipefail
@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=${DATA:-$ROOT/../shared/data}
 WORK=${WORK:-/tmp/embedsharp-training-bench}
 THREADS=${THREADS:-"1 2"}
-SYSTEMS=${SYSTEMS:-"ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove"}
+SYSTEMS=${SYSTEMS:-"ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove glove15"}
 PY=/usr/bin/python3   # Debian's python, where python3-gensim lives
 mkdir -p "$WORK"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "need root for: $*" >&2; exit 1; fi; }
@@ -80,6 +80,7 @@ for sys in $SYSTEMS; do
       ours-fasttext) run ours-fasttext-sg "$t" "$WORK/ours-ft-$t.vec" -- "$BENCH" fasttext "$CORPUS" "$WORK/ours-ft-$t.vec" "$t" ;;
       fasttext)      run fasttext-sg "$t" "$WORK/ft-$t.vec" -- fasttext skipgram -input "$CORPUS" -output "$WORK/ft-$t" $FT_COMMON -thread "$t" ;;
       glove)         run ours-glove "$t" "$WORK/ours-glove-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove-$t.vec" "$t" "$WORK/glove-shards" ;;
+      glove15)       run ours-glove-w15-e50 "$t" "$WORK/ours-glove15-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove15-$t.vec" "$t" "$WORK/glove-shards" 50 15 ;;
       *) echo "unknown system $sys" >&2; exit 2 ;;
     esac
     rm -f "$WORK"/ft-*.bin "$WORK"/ft-w2v-*.bin

@@ -11,7 +11,7 @@ using EmbedSharp.Training.Word2Vec;
 // The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
 //   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
 //   fasttext CORPUS OUT.vec THREADS [BUCKET [OUT.bin]]  fastText skip-gram with minn 3, maxn 6 (and the model as a .bin)
-//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS]  GloVe, window 5 like the others, 25 epochs (GloVe's default)
+//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]]  GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100
 //   nplm     TRAIN HELDOUT [EPOCHS]               Bengio's NPLM from scratch (2·EPOCHS) vs the two-phase recipe (EPOCHS frozen + EPOCHS fine-tuned) on word2vec vectors; held-out perplexity
 //   eval     VEC ANALOGY SIMILARITY_DIR           our EvaluateWordAnalogies / EvaluateWordPairs
 // Each training command prints one line: name=... seconds=... words=... words_per_sec_per_thread=...
@@ -26,7 +26,8 @@ switch (cmd)
         FastText(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 2_000_000, args.Length > 5 ? args[5] : null);
         break;
     case "glove":
-        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25);
+        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25, args.Length > 6 ? int.Parse(args[6]) : 5,
+            args.Length > 7 ? double.Parse(args[7], CultureInfo.InvariantCulture) : 100);
         break;
     case "nplm":
         Nplm(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 3);
@@ -76,12 +77,12 @@ static void FastText(string corpus, string output, int threads, int bucket, stri
         FastTextBin.Write(bin, model);
 }
 
-static void Glove(string corpus, string output, int threads, string tmp, int epochs)
+static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax)
 {
     Directory.CreateDirectory(tmp);
     var options = new GloveOptions
     {
-        Dims = 100, Window = 5, MinCount = 5, Epochs = epochs, Threads = threads,
+        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax,
         CreateShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16),
         OpenShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
         DeleteShard = i => File.Delete(Path.Combine(tmp, $"shard{i}.bin")),
