@@ -65,7 +65,8 @@ public static class Word2VecTrainer
         uint[] keep = KeepThresholds(vocabulary.Counts, vocabulary.TotalCount, options.Sample);
 
         var run = new TrainingRun("word2vec", options.Threads, options.Epochs, vocabulary.TotalCount,
-            new LinearDecay(options.EffectiveLearningRate, options.MinLearningRateFactor), options.Progress, options.ProgressInterval, cancellationToken);
+            new LinearDecay(options.EffectiveLearningRate, options.MinLearningRateFactor), options.Progress, options.ProgressInterval, cancellationToken,
+            options.Threads > 1 && corpus.IsSeekable());
         var workerRandom = new SeededRandom[options.Threads];
         for (int t = 0; t < workerRandom.Length; t++)
             workerRandom[t] = random.Fork();
@@ -75,7 +76,7 @@ public static class Word2VecTrainer
             run.RunWorkers(t =>
             {
                 var worker = new Word2VecWorker(options, vocabulary, input, outputNeg, outputHs, tree, sampler, keep, run, workerRandom[t]);
-                epochsDone[t] = worker.Run(corpus, t);
+                epochsDone[t] = worker.Run(corpus);
             });
         }
         catch
