@@ -59,6 +59,16 @@ public class Word2VecTests
     }
 
     [Fact]
+    public void ThreadsOverANonSeekableCorpusReadEveryLineOnce()
+    {
+        string text = TinyCorpus.Text(lines: 300);
+        var corpus = TextCorpus.FromTextReader(() => new StringReader(text));
+        using var result = Word2VecTrainer.Train(corpus, Small with { Threads = 2, Epochs = 2 });
+        Assert.Equal(2 * 3000L, result.Summary.Processed);
+        Assert.Equal(2, result.Summary.EpochsCompleted);
+    }
+
+    [Fact]
     public void CancellationReturnsAUsableTable()
     {
         using var cts = new CancellationTokenSource();
