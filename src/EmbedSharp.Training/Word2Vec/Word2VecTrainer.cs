@@ -10,7 +10,7 @@ namespace EmbedSharp.Training.Word2Vec;
 /// <summary>
 /// word2vec (Mikolov et al. 2013): skip-gram or CBOW, negative sampling and/or hierarchical softmax,
 /// frequent-word sub-sampling, a dynamic window and a linearly decaying learning rate, trained by
-/// several threads over shards of a streamed corpus without locks (Hogwild).
+/// several threads over chunks of a streamed corpus without locks (Hogwild).
 /// </summary>
 /// <remarks>
 /// <para>Skip-gram maximises, for each centre word w and context word c within the window,

@@ -9,7 +9,7 @@ using EmbedSharp.Vocabularies;
 namespace EmbedSharp.Training.Word2Vec;
 
 /// <summary>
-/// One Hogwild worker: its own generator, sentence buffer and hidden/error rows; reads its shard of the
+/// One Hogwild worker: its own generator, sentence buffer and hidden/error rows; reads the chunks it claims of the
 /// corpus each epoch and updates the shared tables in place. Nothing is allocated per word.
 /// </summary>
 internal sealed unsafe class Word2VecWorker
