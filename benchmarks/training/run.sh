@@ -96,7 +96,10 @@ fi
 
 # 4. The results table, between the markers in README.md. words/CPU-s = 5 × corpus tokens / CPU seconds of
 # the whole process (vocabulary, training, writing), the speed figure least disturbed by other load.
-TABLE=$(awk -F'\t' -v tok="$TOKENS" 'NR==1{next} {printf "| %s | %s | %s | %s | %s | %.0f | %s | %.3f (%s) | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $1,$2,$3,$4,$5,5*tok/$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15}' "$RESULTS")
+# GloVe passes over co-occurrence records, not words, so it has no words/s figures.
+TABLE=$(awk -F'\t' -v tok="$TOKENS" 'NR==1{next} {w=$4; c=sprintf("%.0f", 5*tok/$5); if ($1 ~ /glove/) {w="–"; c="–"}
+  printf "| %s | %s | %s | %s | %s | %s | %s | %.3f (%s) | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $1,$2,$3,w,$5,c,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15}' \
+  <(head -1 "$RESULTS"; tail -n +2 "$RESULTS" | sort -t$'\t' -k1,1 -k2,2n))
 README=$ROOT/benchmarks/training/README.md
 if grep -q '<!-- results:begin -->' "$README"; then
   awk -v table="$TABLE" '
