@@ -28,6 +28,7 @@ public static class EmbedSharpCli
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PlotCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        HelpExamples.Install(root);
         var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
         try
         {
