@@ -16,16 +16,17 @@ public sealed class WordPieceAndBpeTests
         var tokenizer = BertTokenizer.Create(Utf8(string.Join("\n", vocab.Distinct()) + "\n"));
         const string text = "The embeddings map ids to vectors";
         IReadOnlyList<int> ids = tokenizer.EncodeToIds(text);
-        // the emb ##ed ##ding ##s map ids to vector ##s (lower-cased; [CLS]/[SEP] only when asked for)
-        Assert.Equal(new[] { 5, 6, 7, 8, 9, 10, 11, 12, 13, 9 }, ids);
+        // [CLS] the emb ##ed ##ding ##s map ids to vector ##s [SEP] (lower-cased)
+        Assert.Equal(new[] { 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 9, 3 }, ids);
 
         using var embedding = new Embedding(vocab.Distinct().Count(), 8, new EmbeddingOptions { PaddingIdx = 0, Seed = 3 });
         TokenizedEmbedding result = embedding.Embed(tokenizer, text);
         Assert.Equal(ids, result.Ids);
         var row = new float[8];
         embedding.Weight.ReadRow(9, row);
-        Assert.Equal(row, result.Vectors.AsSpan(4 * 8, 8).ToArray());
-        Assert.Equal(row, result.Vectors.AsSpan(9 * 8, 8).ToArray()); // "##s" twice, same row
+        Assert.Equal(row, result.Vectors.AsSpan(5 * 8, 8).ToArray());
+        Assert.Equal(row, result.Vectors.AsSpan(10 * 8, 8).ToArray()); // "##s" twice, same row
+        Assert.Equal(2, result.Ids[0]); // the adapter keeps BERT's [CLS] ... [SEP], as the model expects
     }
 
     [Fact]
