@@ -21,7 +21,8 @@ public static class LoadProbe
     {
         if (args is ["make", string dir, string mib])
         {
-            Make(dir, int.Parse(mib, System.Globalization.CultureInfo.InvariantCulture));
+            var (w2v, npy, rows) = Make(dir, int.Parse(mib, System.Globalization.CultureInfo.InvariantCulture));
+            Console.WriteLine($"wrote {rows:N0} × {Dims}: {new FileInfo(w2v).Length >> 20} MiB word2vec binary, {new FileInfo(npy).Length >> 20} MiB .npy");
             return 0;
         }
         if (args is [string mode, string file])
@@ -44,9 +45,10 @@ public static class LoadProbe
         return 2;
     }
 
-    private const int Dims = 300;
+    public const int Dims = 300;
 
-    private static void Make(string dir, int mib)
+    /// <summary>Writes a seeded word2vec-binary table of about <paramref name="mib"/> MiB and its .npy (+ .vocab) copy.</summary>
+    public static (string Word2Vec, string Npy, int Rows) Make(string dir, int mib)
     {
         Directory.CreateDirectory(dir);
         string w2v = Path.Combine(dir, "vectors.bin"), npy = Path.Combine(dir, "vectors.npy");
@@ -65,7 +67,7 @@ public static class LoadProbe
             writer.Complete();
         }
         FormatConverter.Convert(w2v, npy, NpyFormat.Instance);
-        Console.WriteLine($"wrote {rows:N0} × {Dims}: {new FileInfo(w2v).Length >> 20} MiB word2vec binary, {new FileInfo(npy).Length >> 20} MiB .npy");
+        return (w2v, npy, rows);
     }
 
     private static float Touch(EmbeddingTable table)
