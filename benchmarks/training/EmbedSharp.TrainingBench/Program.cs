@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using EmbedSharp.Tables;
+using EmbedSharp.Training.Common;
+using EmbedSharp.Training.FastText;
+using EmbedSharp.Training.Glove;
+using EmbedSharp.Training.Nplm;
+using EmbedSharp.Training.Word2Vec;
+
+// The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
+//   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
+//   fasttext CORPUS OUT.vec THREADS [BUCKET [OUT.bin]]  fastText skip-gram with minn 3, maxn 6 (and the model as a .bin)
+//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS]  GloVe, window 5 like the others, 25 epochs (GloVe's default)
+//   nplm     TRAIN HELDOUT [EPOCHS]               Bengio's NPLM from scratch (2·EPOCHS) vs the two-phase recipe (EPOCHS frozen + EPOCHS fine-tuned) on word2vec vectors; held-out perplexity
+//   eval     VEC ANALOGY SIMILARITY_DIR           our EvaluateWordAnalogies / EvaluateWordPairs
+// Each training command prints one line: name=... seconds=... words=... words_per_sec_per_thread=...
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+string cmd = args.Length > 0 ? args[0] : "";
+switch (cmd)
+{
+    case "w2v":
+        Word2Vec(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? args[4] : "sg");
+        break;
+    case "fasttext":
+        FastText(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 2_000_000, args.Length > 5 ? args[5] : null);
+        break;
+    case "glove":
+        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25);
+        break;
+    case "nplm":
+        Nplm(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 3);
+        break;
+    case "eval":
+        Evaluation.Run(args[1], args[2], args[3]);
+        break;
+    default:
+        Console.Error.WriteLine("usage: w2v|fasttext|glove|eval ... (see Program.cs)");
+        return 2;
+}
+return 0;
+
+static TextCorpus Corpus(string path) => new(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16));
+
+static void Report(string name, TrainingSummary s, int threads)
+{
+    Console.WriteLine($"name={name} threads={threads} seconds={s.Elapsed.TotalSeconds:F2} words={s.Processed} " +
+        $"words_per_sec_per_thread={s.ItemsPerSecondPerThread:F0} loss={s.FinalLoss:F4} cancelled={s.Cancelled}");
+}
+
+static void Word2Vec(string corpus, string output, int threads, string arch)
+{
+    var options = new Word2VecOptions
+    {
+        Dims = 100, Window = 5, Negative = 5, MinCount = 5, Epochs = 5, Threads = threads,
+        Architecture = arch == "cbow" ? Word2VecArchitecture.Cbow : Word2VecArchitecture.SkipGram,
+        Progress = new ConsoleProgress(),
+    };
+    using var result = Word2VecTrainer.Train(Corpus(corpus), options);
+    Report("ours-word2vec-" + arch, result.Summary, threads);
+    VecFile.Write(output, result.Vocabulary.Tokens, result.Vectors);
+}
+
+static void FastText(string corpus, string output, int threads, int bucket, string? bin)
+{
+    var options = new FastTextOptions
+    {
+        Dims = 100, WindowSize = 5, Neg = 5, MinCount = 5, Epoch = 5, Threads = threads, Bucket = bucket,
+        Progress = new ConsoleProgress(),
+    };
+    using var model = FastTextTrainer.Train(Corpus(corpus), options);
+    Report("ours-fasttext", model.Summary, threads);
+    using var words = model.GetWordVectors();
+    VecFile.Write(output, model.Words, words);
+    if (bin is not null)
+        FastTextBin.Write(bin, model);
+}
+
+static void Glove(string corpus, string output, int threads, string tmp, int epochs)
+{
+    Directory.CreateDirectory(tmp);
+    var options = new GloveOptions
+    {
+        Dims = 100, Window = 5, MinCount = 5, Epochs = epochs, Threads = threads,
+        CreateShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16),
+        OpenShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
+        DeleteShard = i => File.Delete(Path.Combine(tmp, $"shard{i}.bin")),
+        Progress = new ConsoleProgress(),
+    };
+    var clock = Stopwatch.StartNew();
+    using var result = GloveTrainer.Train(Corpus(corpus), options);
+    Report("ours-glove", result.Summary, threads);
+    Console.WriteLine($"glove_total_seconds={clock.Elapsed.TotalSeconds:F1}");
+    VecFile.Write(output, result.Vocabulary.Tokens, result.Vectors);
+}
+
+static void Nplm(string train, string heldOut, int epochs)
+{
+    var corpus = Corpus(train);
+    var test = Corpus(heldOut);
+    var options = new NplmOptions { ContextSize = 4, Dims = 50, Hidden = 100, MinCount = 5, Output = NplmOutput.Sampled, Samples = 100, Epochs = epochs, LearningRate = 0.05 };
+    var vocab = CorpusVocabulary.Build(corpus, 5);
+    var clock = Stopwatch.StartNew();
+    // From scratch for as many passes as both phases of the recipe together.
+    using (var scratch = NplmTrainer.Train(corpus, options with { Epochs = 2 * epochs }))
+    {
+        var s = scratch.History[^1];
+        Console.WriteLine($"name=nplm-scratch epochs={2 * epochs} seconds={clock.Elapsed.TotalSeconds:F1} examples_per_sec={s.ItemsPerSecond:F0} train_loss={s.FinalLoss:F3} perplexity={scratch.Perplexity(test):F1} vocabulary={scratch.Vocabulary.Count}");
+    }
+    clock.Restart();
+    using var w2v = Word2VecTrainer.Train(corpus, new Word2VecOptions { Dims = 50, MinCount = 5, Epochs = 5, Threads = 2 });
+    var two = NplmTrainer.TrainTwoPhase(corpus, w2v.Vectors, w2v.Vocabulary, options, frozenEpochs: epochs, fineTuneEpochs: epochs,
+        fineTuneLearningRate: options.LearningRate / 5, heldOut: test);
+    using var model = two.Model;
+    Console.WriteLine($"name=nplm-two-phase epochs={epochs}+{epochs} seconds={clock.Elapsed.TotalSeconds:F1} perplexity_before={two.PerplexityBefore:F1} " +
+        $"perplexity_frozen={two.PerplexityAfterFrozen:F1} perplexity_fine_tuned={two.PerplexityAfterFineTuning:F1} words_in_vocabulary={vocab.Count}");
+}
+
+sealed class ConsoleProgress : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress p) =>
+        Console.Error.WriteLine($"  {p.Trainer} {p.Stage} epoch {p.Epoch} {p.Fraction:P1} lr {p.LearningRate:F5} loss {p.Loss:F4} {p.ItemsPerSecond:F0}/s");
+}
+
+static class VecFile
+{
+    /// <summary>word2vec text format (header "count dims", then one word and its values per line).</summary>
+    public static void Write(string path, IReadOnlyList<string> words, EmbeddingTable table)
+    {
+        string tmp = path + ".tmp";
+        using (var w = new StreamWriter(tmp, false, new UTF8Encoding(false), 1 << 20))
+        {
+            w.Write($"{table.NumEmbeddings} {table.Dims}\n");
+            var row = new float[table.Dims];
+            var sb = new StringBuilder();
+            for (int i = 0; i < table.NumEmbeddings; i++)
+            {
+                table.ReadRow(i, row);
+                sb.Clear().Append(words[i]);
+                foreach (float x in row)
+                    sb.Append(' ').Append(x.ToString("G7", CultureInfo.InvariantCulture));
+                w.Write(sb.Append('\n'));
+            }
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Training benchmark: ours vs Debian's fasttext and python3-gensim, identical settings
+# (dim 100, window 5, negative 5, min count 5, 5 epochs), 1 and 2 threads, all evaluated with
+# EmbedSharp's KeyedVectors.EvaluateWordAnalogies / EvaluateWordPairs.
+#
+# Usage: bash benchmarks/training/run.sh            (from the repository root)
+# Env:   DATA     shared data folder (default ../shared/data next to the repository)
+#        WORK     scratch folder for the corpus, vectors and logs (default /tmp/embedsharp-training-bench)
+#        THREADS  thread counts to run (default "1 2")
+#        SYSTEMS  which runs (default "ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove")
+#        SOURCES  passed to make_corpus.sh (default: all six sources, 7.8M tokens)
+# Results: $WORK/results.tsv (one row per run) and the table in benchmarks/training/README.md.
+set -euo pipefail
+export LC_ALL=C.UTF-8
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DATA=${DATA:-$ROOT/../shared/data}
+WORK=${WORK:-/tmp/embedsharp-training-bench}
+THREADS=${THREADS:-"1 2"}
+SYSTEMS=${SYSTEMS:-"ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove"}
+PY=/usr/bin/python3   # Debian's python, where python3-gensim lives
+mkdir -p "$WORK"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "need root for: $*" >&2; exit 1; fi; }
+
+# 1. Tools: Debian's fasttext and python3-gensim.
+missing=""
+command -v fasttext >/dev/null || missing="$missing fasttext"
+$PY -c "import gensim" 2>/dev/null || missing="$missing python3-gensim"
+if [ -n "$missing" ]; then
+  echo "installing:$missing" >&2
+  as_root apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
+    as_root apt-get update >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >/dev/null; }
+fi
+
+# 2. Corpus (deterministic; rebuilt only when missing).
+CORPUS=$WORK/corpus/corpus.txt
+[ -s "$CORPUS" ] || bash "$DATA/make_corpus.sh" "$WORK/corpus" >&2
+TOKENS=$(awk -F'\t' '$1=="TOTAL"{print $3}' "$WORK/corpus/STATS")
+
+# 3. Our console.
+dotnet build "$ROOT/benchmarks/training/EmbedSharp.TrainingBench" -c Release -o "$WORK/bin" >/dev/null
+BENCH="$WORK/bin/EmbedSharp.TrainingBench"
+RESULTS=$WORK/results.tsv
+[ -f "$RESULTS" ] || printf 'system\tthreads\ttrain_seconds\twords_per_sec_per_thread\tcpu_seconds\tload_before\tanalogy\tcovered\tsemantic\tsyntactic\tws353\tmen\trw\tmturk771\trg65\n' > "$RESULTS"
+
+# run NAME THREADS VEC -- command...: times the command, evaluates VEC, appends a row.
+run() {
+  local name=$1 threads=$2 vec=$3; shift 4
+  local log=$WORK/$name-$threads.log load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "== $name threads=$threads (load $load)" >&2
+  /usr/bin/time -f "cpu_seconds=%U+%S wall=%e" -o "$log.time" "$@" > "$log" 2> "$log.err"
+  local secs wps cpu
+  if [ "${name#fasttext}" != "$name" ]; then
+    # fastText's own figure: tokens (with </s>) per second per thread over its training loop.
+    wps=$(tr '\r' '\n' < "$log.err" | grep -a 'Progress: 100.0%' | tail -1 | sed 's/.*words\/sec\/thread: *\([0-9]*\).*/\1/')
+    secs=$(awk -v t="$TOKENS" -v w="$wps" -v n="$threads" 'BEGIN{printf "%.1f", 5*t/w/n}')
+  else
+    secs=$(grep -o 'seconds=[0-9.]*' "$log" | head -1 | cut -d= -f2)
+    wps=$(awk -v t="$TOKENS" -v s="$secs" -v n="$threads" 'BEGIN{printf "%.0f", 5*t/s/n}')
+  fi
+  cpu=$(sed 's/cpu_seconds=\([0-9.]*\)+\([0-9.]*\).*/\1 \2/' "$log.time" | awk '{printf "%.1f", $1+$2}')
+  "$BENCH" eval "$vec" "$DATA/analogy/questions-words.txt" "$DATA/similarity" > "$log.eval"
+  local a cov sem syn
+  a=$(grep -o 'analogy=[0-9.]*' "$log.eval" | cut -d= -f2); cov=$(grep -o 'covered=[0-9]*' "$log.eval" | cut -d= -f2)
+  sem=$(grep -o 'semantic=[0-9.]*' "$log.eval" | cut -d= -f2); syn=$(grep -o 'syntactic=[0-9.]*' "$log.eval" | cut -d= -f2)
+  sp() { grep "file=$1 " "$log.eval" | grep -o 'spearman=[-0-9.]*' | cut -d= -f2; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$threads" "$secs" "$wps" "$cpu" "$load" \
+    "$a" "$cov" "$sem" "$syn" "$(sp wordsim353.tsv)" "$(sp EN-MEN-TR-3k.txt)" "$(sp EN-RW-STANFORD.txt)" "$(sp EN-MTurk-771.txt)" "$(sp EN-RG-65.txt)" >> "$RESULTS"
+  tail -1 "$RESULTS" >&2
+}
+
+FT_COMMON="-dim 100 -ws 5 -epoch 5 -minCount 5 -neg 5"
+for sys in $SYSTEMS; do
+  for t in $THREADS; do
+    case $sys in
+      ours-w2v)      run ours-word2vec-sg "$t" "$WORK/ours-w2v-$t.vec" -- "$BENCH" w2v "$CORPUS" "$WORK/ours-w2v-$t.vec" "$t" sg ;;
+      gensim)        run gensim-word2vec-sg "$t" "$WORK/gensim-$t.vec" -- $PY "$ROOT/benchmarks/training/gensim_train.py" "$CORPUS" "$WORK/gensim-$t.vec" "$t" ;;
+      fasttext-w2v)  run fasttext-minn0-maxn0 "$t" "$WORK/ft-w2v-$t.vec" -- fasttext skipgram -input "$CORPUS" -output "$WORK/ft-w2v-$t" $FT_COMMON -minn 0 -maxn 0 -thread "$t" ;;
+      ours-fasttext) run ours-fasttext-sg "$t" "$WORK/ours-ft-$t.vec" -- "$BENCH" fasttext "$CORPUS" "$WORK/ours-ft-$t.vec" "$t" ;;
+      fasttext)      run fasttext-sg "$t" "$WORK/ft-$t.vec" -- fasttext skipgram -input "$CORPUS" -output "$WORK/ft-$t" $FT_COMMON -thread "$t" ;;
+      glove)         run ours-glove "$t" "$WORK/ours-glove-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove-$t.vec" "$t" "$WORK/glove-shards" ;;
+      *) echo "unknown system $sys" >&2; exit 2 ;;
+    esac
+    rm -f "$WORK"/ft-*.bin "$WORK"/ft-w2v-*.bin
+  done
+done
+
+# 4. The results table, between the markers in README.md. words/CPU-s = 5 × corpus tokens / CPU seconds of
+# the whole process (vocabulary, training, writing), the speed figure least disturbed by other load.
+TABLE=$(awk -F'\t' -v tok="$TOKENS" 'NR==1{next} {printf "| %s | %s | %s | %s | %s | %.0f | %s | %.3f (%s) | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $1,$2,$3,$4,$5,5*tok/$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15}' "$RESULTS")
+README=$ROOT/benchmarks/training/README.md
+if grep -q '<!-- results:begin -->' "$README"; then
+  awk -v table="$TABLE" '
+    /<!-- results:begin -->/ {print; print "| system | threads | train s | words/s/thread | CPU s | words/CPU-s | load | analogy (covered) | semantic | syntactic | WS-353 | MEN | RW | MTurk-771 | RG-65 |"; print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"; print table; skip=1; next}
+    /<!-- results:end -->/ {skip=0}
+    !skip {print}' "$README" > "$README.tmp" && mv "$README.tmp" "$README"
+fi
+echo "results: $RESULTS" >&2

@@ -1,0 +1,80 @@
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Training.Common;
+
+namespace EmbedSharp.Training.Glove;
+
+/// <summary>Settings for <see cref="GloveTrainer"/>; the defaults are the GloVe reference tool's except the window.</summary>
+public sealed record GloveOptions
+{
+    /// <summary>Vector length (default 100).</summary>
+    public int Dims { get; init; } = 100;
+
+    /// <summary>Context words on each side counted as co-occurring (default 10; GloVe's tool uses 15).</summary>
+    public int Window { get; init; } = 10;
+
+    /// <summary>Weight a co-occurrence at distance d by 1/d (default true, GloVe's); false weights every pair 1.</summary>
+    public bool DistanceWeighting { get; init; } = true;
+
+    /// <summary>Count both directions (left and right context; default true).</summary>
+    public bool Symmetric { get; init; } = true;
+
+    /// <summary>Words seen fewer times are dropped (default 5).</summary>
+    public long MinCount { get; init; } = 5;
+
+    /// <summary>Passes over the co-occurrence records (default 25, GloVe's).</summary>
+    public int Epochs { get; init; } = 25;
+
+    /// <summary>AdaGrad's initial learning rate η (default 0.05).</summary>
+    public double LearningRate { get; init; } = 0.05;
+
+    /// <summary>Cut-off of the weighting function, x_max (default 100).</summary>
+    public double XMax { get; init; } = 100;
+
+    /// <summary>Exponent of the weighting function, α (default 0.75).</summary>
+    public double Alpha { get; init; } = 0.75;
+
+    /// <summary>Worker threads for the weighted least squares (Hogwild; default 1).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Seed of the initial vectors and of the record shuffles.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Memory for co-occurrence counts and records, in bytes (default 1 GiB). When the counts outgrow it
+    /// they are sorted and spilled as a shard through <see cref="CreateShard"/>, and the shards are merged
+    /// at the end; when the merged records outgrow it they are trained in shuffled chunks of this size.
+    /// </summary>
+    public long MemoryBudgetBytes { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// Creates shard <c>i</c> for writing (for example a file in a temporary directory). Without it,
+    /// shards are kept in memory streams, so the memory is not bounded.
+    /// </summary>
+    public Func<int, Stream>? CreateShard { get; init; }
+
+    /// <summary>Opens shard <c>i</c>, written earlier, for reading. Required with <see cref="CreateShard"/>.</summary>
+    public Func<int, Stream>? OpenShard { get; init; }
+
+    /// <summary>Called when shard <c>i</c> is no longer needed (optional).</summary>
+    public Action<int>? DeleteShard { get; init; }
+
+    /// <summary>Receives progress during counting (every 1 000 000 tokens) and after each epoch.</summary>
+    public IProgress<TrainingProgress>? Progress { get; init; }
+
+    internal void Validate()
+    {
+        const string op = "glove.train";
+        Guard.Positive(op, Dims, nameof(Dims));
+        Guard.Positive(op, Window, nameof(Window));
+        Guard.Positive(op, MinCount, nameof(MinCount));
+        Guard.Positive(op, Epochs, nameof(Epochs));
+        Guard.PositiveFinite(op, LearningRate, nameof(LearningRate));
+        Guard.PositiveFinite(op, XMax, nameof(XMax));
+        Guard.PositiveFinite(op, Alpha, nameof(Alpha));
+        Guard.InRange(op, Threads, 1, 1025, nameof(Threads));
+        if (MemoryBudgetBytes < 1 << 20)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(MemoryBudgetBytes), MemoryBudgetBytes, $"MemoryBudgetBytes {MemoryBudgetBytes} is below the 1 MiB minimum");
+        if ((CreateShard is null) != (OpenShard is null))
+            ThrowHelper.Argument(op, CreateShard is null ? nameof(CreateShard) : nameof(OpenShard), "CreateShard and OpenShard must be given together (or both left null for in-memory shards)");
+    }
+}

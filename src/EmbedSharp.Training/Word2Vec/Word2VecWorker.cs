@@ -1,0 +1,226 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EmbedSharp.Numerics;
+using EmbedSharp.Tables;
+using EmbedSharp.Training.Common;
+using EmbedSharp.Training.Losses;
+using EmbedSharp.Vocabularies;
+
+namespace EmbedSharp.Training.Word2Vec;
+
+/// <summary>
+/// One Hogwild worker: its own generator, sentence buffer and hidden/error rows; reads its shard of the
+/// corpus each epoch and updates the shared tables in place. Nothing is allocated per word.
+/// </summary>
+internal sealed unsafe class Word2VecWorker
+{
+    private const int SyncEvery = 10_000;
+    private readonly Word2VecOptions _o;
+    private readonly Vocabulary _vocab;
+    private readonly float* _syn0, _syn1neg, _syn1;
+    private readonly int _dims, _window, _negative;
+    private readonly bool _hs, _cbow, _mean;
+    private readonly int[]? _negTable;
+    private readonly int[] _sentence;
+    private readonly uint[] _keep;
+    private readonly byte[]? _codes;
+    private readonly int[]? _points, _offsets;
+    private readonly float[] _hidden, _error;
+    private readonly TrainingRun _run;
+    private readonly SeededRandom _random;
+    private float _alpha;
+    private double _loss;
+    private long _pairs;
+
+    public Word2VecWorker(Word2VecOptions o, Vocabulary vocab, EmbeddingTable input, EmbeddingTable? outputNeg, EmbeddingTable? outputHs,
+        HuffmanTree? tree, NegativeSampler? sampler, uint[] keep, TrainingRun run, SeededRandom random)
+    {
+        _o = o;
+        _vocab = vocab;
+        _dims = o.Dims;
+        _window = o.Window;
+        _negative = o.Negative;
+        _hs = tree is not null;
+        _cbow = o.Architecture == Word2VecArchitecture.Cbow;
+        _mean = o.CbowReduction == CbowReduction.Mean;
+        // The tables live in native memory that never moves, so raw row pointers stay valid for the whole run.
+        _syn0 = Base(input);
+        _syn1neg = outputNeg is null ? null : Base(outputNeg);
+        _syn1 = outputHs is null ? null : Base(outputHs);
+        _negTable = sampler?.Table;
+        _codes = tree?.Codes;
+        _points = tree?.Points;
+        _offsets = tree?.Offsets;
+        _keep = keep;
+        _sentence = new int[o.MaxSentenceLength];
+        _hidden = new float[_dims];
+        _error = new float[_dims];
+        _run = run;
+        _random = random;
+        _alpha = run.InitialRate;
+    }
+
+    /// <summary>Hints the CPU to fetch a row's cache lines (a no-op where the hint is unavailable).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Prefetch(float* row, int dims)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            byte* p = (byte*)row, end = (byte*)(row + dims);
+            for (; p < end; p += 64)
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
+        }
+    }
+
+    internal static float* Base(EmbeddingTable t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.AsSpan<float>()));
+
+    /// <summary>Trains all epochs over shard <paramref name="shard"/>; returns the number of epochs finished.</summary>
+    public int Run(TextCorpus corpus, int shard)
+    {
+        long pending = 0;
+        int epoch = 0;
+        for (; epoch < _o.Epochs && !_run.Stopped; epoch++)
+        {
+            using var cursor = corpus.Open(shard, _run.Threads);
+            while (!_run.Stopped && cursor.NextLine())
+            {
+                int n = 0;
+                while (cursor.NextToken(out ReadOnlySpan<char> token))
+                {
+                    if (!_vocab.TryGetId(token, out int id))
+                        continue;
+                    pending++;
+                    uint t = _keep[id];
+                    if (t != uint.MaxValue && (uint)(_random.NextUInt64() >> 32) >= t)
+                        continue;
+                    _sentence[n++] = id;
+                    if (n == _sentence.Length)
+                    {
+                        TrainSentence(n);
+                        n = 0;
+                    }
+                }
+                if (n > 1)
+                    TrainSentence(n);
+                if (pending >= SyncEvery)
+                {
+                    _alpha = _run.Sync(pending, _loss, _pairs, epoch);
+                    pending = 0;
+                    _loss = 0;
+                    _pairs = 0;
+                }
+            }
+            if (_run.Stopped)
+                break;
+            _alpha = _run.Sync(pending, _loss, _pairs, epoch);
+            pending = 0;
+            _loss = 0;
+            _pairs = 0;
+        }
+        if (pending > 0 || _pairs > 0)
+            _run.Sync(pending, _loss, _pairs, Math.Min(epoch, _o.Epochs - 1));
+        return epoch;
+    }
+
+    private void TrainSentence(int n)
+    {
+        fixed (int* sen = _sentence)
+        fixed (float* h = _hidden, e = _error)
+        {
+            for (int pos = 0; pos < n; pos++)
+            {
+                int word = sen[pos];
+                int b = (int)(((_random.NextUInt64() >> 32) * (ulong)_window) >> 32); // shrink the window by b
+                int start = Math.Max(0, pos - _window + b);
+                int end = Math.Min(n, pos + _window - b + 1);
+                if (_cbow)
+                {
+                    new Span<float>(h, _dims).Clear();
+                    int cw = 0;
+                    for (int c = start; c < end; c++)
+                    {
+                        if (c == pos)
+                            continue;
+                        VectorMath.Add(_syn0 + (long)sen[c] * _dims, h, _dims);
+                        cw++;
+                    }
+                    if (cw == 0)
+                        continue;
+                    if (_mean)
+                        VectorMath.Scale(1f / cw, h, _dims);
+                    new Span<float>(e, _dims).Clear();
+                    Output(word, h, e);
+                    for (int c = start; c < end; c++)
+                    {
+                        if (c != pos)
+                            VectorMath.Add(e, _syn0 + (long)sen[c] * _dims, _dims);
+                    }
+                }
+                else
+                {
+                    for (int c = start; c < end; c++)
+                    {
+                        if (c == pos)
+                            continue;
+                        float* l1 = _syn0 + (long)sen[c] * _dims;
+                        new Span<float>(e, _dims).Clear();
+                        Output(word, l1, e);
+                        VectorMath.Add(e, l1, _dims);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The output layer for one (hidden, target) pair: updates output rows, accumulates the hidden error in e.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Output(int word, float* l1, float* e)
+    {
+        int dims = _dims;
+        float alpha = _alpha;
+        double loss = 0;
+        if (_hs)
+        {
+            int from = _offsets![word], to = _offsets[word + 1];
+            for (int k = from; k < to; k++)
+            {
+                float* l2 = _syn1 + (long)_points![k] * dims;
+                float f = VectorMath.Dot(l1, l2, dims);
+                int code = _codes![k];
+                loss -= SigmoidTable.LogSigmoid(code == 0 ? f : -f);
+                if (f <= -SigmoidTable.MaxExp || f >= SigmoidTable.MaxExp)
+                    continue; // word2vec skips saturated nodes
+                float g = (1 - code - SigmoidTable.Sigmoid(f)) * alpha;
+                VectorMath.AccumulateAndUpdate(g, l1, l2, e, dims);
+            }
+        }
+        if (_negative > 0)
+        {
+            // Draw the targets first and prefetch their output rows, so the cache misses overlap with the
+            // arithmetic of the earlier targets instead of stalling one by one.
+            int[] table = _negTable!;
+            int* targets = stackalloc int[_negative + 1];
+            targets[0] = word;
+            for (int d = 1; d <= _negative; d++)
+            {
+                int t = table[(int)(((_random.NextUInt64() >> 32) * (ulong)table.Length) >> 32)];
+                targets[d] = t;
+                Prefetch(_syn1neg + (long)t * dims, dims);
+            }
+            for (int d = 0; d <= _negative; d++)
+            {
+                int target = targets[d];
+                float label = d == 0 ? 1 : 0;
+                if (d > 0 && target == word)
+                    continue;
+                float* l2 = _syn1neg + (long)target * dims;
+                float f = VectorMath.Dot(l1, l2, dims);
+                loss -= SigmoidTable.LogSigmoid(label > 0 ? f : -f);
+                float g = (label - SigmoidTable.Sigmoid(f)) * alpha;
+                VectorMath.AccumulateAndUpdate(g, l1, l2, e, dims);
+            }
+        }
+        _loss += loss;
+        _pairs++;
+    }
+}
