@@ -18,6 +18,7 @@ public static class EmbedSharpCli
     {
         var root = new RootCommand("embedsharp: embedding tables for .NET (lookup, training, quantization, vectors).");
         root.Subcommands.Add(QuickstartCommand.Create(console));
+        root.Subcommands.Add(TrainCommand.Create(console));
         root.Subcommands.Add(ConvertCommand.Create(console));
         root.Subcommands.Add(QuantizeCommand.Create(console));
         root.Subcommands.Add(InspectCommand.Create(console));

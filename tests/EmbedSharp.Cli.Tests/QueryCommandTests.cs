@@ -186,7 +186,7 @@ public sealed class QueryCommandTests(CliFixture fx) : IClassFixture<CliFixture>
     [Fact]
     public void EveryCommand_HasHelpWithAnExample()
     {
-        foreach (string command in new[] { "quickstart", "convert", "quantize", "inspect", "vector", "neighbors", "analogy", "similarity", "evaluate", "plot", "bench" })
+        foreach (string command in new[] { "quickstart", "train", "convert", "quantize", "inspect", "vector", "neighbors", "analogy", "similarity", "evaluate", "plot", "bench" })
         {
             var (code, output, _) = CliFixture.Run(command, "--help");
             Assert.Equal(0, code);

@@ -30,6 +30,7 @@ internal static class ConvertCommand
             throw new FileNotFoundException($"[convert] no such file: {input}", input);
         if (limit is < 0)
             throw new ArgumentOutOfRangeException(nameof(limit), limit, "[convert] --limit must be ≥ 0");
+        OutputPaths.Prepare(output);
         EmbeddingFormat? outFormat = to is null ? null : VectorFile.FormatByName("convert", to);
         var sw = Stopwatch.StartNew();
         var result = FormatConverter.Convert(input, output, outFormat, options: new ReadOptions { Limit = limit });
