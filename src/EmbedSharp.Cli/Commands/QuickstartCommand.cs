@@ -134,8 +134,15 @@ internal static class QuickstartCommand
             (double Fraction, double Loss)[] points;
             lock (losses) points = losses.OrderBy(x => x.Fraction).ToArray();
             if (points.Length > 1)
+            {
+                // The corpus is three books in a row, so the loss moves with the text within each epoch;
+                // the moving average over a tenth of the run shows the trend.
+                double[] x = points.Select(p => p.Fraction).ToArray(), y = points.Select(p => p.Loss).ToArray();
+                int w = Math.Max(1, points.Length / 10);
+                double[] smooth = y.Select((_, i) => y.Skip(Math.Max(0, i - w + 1)).Take(Math.Min(w, i + 1)).Average()).ToArray();
                 Plots.Curve(curve, "word2vec training loss", "share of training done", "mean negative-sampling loss",
-                    [("skip-gram", points.Select(x => x.Fraction).ToArray(), points.Select(x => x.Loss).ToArray())]);
+                    [("per progress report", x, y), ($"moving average ({w} reports)", x, smooth)]);
+            }
 
             r.Line("");
             r.Line($"wrote {Path.GetFullPath(st)} (+ .vocab), {Path.GetFullPath(w2v)}");
