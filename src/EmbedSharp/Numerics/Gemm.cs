@@ -48,7 +48,12 @@ internal static unsafe class Gemm
     /// <c>c[i·ldc + j] = Σ_p a[i·k + p] · b[j·k + p]</c> for i &lt; m, j &lt; n, with <paramref name="threads"/> workers at most.
     /// </summary>
     public static void MultiplyTransposed<T>(float* a, int m, int k, T* b, int n, float* c, nint ldc, int threads)
-        where T : unmanaged
+        where T : unmanaged =>
+        MultiplyTransposed(a, m, k, new StorageRows<T>(b, k), n, c, ldc, threads);
+
+    /// <summary>As above with the rows of B supplied by <paramref name="b"/> (widened or dequantized on the fly).</summary>
+    public static void MultiplyTransposed<TRows>(float* a, int m, int k, TRows b, int n, float* c, nint ldc, int threads)
+        where TRows : struct, IGemmRows
     {
         if (m <= 0 || n <= 0)
             return;
@@ -61,18 +66,18 @@ internal static unsafe class Gemm
         if ((long)m * n * k < ParallelThreshold)
             threads = 1;
         if (Vector512.IsHardwareAccelerated)
-            Run<Kernel512, T>(a, m, k, b, n, c, ldc, threads);
+            Run<Kernel512, TRows>(a, m, k, b, n, c, ldc, threads);
         else if (Vector256.IsHardwareAccelerated)
-            Run<Kernel256, T>(a, m, k, b, n, c, ldc, threads);
+            Run<Kernel256, TRows>(a, m, k, b, n, c, ldc, threads);
         else if (Vector128.IsHardwareAccelerated)
-            Run<Kernel128, T>(a, m, k, b, n, c, ldc, threads);
+            Run<Kernel128, TRows>(a, m, k, b, n, c, ldc, threads);
         else
-            Run<KernelScalar, T>(a, m, k, b, n, c, ldc, threads);
+            Run<KernelScalar, TRows>(a, m, k, b, n, c, ldc, threads);
     }
 
-    private static void Run<TKernel, T>(float* a, int m, int k, T* b, int n, float* c, nint ldc, int threads)
+    private static void Run<TKernel, TRows>(float* a, int m, int k, TRows b, int n, float* c, nint ldc, int threads)
         where TKernel : struct, IGemmKernel
-        where T : unmanaged
+        where TRows : struct, IGemmRows
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int kc = Math.Min(k, KC);
@@ -85,14 +90,16 @@ internal static unsafe class Gemm
         try
         {
             PackA(a, m, k, mr, mPad, kc, ap);
-            nint apAddress = (nint)ap, bAddress = (nint)b, cAddress = (nint)c;
+            nint apAddress = (nint)ap, cAddress = (nint)c;
             int chunks = (n + nc - 1) / nc;
             ParallelWork.For(chunks, 1, threads,
-                () => (nint)NativeMemory.AlignedAlloc((nuint)ncPanels * (nuint)nr * (nuint)k * sizeof(float), 64),
+                // Per worker: the packed B of one chunk, then one row of scratch for widening/dequantizing.
+                () => (nint)NativeMemory.AlignedAlloc(((nuint)ncPanels * (nuint)nr + 1) * (nuint)k * sizeof(float), 64),
                 (bp, first, last) =>
                 {
+                    float* rowScratch = (float*)bp + (nint)ncPanels * nr * k;
                     for (int chunk = first; chunk < last; chunk++)
-                        Chunk<TKernel, T>((float*)apAddress, m, mPad, k, kc, (T*)bAddress, n, chunk * nc, nc, (float*)bp, (float*)cAddress, ldc);
+                        Chunk<TKernel, TRows>((float*)apAddress, m, mPad, k, kc, b, n, chunk * nc, nc, (float*)bp, rowScratch, (float*)cAddress, ldc);
                 },
                 bp => NativeMemory.AlignedFree((void*)bp));
         }
@@ -103,14 +110,14 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Columns [j0, j0 + nc) of C: pack that slice of B for the whole reduction, then sweep A.</summary>
-    private static void Chunk<TKernel, T>(float* ap, int m, int mPad, int k, int kc, T* b, int n, int j0, int nc, float* bp, float* c, nint ldc)
+    private static void Chunk<TKernel, TRows>(float* ap, int m, int mPad, int k, int kc, TRows b, int n, int j0, int nc, float* bp, float* rowScratch, float* c, nint ldc)
         where TKernel : struct, IGemmKernel
-        where T : unmanaged
+        where TRows : struct, IGemmRows
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int cols = Math.Min(nc, n - j0);
         int nPanels = (cols + nr - 1) / nr;
-        PackB(b, n, k, j0, cols, nr, nPanels, kc, bp);
+        PackB(b, k, j0, cols, nr, nPanels, kc, bp, rowScratch);
         float* tile = stackalloc float[TKernel.MR * TKernel.NR];
         int mc = Math.Max(mr, MC / mr * mr);
         for (int i0 = 0; i0 < m; i0 += mc)
@@ -184,43 +191,28 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>B rows [j0, j0 + cols) into [block p0][panel][p][NR], widened to float32, zero rows past the end.</summary>
-    private static void PackB<T>(T* b, int n, int k, int j0, int cols, int nr, int nPanels, int kc, float* bp) where T : unmanaged
+    /// <summary>B rows [j0, j0 + cols) into [block p0][panel][p][NR] as float32, zero rows past the end.</summary>
+    private static void PackB<TRows>(TRows b, int k, int j0, int cols, int nr, int nPanels, int kc, float* bp, float* rowScratch)
+        where TRows : struct, IGemmRows
     {
-        float* row = stackalloc float[typeof(T) == typeof(float) ? 1 : Math.Min(k, 1024)];
-        for (int p0 = 0; p0 < k; p0 += kc)
+        for (int local = 0; local < nPanels * nr; local++)
         {
-            int kb = Math.Min(kc, k - p0);
-            float* block = bp + (nint)p0 * nPanels * nr;
-            for (int jp = 0; jp < nPanels; jp++)
+            int jp = local / nr, r = local % nr;
+            float* src = local < cols ? b.Row(j0 + local, rowScratch) : null;
+            for (int p0 = 0; p0 < k; p0 += kc)
             {
-                float* panel = block + (nint)jp * kb * nr;
-                for (int r = 0; r < nr; r++)
+                int kb = Math.Min(kc, k - p0);
+                float* panel = bp + (nint)p0 * nPanels * nr + (nint)jp * kb * nr + r;
+                if (src is null)
                 {
-                    int local = jp * nr + r;
-                    if (local >= cols)
-                    {
-                        for (int p = 0; p < kb; p++)
-                            panel[p * nr + r] = 0f;
-                        continue;
-                    }
-                    T* src = b + (nint)(j0 + local) * k + p0;
-                    if (typeof(T) == typeof(float))
-                    {
-                        float* s = (float*)src;
-                        for (int p = 0; p < kb; p++)
-                            panel[p * nr + r] = s[p];
-                    }
-                    else
-                    {
-                        for (int q = 0; q < kb; q += 1024)
-                        {
-                            int len = Math.Min(1024, kb - q);
-                            Kernels.WidenRow(new ReadOnlySpan<T>(src + q, len), new Span<float>(row, len));
-                            for (int p = 0; p < len; p++)
-                                panel[(q + p) * nr + r] = row[p];
-                        }
-                    }
+                    for (int p = 0; p < kb; p++)
+                        panel[p * nr] = 0f;
+                }
+                else
+                {
+                    float* s = src + p0;
+                    for (int p = 0; p < kb; p++)
+                        panel[p * nr] = s[p];
                 }
             }
         }
@@ -471,5 +463,26 @@ internal readonly unsafe struct KernelScalar : IGemmKernel
         for (int r = 0; r < 4; r++)
             for (int q = 0; q < 4; q++)
                 c[r * ldc + q] = accumulate ? c[r * ldc + q] + acc[r * 4 + q] : acc[r * 4 + q];
+    }
+}
+
+/// <summary>Where <see cref="Gemm"/> reads the rows of B: each row as k float32 values.</summary>
+internal unsafe interface IGemmRows
+{
+    /// <summary>Row <paramref name="j"/> as float32: a pointer into the storage itself, or <paramref name="scratch"/> (k floats) filled with it.</summary>
+    float* Row(int j, float* scratch);
+}
+
+/// <summary>Row-major storage of float32, float16 or bfloat16; 16-bit rows are widened into the scratch.</summary>
+internal readonly unsafe struct StorageRows<T>(T* data, int k) : IGemmRows where T : unmanaged
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* Row(int j, float* scratch)
+    {
+        T* row = data + (nint)j * k;
+        if (typeof(T) == typeof(float))
+            return (float*)row;
+        Kernels.WidenRow(new ReadOnlySpan<T>(row, k), new Span<float>(scratch, k));
+        return scratch;
     }
 }

@@ -42,6 +42,7 @@ internal static unsafe class Gemv
             _ => { });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<T>(T* b, int k, float* x, float* y, int first, int last, float[]? scratch) where T : unmanaged
     {
         if (typeof(T) == typeof(float))

@@ -76,6 +76,7 @@ public sealed unsafe partial class EmbeddingTable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatherRange<T>(int* ids, int count, float* dst, float scale) where T : unmanaged
     {
         int dims = Dims;

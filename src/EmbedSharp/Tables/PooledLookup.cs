@@ -24,15 +24,58 @@ internal static class PooledLookup
         }
     }
 
+    /// <summary>Pooled positions × Dims below which the bags stay on one thread.</summary>
+    private const long ParallelThreshold = 1 << 18;
+
     private static void Forward<TRows>(TRows rows, PoolingMode mode, ReadOnlySpan<int> indices, in BagBatch bags,
         ReadOnlySpan<float> psw, int paddingIdx, Span<float> destination, Span<int> source)
-        where TRows : IPoolRowSource
+        where TRows : struct, IPoolRowSource, IRowPrefetcher
     {
         switch (mode)
         {
-            case PoolingMode.Sum: Kernels.PoolBags<SumPooling, TRows>(rows, indices, bags.Starts, bags.End, psw, paddingIdx, destination); break;
-            case PoolingMode.Mean: Kernels.PoolBags<MeanPooling, TRows>(rows, indices, bags.Starts, bags.End, default, paddingIdx, destination); break;
-            default: Kernels.PoolBags<MaxPooling, TRows>(rows, indices, bags.Starts, bags.End, default, paddingIdx, destination, source); break;
+            case PoolingMode.Sum: Forward<SumPooling, TRows>(rows, indices, bags, psw, paddingIdx, destination, default); break;
+            case PoolingMode.Mean: Forward<MeanPooling, TRows>(rows, indices, bags, default, paddingIdx, destination, default); break;
+            default: Forward<MaxPooling, TRows>(rows, indices, bags, default, paddingIdx, destination, source); break;
+        }
+    }
+
+    /// <summary>
+    /// Runs the kernel with row prefetching, over contiguous ranges of bags claimed by up to the
+    /// processor count of threads when the batch is large (each bag is pooled by one thread, in
+    /// position order, so results do not depend on the thread count).
+    /// </summary>
+    private static unsafe void Forward<TPool, TRows>(TRows rows, ReadOnlySpan<int> indices, in BagBatch bags,
+        ReadOnlySpan<float> psw, int paddingIdx, Span<float> destination, Span<int> source)
+        where TPool : struct, IPoolingOperator
+        where TRows : struct, IPoolRowSource, IRowPrefetcher
+    {
+        ReadOnlySpan<int> starts = bags.Starts;
+        int count = starts.Length, end = bags.End, dims = rows.Dims;
+        int threads = (long)indices.Length * Math.Max(dims, 1) < ParallelThreshold ? 1 : ParallelWork.DefaultThreads;
+        if (threads == 1 || count < 2)
+        {
+            Kernels.PoolBags<TPool, TRows, TRows>(rows, rows, indices, starts, end, psw, paddingIdx, destination, source);
+            return;
+        }
+        fixed (int* ids = indices)
+        fixed (int* st = starts)
+        fixed (float* weights = psw)
+        fixed (float* dst = destination)
+        fixed (int* src = source)
+        {
+            nint idsA = (nint)ids, stA = (nint)st, wA = (nint)weights, dstA = (nint)dst, srcA = (nint)src;
+            int idCount = indices.Length, wCount = psw.Length;
+            bool track = !source.IsEmpty;
+            int grain = Math.Clamp(count / (8 * threads), 1, 256);
+            ParallelWork.For(count, grain, threads, (first, last) =>
+            {
+                var chunkStarts = new ReadOnlySpan<int>((int*)stA + first, last - first);
+                int chunkEnd = last < count ? ((int*)stA)[last] : end;
+                Kernels.PoolBags<TPool, TRows, TRows>(rows, rows, new ReadOnlySpan<int>((int*)idsA, idCount), chunkStarts, chunkEnd,
+                    new ReadOnlySpan<float>((float*)wA, wCount), paddingIdx,
+                    new Span<float>((float*)dstA + (nint)first * dims, (last - first) * dims),
+                    track ? new Span<int>((int*)srcA + (nint)first * dims, (last - first) * dims) : default);
+            });
         }
     }
 
