@@ -98,16 +98,26 @@ public sealed partial class QuantizedTable
         }
         if ((long)NumEmbeddings * Dims < Gemv.ParallelThreshold)
             threads = 1;
+        bool direct = AffineKernels.DirectDot;
+        float[]? permuted = null;
+        if (direct)
+        {
+            permuted = new float[Dims];
+            AffineKernels.PermuteForDirectDot(new ReadOnlySpan<float>(x, Dims), Bits, permuted);
+        }
         var reader = new RowReader(this);
         try
         {
-            nint xAddress = (nint)x, yAddress = (nint)y, sumsAddress = (nint)sums;
-            RowReader r = reader;
-            ParallelWork.For(NumEmbeddings, 1024, threads, (start, end) =>
+            fixed (float* xp = permuted)
             {
-                for (int row = start; row < end; row++)
-                    ((float*)yAddress)[row] = r.Dot(row, (float*)xAddress, (float*)sumsAddress);
-            });
+                nint xAddress = (nint)(direct ? xp : x), yAddress = (nint)y, sumsAddress = (nint)sums;
+                RowReader r = reader;
+                ParallelWork.For(NumEmbeddings, 1024, threads, (start, end) =>
+                {
+                    for (int row = start; row < end; row++)
+                        ((float*)yAddress)[row] = r.Dot(row, (float*)xAddress, (float*)sumsAddress, direct);
+                });
+            }
         }
         finally
         {
@@ -206,13 +216,19 @@ public sealed partial class QuantizedTable
                 AffineKernels.DequantizeRow<Bits8>(codes, s, b, _groupSize, _fused, destination, _dims);
         }
 
-        /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed.</summary>
+        /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Dot(int row, float* x, float* groupSumsOfX)
+        public float Dot(int row, float* x, float* groupSumsOfX, bool direct)
         {
             byte* codes = _words + (nint)row * _rowBytes;
             float* s = (float*)_scales + (nint)row * _groups;
             float* b = (float*)_biases + (nint)row * _groups;
+            if (direct)
+            {
+                return _bits == 4
+                    ? AffineKernels.DotRowDirect<Bits4>(codes, s, b, _groupSize, x, groupSumsOfX, _dims)
+                    : AffineKernels.DotRowDirect<Bits8>(codes, s, b, _groupSize, x, groupSumsOfX, _dims);
+            }
             return _bits == 4
                 ? AffineKernels.DotRow<Bits4>(codes, s, b, _groupSize, x, groupSumsOfX, _dims)
                 : AffineKernels.DotRow<Bits8>(codes, s, b, _groupSize, x, groupSumsOfX, _dims);
