@@ -16,11 +16,35 @@ internal static class PooledLookup
     public static void Forward(EmbeddingTable table, PoolingMode mode, ReadOnlySpan<int> indices, in BagBatch bags,
         ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination, Span<int> source = default)
     {
+        if (table.DType == DType.Float32 && mode != PoolingMode.Max && perSampleWeights.IsEmpty && Kernels.PoolSumFloat32Supported(table.Dims))
+        {
+            ForwardSumFloat32(table, mode == PoolingMode.Mean, indices, bags, paddingIdx, destination);
+            return;
+        }
         switch (table.DType)
         {
             case DType.Float32: Forward(new TableRows<float>(table), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
             case DType.Float16: Forward(new TableRows<Half>(table), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
             default: Forward(new TableRows<BFloat16>(table), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
+        }
+    }
+
+    /// <summary>Unweighted sum/mean over float32 rows: the register-accumulating kernel, over bag ranges claimed by threads.</summary>
+    private static unsafe void ForwardSumFloat32(EmbeddingTable table, bool mean, ReadOnlySpan<int> indices, in BagBatch bags, int paddingIdx, Span<float> destination)
+    {
+        int count = bags.Count, end = bags.End, dims = table.Dims, total = indices.Length;
+        if (count == 0)
+            return;
+        int threads = (long)total * dims < ParallelThreshold ? 1 : ParallelWork.DefaultThreads;
+        fixed (int* ids = indices)
+        fixed (int* st = bags.Starts)
+        fixed (float* dst = destination)
+        {
+            nint idsA = (nint)ids, stA = (nint)st, dstA = (nint)dst, tableA = (nint)table.Pointer;
+            int grain = Math.Clamp(count / (8 * threads), 1, 256);
+            ParallelWork.For(count, grain, threads, (first, last) =>
+                Kernels.PoolSumFloat32((float*)tableA, dims, (int*)idsA, total, (int*)stA + first, last - first,
+                    last < count ? ((int*)stA)[last] : end, paddingIdx, mean, (float*)dstA + (nint)first * dims));
         }
     }
 
