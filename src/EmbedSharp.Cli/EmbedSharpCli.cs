@@ -30,7 +30,15 @@ public static class EmbedSharpCli
         root.Subcommands.Add(PlotCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         HelpExamples.Install(root);
-        var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
+        // Ctrl-C cancels the running command's token; training then stops at its next progress report
+        // and writes what it has learned, so allow a minute for that before the process is ended.
+        var config = new InvocationConfiguration
+        {
+            Output = console.Out,
+            Error = console.Error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
+        };
         try
         {
             return root.Parse(args).Invoke(config);

@@ -71,3 +71,22 @@ public sealed class TrainCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.NotEqual(0, code); // --out is required
     }
 }
+
+public sealed class TrainCancellationTests(CliFixture fx) : IClassFixture<CliFixture>
+{
+    [Fact]
+    public void CancellingTraining_StillWritesAUsableTable()
+    {
+        string corpus = Path.Combine(CliFixture.RepoRoot, "data", "quickstart", "corpus.txt.gz");
+        string output = fx.PathOf("cancelled.txt");
+        var console = new EmbedSharp.Cli.Output.BufferConsole();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+        var settings = new Commands.TrainCommand.Settings(corpus, output, "word2vec", "skipgram", 16, 5, 5, false, 5, 50, 1, 1, 3, 6, 1000, null);
+        int code = Commands.TrainCommand.Run(console, settings, cts.Token);
+        Assert.Equal(0, code);
+        Assert.Contains("stopped early (Ctrl-C); saved what was learned", console.OutText);
+        var (c2, text, _) = CliFixture.Run("neighbors", output, "king", "--top", "3");
+        Assert.Equal(0, c2);
+        Assert.Contains("1", text);
+    }
+}
