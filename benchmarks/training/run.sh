@@ -7,7 +7,7 @@
 # Env:   DATA     shared data folder (default ../shared/data next to the repository)
 #        WORK     scratch folder for the corpus, vectors and logs (default /tmp/embedsharp-training-bench)
 #        THREADS  thread counts to run (default "1 2")
-#        SYSTEMS  which runs (default "ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove")
+#        SYSTEMS  which runs (default "ours-w2v gensim fasttext-w2v ours-ft-w2v ours-fasttext fasttext glove glove15")
 #        SOURCES  passed to make_corpus.sh (default: all six sources, 7.8M tokens)
 # Results: $WORK/results.tsv (one row per run) and the table in benchmarks/training/README.md.
 set -euo pipefail
@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=${DATA:-$ROOT/../shared/data}
 WORK=${WORK:-/tmp/embedsharp-training-bench}
 THREADS=${THREADS:-"1 2"}
-SYSTEMS=${SYSTEMS:-"ours-w2v gensim fasttext-w2v ours-fasttext fasttext glove"}
+SYSTEMS=${SYSTEMS:-"ours-w2v gensim fasttext-w2v ours-ft-w2v ours-fasttext fasttext glove glove15"}
 PY=/usr/bin/python3   # Debian's python, where python3-gensim lives
 mkdir -p "$WORK"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "need root for: $*" >&2; exit 1; fi; }
@@ -77,14 +77,22 @@ for sys in $SYSTEMS; do
       ours-w2v)      run ours-word2vec-sg "$t" "$WORK/ours-w2v-$t.vec" -- "$BENCH" w2v "$CORPUS" "$WORK/ours-w2v-$t.vec" "$t" sg ;;
       gensim)        run gensim-word2vec-sg "$t" "$WORK/gensim-$t.vec" -- $PY "$ROOT/benchmarks/training/gensim_train.py" "$CORPUS" "$WORK/gensim-$t.vec" "$t" ;;
       fasttext-w2v)  run fasttext-minn0-maxn0 "$t" "$WORK/ft-w2v-$t.vec" -- fasttext skipgram -input "$CORPUS" -output "$WORK/ft-w2v-$t" $FT_COMMON -minn 0 -maxn 0 -thread "$t" ;;
+      ours-ft-w2v)   run ours-fasttext-minn0-maxn0 "$t" "$WORK/ours-ft-w2v-$t.vec" -- "$BENCH" fasttext "$CORPUS" "$WORK/ours-ft-w2v-$t.vec" "$t" 0 0 ;;
       ours-fasttext) run ours-fasttext-sg "$t" "$WORK/ours-ft-$t.vec" -- "$BENCH" fasttext "$CORPUS" "$WORK/ours-ft-$t.vec" "$t" ;;
       fasttext)      run fasttext-sg "$t" "$WORK/ft-$t.vec" -- fasttext skipgram -input "$CORPUS" -output "$WORK/ft-$t" $FT_COMMON -thread "$t" ;;
       glove)         run ours-glove "$t" "$WORK/ours-glove-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove-$t.vec" "$t" "$WORK/glove-shards" ;;
+      glove15)       run ours-glove-w15-e50 "$t" "$WORK/ours-glove15-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove15-$t.vec" "$t" "$WORK/glove-shards" 50 15 ;;
       *) echo "unknown system $sys" >&2; exit 2 ;;
     esac
     rm -f "$WORK"/ft-*.bin "$WORK"/ft-w2v-*.bin
   done
 done
+
+# 4. Our fastText model as a .bin that Debian's fasttext loads: train on the small Devil's Dictionary part,
+# write the .bin, and compare `fasttext print-word-vectors` (in-vocabulary and OOV words) with our vectors.
+if [ "${BIN_CHECK:-1}" = 1 ]; then
+  "$BENCH" bin-check "$WORK/corpus/devil.txt" "$WORK/devil-ours.bin" | tee "$WORK/bin-check.log" >&2
+fi
 
 # 4. The results table, between the markers in README.md. words/CPU-s = 5 × corpus tokens / CPU seconds of
 # the whole process (vocabulary, training, writing), the speed figure least disturbed by other load.

@@ -10,9 +10,10 @@ using EmbedSharp.Training.Word2Vec;
 
 // The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
 //   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
-//   fasttext CORPUS OUT.vec THREADS [BUCKET [OUT.bin]]  fastText skip-gram with minn 3, maxn 6 (and the model as a .bin)
-//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS]  GloVe, window 5 like the others, 25 epochs (GloVe's default)
+//   fasttext CORPUS OUT.vec THREADS [BUCKET [MAXN [OUT.bin]]]  fastText skip-gram, minn 3 and maxn 6 (MAXN 0: no n-grams); optionally the model as a .bin
+//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]]  GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100
 //   nplm     TRAIN HELDOUT [EPOCHS]               Bengio's NPLM from scratch (2·EPOCHS) vs the two-phase recipe (EPOCHS frozen + EPOCHS fine-tuned) on word2vec vectors; held-out perplexity
+//   bin-check CORPUS OUT.bin                       train a small fastText model, write it as .bin, and compare `fasttext print-word-vectors` with our vectors
 //   eval     VEC ANALOGY SIMILARITY_DIR           our EvaluateWordAnalogies / EvaluateWordPairs
 // Each training command prints one line: name=... seconds=... words=... words_per_sec_per_thread=...
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -23,14 +24,18 @@ switch (cmd)
         Word2Vec(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? args[4] : "sg");
         break;
     case "fasttext":
-        FastText(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 2_000_000, args.Length > 5 ? args[5] : null);
+        FastText(args[1], args[2], int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 2_000_000, args.Length > 5 ? int.Parse(args[5]) : 6,
+            args.Length > 6 ? args[6] : null);
         break;
     case "glove":
-        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25);
+        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25, args.Length > 6 ? int.Parse(args[6]) : 5,
+            args.Length > 7 ? double.Parse(args[7], CultureInfo.InvariantCulture) : 100);
         break;
     case "nplm":
         Nplm(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 3);
         break;
+    case "bin-check":
+        return BinCheck(args[1], args[2]);
     case "eval":
         Evaluation.Run(args[1], args[2], args[3]);
         break;
@@ -61,27 +66,27 @@ static void Word2Vec(string corpus, string output, int threads, string arch)
     VecFile.Write(output, result.Vocabulary.Tokens, result.Vectors);
 }
 
-static void FastText(string corpus, string output, int threads, int bucket, string? bin)
+static void FastText(string corpus, string output, int threads, int bucket, int maxn, string? bin)
 {
     var options = new FastTextOptions
     {
-        Dims = 100, WindowSize = 5, Neg = 5, MinCount = 5, Epoch = 5, Threads = threads, Bucket = bucket,
+        Dims = 100, WindowSize = 5, Neg = 5, MinCount = 5, Epoch = 5, Threads = threads, Bucket = bucket, Maxn = maxn, Minn = maxn == 0 ? 0 : 3,
         Progress = new ConsoleProgress(),
     };
     using var model = FastTextTrainer.Train(Corpus(corpus), options);
-    Report("ours-fasttext", model.Summary, threads);
+    Report(maxn == 0 ? "ours-fasttext-minn0-maxn0" : "ours-fasttext", model.Summary, threads);
     using var words = model.GetWordVectors();
     VecFile.Write(output, model.Words, words);
     if (bin is not null)
         FastTextBin.Write(bin, model);
 }
 
-static void Glove(string corpus, string output, int threads, string tmp, int epochs)
+static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax)
 {
     Directory.CreateDirectory(tmp);
     var options = new GloveOptions
     {
-        Dims = 100, Window = 5, MinCount = 5, Epochs = epochs, Threads = threads,
+        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax,
         CreateShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16),
         OpenShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
         DeleteShard = i => File.Delete(Path.Combine(tmp, $"shard{i}.bin")),
@@ -114,6 +119,35 @@ static void Nplm(string train, string heldOut, int epochs)
     using var model = two.Model;
     Console.WriteLine($"name=nplm-two-phase epochs={epochs}+{epochs} seconds={clock.Elapsed.TotalSeconds:F1} perplexity_before={two.PerplexityBefore:F1} " +
         $"perplexity_frozen={two.PerplexityAfterFrozen:F1} perplexity_fine_tuned={two.PerplexityAfterFineTuning:F1} words_in_vocabulary={vocab.Count}");
+}
+
+static int BinCheck(string corpus, string bin)
+{
+    using var model = FastTextTrainer.Train(Corpus(corpus), new FastTextOptions { Dims = 50, MinCount = 5, Epoch = 5, Bucket = 50_000 });
+    FastTextBin.Write(bin, model);
+    string[] probes = [model.Words[0], model.Words[1], model.Words[model.Words.Count / 2], model.Words[^1], "zyzzyva", "unbelievableness", "naïveté", "ab"];
+    var psi = new ProcessStartInfo("fasttext", ["print-word-vectors", bin])
+    {
+        RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false, StandardOutputEncoding = new UTF8Encoding(false),
+    };
+    using var process = Process.Start(psi)!;
+    using (var stdin = new StreamWriter(process.StandardInput.BaseStream, new UTF8Encoding(false)))
+        foreach (string w in probes)
+            stdin.Write(w + "\n");
+    string[] lines = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    process.WaitForExit();
+    double worst = 0;
+    var ours = new float[model.Dims];
+    for (int i = 0; i < probes.Length; i++)
+    {
+        var parts = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        model.GetWordVector(probes[i], ours);
+        for (int d = 0; d < model.Dims; d++)
+            worst = Math.Max(worst, Math.Abs(double.Parse(parts[^model.Dims..][d], CultureInfo.InvariantCulture) - ours[d]));
+    }
+    bool ok = lines.Length == probes.Length && worst < 1e-4;
+    Console.WriteLine($"bin-check words={model.Words.Count} buckets=50000 probes={probes.Length} (4 in vocabulary, 4 out) max_abs_diff={worst:G3} {(ok ? "PASS" : "FAIL")}");
+    return ok ? 0 : 1;
 }
 
 sealed class ConsoleProgress : IProgress<TrainingProgress>

@@ -11,9 +11,12 @@ namespace EmbedSharp.Training.Common;
 /// </summary>
 /// <remarks>
 /// The text is UTF-8 (invalid bytes become U+FFFD). A line is a sentence: context windows never
-/// cross line ends. Worker <c>k</c> of <c>n</c> reads the <c>k</c>-th byte range of a seekable stream
-/// (every line is read by exactly one worker), or every <c>n</c>-th line of a non-seekable one. The
-/// factory must return a new stream positioned at the start on every call; the trainers dispose it.
+/// cross line ends. With several worker threads a seekable stream is cut into byte-range chunks
+/// (16 per thread per epoch) that the workers claim one after another, each chunk opened through the
+/// factory and seeked to; a line belongs to the chunk its first byte falls in, so every line is read
+/// exactly once. A non-seekable stream (or a text reader) is split into one part per thread, every
+/// <c>n</c>-th line, each a full read. The factory must return a new stream positioned at the start on
+/// every call; the trainers dispose it.
 /// Training does no file IO of its own: pass <c>() =&gt; File.OpenRead(path)</c>.
 /// </remarks>
 public sealed class TextCorpus
@@ -75,6 +78,15 @@ public sealed class TextCorpus
     /// phrase of <paramref name="phrases"/> they become one token <c>a_b</c> (greedily, left to right).
     /// </summary>
     public TextCorpus WithPhrases(PhraseSet phrases) => new(_open, _openReader, Tokenizer, Guard.NotNull("corpus.with_phrases", phrases));
+
+    /// <summary>Whether the factory's streams can seek (byte-range chunks are possible); opens one stream to find out.</summary>
+    internal bool IsSeekable()
+    {
+        if (_open is null)
+            return false;
+        using Stream? s = _open();
+        return s is not null && s.CanSeek;
+    }
 
     internal CorpusCursor Open(int shard = 0, int shardCount = 1)
     {

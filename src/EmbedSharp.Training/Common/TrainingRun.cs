@@ -28,10 +28,16 @@ internal sealed class TrainingRun
     private Exception? _failure;
 
     public TrainingRun(string trainer, int threads, int epochs, long wordsPerEpoch, LinearDecay decay,
-        IProgress<TrainingProgress>? progress, long reportEvery, CancellationToken cancellation)
+        IProgress<TrainingProgress>? progress, long reportEvery, CancellationToken cancellation, bool seekableCorpus = true)
     {
         _trainer = trainer;
         Threads = threads;
+        // One thread reads the corpus front to back (deterministic). Several threads pull byte-range chunks
+        // from a shared counter, so a thread whose part of the text is cheaper does not sit idle while the
+        // others finish (static shards made two threads barely faster than one). A non-seekable corpus is
+        // split into one line-interleaved part per thread, since each part costs a full read.
+        Chunks = threads == 1 ? 1 : seekableCorpus ? threads * 16 : threads;
+        _nextChunk = new int[epochs];
         Epochs = epochs;
         TotalWords = Math.Max(1, checked(wordsPerEpoch * epochs));
         _decay = decay;
@@ -44,6 +50,15 @@ internal sealed class TrainingRun
     }
 
     public int Threads { get; }
+    public int Chunks { get; }
+    private readonly int[] _nextChunk;
+
+    /// <summary>The next unclaimed chunk of epoch <paramref name="epoch"/>, or −1 when all are claimed.</summary>
+    public int NextChunk(int epoch)
+    {
+        int c = Interlocked.Increment(ref _nextChunk[epoch]) - 1;
+        return c < Chunks ? c : -1;
+    }
     public int Epochs { get; }
     public long TotalWords { get; }
     public bool Stopped => _stop;

@@ -57,14 +57,15 @@ public static class FastTextTrainer
             vocabulary.TryGetId(EndOfLine, out int eos) ? eos : -1);
 
         var run = new TrainingRun("fasttext", options.Threads, options.Epoch, vocabulary.TotalCount,
-            new LinearDecay(options.LearningRate, 0), options.Progress, options.ProgressInterval, cancellationToken);
+            new LinearDecay(options.LearningRate, 0), options.Progress, options.ProgressInterval, cancellationToken,
+            options.Threads > 1 && corpus.IsSeekable());
         var workerRandom = new SeededRandom[options.Threads];
         for (int t = 0; t < workerRandom.Length; t++)
             workerRandom[t] = random.Fork();
         var epochsDone = new int[options.Threads];
         try
         {
-            run.RunWorkers(t => epochsDone[t] = new FastTextWorker(shared, run, workerRandom[t]).Run(corpus, t));
+            run.RunWorkers(t => epochsDone[t] = new FastTextWorker(shared, run, workerRandom[t]).Run(corpus));
         }
         catch
         {

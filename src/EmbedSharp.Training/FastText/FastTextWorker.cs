@@ -24,6 +24,7 @@ internal sealed unsafe class FastTextWorker
     private readonly bool _cbow;
     private readonly FastTextTrainingLoss _loss;
     private float _lr;
+    private long _pending, _sinceSync;
     private double _lossSum;
     private long _lossCount;
 
@@ -31,7 +32,9 @@ internal sealed unsafe class FastTextWorker
     {
         _s = s;
         _run = run;
-        _random = random;
+        // A generator allocated by this worker's own thread: the parent's forks sit next to each other on the
+        // heap, and two threads advancing states in one cache line would slow each other down (false sharing).
+        _random = new SeededRandom(random.NextUInt64());
         _wi = Word2Vec.Word2VecWorker.Base(s.Input);
         _wo = Word2Vec.Word2VecWorker.Base(s.Output);
         _dims = s.Options.Dims;
@@ -56,75 +59,81 @@ internal sealed unsafe class FastTextWorker
         _lr = run.InitialRate;
     }
 
-    public int Run(TextCorpus corpus, int shard)
+    public int Run(TextCorpus corpus)
+    {
+        int epoch = 0;
+        for (; epoch < _s.Options.Epoch && !_run.Stopped; epoch++)
+        {
+            int chunk;
+            while (!_run.Stopped && (chunk = _run.NextChunk(epoch)) >= 0)
+            {
+                using var cursor = corpus.Open(chunk, _run.Chunks);
+                TrainChunk(cursor, epoch);
+            }
+            if (_run.Stopped)
+                break;
+            SyncNow(epoch);
+        }
+        if (_sinceSync + _pending > 0 || _lossCount > 0)
+            SyncNow(Math.Min(epoch, _s.Options.Epoch - 1));
+        return epoch;
+    }
+
+    private void SyncNow(int epoch)
+    {
+        _lr = _run.Sync(_sinceSync + _pending, _lossSum, _lossCount, epoch);
+        _sinceSync = _pending = 0;
+        _lossSum = 0;
+        _lossCount = 0;
+    }
+
+    private void TrainChunk(CorpusCursor cursor, int epoch)
     {
         Vocabulary vocab = _s.Vocabulary;
         uint[] keep = _s.Keep;
         int rate = _s.Options.LrUpdateRate;
-        long pending = 0, sinceSync = 0;
-        int epoch = 0;
-        for (; epoch < _s.Options.Epoch && !_run.Stopped; epoch++)
+        while (!_run.Stopped && cursor.NextLine())
         {
-            using var cursor = corpus.Open(shard, _run.Threads);
-            while (!_run.Stopped && cursor.NextLine())
+            int n = 0;
+            bool more = true;
+            while (more)
             {
-                int n = 0;
-                bool more = true;
-                while (more)
+                int id;
+                if (cursor.NextToken(out ReadOnlySpan<char> token))
                 {
-                    int id;
-                    if (cursor.NextToken(out ReadOnlySpan<char> token))
-                    {
-                        if (!vocab.TryGetId(token, out id))
-                            continue;
-                    }
-                    else
-                    {
-                        more = false;
-                        id = _s.EndOfLineId;
-                        if (id < 0)
-                            break;
-                    }
-                    pending++;
-                    uint t = keep[id];
-                    if (t == uint.MaxValue || (uint)(_random.NextUInt64() >> 32) < t)
-                        _line[n++] = id;
-                    if (n == MaxLineSize)
-                    {
-                        TrainLine(n);
-                        n = 0;
-                    }
+                    if (!vocab.TryGetId(token, out id))
+                        continue;
                 }
-                if (n > 0)
-                    TrainLine(n);
-                if (pending > rate)
+                else
                 {
-                    sinceSync += pending;
-                    // fastText refreshes lr every lrUpdateRate tokens; the shared counter is touched less often.
-                    if (sinceSync >= 10_000)
-                    {
-                        _lr = _run.Sync(sinceSync, _lossSum, _lossCount, epoch);
-                        sinceSync = 0;
-                        _lossSum = 0;
-                        _lossCount = 0;
-                    }
-                    else
-                    {
-                        _lr = (float)(_s.Options.LearningRate * Math.Max(0, 1 - (double)(_run.WordsProcessed + sinceSync) / _run.TotalWords));
-                    }
-                    pending = 0;
+                    more = false; // the line's end: fastText's </s> word
+                    id = _s.EndOfLineId;
+                    if (id < 0)
+                        break;
+                }
+                _pending++;
+                uint t = keep[id];
+                if (t == uint.MaxValue || (uint)(_random.NextUInt64() >> 32) < t)
+                    _line[n++] = id;
+                if (n == MaxLineSize)
+                {
+                    TrainLine(n);
+                    n = 0;
                 }
             }
-            if (_run.Stopped)
-                break;
-            _lr = _run.Sync(sinceSync + pending, _lossSum, _lossCount, epoch);
-            sinceSync = pending = 0;
-            _lossSum = 0;
-            _lossCount = 0;
+            if (n > 0)
+                TrainLine(n);
+            if (_pending > rate)
+            {
+                // fastText refreshes lr every lrUpdateRate tokens; the shared counter is touched less often.
+                _sinceSync += _pending;
+                _pending = 0;
+                if (_sinceSync >= 10_000)
+                    SyncNow(epoch);
+                else
+                    _lr = (float)(_s.Options.LearningRate * Math.Max(0, 1 - (double)(_run.WordsProcessed + _sinceSync) / _run.TotalWords));
+            }
         }
-        if (sinceSync + pending > 0 || _lossCount > 0)
-            _run.Sync(sinceSync + pending, _lossSum, _lossCount, Math.Min(epoch, _s.Options.Epoch - 1));
-        return epoch;
     }
 
     private int Boundary() => 1 + (int)(((_random.NextUInt64() >> 32) * (ulong)_ws) >> 32); // uniform in 1 … ws

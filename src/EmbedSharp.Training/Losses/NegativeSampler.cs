@@ -12,7 +12,8 @@ namespace EmbedSharp.Training.Losses;
 /// The table holds word ids, each repeated in proportion to its probability (word2vec's
 /// <c>InitUnigramTable</c>): a draw is <c>table[r mod size]</c> for a uniform random r. The table size
 /// bounds the resolution: a word with probability p gets <c>round(p·size)</c> slots (at least one when
-/// its count is positive). The size defaults to <c>min(10⁸, max(10⁶, 1000·V))</c> slots.
+/// its count is positive). The size defaults to <c>clamp(100·V, 10⁶, 10⁷)</c> slots (fastText's 10⁷ at
+/// most): a larger table resolves rare words no better in practice but turns every draw into a cache miss.
 /// </remarks>
 public sealed class NegativeSampler
 {
@@ -28,7 +29,7 @@ public sealed class NegativeSampler
             ThrowHelper.Argument(op, nameof(counts), "counts is empty; negative sampling needs at least one word");
         if (!(power >= 0) || double.IsInfinity(power))
             ThrowHelper.ArgumentOutOfRange(op, nameof(power), power, $"power must be a finite number ≥ 0 but was {power}");
-        int size = tableSize ?? (int)Math.Min(100_000_000L, Math.Max(1_000_000L, 1000L * counts.Length));
+        int size = tableSize ?? (int)Math.Clamp(100L * counts.Length, 1_000_000L, 10_000_000L);
         Guard.Positive(op, size, nameof(tableSize));
         double total = 0;
         for (int i = 0; i < counts.Length; i++)

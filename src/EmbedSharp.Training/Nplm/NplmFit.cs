@@ -114,6 +114,15 @@ internal sealed unsafe class NplmFit
         return new TrainingSummary(stopped, epochsDone, examples, clock.Elapsed, lastLoss, 1, losses);
     }
 
+    /// <summary>One SGD step on a given example, C's gradient applied at once (for gradient checks).</summary>
+    internal float TrainExample(ReadOnlySpan<int> context, int target, float lr)
+    {
+        context.CopyTo(_context);
+        float loss = Step(target, lr);
+        FlushEmbedding(lr);
+        return loss;
+    }
+
     /// <summary>One SGD step on example (context → target); returns its loss before the update.</summary>
     private float Step(int target, float lr)
     {

@@ -73,7 +73,11 @@ public sealed class NplmModel : IDisposable
     public int InputWidth => ContextSize * Embedding.Dims;
 
     /// <summary>Summaries of the training calls made so far, in order.</summary>
-    public List<TrainingSummary> History { get; } = [];
+    public IReadOnlyList<TrainingSummary> History => _history;
+
+    private readonly List<TrainingSummary> _history = [];
+
+    internal void AddHistory(TrainingSummary summary) => _history.Add(summary);
 
     /// <summary>Maps a token to its id, <c>&lt;unk&gt;</c> when unknown.</summary>
     internal int IdOf(ReadOnlySpan<char> token) => Vocabulary.TryGetId(token, out int id) ? id : 0;

@@ -129,7 +129,7 @@ public static class NplmTrainer
         if (options.ContextSize != model.ContextSize || options.Dims != model.Dims || options.Hidden != model.Hidden || options.DirectConnections != model.DirectConnections)
             ThrowHelper.Argument(op, nameof(options), $"the options describe a different network (ContextSize {options.ContextSize}, Dims {options.Dims}, Hidden {options.Hidden}, DirectConnections {options.DirectConnections}) than the model's ({model.ContextSize}, {model.Dims}, {model.Hidden}, {model.DirectConnections})");
         var summary = new NplmFit(model, options).Run(corpus, cancellationToken);
-        model.History.Add(summary);
+        model.AddHistory(summary);
         return summary;
     }
 

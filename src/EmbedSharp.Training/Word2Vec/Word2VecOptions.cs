@@ -62,7 +62,7 @@ public sealed record Word2VecOptions
     /// <summary>The rate decays linearly to <c>LearningRate · MinLearningRateFactor</c> (default 1e-4).</summary>
     public double MinLearningRateFactor { get; init; } = 1e-4;
 
-    /// <summary>Worker threads; each reads its own shard of the corpus and updates the shared tables without locks (Hogwild). Default 1.</summary>
+    /// <summary>Worker threads; they claim chunks of the corpus one after another and update the shared tables without locks (Hogwild). Default 1.</summary>
     public int Threads { get; init; } = 1;
 
     /// <summary>Seed of the initial vectors and of every worker's generator. One thread and a fixed seed give identical results run after run.</summary>

@@ -10,7 +10,7 @@ namespace EmbedSharp.Training.Word2Vec;
 /// <summary>
 /// word2vec (Mikolov et al. 2013): skip-gram or CBOW, negative sampling and/or hierarchical softmax,
 /// frequent-word sub-sampling, a dynamic window and a linearly decaying learning rate, trained by
-/// several threads over shards of a streamed corpus without locks (Hogwild).
+/// several threads over chunks of a streamed corpus without locks (Hogwild).
 /// </summary>
 /// <remarks>
 /// <para>Skip-gram maximises, for each centre word w and context word c within the window,
@@ -65,7 +65,8 @@ public static class Word2VecTrainer
         uint[] keep = KeepThresholds(vocabulary.Counts, vocabulary.TotalCount, options.Sample);
 
         var run = new TrainingRun("word2vec", options.Threads, options.Epochs, vocabulary.TotalCount,
-            new LinearDecay(options.EffectiveLearningRate, options.MinLearningRateFactor), options.Progress, options.ProgressInterval, cancellationToken);
+            new LinearDecay(options.EffectiveLearningRate, options.MinLearningRateFactor), options.Progress, options.ProgressInterval, cancellationToken,
+            options.Threads > 1 && corpus.IsSeekable());
         var workerRandom = new SeededRandom[options.Threads];
         for (int t = 0; t < workerRandom.Length; t++)
             workerRandom[t] = random.Fork();
@@ -75,7 +76,7 @@ public static class Word2VecTrainer
             run.RunWorkers(t =>
             {
                 var worker = new Word2VecWorker(options, vocabulary, input, outputNeg, outputHs, tree, sampler, keep, run, workerRandom[t]);
-                epochsDone[t] = worker.Run(corpus, t);
+                epochsDone[t] = worker.Run(corpus);
             });
         }
         catch

@@ -9,7 +9,7 @@ using EmbedSharp.Vocabularies;
 namespace EmbedSharp.Training.Word2Vec;
 
 /// <summary>
-/// One Hogwild worker: its own generator, sentence buffer and hidden/error rows; reads its shard of the
+/// One Hogwild worker: its own generator, sentence buffer and hidden/error rows; reads the chunks it claims of the
 /// corpus each epoch and updates the shared tables in place. Nothing is allocated per word.
 /// </summary>
 internal sealed unsafe class Word2VecWorker
@@ -56,7 +56,9 @@ internal sealed unsafe class Word2VecWorker
         _hidden = new float[_dims];
         _error = new float[_dims];
         _run = run;
-        _random = random;
+        // A generator allocated by this worker's own thread: the parent's forks sit next to each other on the
+        // heap, and two threads advancing states in one cache line would slow each other down (false sharing).
+        _random = new SeededRandom(random.NextUInt64());
         _alpha = run.InitialRate;
     }
 
@@ -74,40 +76,44 @@ internal sealed unsafe class Word2VecWorker
 
     internal static float* Base(EmbeddingTable t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.AsSpan<float>()));
 
-    /// <summary>Trains all epochs over shard <paramref name="shard"/>; returns the number of epochs finished.</summary>
-    public int Run(TextCorpus corpus, int shard)
+    /// <summary>Trains all epochs, pulling chunks of the corpus from the run; returns the number of epochs finished.</summary>
+    public int Run(TextCorpus corpus)
     {
         long pending = 0;
         int epoch = 0;
         for (; epoch < _o.Epochs && !_run.Stopped; epoch++)
         {
-            using var cursor = corpus.Open(shard, _run.Threads);
-            while (!_run.Stopped && cursor.NextLine())
+            int chunk;
+            while (!_run.Stopped && (chunk = _run.NextChunk(epoch)) >= 0)
             {
-                int n = 0;
-                while (cursor.NextToken(out ReadOnlySpan<char> token))
+                using var cursor = corpus.Open(chunk, _run.Chunks);
+                while (!_run.Stopped && cursor.NextLine())
                 {
-                    if (!_vocab.TryGetId(token, out int id))
-                        continue;
-                    pending++;
-                    uint t = _keep[id];
-                    if (t != uint.MaxValue && (uint)(_random.NextUInt64() >> 32) >= t)
-                        continue;
-                    _sentence[n++] = id;
-                    if (n == _sentence.Length)
+                    int n = 0;
+                    while (cursor.NextToken(out ReadOnlySpan<char> token))
                     {
-                        TrainSentence(n);
-                        n = 0;
+                        if (!_vocab.TryGetId(token, out int id))
+                            continue;
+                        pending++;
+                        uint t = _keep[id];
+                        if (t != uint.MaxValue && (uint)(_random.NextUInt64() >> 32) >= t)
+                            continue;
+                        _sentence[n++] = id;
+                        if (n == _sentence.Length)
+                        {
+                            TrainSentence(n);
+                            n = 0;
+                        }
                     }
-                }
-                if (n > 1)
-                    TrainSentence(n);
-                if (pending >= SyncEvery)
-                {
-                    _alpha = _run.Sync(pending, _loss, _pairs, epoch);
-                    pending = 0;
-                    _loss = 0;
-                    _pairs = 0;
+                    if (n > 1)
+                        TrainSentence(n);
+                    if (pending >= SyncEvery)
+                    {
+                        _alpha = _run.Sync(pending, _loss, _pairs, epoch);
+                        pending = 0;
+                        _loss = 0;
+                        _pairs = 0;
+                    }
                 }
             }
             if (_run.Stopped)

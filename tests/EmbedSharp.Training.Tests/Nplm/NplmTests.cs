@@ -86,3 +86,77 @@ public class NplmTests
         Assert.Throws<ArgumentException>(() => a.LogProbabilities([1, 1], new float[a.Vocabulary.Count]));
     }
 }
+
+public class NplmGradientTests
+{
+    /// <summary>
+    /// One SGD step with a tiny rate moves every parameter by −ε·∂L/∂θ; ∂L/∂θ is measured by central
+    /// differences of −log P(target | context) under the full softmax. Covers C, H, d, U, b and W.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BackpropagationMatchesFiniteDifferences(bool direct)
+    {
+        var corpus = EmbedSharp.Training.Common.TextCorpus.FromText("a b c d e\nb c a e d\nc c b a");
+        var options = new NplmOptions { ContextSize = 2, Dims = 3, Hidden = 4, DirectConnections = direct, MiniBatch = 1, MinCount = 1 };
+        using var model = NplmTrainer.CreateModel(corpus, options);
+        int[] context = [model.Vocabulary.GetId("b"), model.Vocabulary.GetId("c")];
+        int target = model.Vocabulary.GetId("a");
+        var logp = new float[model.Vocabulary.Count];
+        double Loss()
+        {
+            model.LogProbabilities(context, logp);
+            return -logp[target];
+        }
+        // Every parameter as (array, index) pairs; C through the embedding's table.
+        var c = model.Embedding.Weight;
+        var arrays = new List<float[]> { model.H, model.D, model.U, model.B };
+        if (model.W is not null)
+            arrays.Add(model.W);
+        var numeric = new List<double[]>();
+        foreach (var a in arrays)
+            numeric.Add(Numeric(a, Loss));
+        float[] cFlat = c.ToArray();
+        var numericC = new double[cFlat.Length];
+        for (int k = 0; k < cFlat.Length; k++)
+        {
+            var span = c.AsSpan<float>();
+            float keep = span[k];
+            span[k] = keep + 1e-2f;
+            double up = Loss();
+            span[k] = keep - 1e-2f;
+            double down = Loss();
+            span[k] = keep;
+            numericC[k] = (up - down) / 2e-2;
+        }
+        var before = arrays.Select(a => (float[])a.Clone()).ToList();
+        const float lr = 1e-3f;
+        new NplmFit(model, options).TrainExample(context, target, lr);
+        for (int i = 0; i < arrays.Count; i++)
+            for (int k = 0; k < arrays[i].Length; k++)
+                Assert.True(Math.Abs((arrays[i][k] - before[i][k]) / -lr - numeric[i][k]) < 2e-3 + 2e-2 * Math.Abs(numeric[i][k]),
+                    $"array {i} [{k}]: step {(arrays[i][k] - before[i][k]) / -lr} vs numeric {numeric[i][k]}");
+        float[] cAfter = c.ToArray();
+        for (int k = 0; k < cFlat.Length; k++)
+            Assert.True(Math.Abs((cAfter[k] - cFlat[k]) / -lr - numericC[k]) < 2e-3 + 2e-2 * Math.Abs(numericC[k]),
+                $"C [{k}]: step {(cAfter[k] - cFlat[k]) / -lr} vs numeric {numericC[k]}");
+        Assert.Contains(numericC, g => Math.Abs(g) > 1e-3); // the context rows really got a gradient
+    }
+
+    private static double[] Numeric(float[] a, Func<double> loss)
+    {
+        var g = new double[a.Length];
+        for (int k = 0; k < a.Length; k++)
+        {
+            float keep = a[k];
+            a[k] = keep + 1e-2f;
+            double up = loss();
+            a[k] = keep - 1e-2f;
+            double down = loss();
+            a[k] = keep;
+            g[k] = (up - down) / 2e-2;
+        }
+        return g;
+    }
+}

@@ -59,6 +59,16 @@ public class Word2VecTests
     }
 
     [Fact]
+    public void ThreadsOverANonSeekableCorpusReadEveryLineOnce()
+    {
+        string text = TinyCorpus.Text(lines: 300);
+        var corpus = TextCorpus.FromTextReader(() => new StringReader(text));
+        using var result = Word2VecTrainer.Train(corpus, Small with { Threads = 2, Epochs = 2 });
+        Assert.Equal(2 * 3000L, result.Summary.Processed);
+        Assert.Equal(2, result.Summary.EpochsCompleted);
+    }
+
+    [Fact]
     public void CancellationReturnsAUsableTable()
     {
         using var cts = new CancellationTokenSource();
@@ -71,6 +81,33 @@ public class Word2VecTests
         Assert.True(TinyCorpus.AllFinite(result.Vectors));
         Assert.NotNull(result.OutputVectors);
         Assert.NotNull(result.GetVector("cat"));
+    }
+
+    private sealed class Recorder : IProgress<TrainingProgress>
+    {
+        public List<TrainingProgress> Reports { get; } = [];
+
+        public void Report(TrainingProgress value) => Reports.Add(value);
+    }
+
+    [Fact]
+    public void ProgressIsReportedAndTheRateDecaysLinearly()
+    {
+        var recorder = new Recorder();
+        using var result = Word2VecTrainer.Train(TinyCorpus.Corpus(), Small with { Epochs = 5, ProgressInterval = 2000, Progress = recorder, LearningRate = 0.02 });
+        var reports = recorder.Reports;
+        Assert.True(reports.Count >= 5);
+        for (int i = 1; i < reports.Count; i++)
+        {
+            Assert.True(reports[i].Processed >= reports[i - 1].Processed);
+            Assert.True(reports[i].LearningRate <= reports[i - 1].LearningRate);
+        }
+        Assert.Equal(1.0, reports[^1].Fraction);
+        Assert.Equal(20_000, reports[^1].Processed);
+        Assert.All(reports, r => Assert.Equal("word2vec", r.Trainer));
+        // lr(p) = lr₀·max(1 − p, 1e-4): half-way the rate is half.
+        Assert.Equal(0.01f, new LinearDecay(0.02).RateAt(10, 20), 6);
+        Assert.Equal(0.02f * 1e-4f, new LinearDecay(0.02).RateAt(30, 20), 9);
     }
 
     [Fact]
