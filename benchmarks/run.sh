@@ -3,7 +3,7 @@
 # from Debian's python3-torch with OpenBLAS) and EmbedSharp (BenchmarkDotNet), on the same sizes
 # and the same ids, then the table in benchmarks/README.md.
 #
-#   bash benchmarks/run.sh            # full run (~15 minutes on 2 cores)
+#   bash benchmarks/run.sh            # full run (~20 minutes on 2 cores)
 #
 # Needs: gcc, the .NET 10 SDK, and Debian's python3-torch + libopenblas0-pthread + python3-numpy
 # (installed here with apt-get when missing).
@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=benchmarks/results
 mkdir -p "$out"
+# The machine is shared: record the load so the table can say how disturbed the run was.
+cut -d' ' -f1 /proc/loadavg > "$out/load.txt"
 
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch libopenblas0-pthread python3-numpy
@@ -41,6 +43,8 @@ for t in 1 2; do /usr/bin/python3 benchmarks/peer/torch_peer.py "$out" "$t" | te
 echo "== EmbedSharp (BenchmarkDotNet)"
 EMBEDSHARP_BENCH_IDS="$PWD/$out" dotnet run -c Release --project benchmarks/EmbedSharp.Benchmarks -- \
   --filter '*Suite*' --artifacts "$out/bdn" | grep -E "^\||Done|Mean" || true
+
+cut -d' ' -f1 /proc/loadavg >> "$out/load.txt"
 
 echo "== table"
 /usr/bin/python3 benchmarks/peer/make_table.py "$out" benchmarks/README.md

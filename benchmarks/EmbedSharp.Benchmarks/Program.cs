@@ -1,5 +1,10 @@
 using BenchmarkDotNet.Running;
+using EmbedSharp.Benchmarks.Formats;
 
 // Run all:      dotnet run -c Release --project benchmarks/EmbedSharp.Benchmarks -- --filter '*'
 // Run a group:  dotnet run -c Release --project benchmarks/EmbedSharp.Benchmarks -- --filter '*Forward*'
+// Load probe:   dotnet run -c Release --project benchmarks/EmbedSharp.Benchmarks -- load ...  (see benchmarks/formats-load.sh)
+if (args is ["load", .. var rest])
+    return LoadProbe.Run(rest);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

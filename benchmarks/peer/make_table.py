@@ -1,9 +1,22 @@
 """Builds the results table of benchmarks/README.md from one run of benchmarks/run.sh.
 
 Usage: python3 make_table.py RESULTS_DIR README.md
-Reads RESULTS_DIR/limit.jsonl (C probe), RESULTS_DIR/torch.jsonl (PyTorch) and the
-BenchmarkDotNet full-JSON reports under RESULTS_DIR/bdn/results, and replaces the part of
-README.md between the `<!-- results:begin -->` and `<!-- results:end -->` markers.
+Reads RESULTS_DIR/limit.jsonl (C probe), RESULTS_DIR/torch.jsonl (PyTorch), RESULTS_DIR/load.txt
+(load averages before and after the run) and the BenchmarkDotNet full-JSON reports under
+RESULTS_DIR/bdn/results, and replaces the part of README.md between the `<!-- results:begin -->`
+and `<!-- results:end -->` markers.
+
+Every side reports its best time: the probe and PyTorch the best of their repetitions,
+BenchmarkDotNet its minimum iteration (Statistics.Min). On a shared machine the best time is the
+one least disturbed by other work; means mostly measure the neighbours.
+
+Units (higher is better everywhere):
+  gather_*        GB/s of output written       limit: C gather probe, same table, ids and threads
+  bag_*           M ids/s (pooled positions)   limit: the probe's gather rate in rows/s
+  gemv_*          GB/s of weights streamed     limit: C streaming read
+  gemm_*          GFLOP/s                      limit: none (compute-bound)
+  sparse_*_step   M ids/s (backward + step)    limit: none
+  q4_*            same unit as the fp32 workload; the peer is EmbedSharp's own fp32 path
 """
 import glob
 import json
@@ -15,6 +28,7 @@ import time
 
 IDS = 65_536
 SIZES = {"1000000x128": (1_000_000, 128), "50000x768": (50_000, 768)}
+HEAD = 50_257 * 768
 
 
 def load_jsonl(path):
@@ -23,7 +37,7 @@ def load_jsonl(path):
 
 
 def ours(results_dir):
-    """(workload, threads) → seconds per operation, from BenchmarkDotNet's mean."""
+    """(workload, threads) → best seconds per operation (BenchmarkDotNet's minimum)."""
     table = {}
     for path in glob.glob(f"{results_dir}/bdn/results/*-report-full.json"):
         with open(path) as f:
@@ -35,53 +49,76 @@ def ours(results_dir):
             name = b["MethodTitle"].strip("'")
             w = re.search(r"Workload=([^&\s]+)", params)
             workload = f"{name}_{w.group(1)}" if w else name
-            table[(workload, threads)] = b["Statistics"]["Mean"] * 1e-9
+            stats = b.get("Statistics")
+            if stats:
+                table[(workload, threads)] = stats["Min"] * 1e-9
     return table
+
+
+def value_of(workload, seconds):
+    """(value, unit) of one measurement in the workload's unit."""
+    base = workload[3:] if workload.startswith("q4_") else workload
+    if base.startswith("gather"):
+        dims = SIZES[base.split("_")[-2]][1]
+        return IDS * dims * 4 / seconds / 1e9, "GB/s out"
+    if base.startswith("bag") or base.startswith("sparse"):
+        return IDS / seconds / 1e6, "M ids/s"
+    if base.startswith("gemv"):
+        return HEAD * 4 / seconds / 1e9, "GB/s weights (fp32-equivalent)" if workload.startswith("q4_") else "GB/s weights"
+    return 2 * 512 * 768 * 50_257 / seconds / 1e9, "GFLOP/s"
 
 
 def main(results_dir, readme):
     limit = load_jsonl(f"{results_dir}/limit.jsonl")
     stream_read = next(r["bytes_per_second"] for r in limit if r["workload"] == "stream_read_1GiB")
     gather_limit = {(r["workload"].replace("gather_", ""), r["threads"]): r["bytes_per_second"] for r in limit if "threads" in r}
-    peer = {(r["workload"], r["threads"]): r for r in load_jsonl(f"{results_dir}/torch.jsonl")}
+    peer = {(r["workload"], r["threads"]): r["seconds"] for r in load_jsonl(f"{results_dir}/torch.jsonl")}
     mine = ours(results_dir)
+    try:
+        with open(f"{results_dir}/load.txt") as f:
+            load = f.read().split()
+        load_text = f"load average {load[0]} at the start, {load[1]} at the end (2 cores)"
+    except (OSError, IndexError):
+        load_text = "load average not recorded"
 
     rows = []
     for (workload, threads), seconds in sorted(mine.items()):
-        p = peer.get((workload, threads))
-        if workload.startswith("gather"):
-            size = workload.split("_")[-2]
-            dims = SIZES[size][1]
-            bps = IDS * dims * 4 / seconds
-            lim = gather_limit.get((size + "_" + workload.split("_")[-1], threads))
-            unit, value = "GB/s out", bps / 1e9
-            peer_value = p["bytes_per_second"] / 1e9 if p else None
-            limit_ratio = bps / lim if lim else None
-        elif workload.startswith("gemv"):
-            bps = 50_257 * 768 * 4 / seconds
-            unit, value = "GB/s weights", bps / 1e9
-            peer_value = p["bytes_per_second"] / 1e9 if p else None
-            limit_ratio = bps / stream_read
+        value, unit = value_of(workload, seconds)
+        if workload.startswith("q4_"):
+            peer_name = "EmbedSharp fp32"
+            peer_seconds = mine.get((workload[3:], threads))
         else:
-            flops = 2 * 512 * 768 * 50_257 / seconds
-            unit, value = "GFLOP/s", flops / 1e9
-            peer_value = p["flops_per_second"] / 1e9 if p else None
-            limit_ratio = None
+            peer_name = "PyTorch"
+            peer_seconds = peer.get((workload, threads))
+        peer_value = value_of(workload, peer_seconds)[0] if peer_seconds else None
         ratio = value / peer_value if peer_value else None
-        rows.append((workload, threads, value, unit, peer_value, ratio, limit_ratio))
+        base = workload[3:] if workload.startswith("q4_") else workload
+        limit_ratio = None
+        if base.startswith("gather"):
+            size, dist = base.split("_")[-2], base.split("_")[-1]
+            lim = gather_limit.get((f"{size}_{dist}", threads))
+            limit_ratio = value * 1e9 / lim if lim and not workload.startswith("q4_") else None
+        elif base.startswith("bag"):
+            size, dist = base.split("_")[-2], base.split("_")[-1]
+            lim = gather_limit.get((f"{size}_{dist}", threads))
+            limit_ratio = value * 1e6 / (lim / (SIZES[size][1] * 4)) if lim and not workload.startswith("q4_") else None
+        elif base.startswith("gemv") and not workload.startswith("q4_"):
+            limit_ratio = value * 1e9 / stream_read
+        rows.append((workload, threads, value, unit, peer_name, peer_value, ratio, limit_ratio))
 
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
     lines = [
         "<!-- results:begin -->",
-        f"Measured {time.strftime('%Y-%m-%d')} on {cpu} ({platform.machine()}), by `bash benchmarks/run.sh`.",
-        f"Streaming read limit (C probe, 1 GiB): {stream_read / 1e9:.1f} GB/s. 65,536 ids per lookup.",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {cpu} ({platform.machine()}, {load_text}), by `bash benchmarks/run.sh`.",
+        f"Streaming read limit (C probe, 1 GiB): {stream_read / 1e9:.1f} GB/s. 65,536 ids per lookup; bags of 32.",
+        "Best time of each side (probe and PyTorch: best repetition; BenchmarkDotNet: minimum iteration).",
         "",
-        "| workload | threads | EmbedSharp | unit | PyTorch | EmbedSharp / PyTorch | EmbedSharp / limit |",
-        "|---|---:|---:|---|---:|---:|---:|",
+        "| workload | threads | EmbedSharp | unit | peer | peer value | EmbedSharp / peer | EmbedSharp / limit |",
+        "|---|---:|---:|---|---|---:|---:|---:|",
     ]
     fmt = lambda v, f="{:.2f}": "—" if v is None else f.format(v)
-    for workload, threads, value, unit, peer_value, ratio, limit_ratio in rows:
-        lines.append(f"| {workload} | {threads} | {value:.2f} | {unit} | {fmt(peer_value)} | {fmt(ratio, '{:.2f}×')} | {fmt(limit_ratio, '{:.2f}')} |")
+    for workload, threads, value, unit, peer_name, peer_value, ratio, limit_ratio in rows:
+        lines.append(f"| {workload} | {threads} | {value:.2f} | {unit} | {peer_name} | {fmt(peer_value)} | {fmt(ratio, '{:.2f}×')} | {fmt(limit_ratio)} |")
     lines.append("<!-- results:end -->")
     block = "\n".join(lines)
 

@@ -3,7 +3,8 @@
 Usage: python3 torch_peer.py IDS_DIR THREADS
 Each workload reports the best of several timed repetitions after a warm-up, and the same
 throughput unit as the .NET side: output bytes per second for lookups, weight bytes per second
-for GEMV, FLOP per second for GEMM.
+for GEMV, FLOP per second for GEMM, ids per second for bags and training steps (the table
+derives those from "seconds" and "rows").
 """
 import json
 import sys
@@ -48,11 +49,39 @@ def main(ids_dir: str, threads: int) -> None:
                 emit(f"gather_into_buffer_{name}", best_time(lambda: torch.index_select(weight, 0, ids, out=out)), out_bytes, threads=threads)
                 emit(f"gather_allocating_{name}", best_time(lambda: F.embedding(ids, weight)), out_bytes, threads=threads)
             del weight
+        # Bags of 32 over the 1M-row table (offsets every 32 ids), sum and mean.
+        weight = torch.randn(1_000_000, 128, generator=gen)
+        for dist in ("uniform", "zipf"):
+            ids = torch.from_numpy(np.fromfile(f"{ids_dir}/{dist}_1000000.bin", dtype="<i4").astype(np.int64))
+            offsets = torch.arange(0, len(ids), 32, dtype=torch.int64)
+            for mode in ("sum", "mean"):
+                emit(f"bag_{mode}_1000000x128_{dist}", best_time(lambda: F.embedding_bag(ids, weight, offsets, mode=mode)),
+                     rows=len(ids), threads=threads)
+        del weight
         head = torch.randn(50_257, 768, generator=gen)
         x1 = torch.randn(1, 768, generator=gen)
         xb = torch.randn(512, 768, generator=gen)
         emit("gemv_50257x768", best_time(lambda: x1 @ head.T), head.numel() * 4, threads=threads)
         emit("gemm_512x768x50257", best_time(lambda: xb @ head.T, reps=5), flops=2 * 512 * 768 * 50_257, threads=threads)
+        del head
+
+    # One training step: Embedding(sparse=True) forward of the 65,536 ids, backward of a fixed
+    # upstream gradient (PyTorch coalesces inside the optimizer), optimizer step.
+    ids = torch.from_numpy(np.fromfile(f"{ids_dir}/uniform_1000000.bin", dtype="<i4").astype(np.int64))
+    grad = torch.randn(len(ids), 128, generator=gen) * 1e-3
+    emb = torch.nn.Embedding(1_000_000, 128, sparse=True)
+    for name, make in (("sparse_adam", lambda p: torch.optim.SparseAdam(p, lr=1e-3)),
+                       ("sparse_adagrad", lambda p: torch.optim.Adagrad(p, lr=1e-2)),
+                       ("sparse_sgd", lambda p: torch.optim.SGD(p, lr=1e-2))):
+        opt = make(list(emb.parameters()))
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            emb(ids).backward(grad)
+            opt.step()
+
+        emit(f"{name}_step_1000000x128_uniform", best_time(step, reps=5, warmup=2), rows=len(ids), threads=threads)
+        del opt
 
 
 if __name__ == "__main__":

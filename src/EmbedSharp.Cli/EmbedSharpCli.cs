@@ -18,13 +18,32 @@ public static class EmbedSharpCli
     {
         var root = new RootCommand("embedsharp: embedding tables for .NET (lookup, training, quantization, vectors).");
         root.Subcommands.Add(QuickstartCommand.Create(console));
+        root.Subcommands.Add(TrainCommand.Create(console));
+        root.Subcommands.Add(ConvertCommand.Create(console));
+        root.Subcommands.Add(QuantizeCommand.Create(console));
+        root.Subcommands.Add(InspectCommand.Create(console));
+        root.Subcommands.Add(VectorCommand.Create(console));
+        root.Subcommands.Add(NeighborsCommand.Create(console));
+        root.Subcommands.Add(AnalogyCommand.Create(console));
+        root.Subcommands.Add(SimilarityCommand.Create(console));
+        root.Subcommands.Add(EvaluateCommand.Create(console));
+        root.Subcommands.Add(PlotCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
-        var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
+        HelpExamples.Install(root);
+        // Ctrl-C cancels the running command's token; training then stops at its next progress report
+        // and writes what it has learned, so allow a minute for that before the process is ended.
+        var config = new InvocationConfiguration
+        {
+            Output = console.Out,
+            Error = console.Error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
+        };
         try
         {
             return root.Parse(args).Invoke(config);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or NotSupportedException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or NotSupportedException or FormatException or InvalidDataException or UnauthorizedAccessException)
         {
             console.Error.WriteLine($"error: {OneLine(ex)}");
             return UsageError;

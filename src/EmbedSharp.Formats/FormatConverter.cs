@@ -73,7 +73,7 @@ public static class FormatConverter
         bool mapped = true;
         try
         {
-            emb = npy.Open(inputPath, MapAccess.ReadOnly, options);
+            emb = npy.Open(inputPath, MapAccess.ReadOnly, options, randomAccess: false);
         }
         catch (NotSupportedException)
         {

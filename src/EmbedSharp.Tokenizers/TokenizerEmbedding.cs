@@ -65,7 +65,7 @@ public static class TokenizerEmbedding
         Guard.NotNull(op, embedding);
         Guard.NotNull(op, tokenizer);
         Guard.NotNull(op, text);
-        IReadOnlyList<int> ids = tokenizer.EncodeToIds(text);
+        IReadOnlyList<int> ids = Encode(tokenizer, text);
         float[] vectors = new float[(long)ids.Count * embedding.Dims];
         embedding.Forward(AsSpan(ids), vectors);
         return new TokenizedEmbedding(ids, vectors);
@@ -89,7 +89,7 @@ public static class TokenizerEmbedding
         {
             if (texts[b] is null)
                 ThrowHelper.Argument(op, nameof(texts), $"texts[{b}] is null");
-            sequences[b] = tokenizer.EncodeToIds(texts[b], length, out _, out _).ToArray();
+            sequences[b] = Encode(tokenizer, texts[b]).Take(length).ToArray();
         }
         int[] ids = new int[(long)texts.Count * length];
         bool[] mask = new bool[ids.Length];
@@ -107,9 +107,16 @@ public static class TokenizerEmbedding
         Guard.NotNull(op, stack);
         Guard.NotNull(op, tokenizer);
         Guard.NotNull(op, text);
-        IReadOnlyList<int> ids = tokenizer.EncodeToIds(text);
+        IReadOnlyList<int> ids = Encode(tokenizer, text);
         float[] output = new float[(long)ids.Count * stack.Dims];
         stack.Forward(AsSpan(ids), ids.Count, output);
         return new TokenizedEmbedding(ids, output);
     }
+
+    /// <summary>
+    /// The ids a model built for <paramref name="tokenizer"/> expects: a BERT WordPiece tokenizer adds
+    /// its <c>[CLS]</c>/<c>[SEP]</c> tokens (its own default, which the base-class call would skip).
+    /// </summary>
+    private static IReadOnlyList<int> Encode(Tokenizer tokenizer, string text) =>
+        tokenizer is BertTokenizer bert ? bert.EncodeToIds(text, addSpecialTokens: true) : tokenizer.EncodeToIds(text);
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Tables;
@@ -97,42 +96,88 @@ public sealed class QuantizedEmbeddingBag
         }
         Guard.MinLength(op, destination.Length, (long)bags * Dims, $"bags × Dims = {bags} × {Dims}");
 
-        float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(Dims, 1));
+        ForwardUnchecked(indices, offsets, destination, perSampleWeights, bags);
+    }
+
+    /// <summary>Indices below which the bags stay on one thread.</summary>
+    private const long ParallelThreshold = 1 << 18;
+
+    private unsafe void ForwardUnchecked(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,
+        ReadOnlySpan<float> perSampleWeights, int bags)
+    {
+        if (bags == 0)
+            return;
+        int threads = (long)indices.Length * Math.Max(Dims, 1) < ParallelThreshold ? 1 : Numerics.ParallelWork.DefaultThreads;
+        var reader = new QuantizedTable.RowReader(Table);
         try
         {
-            Span<float> row = rented.AsSpan(0, Dims);
-            for (int b = 0; b < bags; b++)
+            fixed (int* ids = indices)
+            fixed (int* offs = offsets)
+            fixed (float* dst = destination)
+            fixed (float* psw = perSampleWeights)
             {
-                int start = offsets[b];
-                int end = b + 1 < offsets.Length ? offsets[b + 1] : indices.Length;
-                Span<float> output = destination.Slice(b * Dims, Dims);
-                output.Clear();
-                for (int i = start; i < end; i++)
-                {
-                    Table.DequantizeRowUnchecked(indices[i], row);
-                    if (_pooling == PoolingMode.Max)
-                    {
-                        if (i == start)
-                            row.CopyTo(output);
-                        else
-                            TensorPrimitives.Max(output, row, output);
-                    }
-                    else if (!perSampleWeights.IsEmpty)
-                    {
-                        TensorPrimitives.MultiplyAdd(row, perSampleWeights[i], output, output);
-                    }
-                    else
-                    {
-                        TensorPrimitives.Add(output, row, output);
-                    }
-                }
-                if (_pooling == PoolingMode.Mean && end > start)
-                    TensorPrimitives.Divide(output, end - start, output);
+                var job = new BagJob(reader, _pooling, ids, indices.Length, offs, offsets.Length, dst, psw, perSampleWeights.Length);
+                int grain = Math.Max(1, bags / Math.Max(1, 8 * threads));
+                Numerics.ParallelWork.For(bags, Math.Min(grain, 256), threads,
+                    () => new float[Math.Max(Dims, 1)],
+                    (scratch, first, last) => job.Run(first, last, scratch),
+                    _ => { });
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(rented);
+            reader.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Bags [first, last) of one batch: each looked-up row is dequantized (SIMD for 4/8-bit float32-scaled
+    /// tables) into a one-row scratch and pooled; rows a few positions ahead are prefetched. Pooling
+    /// arithmetic is exactly <see cref="ForwardReference"/>'s: <c>o + w·ŵ</c> (or <c>o + ŵ</c>), the element-wise
+    /// maximum, and the mean divides the sum by the bag size.
+    /// </summary>
+    private readonly unsafe struct BagJob(QuantizedTable.RowReader reader, PoolingMode mode, int* ids, int count, int* offsets, int offsetsLength,
+        float* destination, float* perSampleWeights, int weightCount)
+    {
+        private const int PrefetchDistance = 8;
+
+        public void Run(int first, int last, float[] scratch)
+        {
+            int dims = reader.Dims;
+            Span<float> row = scratch.AsSpan(0, dims);
+            fixed (float* rowPointer = scratch)
+            {
+                for (int b = first; b < last; b++)
+                {
+                    int start = offsets[b];
+                    int end = b + 1 < offsetsLength ? offsets[b + 1] : count;
+                    var output = new Span<float>(destination + (nint)b * dims, dims);
+                    output.Clear();
+                    for (int i = start; i < end; i++)
+                    {
+                        if (i + PrefetchDistance < count)
+                            reader.Prefetch(ids[i + PrefetchDistance]);
+                        reader.Dequantize(ids[i], rowPointer);
+                        if (mode == PoolingMode.Max)
+                        {
+                            if (i == start)
+                                row.CopyTo(output);
+                            else
+                                TensorPrimitives.Max(output, row, output);
+                        }
+                        else if (weightCount != 0)
+                        {
+                            TensorPrimitives.MultiplyAdd(row, perSampleWeights[i], output, output);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Add(output, row, output);
+                        }
+                    }
+                    if (mode == PoolingMode.Mean && end > start)
+                        TensorPrimitives.Divide(output, end - start, output);
+                }
+            }
         }
     }
 

@@ -1,40 +1,52 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using EmbedSharp.Cli.Output;
 
 namespace EmbedSharp.Cli.Tests;
 
-public sealed class QuickstartCommandTests
+public sealed class QuickstartCommandTests(CliFixture fx) : IClassFixture<CliFixture>
 {
     [Fact]
-    public void Quickstart_TrainsAndRanksTheQueryGroupFirst()
+    public void Quickstart_TrainsEvaluatesQuantizesAndWritesEverything()
     {
-        var console = new BufferConsole();
-        int code = EmbedSharpCli.Run(["quickstart", "--steps", "300", "--seed", "42"], console);
+        string outDir = fx.PathOf("qs");
+        string data = Path.Combine(CliFixture.RepoRoot, "data", "quickstart");
+        var (code, output, error) = CliFixture.Run("quickstart", "--out", outDir, "--data", data, "--epochs", "1", "--dims", "32", "--threads", "2");
+        Assert.Equal("", error);
         Assert.Equal(0, code);
-        string text = console.OutText;
-        Assert.Contains("shape [2, 3, 32]", text);
-        double[] losses = Regex.Matches(text, @"mean loss (\d+\.\d+)").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
-        Assert.True(losses.Length >= 3);
-        Assert.True(losses[^1] < losses[0] - 0.15, $"loss did not fall: {string.Join(", ", losses)}");
-        int inGroup = int.Parse(Regex.Match(text, @"— (\d) of 6 in id 1's group").Groups[1].Value, CultureInfo.InvariantCulture);
-        Assert.True(inGroup >= 5, text);
+        Assert.Matches(@"trained [\d,]+ words", output);
+        foreach (string side in new[] { "float32", "8-bit (g32)", "4-bit (g32)" })
+            Assert.Contains(side, output);
+        Assert.Contains("nearest neighbours", output);
+        // The 4-bit table is about 1/8 of float32 plus scales and biases; its analogy accuracy is printed beside.
+        double[] acc = Regex.Matches(output, @"(\d\.\d{3}) \([\d,]+ q\.\)").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(3, acc.Length);
+        foreach (string f in new[] { "vectors.safetensors", "vectors.safetensors.vocab", "vectors.txt", "map.png", "loss.png", Path.Combine("mlx-4bit", "config.json") })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f + " missing");
+        Assert.Matches(@"quickstart took [\d.]+ s", output);
     }
 
     [Fact]
-    public void BadOptionValue_IsOneReadableLine_AndExitCode1()
+    public void Quickstart_WithoutData_SaysWhatToDo()
     {
-        var console = new BufferConsole();
-        int code = EmbedSharpCli.Run(["quickstart", "--steps", "0"], console);
-        Assert.Equal(EmbedSharpCli.UsageError, code);
-        Assert.Equal("error: [quickstart] --steps must be ≥ 1\n", console.ErrorText);
-        Assert.DoesNotContain("   at ", console.ErrorText);
+        var (code, _, error) = CliFixture.Run("quickstart", "--data", fx.PathOf("nowhere"), "--out", fx.PathOf("qs2"));
+        Assert.Equal(1, code);
+        Assert.Contains("pass --data with the folder that holds the quick-start files", error);
+    }
+
+    [Theory]
+    [InlineData("--epochs", "0")]
+    [InlineData("--dims", "0")]
+    [InlineData("--threads", "0")]
+    public void BadOptionValues_AreOneLineErrors(string option, string value)
+    {
+        var (code, _, error) = CliFixture.Run("quickstart", option, value);
+        Assert.Equal(1, code);
+        Assert.Equal($"error: [quickstart] {option} must be ≥ 1\n", error);
     }
 
     [Fact]
     public void UnknownCommand_FailsWithUsage()
     {
-        var console = new BufferConsole();
-        Assert.NotEqual(0, EmbedSharpCli.Run(["no-such-command"], console));
+        Assert.NotEqual(0, CliFixture.Run("no-such-command").Code);
     }
 }

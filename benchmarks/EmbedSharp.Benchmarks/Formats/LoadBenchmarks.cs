@@ -18,7 +18,6 @@ namespace EmbedSharp.Benchmarks.Formats;
 [MemoryDiagnoser]
 public class LoadBenchmarks
 {
-    private const int Dims = 300;
     private string _dir = "";
     private string _w2v = "";
     private string _npy = "";
@@ -32,23 +31,8 @@ public class LoadBenchmarks
     {
         _dir = Path.Combine(Path.GetTempPath(), "embedsharp-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_dir);
-        _w2v = Path.Combine(_dir, "vectors.bin");
-        _npy = Path.Combine(_dir, "vectors.npy");
-        int rows = (int)((long)SizeMiB * 1024 * 1024 / (Dims * 4 + 12));
+        (_w2v, _npy, int rows) = LoadProbe.Make(_dir, SizeMiB);
         var rng = new SeededRandom(1);
-        using (var fs = File.Create(_w2v))
-        using (var writer = Word2VecFormat.Binary.OpenWriter(fs, rows, Dims))
-        {
-            var row = new float[Dims];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int j = 0; j < Dims; j++)
-                    row[j] = rng.NextSingle() - 0.5f;
-                writer.WriteRow("w" + r, row);
-            }
-            writer.Complete();
-        }
-        FormatConverter.Convert(_w2v, _npy, NpyFormat.Instance);
         _probe = Enumerable.Range(0, 1000).Select(_ => rng.NextInt(rows)).ToArray();
     }
 

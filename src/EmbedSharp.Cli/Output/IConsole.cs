@@ -8,6 +8,9 @@ public interface IConsole
 
     /// <summary>Errors and diagnostics.</summary>
     TextWriter Error { get; }
+
+    /// <summary>Standard input (words for <c>vector</c> when none are given).</summary>
+    TextReader In { get; }
 }
 
 /// <summary>The process's standard output and error.</summary>
@@ -25,11 +28,17 @@ public sealed class SystemConsole : IConsole
 
     /// <inheritdoc/>
     public TextWriter Error => Console.Error;
+
+    /// <inheritdoc/>
+    public TextReader In => Console.In;
 }
 
 /// <summary>A console that records everything, for tests and for embedding the CLI in other programs.</summary>
-public sealed class BufferConsole : IConsole
+public sealed class BufferConsole(string input = "") : IConsole
 {
+    /// <inheritdoc/>
+    public TextReader In { get; } = new StringReader(input);
+
     /// <inheritdoc/>
     public TextWriter Out { get; } = new StringWriter { NewLine = "\n" };
 

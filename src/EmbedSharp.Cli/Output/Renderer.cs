@@ -24,6 +24,8 @@ public sealed class Renderer
             Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
         });
         Interactive = terminal && !json;
+        if (!terminal)
+            Ansi.Profile.Width = 160; // redirected output: no terminal width to respect, so don't wrap cells
     }
 
     /// <summary>True with <c>--json</c>: machine-readable lines only.</summary>

@@ -206,6 +206,38 @@ public sealed class FastTextModel : IDisposable
         return new FastTextModel(FastTextConstants.Version, args, dict, new FastTextDenseMatrix(input), new FastTextDenseMatrix(output));
     }
 
+    /// <summary>
+    /// A full model from trained parts (e.g. EmbedSharp.Training's fastText trainer): the arguments,
+    /// the words with their counts (most frequent first, as fastText orders them), the input matrix
+    /// (<c>words + bucket</c> rows: word rows, then n-gram buckets) and the output matrix (one row
+    /// per word). The matrices are copied; <see cref="Save(string)"/> then writes a <c>.bin</c> that
+    /// Debian's <c>fasttext</c> loads.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes disagree with the arguments, or a word cannot be stored.</exception>
+    public static FastTextModel FromParts(FastTextArgs args, IReadOnlyList<string> words, IReadOnlyList<long> counts, long numTokens,
+        EmbeddingTable input, EmbeddingTable output)
+    {
+        const string op = "fasttext.from_parts";
+        Guard.NotNull(op, args);
+        Guard.NotNull(op, words);
+        Guard.NotNull(op, counts);
+        Guard.NotNull(op, input);
+        Guard.NotNull(op, output);
+        Guard.InRange(op, args.Dims, 1, FastTextConstants.MaxDims + 1L);
+        Guard.Length(op, counts.Count, words.Count, "one count per word");
+        int bucket = args.Maxn == 0 ? 0 : args.Bucket;
+        if (input.NumEmbeddings != words.Count + bucket || input.Dims != args.Dims)
+            ThrowHelper.Argument(op, nameof(input), $"input is {input.NumEmbeddings} × {input.Dims} but words + bucket = {words.Count} + {bucket} rows of {args.Dims} are needed");
+        if (output.NumEmbeddings != words.Count || output.Dims != args.Dims)
+            ThrowHelper.Argument(op, nameof(output), $"output is {output.NumEmbeddings} × {output.Dims} but {words.Count} × {args.Dims} is needed");
+        var list = words.ToArray();
+        foreach (string w in list)
+            Word2Vec.WordRules.Encode(op, w, 0, forbidSpaces: true, forbidNewlines: true);
+        var dict = new FastTextDictionary(args with { Bucket = bucket }, list, counts.ToArray(), list.Length, numTokens, null);
+        return new FastTextModel(FastTextConstants.Version, args with { Bucket = bucket }, dict,
+            new FastTextDenseMatrix(input.Clone(DType.Float32)), new FastTextDenseMatrix(output.Clone(DType.Float32)));
+    }
+
     /// <summary>Frees the matrices.</summary>
     public void Dispose()
     {

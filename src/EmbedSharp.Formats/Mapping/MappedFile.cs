@@ -9,8 +9,10 @@ namespace EmbedSharp.Formats.Mapping;
 /// that wraps it: disposing the table unmaps the view. Only the pages that are touched become
 /// resident, so opening is independent of the file size.
 /// </summary>
-internal sealed unsafe class MappedFile : IDisposable
+internal sealed unsafe partial class MappedFile : IDisposable
 {
+    private const int MadvRandom = 1, MadvSequential = 2, MadvNoHugePage = 15;
+
     private MemoryMappedFile? _file;
     private MemoryMappedViewAccessor? _view;
     private byte* _base;
@@ -24,8 +26,35 @@ internal sealed unsafe class MappedFile : IDisposable
         _base = p + view.PointerOffset;
     }
 
+    /// <summary>
+    /// Tells Linux how the rows will be read. Random lookups get <c>MADV_RANDOM</c> (no read-ahead)
+    /// and <c>MADV_NOHUGEPAGE</c>: recent kernels keep file pages in large folios and map a whole
+    /// 2 MiB folio on one fault, so without it 1,000 lookups made a 1 GiB table fully resident
+    /// (measured: 979 MiB, FilePmdMapped 813 MiB). Sequential scans (conversion) get
+    /// <c>MADV_SEQUENTIAL</c>. Best effort: failures are ignored.
+    /// </summary>
+    private void Advise(bool randomAccess)
+    {
+        if (!OperatingSystem.IsLinux() || _view is null)
+            return;
+        byte* start = _base - _view.PointerOffset;
+        nuint length = (nuint)(_view.Capacity + _view.PointerOffset);
+        try
+        {
+            _ = Madvise(start, length, randomAccess ? MadvRandom : MadvSequential);
+            if (randomAccess)
+                _ = Madvise(start, length, MadvNoHugePage);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(void* address, nuint length, int advice);
+
     /// <summary>Maps <c>numEmbeddings × dims</c> elements of <paramref name="dtype"/> starting at byte <paramref name="offset"/>.</summary>
-    public static EmbeddingTable MapTable(string path, long offset, int numEmbeddings, int dims, DType dtype, MapAccess access)
+    public static EmbeddingTable MapTable(string path, long offset, int numEmbeddings, int dims, DType dtype, MapAccess access, bool randomAccess = true)
     {
         const string op = "mmap.open";
         if (!Enum.IsDefined(access))
@@ -44,6 +73,7 @@ internal sealed unsafe class MappedFile : IDisposable
             file = MemoryMappedFile.CreateFromFile(fs, null, 0, access == MapAccess.ReadOnly ? MemoryMappedFileAccess.Read : MemoryMappedFileAccess.CopyOnWrite, HandleInheritability.None, leaveOpen: false);
             var view = file.CreateViewAccessor(offset, bytes, mmAccess);
             var owner = new MappedFile(file, view);
+            owner.Advise(randomAccess);
             return EmbeddingTable.FromExternalMemory((nint)owner._base, bytes, numEmbeddings, dims, dtype, owner);
         }
         catch

@@ -93,9 +93,10 @@ public sealed class NpyFormat : EmbeddingFormat
     /// <param name="path">The file.</param>
     /// <param name="access">Read-only, or copy-on-write (writes stay private to this process).</param>
     /// <param name="options">Policies for the vocabulary sidecar.</param>
+    /// <param name="randomAccess">True (default) for lookups: Linux is told not to read ahead, so only touched rows become resident. False for a front-to-back scan.</param>
     /// <exception cref="EmbeddingFormatException">The header is invalid or the file is shorter than the shape needs.</exception>
     /// <exception cref="NotSupportedException">Fortran order, big-endian or float64 data, which must be converted while reading.</exception>
-    public WordEmbeddings Open(string path, MapAccess access = MapAccess.ReadOnly, ReadOptions? options = null)
+    public WordEmbeddings Open(string path, MapAccess access = MapAccess.ReadOnly, ReadOptions? options = null, bool randomAccess = true)
     {
         const string op = "npy.open";
         Guard.NotNull(op, path);
@@ -106,7 +107,7 @@ public sealed class NpyFormat : EmbeddingFormat
         if (header.FortranOrder || header.BigEndian || header.ElementType == NpyElementType.Float64)
             ThrowHelper.NotSupported(op, $"{path}: {header.Descr} data in {(header.FortranOrder ? "Fortran" : "C")} order cannot be mapped as a table; only C-order <f4 and <f2 can (read it with Read instead)");
         var dtype = header.ElementType == NpyElementType.Float16 ? DType.Float16 : DType.Float32;
-        var table = MappedFile.MapTable(path, header.DataOffset, (int)header.NumEmbeddings, header.Dims, dtype, access);
+        var table = MappedFile.MapTable(path, header.DataOffset, (int)header.NumEmbeddings, header.Dims, dtype, access, randomAccess);
         return AttachVocabulary(path, new WordEmbeddings(null, table), options);
     }
 

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace EmbedSharp.Numerics;
 
@@ -25,6 +26,69 @@ public static partial class Kernels
         }
         if (scale != 1f)
             TensorPrimitives.Multiply(destination.Slice(0, indices.Length * dims), scale, destination.Slice(0, indices.Length * dims));
+    }
+
+    /// <summary>
+    /// <c>destination[d] = scale · source[d]</c> for one row (a plain copy when scale is 1), in the widest
+    /// vectors available; the tail is one overlapping last vector (a copy rewrites the same values).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void CopyScaled(float* source, float* destination, int count, float scale)
+    {
+        if (scale != 1f)
+        {
+            TensorPrimitives.Multiply(new ReadOnlySpan<float>(source, count), scale, new Span<float>(destination, count));
+            return;
+        }
+        int d = 0;
+        if (Vector512.IsHardwareAccelerated && count >= 16)
+        {
+            for (; d <= count - 64; d += 64)
+            {
+                var v0 = Vector512.Load(source + d);
+                var v1 = Vector512.Load(source + d + 16);
+                var v2 = Vector512.Load(source + d + 32);
+                var v3 = Vector512.Load(source + d + 48);
+                v0.Store(destination + d);
+                v1.Store(destination + d + 16);
+                v2.Store(destination + d + 32);
+                v3.Store(destination + d + 48);
+            }
+            for (; d <= count - 16; d += 16)
+                Vector512.Load(source + d).Store(destination + d);
+            if (d < count)
+                Vector512.Load(source + count - 16).Store(destination + count - 16);
+            return;
+        }
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            for (; d <= count - 32; d += 32)
+            {
+                var v0 = Vector256.Load(source + d);
+                var v1 = Vector256.Load(source + d + 8);
+                var v2 = Vector256.Load(source + d + 16);
+                var v3 = Vector256.Load(source + d + 24);
+                v0.Store(destination + d);
+                v1.Store(destination + d + 8);
+                v2.Store(destination + d + 16);
+                v3.Store(destination + d + 24);
+            }
+            for (; d <= count - 8; d += 8)
+                Vector256.Load(source + d).Store(destination + d);
+            if (d < count)
+                Vector256.Load(source + count - 8).Store(destination + count - 8);
+            return;
+        }
+        if (Vector128.IsHardwareAccelerated && count >= 4)
+        {
+            for (; d <= count - 4; d += 4)
+                Vector128.Load(source + d).Store(destination + d);
+            if (d < count)
+                Vector128.Load(source + count - 4).Store(destination + count - 4);
+            return;
+        }
+        for (; d < count; d++)
+            destination[d] = source[d];
     }
 
     /// <summary>Widens one row of storage type <typeparamref name="T"/> to float32.</summary>

@@ -30,9 +30,22 @@ public static partial class Kernels
     public static void PoolBags<TPool, TRows>(TRows rows, ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, int end,
         ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination, Span<int> source = default)
         where TPool : struct, IPoolingOperator
+        where TRows : IPoolRowSource, allows ref struct =>
+        PoolBags<TPool, TRows, NoPrefetch>(rows, default, indices, offsets, end, perSampleWeights, paddingIdx, destination, source);
+
+    /// <summary>
+    /// <see cref="PoolBags{TPool, TRows}"/> that also asks <paramref name="prefetch"/> to start loading the row
+    /// <see cref="PoolPrefetchDistance"/> positions ahead (across bag boundaries), so memory latency of
+    /// random rows overlaps the pooling of the current ones.
+    /// </summary>
+    internal static void PoolBags<TPool, TRows, TPrefetch>(TRows rows, TPrefetch prefetch, ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, int end,
+        ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination, Span<int> source = default)
+        where TPool : struct, IPoolingOperator
         where TRows : IPoolRowSource, allows ref struct
+        where TPrefetch : struct, IRowPrefetcher
     {
         int dims = rows.Dims;
+        int total = indices.Length;
         int bags = offsets.Length;
         Debug.Assert(destination.Length >= (long)bags * dims);
         Debug.Assert(perSampleWeights.IsEmpty || perSampleWeights.Length == indices.Length);
@@ -48,6 +61,8 @@ public static partial class Kernels
             int count = 0;
             for (int j = start; j < stop; j++)
             {
+                if (TPrefetch.Enabled && j + PoolPrefetchDistance < total)
+                    prefetch.Prefetch(indices[j + PoolPrefetchDistance]);
                 int id = indices[j];
                 if (id == paddingIdx)
                     continue;
@@ -71,6 +86,9 @@ public static partial class Kernels
             }
         }
     }
+
+    /// <summary>Positions ahead whose row a prefetching pool kernel asks for.</summary>
+    internal const int PoolPrefetchDistance = 16;
 
     /// <summary>
     /// <c>acc[d] = acc[d] + x[d] · a</c>, rounded twice (a multiply, then an add; never a fused

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace EmbedSharp.Optimizers;
 
 /// <summary>PyTorch's <c>torch.optim.Adam</c>, with L2 weight decay added to the gradient and optional AMSGrad.</summary>
@@ -203,7 +206,31 @@ internal static class AdamMath
         Span<float> vmax = amsgrad ? state.Slice(2 * dims, dims) : default;
         float negStep = -s.A, bc2Sqrt = s.B;
         float c1 = 1f - b1, c2 = 1f - b2;
-        for (int i = 0; i < dims; i++)
+        int i = 0;
+        if (!amsgrad && Vector256.IsHardwareAccelerated && dims >= Vector256<float>.Count)
+        {
+            // The same operations in the same order per lane as the scalar loop below: bit for bit equal.
+            ref float wr = ref MemoryMarshal.GetReference(weight);
+            ref float gr = ref MemoryMarshal.GetReference(grad);
+            ref float mr = ref MemoryMarshal.GetReference(m);
+            ref float vr = ref MemoryMarshal.GetReference(v);
+            Vector256<float> vb1 = Vector256.Create(b1), vb2 = Vector256.Create(b2), vc1 = Vector256.Create(c1), vc2 = Vector256.Create(c2);
+            Vector256<float> vEps = Vector256.Create(eps), vDecay = Vector256.Create(decay), vStep = Vector256.Create(negStep), vBc2 = Vector256.Create(bc2Sqrt);
+            for (; i <= dims - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var w = Vector256.LoadUnsafe(ref wr, (nuint)i);
+                var g = Vector256.LoadUnsafe(ref gr, (nuint)i);
+                if (decay != 0)
+                    g += vDecay * w;
+                var mi = Vector256.LoadUnsafe(ref mr, (nuint)i) * vb1 + vc1 * g;
+                var vi = Vector256.LoadUnsafe(ref vr, (nuint)i) * vb2 + vc2 * g * g;
+                mi.StoreUnsafe(ref mr, (nuint)i);
+                vi.StoreUnsafe(ref vr, (nuint)i);
+                var denom = Vector256.Sqrt(vi) / vBc2 + vEps;
+                (w + vStep * mi / denom).StoreUnsafe(ref wr, (nuint)i);
+            }
+        }
+        for (; i < dims; i++)
         {
             float w = weight[i];
             float g = decay != 0 ? grad[i] + decay * w : grad[i];

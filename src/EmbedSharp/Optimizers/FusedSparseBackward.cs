@@ -116,10 +116,10 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
         for (int i = 0; i < gradient.Count; i++)
         {
             ReadOnlySpan<float> g = gradient.GetRow(i);
-            for (int d = 0; d < g.Length; d++)
-                if (!float.IsFinite(g[d]))
-                    throw new NonFiniteException(ThrowHelper.Format(StepOp,
-                        $"step {step}: the gradient of row {gradient.Rows[i]} is {g[d]} at dimension {d}; nothing was updated"), step, gradient.Rows[i], d);
+            int d = Numerics.Kernels.FirstNonFinite(g);
+            if (d >= 0)
+                throw new NonFiniteException(ThrowHelper.Format(StepOp,
+                    $"step {step}: the gradient of row {gradient.Rows[i]} is {g[d]} at dimension {d}; nothing was updated"), step, gradient.Rows[i], d);
         }
     }
 
@@ -158,8 +158,13 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
         if (exact || count < 2 || Options.Threads == 1)
         {
             var worker = new RowWorker(this);
+            ReadOnlySpan<int> rows = gradient.Rows;
             for (int i = 0; i < count; i++)
-                worker.Apply(gradient.Rows[i], gradient.GetRow(i), factors is null ? 1f : factors[i], scalars);
+            {
+                if (i + PrefetchDistance < count)
+                    Prefetch(rows[i + PrefetchDistance]);
+                worker.Apply(rows[i], gradient.GetRow(i), factors is null ? 1f : factors[i], scalars);
+            }
             return;
         }
         StepScalars s = scalars;
@@ -167,9 +172,37 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
         RunParallel(chunks, (worker, c) =>
         {
             int start = (int)((long)count * c / chunks), stop = (int)((long)count * (c + 1) / chunks);
+            ReadOnlySpan<int> rows = gradient.Rows;
             for (int i = start; i < stop; i++)
-                worker.Apply(gradient.Rows[i], gradient.GetRow(i), factors is null ? 1f : factors[i], s);
+            {
+                if (i + PrefetchDistance < stop)
+                    Prefetch(rows[i + PrefetchDistance]);
+                worker.Apply(rows[i], gradient.GetRow(i), factors is null ? 1f : factors[i], s);
+            }
         });
+    }
+
+    /// <summary>Rows ahead whose weights and optimizer state are prefetched (random rows of a large table miss every cache).</summary>
+    private const int PrefetchDistance = 4;
+
+    /// <summary>Starts loading the weights and (if allocated) the state of <paramref name="row"/>.</summary>
+    private unsafe void Prefetch(int row)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            return;
+        nint bytes = (nint)Table.Dims * Table.ElementSize;
+        byte* w = Table.Pointer + row * bytes;
+        for (nint offset = 0; offset < Math.Min(bytes, 2048); offset += 64)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(w + offset);
+        float[]? page = _state.Width == 0 ? null : _state.Page(row >> RowStateStore.PageShift);
+        if (page is null)
+            return;
+        fixed (float* p = page)
+        {
+            byte* st = (byte*)(p + (row & (RowStateStore.PageRows - 1)) * _state.Width);
+            for (nint offset = 0; offset < Math.Min((nint)_state.Width * 4, 2048); offset += 64)
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(st + offset);
+        }
     }
 
     private void ApplyDense(SparseGradient gradient, float[]? factors, in StepScalars scalars, bool exact)
@@ -286,12 +319,6 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
                 scalars.Step, row, bad);
         }
 
-        private static int FirstNonFinite(ReadOnlySpan<float> x)
-        {
-            for (int i = 0; i < x.Length; i++)
-                if (!float.IsFinite(x[i]))
-                    return i;
-            return -1;
-        }
+        private static int FirstNonFinite(ReadOnlySpan<float> x) => Numerics.Kernels.FirstNonFinite(x);
     }
 }

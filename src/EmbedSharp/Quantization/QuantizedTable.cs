@@ -137,6 +137,11 @@ public sealed partial class QuantizedTable : IQuantizedRows
     /// Gathers and dequantizes rows: <c>destination[i, :] = ŵ[indices[i], :]</c>, dequantizing only the
     /// gathered rows, straight into <paramref name="destination"/>.
     /// </summary>
+    /// <remarks>
+    /// Values equal <see cref="DequantizeRow"/> bit for bit. 4- and 8-bit affine rows with float32 scales are
+    /// unpacked and dequantized in SIMD registers; the packed words, scales and biases of rows a few ids
+    /// ahead are prefetched; large batches are split across threads (each output row written by one thread).
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">An index is outside [0, NumEmbeddings) (nothing is written).</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>indices.Length · Dims</c>.</exception>
     public void Gather(ReadOnlySpan<int> indices, Span<float> destination)
@@ -148,8 +153,7 @@ public sealed partial class QuantizedTable : IQuantizedRows
             if ((uint)indices[i] >= (uint)NumEmbeddings)
                 ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, NumEmbeddings);
         }
-        for (int i = 0; i < indices.Length; i++)
-            DequantizeRowUnchecked(indices[i], destination.Slice(i * Dims, Dims));
+        GatherUnchecked(indices, destination);
     }
 
     /// <summary>
@@ -157,9 +161,11 @@ public sealed partial class QuantizedTable : IQuantizedRows
     /// for one vector): <c>y[n] = Σ_k x[k] · ŵ[n, k]</c>, for every row n.
     /// </summary>
     /// <remarks>
-    /// Each row is dequantized into a one-row scratch buffer and dotted with <paramref name="x"/>; no dense
-    /// copy of the table is made. ŵ is rounded exactly as <see cref="DequantizeRow"/> rounds it, so the result
-    /// equals <c>Dequantize()</c> followed by a dense product up to the order of the float32 sums.
+    /// No dense copy of the table is made. For 4- and 8-bit affine rows with float32 scales, each row is
+    /// reduced group by group as <c>Σ_g (s_g · Σ_{k∈g} q_k·x_k + b_g · Σ_{k∈g} x_k)</c> straight from the packed
+    /// codes (MLX's quantized matrix–vector product does the same), streaming the packed table once; other
+    /// layouts dequantize each row (as <see cref="DequantizeRow"/>) and dot it. Either way the result equals
+    /// <c>Dequantize()</c> followed by a dense product up to float32 rounding. Rows are split across threads.
     /// NaN in x propagates.
     /// </remarks>
     /// <exception cref="ArgumentException">x is not Dims long or y is shorter than NumEmbeddings.</exception>
@@ -169,7 +175,12 @@ public sealed partial class QuantizedTable : IQuantizedRows
     /// Batched quantized product with the transposed table: for a row-major <c>batch × Dims</c> input
     /// <paramref name="x"/>, <c>y[b, n] = Σ_k x[b, k] · ŵ[n, k]</c> (row-major <c>batch × NumEmbeddings</c>).
     /// </summary>
-    /// <remarks>Each table row is dequantized once and reused for the whole batch.</remarks>
+    /// <remarks>
+    /// Each table row is dequantized once (bit for bit as <see cref="DequantizeRow"/>) while it is packed for a
+    /// register- and cache-blocked matrix product, and reused for the whole batch; one vector (batch 1) takes the
+    /// <see cref="MatVecTransposed"/> path. Results equal a dense product with the dequantized table up to float32
+    /// rounding. NaN in x propagates.
+    /// </remarks>
     /// <exception cref="ArgumentException">The spans do not have <c>batch·Dims</c> and at least <c>batch·NumEmbeddings</c> elements.</exception>
     public void MatMulTransposed(ReadOnlySpan<float> x, int batch, Span<float> y)
     {
@@ -177,23 +188,7 @@ public sealed partial class QuantizedTable : IQuantizedRows
         Guard.NonNegative(op, batch);
         Guard.Length(op, x.Length, (long)batch * Dims, $"batch × Dims = {batch} × {Dims}");
         Guard.MinLength(op, y.Length, (long)batch * NumEmbeddings, $"batch × NumEmbeddings = {batch} × {NumEmbeddings}");
-        if (batch == 0)
-            return;
-        float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(Dims, 1));
-        try
-        {
-            Span<float> row = rented.AsSpan(0, Dims);
-            for (int n = 0; n < NumEmbeddings; n++)
-            {
-                DequantizeRowUnchecked(n, row);
-                for (int b = 0; b < batch; b++)
-                    y[b * NumEmbeddings + n] = TensorPrimitives.Dot(x.Slice(b * Dims, Dims), row);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(rented);
-        }
+        MatMulTransposedUnchecked(x, batch, y);
     }
 
     private void CheckRow(string op, int row)

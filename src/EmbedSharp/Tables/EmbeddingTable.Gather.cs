@@ -38,35 +38,31 @@ public sealed unsafe partial class EmbeddingTable
         GatherUnchecked(indices, destination, scale);
     }
 
+    /// <summary>Ids per chunk of parallel work (chunks are claimed dynamically, see <see cref="ParallelWork"/>).</summary>
+    internal const int ParallelGrain = 2048;
+
     /// <summary><see cref="Gather"/> without validation: every index must be in range.</summary>
     internal void GatherUnchecked(ReadOnlySpan<int> indices, Span<float> destination, float scale, int maxThreads = -1)
     {
         _ = Pointer; // throws if disposed
         if (indices.IsEmpty || Dims == 0)
             return;
-        int threads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
+        int threads = maxThreads > 0 ? maxThreads : ParallelWork.DefaultThreads;
         long work = (long)indices.Length * Dims;
-        if (threads <= 1 || work < ParallelThreshold)
-        {
-            fixed (int* ids = indices)
-            fixed (float* dst = destination)
-                GatherRange(ids, indices.Length, dst, scale);
-            return;
-        }
-        int chunks = Math.Min(threads, (int)(work / (ParallelThreshold / 2)));
-        int per = (indices.Length + chunks - 1) / chunks;
         fixed (int* ids = indices)
         fixed (float* dst = destination)
         {
-            nint idsAddress = (nint)ids, dstAddress = (nint)dst;
-            int total = indices.Length;
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+            if (threads <= 1 || work < ParallelThreshold)
             {
-                int start = c * per;
-                int count = Math.Min(per, total - start);
-                if (count > 0)
-                    GatherRange((int*)idsAddress + start, count, (float*)dstAddress + (nint)start * Dims, scale);
-            });
+                GatherRange(ids, indices.Length, dst, scale);
+                return;
+            }
+            // Small chunks claimed dynamically: a thread that starts late or is descheduled takes fewer
+            // of them, so two threads are never slower than one (fixed halves would wait for the slower).
+            int grain = (int)Math.Clamp(ParallelThreshold / 4 / Dims, 64, ParallelGrain);
+            nint idsAddress = (nint)ids, dstAddress = (nint)dst;
+            ParallelWork.For(indices.Length, grain, threads, (start, end) =>
+                GatherRange((int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * Dims, scale));
         }
     }
 
@@ -80,6 +76,7 @@ public sealed unsafe partial class EmbeddingTable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatherRange<T>(int* ids, int count, float* dst, float scale) where T : unmanaged
     {
         int dims = Dims;
@@ -89,11 +86,17 @@ public sealed unsafe partial class EmbeddingTable
         {
             if (Sse.IsSupported && i + PrefetchDistance < count)
                 PrefetchRow(data + ids[i + PrefetchDistance] * rowBytes, rowBytes);
-            var row = new ReadOnlySpan<T>(data + ids[i] * rowBytes, dims);
-            var output = new Span<float>(dst + (nint)i * dims, dims);
-            Kernels.WidenRow(row, output);
+            T* row = (T*)(data + ids[i] * rowBytes);
+            float* output = dst + (nint)i * dims;
+            if (typeof(T) == typeof(float))
+            {
+                Kernels.CopyScaled((float*)row, output, dims, scale);
+                continue;
+            }
+            var span = new Span<float>(output, dims);
+            Kernels.WidenRow(new ReadOnlySpan<T>(row, dims), span);
             if (scale != 1f)
-                TensorPrimitives.Multiply(output, scale, output);
+                TensorPrimitives.Multiply(span, scale, span);
         }
     }
 

@@ -16,6 +16,11 @@ internal static class PooledLookup
     public static void Forward(EmbeddingTable table, PoolingMode mode, ReadOnlySpan<int> indices, in BagBatch bags,
         ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination, Span<int> source = default)
     {
+        if (table.DType == DType.Float32 && mode != PoolingMode.Max && perSampleWeights.IsEmpty && Kernels.PoolSumFloat32Supported(table.Dims))
+        {
+            ForwardSumFloat32(table, mode == PoolingMode.Mean, indices, bags, paddingIdx, destination);
+            return;
+        }
         switch (table.DType)
         {
             case DType.Float32: Forward(new TableRows<float>(table), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
@@ -24,15 +29,77 @@ internal static class PooledLookup
         }
     }
 
+    /// <summary>Unweighted sum/mean over float32 rows: the register-accumulating kernel, over bag ranges claimed by threads.</summary>
+    private static unsafe void ForwardSumFloat32(EmbeddingTable table, bool mean, ReadOnlySpan<int> indices, in BagBatch bags, int paddingIdx, Span<float> destination)
+    {
+        int count = bags.Count, end = bags.End, dims = table.Dims, total = indices.Length;
+        if (count == 0)
+            return;
+        int threads = (long)total * dims < ParallelThreshold ? 1 : ParallelWork.DefaultThreads;
+        fixed (int* ids = indices)
+        fixed (int* st = bags.Starts)
+        fixed (float* dst = destination)
+        {
+            nint idsA = (nint)ids, stA = (nint)st, dstA = (nint)dst, tableA = (nint)table.Pointer;
+            int grain = Math.Clamp(count / (8 * threads), 1, 256);
+            ParallelWork.For(count, grain, threads, (first, last) =>
+                Kernels.PoolSumFloat32((float*)tableA, dims, (int*)idsA, total, (int*)stA + first, last - first,
+                    last < count ? ((int*)stA)[last] : end, paddingIdx, mean, (float*)dstA + (nint)first * dims));
+        }
+    }
+
+    /// <summary>Pooled positions × Dims below which the bags stay on one thread.</summary>
+    private const long ParallelThreshold = 1 << 18;
+
     private static void Forward<TRows>(TRows rows, PoolingMode mode, ReadOnlySpan<int> indices, in BagBatch bags,
         ReadOnlySpan<float> psw, int paddingIdx, Span<float> destination, Span<int> source)
-        where TRows : IPoolRowSource
+        where TRows : struct, IPoolRowSource, IRowPrefetcher
     {
         switch (mode)
         {
-            case PoolingMode.Sum: Kernels.PoolBags<SumPooling, TRows>(rows, indices, bags.Starts, bags.End, psw, paddingIdx, destination); break;
-            case PoolingMode.Mean: Kernels.PoolBags<MeanPooling, TRows>(rows, indices, bags.Starts, bags.End, default, paddingIdx, destination); break;
-            default: Kernels.PoolBags<MaxPooling, TRows>(rows, indices, bags.Starts, bags.End, default, paddingIdx, destination, source); break;
+            case PoolingMode.Sum: Forward<SumPooling, TRows>(rows, indices, bags, psw, paddingIdx, destination, default); break;
+            case PoolingMode.Mean: Forward<MeanPooling, TRows>(rows, indices, bags, default, paddingIdx, destination, default); break;
+            default: Forward<MaxPooling, TRows>(rows, indices, bags, default, paddingIdx, destination, source); break;
+        }
+    }
+
+    /// <summary>
+    /// Runs the kernel with row prefetching, over contiguous ranges of bags claimed by up to the
+    /// processor count of threads when the batch is large (each bag is pooled by one thread, in
+    /// position order, so results do not depend on the thread count).
+    /// </summary>
+    private static unsafe void Forward<TPool, TRows>(TRows rows, ReadOnlySpan<int> indices, in BagBatch bags,
+        ReadOnlySpan<float> psw, int paddingIdx, Span<float> destination, Span<int> source)
+        where TPool : struct, IPoolingOperator
+        where TRows : struct, IPoolRowSource, IRowPrefetcher
+    {
+        ReadOnlySpan<int> starts = bags.Starts;
+        int count = starts.Length, end = bags.End, dims = rows.Dims;
+        int threads = (long)indices.Length * Math.Max(dims, 1) < ParallelThreshold ? 1 : ParallelWork.DefaultThreads;
+        if (threads == 1 || count < 2)
+        {
+            Kernels.PoolBags<TPool, TRows, TRows>(rows, rows, indices, starts, end, psw, paddingIdx, destination, source);
+            return;
+        }
+        fixed (int* ids = indices)
+        fixed (int* st = starts)
+        fixed (float* weights = psw)
+        fixed (float* dst = destination)
+        fixed (int* src = source)
+        {
+            nint idsA = (nint)ids, stA = (nint)st, wA = (nint)weights, dstA = (nint)dst, srcA = (nint)src;
+            int idCount = indices.Length, wCount = psw.Length;
+            bool track = !source.IsEmpty;
+            int grain = Math.Clamp(count / (8 * threads), 1, 256);
+            ParallelWork.For(count, grain, threads, (first, last) =>
+            {
+                var chunkStarts = new ReadOnlySpan<int>((int*)stA + first, last - first);
+                int chunkEnd = last < count ? ((int*)stA)[last] : end;
+                Kernels.PoolBags<TPool, TRows, TRows>(rows, rows, new ReadOnlySpan<int>((int*)idsA, idCount), chunkStarts, chunkEnd,
+                    new ReadOnlySpan<float>((float*)wA, wCount), paddingIdx,
+                    new Span<float>((float*)dstA + (nint)first * dims, (last - first) * dims),
+                    track ? new Span<int>((int*)srcA + (nint)first * dims, (last - first) * dims) : default);
+            });
         }
     }
 

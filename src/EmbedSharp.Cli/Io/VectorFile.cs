@@ -1,0 +1,99 @@
+using EmbedSharp.Formats;
+using EmbedSharp.Formats.FastText;
+using EmbedSharp.Search;
+
+namespace EmbedSharp.Cli.Io;
+
+/// <summary>
+/// A vector file opened for the query commands: the words and table of any format we read, and
+/// for a full fastText model the subword rows that give out-of-vocabulary words a vector.
+/// </summary>
+internal sealed class VectorFile : IDisposable
+{
+    private KeyedVectors? _keyed;
+
+    private VectorFile(string path, EmbeddingFormat format, WordEmbeddings embeddings, FastTextModel? model)
+    {
+        Path = path;
+        Format = format;
+        Embeddings = embeddings;
+        Model = model;
+    }
+
+    public string Path { get; }
+
+    public EmbeddingFormat Format { get; }
+
+    public WordEmbeddings Embeddings { get; }
+
+    /// <summary>The full fastText model when the file is a <c>.bin</c>/<c>.ftz</c>; null otherwise.</summary>
+    public FastTextModel? Model { get; }
+
+    public int Dims => Embeddings.Dims;
+
+    /// <summary>Opens <paramref name="path"/>, detecting its format, or checking it against <paramref name="formatName"/>.</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="ArgumentException">The named format is unknown, or the file's content is another format.</exception>
+    public static VectorFile Open(string op, string path, string? formatName = null, long? limit = null)
+    {
+        if (Directory.Exists(path))
+            throw new ArgumentException($"[{op}] {path} is a directory; give a vector file (word2vec, GloVe, fastText, .npy, .safetensors)");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"[{op}] no such file: {path}", path);
+        EmbeddingFormat detected = FormatDetector.Detect(path);
+        EmbeddingFormat format = detected;
+        if (formatName is not null)
+        {
+            format = FormatByName(op, formatName);
+            if (!ReferenceEquals(format, detected))
+                throw new ArgumentException($"[{op}] {path} looks like {detected.Name}, not {format.Name}; drop --format to use what was detected, or convert the file first");
+        }
+        var options = new ReadOptions { Limit = limit };
+        if (format == FastTextFormat.Bin)
+        {
+            var model = FastTextModel.Load(path, options);
+            return new VectorFile(path, format, model.ToWordEmbeddings(), model);
+        }
+        return new VectorFile(path, format, format.Read(path, options), null);
+    }
+
+    public static EmbeddingFormat FormatByName(string op, string name)
+    {
+        var match = FormatRegistry.Default.Formats.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
+        return match ?? throw new ArgumentException($"[{op}] unknown format '{name}'; valid formats are {FormatNames}");
+    }
+
+    public static string FormatNames => string.Join(", ", FormatRegistry.Default.Formats.Select(f => f.Name));
+
+    /// <summary>The gensim-style query object over the file's words.</summary>
+    public KeyedVectors Keyed(string op)
+    {
+        if (_keyed is not null)
+            return _keyed;
+        if (Embeddings.Words is null)
+            throw new ArgumentException($"[{op}] {Path} has no words (a bare {Format.Name} matrix); put a {System.IO.Path.GetFileName(Path)}.vocab file beside it");
+        return _keyed = new KeyedVectors(Embeddings.Words, Embeddings.Table);
+    }
+
+    /// <summary>
+    /// The vector of <paramref name="word"/>: its row when in the vocabulary; for a fastText model,
+    /// the mean of its subword rows otherwise (fastText's rule, zeros when it has none).
+    /// Returns false for an unknown word of a format without subwords.
+    /// </summary>
+    public bool TryGetWordVector(string word, Span<float> destination)
+    {
+        if (Model is not null)
+        {
+            Model.GetWordVector(word, destination);
+            return true;
+        }
+        return Keyed("vector").TryGetVector(word, destination);
+    }
+
+    public void Dispose()
+    {
+        _keyed?.Dispose();
+        Embeddings.Dispose();
+        Model?.Dispose();
+    }
+}

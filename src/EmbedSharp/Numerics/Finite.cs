@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace EmbedSharp.Numerics;
+
+public static partial class Kernels
+{
+    /// <summary>
+    /// Index of the first element of <paramref name="x"/> that is NaN or ±∞, or -1 when all are finite.
+    /// </summary>
+    /// <remarks>
+    /// SIMD: <c>v − v</c> is 0 for every finite lane and NaN otherwise, so one compare per vector finds
+    /// any non-finite lane; the exact index is then found in scalar code within that vector.
+    /// </remarks>
+    internal static int FirstNonFinite(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= Vector256<float>.Count)
+        {
+            ref float r = ref MemoryMarshal.GetReference(x);
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref r, (nuint)i);
+                if (!Vector256.EqualsAll(v - v, Vector256<float>.Zero))
+                    break;
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            if (!float.IsFinite(x[i]))
+                return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Plain reference for <see cref="FirstNonFinite"/>.</summary>
+    internal static int FirstNonFiniteReference(ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (!float.IsFinite(x[i]))
+                return i;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,248 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using EmbedSharp.Numerics;
+
+namespace EmbedSharp.Quantization;
+
+/// <summary>
+/// The hot paths of <see cref="QuantizedTable"/> over the packed arrays: prefetching parallel gather,
+/// the matrix–vector product that never forms ŵ, and the blocked matrix product that dequantizes rows
+/// while packing them. The SIMD row kernels are <see cref="AffineKernels"/>; layouts they do not
+/// cover go through <see cref="DequantizeRowUnchecked"/>.
+/// </summary>
+public sealed partial class QuantizedTable
+{
+    /// <summary>Rows ahead whose packed words, scales and biases are prefetched.</summary>
+    private const int PrefetchDistance = 8;
+
+    /// <summary>Output floats below which a gather stays on one thread.</summary>
+    private const long GatherParallelThreshold = 1 << 18;
+
+    private bool Fast => AffineKernels.Supports(Mode, Bits, DType);
+
+    /// <summary><see cref="Gather"/> after validation: rows dequantized straight into the destination.</summary>
+    internal unsafe void GatherUnchecked(ReadOnlySpan<int> indices, Span<float> destination, int threads = -1)
+    {
+        if (indices.IsEmpty || Dims == 0)
+            return;
+        if (threads <= 0)
+            threads = ParallelWork.DefaultThreads;
+        if ((long)indices.Length * Dims < GatherParallelThreshold)
+            threads = 1;
+        fixed (int* ids = indices)
+        fixed (float* dst = destination)
+        {
+            nint idsAddress = (nint)ids, dstAddress = (nint)dst;
+            int grain = Math.Clamp((int)(GatherParallelThreshold / 4 / Dims), 64, 2048);
+            var reader = new RowReader(this);
+            try
+            {
+                RowReader r = reader;
+                ParallelWork.For(indices.Length, grain, threads, (start, end) =>
+                {
+                    int* id = (int*)idsAddress + start;
+                    float* output = (float*)dstAddress + (nint)start * Dims;
+                    int count = end - start;
+                    for (int i = 0; i < count; i++)
+                    {
+                        if (i + PrefetchDistance < count)
+                            r.Prefetch(id[i + PrefetchDistance]);
+                        r.Dequantize(id[i], output + (nint)i * Dims);
+                    }
+                });
+            }
+            finally
+            {
+                reader.Dispose();
+            }
+        }
+    }
+
+    /// <summary>y (batch × NumEmbeddings) = x (batch × Dims) · ŵᵀ, on up to <paramref name="threads"/> threads.</summary>
+    internal unsafe void MatMulTransposedUnchecked(ReadOnlySpan<float> x, int batch, Span<float> y, int threads = -1)
+    {
+        if (batch == 0 || NumEmbeddings == 0)
+            return;
+        if (threads <= 0)
+            threads = ParallelWork.DefaultThreads;
+        fixed (float* xp = x)
+        fixed (float* yp = y)
+        {
+            if (batch == 1 && Fast && Dims > 0)
+            {
+                MatVecFast(xp, yp, threads);
+                return;
+            }
+            var reader = new RowReader(this);
+            try
+            {
+                Gemm.MultiplyTransposed(xp, batch, Dims, new QuantizedRows(reader), NumEmbeddings, yp, NumEmbeddings, threads);
+            }
+            finally
+            {
+                reader.Dispose();
+            }
+        }
+    }
+
+    private unsafe void MatVecFast(float* x, float* y, int threads)
+    {
+        int groups = GroupsPerRow;
+        float* sums = stackalloc float[groups];
+        for (int g = 0; g < groups; g++)
+        {
+            float s = 0f;
+            for (int i = 0; i < GroupSize; i++)
+                s += x[g * GroupSize + i];
+            sums[g] = s;
+        }
+        if ((long)NumEmbeddings * Dims < Gemv.ParallelThreshold)
+            threads = 1;
+        bool direct = AffineKernels.DirectDot;
+        float[]? permuted = null;
+        if (direct)
+        {
+            permuted = new float[Dims];
+            AffineKernels.PermuteForDirectDot(new ReadOnlySpan<float>(x, Dims), Bits, permuted);
+        }
+        var reader = new RowReader(this);
+        try
+        {
+            fixed (float* xp = permuted)
+            {
+                nint xAddress = (nint)(direct ? xp : x), yAddress = (nint)y, sumsAddress = (nint)sums;
+                RowReader r = reader;
+                ParallelWork.For(NumEmbeddings, 1024, threads, (start, end) =>
+                {
+                    for (int row = start; row < end; row++)
+                        ((float*)yAddress)[row] = r.Dot(row, (float*)xAddress, (float*)sumsAddress, direct);
+                });
+            }
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    /// <summary>Dequantizes row <paramref name="row"/> into <paramref name="destination"/> (Dims floats), by the SIMD kernel when it applies.</summary>
+    internal unsafe void DequantizeRowFast(int row, Span<float> destination)
+    {
+        var reader = new RowReader(this);
+        try
+        {
+            fixed (float* d = destination)
+                reader.Dequantize(row, d);
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Pinned access to the packed arrays for the duration of one operation (the arrays are pinned by
+    /// GC handles so the reader can be copied into worker lambdas). Dispose to unpin.
+    /// </summary>
+    internal readonly unsafe struct RowReader : IDisposable
+    {
+        private readonly QuantizedTable _table;
+        private readonly System.Runtime.InteropServices.GCHandle _w, _s, _b;
+        private readonly byte* _words, _scales, _biases;
+        private readonly int _rowBytes, _groups, _groupSize, _bits, _dims;
+        private readonly bool _fast, _fused;
+
+        public RowReader(QuantizedTable table)
+        {
+            _table = table;
+            _fast = table.Fast;
+            _fused = table.FusedDequantize;
+            _rowBytes = table.WordsPerRow * 4;
+            _groups = table.GroupsPerRow;
+            _groupSize = table.GroupSize;
+            _bits = table.Bits;
+            _dims = table.Dims;
+            _w = System.Runtime.InteropServices.GCHandle.Alloc(table._weight, System.Runtime.InteropServices.GCHandleType.Pinned);
+            _s = System.Runtime.InteropServices.GCHandle.Alloc(table._scales, System.Runtime.InteropServices.GCHandleType.Pinned);
+            _b = table._biases is null ? default : System.Runtime.InteropServices.GCHandle.Alloc(table._biases, System.Runtime.InteropServices.GCHandleType.Pinned);
+            _words = (byte*)_w.AddrOfPinnedObject();
+            _scales = (byte*)_s.AddrOfPinnedObject();
+            _biases = _b.IsAllocated ? (byte*)_b.AddrOfPinnedObject() : null;
+        }
+
+        public int Dims => _dims;
+
+        public void Dispose()
+        {
+            if (_w.IsAllocated)
+                _w.Free();
+            if (_s.IsAllocated)
+                _s.Free();
+            if (_b.IsAllocated)
+                _b.Free();
+        }
+
+        /// <summary>Starts loading the packed words, scales and biases of <paramref name="row"/> into the cache.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int row)
+        {
+            if (!Sse.IsSupported)
+                return;
+            byte* w = _words + (nint)row * _rowBytes;
+            int lines = Math.Min(_rowBytes, 32 * 64);
+            for (int offset = 0; offset < lines; offset += 64)
+                Sse.Prefetch0(w + offset);
+            int scaleBytes = _groups * _table.ScaleElementSize;
+            Sse.Prefetch0(_scales + (nint)row * scaleBytes);
+            if (_biases != null)
+                Sse.Prefetch0(_biases + (nint)row * scaleBytes);
+        }
+
+        /// <summary>Row <paramref name="row"/> dequantized into <paramref name="destination"/> (Dims floats).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Dequantize(int row, float* destination)
+        {
+            if (!_fast)
+            {
+                _table.DequantizeRowUnchecked(row, new Span<float>(destination, _dims));
+                return;
+            }
+            byte* codes = _words + (nint)row * _rowBytes;
+            float* s = (float*)_scales + (nint)row * _groups;
+            float* b = (float*)_biases + (nint)row * _groups;
+            if (_bits == 4)
+                AffineKernels.DequantizeRow<Bits4>(codes, s, b, _groupSize, _fused, destination, _dims);
+            else
+                AffineKernels.DequantizeRow<Bits8>(codes, s, b, _groupSize, _fused, destination, _dims);
+        }
+
+        /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Dot(int row, float* x, float* groupSumsOfX, bool direct)
+        {
+            byte* codes = _words + (nint)row * _rowBytes;
+            float* s = (float*)_scales + (nint)row * _groups;
+            float* b = (float*)_biases + (nint)row * _groups;
+            if (direct)
+            {
+                return _bits == 4
+                    ? AffineKernels.DotRowDirect<Bits4>(codes, s, b, _groupSize, x, groupSumsOfX, _dims)
+                    : AffineKernels.DotRowDirect<Bits8>(codes, s, b, _groupSize, x, groupSumsOfX, _dims);
+            }
+            return _bits == 4
+                ? AffineKernels.DotRow<Bits4>(codes, s, b, _groupSize, x, groupSumsOfX, _dims)
+                : AffineKernels.DotRow<Bits8>(codes, s, b, _groupSize, x, groupSumsOfX, _dims);
+        }
+    }
+
+    /// <summary>Rows of ŵ for <see cref="Gemm"/>: each row dequantized into the packing scratch.</summary>
+    private readonly unsafe struct QuantizedRows(RowReader reader) : IGemmRows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int j, float* scratch)
+        {
+            reader.Dequantize(j, scratch);
+            return scratch;
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using EmbedSharp.Numerics;
+using EmbedSharp.Optimizers;
+
+namespace EmbedSharp.Tests.Numerics;
+
+/// <summary>
+/// The SIMD row updates of the optimizer rules against the same rule applied one element at a time
+/// (a one-element row takes the scalar loop), bit for bit, over every length 0..256; and the
+/// non-finite scan against its reference. ci reruns these with SIMD off.
+/// </summary>
+public sealed class RowUpdateKernelTests
+{
+    [Fact]
+    public void Sgd_Adagrad_Adam_LazyAdam_VectorRowsEqualScalarElements()
+    {
+        var rng = new SeededRandom(21);
+        for (int dims = 0; dims <= 256; dims++)
+        {
+            Check(new Sgd(0.1), dims, rng, 1);
+            Check(new Sgd(0.1, momentum: 0.9, weightDecay: 0.01), dims, rng, 3);
+            Check(new Sgd(0.1, momentum: 0.9, nesterov: true), dims, rng, 1);
+            Check(new Adagrad(0.05, weightDecay: 0.02, initialAccumulatorValue: 0.1), dims, rng, 2);
+            Check(new LazyAdam(1e-2), dims, rng, 4);
+            Check(new Adam(1e-2, weightDecay: 0.01), dims, rng, 2);
+            Check(new AdamW(1e-2), dims, rng, 5);
+        }
+    }
+
+    /// <summary>Runs <paramref name="steps"/> steps on a whole row and on each element alone; all results must be identical.</summary>
+    private static void Check<TRule>(TRule rule, int dims, SeededRandom rng, int steps) where TRule : struct, ISparseUpdateRule
+    {
+        int width = rule.StateWidth(dims);
+        int perElement = dims == 0 ? 0 : width / dims; // state is [part0(dims), part1(dims), ...]
+        float[] w = Floats(rng, dims), wScalar = (float[])w.Clone();
+        float[] state = new float[width];
+        rule.InitializeState(state);
+        float[] stateScalar = (float[])state.Clone();
+        for (int t = 1; t <= steps; t++)
+        {
+            float[] g = Floats(rng, dims);
+            StepScalars s = rule.Prepare(t, 1);
+            rule.UpdateRow(w, g, state, s);
+            var one = new float[perElement];
+            for (int i = 0; i < dims; i++)
+            {
+                for (int part = 0; part < perElement; part++)
+                    one[part] = stateScalar[part * dims + i];
+                rule.UpdateRow(wScalar.AsSpan(i, 1), g.AsSpan(i, 1), one, s);
+                for (int part = 0; part < perElement; part++)
+                    stateScalar[part * dims + i] = one[part];
+            }
+        }
+        Assert.Equal(wScalar, w);
+        Assert.Equal(stateScalar, state);
+    }
+
+    [Fact]
+    public void FirstNonFinite_MatchesReference_ForEveryLengthAndPosition()
+    {
+        for (int n = 0; n <= 256; n++)
+        {
+            var x = new float[n];
+            for (int i = 0; i < n; i++)
+                x[i] = i * 0.5f - 3f;
+            Assert.Equal(-1, Kernels.FirstNonFinite(x));
+            if (n == 0)
+                continue;
+            foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            {
+                int at = (n * 7 + 3) % n;
+                x[at] = bad;
+                if (at + 1 < n)
+                    x[n - 1] = float.NaN; // a later non-finite value must not win
+                Assert.Equal(Kernels.FirstNonFiniteReference(x), Kernels.FirstNonFinite(x));
+                Assert.Equal(at, Kernels.FirstNonFinite(x));
+                x[at] = 0f;
+                x[n - 1] = 0f;
+            }
+        }
+    }
+
+    private static float[] Floats(SeededRandom rng, int count)
+    {
+        var x = new float[count];
+        for (int i = 0; i < count; i++)
+            x[i] = (float)rng.NextNormal();
+        return x;
+    }
+}
