@@ -38,13 +38,8 @@ public sealed class ReadmeExampleTests
     [Fact]
     public void ReadmeExample_MatchesTheReadme()
     {
-        string root = AppContext.BaseDirectory;
-        var dir = new DirectoryInfo(root);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EmbedSharp.slnx")))
-            dir = dir.Parent;
-        Assert.NotNull(dir);
-        string readme = File.ReadAllText(Path.Combine(dir!.FullName, "README.md"));
-        string test = File.ReadAllText(Path.Combine(dir.FullName, "tests", "EmbedSharp.Tests", "ReadmeExampleTests.cs"));
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "README.md"));
+        string test = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "tests", "EmbedSharp.Tests", "ReadmeExampleTests.cs"));
 
         int block = readme.IndexOf("<!-- readme-example:", StringComparison.Ordinal);
         int start = readme.IndexOf("```csharp\n", block, StringComparison.Ordinal) + "```csharp\n".Length;

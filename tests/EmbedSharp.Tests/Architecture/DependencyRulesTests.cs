@@ -23,17 +23,7 @@ public sealed partial class DependencyRulesTests
         ["Search"] = ["Diagnostics", "Numerics", "Tables", "Quantization"],
     };
 
-    private static string CoreSource
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EmbedSharp.slnx")))
-                dir = dir.Parent;
-            Assert.NotNull(dir);
-            return Path.Combine(dir!.FullName, "src", "EmbedSharp");
-        }
-    }
+    private static string CoreSource => Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp");
 
     [GeneratedRegex(@"^\s*using\s+(?:static\s+)?EmbedSharp\.(\w+)", RegexOptions.Multiline)]
     private static partial Regex UsingCore();

@@ -18,13 +18,7 @@ public static class ConformanceFiles
             string? env = Environment.GetEnvironmentVariable("EMBEDSHARP_CONFORMANCE_DIR");
             if (!string.IsNullOrEmpty(env))
                 return Path.GetFullPath(env);
-            // Walk up from the test binary to the folder holding EmbedSharp.slnx, then ../shared/conformance.
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EmbedSharp.slnx")))
-                dir = dir.Parent;
-            if (dir is null)
-                throw new DirectoryNotFoundException("[conformance] cannot find the repository root (EmbedSharp.slnx) above " + AppContext.BaseDirectory);
-            return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance"));
+            return Path.GetFullPath(Path.Combine(RepositoryRoot.Path, "..", "shared", "conformance"));
         }
     }
 
