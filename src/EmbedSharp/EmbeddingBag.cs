@@ -217,7 +217,7 @@ public sealed class EmbeddingBag : IDisposable
         const string op = "embedding_bag.backward_step";
         CheckOptimizer(op, optimizer);
         using var bags = BagBatch.FromOffsets(op, NumEmbeddings, indices, offsets, IncludeLastOffset);
-        optimizer.Step(BackwardCore(op, indices, bags, gradOutput, perSampleWeights, gradPerSampleWeights));
+        StepCore(op, indices, bags, gradOutput, optimizer, perSampleWeights, gradPerSampleWeights);
     }
 
     /// <summary>Backward fused with an optimizer step, for a 2-D batch.</summary>
@@ -228,7 +228,7 @@ public sealed class EmbeddingBag : IDisposable
         const string op = "embedding_bag.backward_step";
         CheckOptimizer(op, optimizer);
         using var bags = BagBatch.FromFixed(op, NumEmbeddings, indices, batchSize, bagLength);
-        optimizer.Step(BackwardCore(op, indices, bags, gradOutput, perSampleWeights, gradPerSampleWeights));
+        StepCore(op, indices, bags, gradOutput, optimizer, perSampleWeights, gradPerSampleWeights);
     }
 
     private void CheckOptimizer(string op, SparseOptimizer optimizer)
@@ -238,7 +238,32 @@ public sealed class EmbeddingBag : IDisposable
             ThrowHelper.Argument(op, nameof(optimizer), "the optimizer was created for another table; create it over this layer's Weight");
     }
 
+    /// <summary>
+    /// Sum and mean: each row's gradient is summed straight from the bags' upstream rows just before
+    /// the optimizer updates it (no materialised gradient). Max routes through the coalesced gradient.
+    /// </summary>
+    private void StepCore(string op, ReadOnlySpan<int> indices, in BagBatch bags, ReadOnlySpan<float> gradOutput, SparseOptimizer optimizer,
+        ReadOnlySpan<float> psw, Span<float> gradPsw)
+    {
+        if (Mode == PoolingMode.Max)
+        {
+            optimizer.Step(BackwardCore(op, indices, bags, gradOutput, psw, gradPsw));
+            return;
+        }
+        CheckBackward(op, indices, bags, gradOutput, psw, gradPsw);
+        var (bagOf, scale) = PooledBackward.Prepare(Weight, Mode, indices, bags, gradOutput, psw, Padding, ScaleGradByFreq, gradPsw);
+        using RowGroups groups = RowGroups.Build(indices, NumEmbeddings, Padding);
+        optimizer.Step(groups, new GradientSource(gradOutput, Dims, bagOf, scale));
+    }
+
     private SparseGradient BackwardCore(string op, ReadOnlySpan<int> indices, in BagBatch bags, ReadOnlySpan<float> gradOutput,
+        ReadOnlySpan<float> psw, Span<float> gradPsw)
+    {
+        CheckBackward(op, indices, bags, gradOutput, psw, gradPsw);
+        return PooledBackward.Backward(Weight, Mode, indices, bags, gradOutput, psw, Padding, ScaleGradByFreq, gradPsw);
+    }
+
+    private void CheckBackward(string op, ReadOnlySpan<int> indices, in BagBatch bags, ReadOnlySpan<float> gradOutput,
         ReadOnlySpan<float> psw, Span<float> gradPsw)
     {
         CheckPerSampleWeights(op, indices.Length, psw);
@@ -249,7 +274,6 @@ public sealed class EmbeddingBag : IDisposable
                 ThrowHelper.Argument(op, "gradPerSampleWeights", "gradPerSampleWeights was given but perSampleWeights was not");
             Guard.Length(op, gradPsw.Length, indices.Length, "one per id");
         }
-        return PooledBackward.Backward(Weight, Mode, indices, bags, gradOutput, psw, Padding, ScaleGradByFreq, gradPsw);
     }
 
     private void CheckPerSampleWeights(string op, int count, ReadOnlySpan<float> psw)

@@ -271,6 +271,9 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
 
         public float[] Zeros { get; } = new float[owner.Table.Dims];
 
+        /// <summary>The fused step's summed gradient row.</summary>
+        public float[] Summed { get; } = new float[owner.Table.Dims];
+
         public void Apply(int row, ReadOnlySpan<float> grad, float factor, in StepScalars scalars)
         {
             EmbeddingTable table = owner.Table;

@@ -1,9 +1,7 @@
-using System.Numerics.Tensors;
-
 namespace EmbedSharp.Sparse;
 
 /// <summary>
-/// Coalescing of per-position gradients into a <see cref="SparseGradient"/> (sort + segment reduce).
+/// Coalescing of per-position gradients into a <see cref="SparseGradient"/> (a stable radix sort by row, then a segment sum per row; see <see cref="RowGroups"/>).
 /// </summary>
 public static class Coalesce
 {
@@ -23,40 +21,7 @@ public static class Coalesce
         ReadOnlySpan<int> sourceRow = default, ReadOnlySpan<float> positionScale = default, int skipIndex = -1,
         System.Collections.BitArray? skipRow = null)
     {
-        // Key = row in the high 32 bits, position in the low 32: one sort orders by row, then position.
-        var keys = new long[indices.Length];
-        int n = 0;
-        for (int j = 0; j < indices.Length; j++)
-        {
-            int r = indices[j];
-            if (r == skipIndex || (skipRow is not null && skipRow[r]))
-                continue;
-            keys[n++] = ((long)r << 32) | (uint)j;
-        }
-        Array.Sort(keys, 0, n);
-
-        int distinct = 0;
-        for (int k = 0; k < n; k++)
-            if (k == 0 || (int)(keys[k] >> 32) != (int)(keys[k - 1] >> 32))
-                distinct++;
-
-        var rows = new int[distinct];
-        var values = new float[(long)distinct * dims];
-        int slot = -1;
-        for (int k = 0; k < n; k++)
-        {
-            int r = (int)(keys[k] >> 32);
-            int j = (int)(uint)keys[k];
-            if (slot < 0 || rows[slot] != r)
-                rows[++slot] = r;
-            int src = sourceRow.IsEmpty ? j : sourceRow[j];
-            ReadOnlySpan<float> g = gradRows.Slice(src * dims, dims);
-            Span<float> dst = values.AsSpan(slot * dims, dims);
-            if (positionScale.IsEmpty)
-                TensorPrimitives.Add(dst, g, dst);
-            else
-                TensorPrimitives.MultiplyAdd(g, positionScale[j], dst, dst);
-        }
-        return new SparseGradient(numEmbeddings, dims, rows, values);
+        using RowGroups groups = RowGroups.Build(indices, numEmbeddings, skipIndex, skipRow);
+        return groups.Materialize(numEmbeddings, new GradientSource(gradRows, dims, sourceRow, positionScale));
     }
 }

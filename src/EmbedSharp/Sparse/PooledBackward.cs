@@ -22,11 +22,25 @@ internal static class PooledBackward
         ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> perSampleWeights, int paddingIdx, bool scaleGradByFreq,
         Span<float> gradPerSampleWeights)
     {
-        int dims = table.Dims;
-        int n = indices.Length;
         if (mode == PoolingMode.Max)
             return MaxBackward(table, indices, bags, gradOutput, paddingIdx);
+        var (bagOf, scale) = Prepare(table, mode, indices, bags, gradOutput, perSampleWeights, paddingIdx, scaleGradByFreq, gradPerSampleWeights);
+        return Coalesce.Rows(table.NumEmbeddings, table.Dims, indices, gradOutput, bagOf, scale, paddingIdx);
+    }
 
+    /// <summary>
+    /// For sum and mean pooling: the bag each position belongs to and its factor (per-sample weight,
+    /// 1/kept for mean, 1/count with scale-by-frequency), so the weight gradient is
+    /// <c>grad[r] = Σ_{j: indices[j] = r} scale[j] · gradOutput[bagOf[j]]</c>; also fills
+    /// <paramref name="gradPerSampleWeights"/> when asked.
+    /// </summary>
+    public static (int[] BagOf, float[] Scale) Prepare(EmbeddingTable table, PoolingMode mode, ReadOnlySpan<int> indices, in BagBatch bags,
+        ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> perSampleWeights, int paddingIdx, bool scaleGradByFreq,
+        Span<float> gradPerSampleWeights)
+    {
+        System.Diagnostics.Debug.Assert(mode != PoolingMode.Max);
+        int dims = table.Dims;
+        int n = indices.Length;
         var bagOf = new int[n];
         var scale = new float[n];
         int[]? counts = scaleGradByFreq ? CountIds(indices) : null;
@@ -64,7 +78,7 @@ internal static class PooledBackward
                 }
             }
         }
-        return Coalesce.Rows(table.NumEmbeddings, dims, indices, gradOutput, bagOf, scale, paddingIdx);
+        return (bagOf, scale);
     }
 
     /// <summary>

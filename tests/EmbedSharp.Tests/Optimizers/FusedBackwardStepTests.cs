@@ -1,0 +1,197 @@
+using EmbedSharp.Numerics;
+using EmbedSharp.Optimizers;
+using EmbedSharp.Sparse;
+using EmbedSharp.Tables;
+using EmbedSharp.Tests.Tables;
+
+namespace EmbedSharp.Tests.Optimizers;
+
+/// <summary>
+/// The single-pass backward + step (<see cref="Embedding.BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{float}, SparseOptimizer)"/>,
+/// <see cref="EmbeddingBag.BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{float}, SparseOptimizer, ReadOnlySpan{float}, Span{float})"/>)
+/// against <c>optimizer.Step(Backward(...))</c>, bit for bit, and the radix grouping under it.
+/// </summary>
+public sealed class FusedBackwardStepTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(7)]
+    [InlineData(256)]
+    [InlineData(3001)]
+    public void RadixSortMatchesTheStableReference(int n)
+    {
+        var rng = new SeededRandom((ulong)n + 5);
+        foreach (int maxKey in new[] { 0, 1, 7, 2047, 2048, 4095, 1 << 20, (1 << 22) + 3, int.MaxValue })
+        {
+            var keys = new int[n];
+            for (int i = 0; i < n; i++)
+                keys[i] = rng.NextInt(3) == 0 ? Math.Min(maxKey, rng.NextInt(4)) : (int)(rng.NextDouble() * ((double)maxKey + 1)) % (maxKey == int.MaxValue ? int.MaxValue : maxKey + 1);
+            var values = Enumerable.Range(100, n).ToArray();
+            int[] expectedKeys = (int[])keys.Clone(), expectedValues = (int[])values.Clone();
+            Kernels.SortByKeyReference(expectedKeys, expectedValues);
+            Kernels.SortByKey(keys, values, maxKey, new int[n], new int[n]);
+            Assert.Equal(expectedKeys, keys);
+            Assert.Equal(expectedValues, values);
+        }
+    }
+
+    [Fact]
+    public void RowGroupsListEachRowsPositionsInBatchOrder()
+    {
+        int[] ids = [4, 1, 4, 0, 9, 1, 4];
+        var skip = new System.Collections.BitArray(10) { [0] = true };
+        using var groups = RowGroups.Build(ids, 10, skipIndex: 9, skipRow: skip);
+        Assert.Equal([1, 4], groups.Rows.ToArray());
+        Assert.Equal([0, 2, 5], groups.Starts.ToArray());
+        Assert.Equal([1, 5, 0, 2, 6], groups.Positions.ToArray());
+    }
+
+    private static IEnumerable<Func<EmbeddingTable, SparseOptimizerOptions, SparseOptimizer>> Rules()
+    {
+        yield return (t, o) => FusedSparseBackward.Create(t, new Sgd(0.1), o);
+        yield return (t, o) => FusedSparseBackward.Create(t, new Sgd(0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true), o);
+        yield return (t, o) => FusedSparseBackward.Create(t, new Adagrad(0.1, lrDecay: 0.05, weightDecay: 0.02), o);
+        yield return (t, o) => FusedSparseBackward.Create(t, new RowwiseAdagrad(0.1, weightDecay: 0.01), o);
+        yield return (t, o) => FusedSparseBackward.Create(t, new Adam(0.01, weightDecay: 0.1, amsgrad: true), o);
+        yield return (t, o) => FusedSparseBackward.Create(t, new AdamW(0.01, weightDecay: 0.1), o);
+        yield return (t, o) => FusedSparseBackward.Create(t, new LazyAdam(0.01), o);
+    }
+
+    private static int[] Ids(SeededRandom rng, int n, int rows)
+    {
+        var ids = new int[n];
+        for (int j = 0; j < n; j++)
+            ids[j] = rng.NextInt(3) == 0 ? rng.NextInt(Math.Min(rows, 4)) : rng.NextInt(rows);
+        return ids;
+    }
+
+    public static TheoryData<int, int, int> Sizes() => new()
+    {
+        // positions, dims, threads: empty, single, awkward, and large enough to run on worker threads.
+        { 0, 7, 1 }, { 1, 1, 1 }, { 7, 7, 2 }, { 40, 67, 3 }, { 1500, 67, 1 }, { 1500, 67, 2 }, { 2100, 33, 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void EmbeddingBackwardAndStepEqualsStepOfBackward(int n, int dims, int threads)
+    {
+        const int rows = 600;
+        foreach (var (padding, scale, byFreq, clip) in new (int?, float, bool, bool)[] { (null, 1f, false, false), (3, 1f, true, false), (0, 2.5f, false, false), (null, 1f, false, true) })
+        {
+            int ruleIndex = 0;
+            foreach (var make in Rules())
+            {
+                var rng = new SeededRandom((ulong)(n * 13 + dims + ruleIndex++));
+                var options = new EmbeddingOptions { Seed = 7, PaddingIdx = padding, Scale = scale, ScaleGradByFreq = byFreq };
+                using var fused = new Embedding(rows, dims, options);
+                using var unfused = new Embedding(rows, dims, options);
+                fused.FreezeRows([5, 6]);
+                unfused.FreezeRows([5, 6]);
+                var opt = new SparseOptimizerOptions { Threads = threads, MaxRowNorm = clip ? 0.5 : null };
+                SparseOptimizer a = make(fused.Weight, opt), b = make(unfused.Weight, opt);
+                for (int step = 0; step < 3; step++)
+                {
+                    int[] ids = Ids(rng, n, rows);
+                    float[] grad = RandomBags.Floats(rng, n * dims);
+                    fused.BackwardAndStep(ids, grad, a);
+                    b.Step(unfused.Backward(ids, grad));
+                    Assert.Equal(unfused.Weight.ToArray(), fused.Weight.ToArray());
+                }
+                var sa = new float[a.StateWidth];
+                var sb = new float[b.StateWidth];
+                for (int r = 0; r < rows; r += 7)
+                {
+                    a.ReadState(r, sa);
+                    b.ReadState(r, sb);
+                    Assert.Equal(sb, sa);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(PoolingMode.Sum, true)]
+    [InlineData(PoolingMode.Sum, false)]
+    [InlineData(PoolingMode.Mean, false)]
+    [InlineData(PoolingMode.Max, false)]
+    public void BagBackwardAndStepEqualsStepOfBackward(PoolingMode mode, bool weighted)
+    {
+        const int rows = 300, dims = 19;
+        var rng = new SeededRandom((ulong)mode * 3 + (weighted ? 1ul : 0ul));
+        var options = new EmbeddingBagOptions { Mode = mode, Seed = 3, PaddingIdx = 2 };
+        using var fused = new EmbeddingBag(rows, dims, options);
+        using var unfused = new EmbeddingBag(rows, dims, options);
+        var a = FusedSparseBackward.Create(fused.Weight, new Adagrad(0.1), new SparseOptimizerOptions { Threads = 2 });
+        var b = FusedSparseBackward.Create(unfused.Weight, new Adagrad(0.1), new SparseOptimizerOptions { Threads = 2 });
+        for (int step = 0; step < 3; step++)
+        {
+            int n = 4000;
+            int[] ids = Ids(rng, n, rows);
+            int[] offsets = [0, 0, 5, 9, 9, 100, 2000, 3999];
+            float[] psw = weighted ? RandomBags.Floats(rng, n) : [];
+            float[] grad = RandomBags.Floats(rng, offsets.Length * dims);
+            float[] gpa = weighted ? new float[n] : [], gpb = weighted ? new float[n] : [];
+            fused.BackwardAndStep(ids, offsets, grad, a, psw, gpa);
+            b.Step(unfused.Backward(ids, offsets, grad, psw, gpb));
+            Assert.Equal(unfused.Weight.ToArray(), fused.Weight.ToArray());
+            Assert.Equal(gpb, gpa);
+        }
+    }
+
+    [Fact]
+    public void NonFiniteGradientChangesNothingUnlessOnlyPaddingSeesIt()
+    {
+        using var layer = new Embedding(50, 4, new EmbeddingOptions { Seed = 1, PaddingIdx = 0 });
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Adam(0.1));
+        float[] before = layer.Weight.ToArray();
+        int[] ids = [3, 0, 7];
+        float[] grad = Enumerable.Repeat(0.5f, 12).ToArray();
+        grad[9] = float.NaN; // position 2 → row 7, dimension 1
+        var e = Assert.Throws<NonFiniteException>(() => layer.BackwardAndStep(ids, grad, optimizer));
+        Assert.Equal(7, e.Row);
+        Assert.Equal(1, e.Dimension);
+        Assert.Equal(before, layer.Weight.ToArray());
+        Assert.Equal(0, optimizer.StepCount);
+
+        grad[9] = 0.5f;
+        grad[5] = float.PositiveInfinity; // position 1 is padding: contributes nothing
+        layer.BackwardAndStep(ids, grad, optimizer);
+        Assert.Equal(1, optimizer.StepCount);
+        Assert.Equal(before.AsSpan(0, 4).ToArray(), layer.Weight.ToArray().AsSpan(0, 4).ToArray());
+    }
+
+    [Fact]
+    public void AnOverflowingSumIsReportedAndItsRowKept()
+    {
+        using var layer = new Embedding(10, 2, new EmbeddingOptions { Seed = 1 });
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Sgd(1e-3));
+        float[] before = layer.Weight.ToArray();
+        float[] grad = [3e38f, 1f, 3e38f, 1f];
+        var e = Assert.Throws<NonFiniteException>(() => layer.BackwardAndStep([4, 4], grad, optimizer));
+        Assert.Equal(4, e.Row);
+        Assert.Equal(0, e.Dimension);
+        Assert.Contains("overflowed", e.Message);
+        Assert.Equal(before, layer.Weight.ToArray());
+    }
+
+    [Fact]
+    public void ArgumentsAreCheckedBeforeAnyChange()
+    {
+        using var layer = new Embedding(10, 3, new EmbeddingOptions { Seed = 1 });
+        using var other = new Embedding(10, 3, new EmbeddingOptions { Seed = 1 });
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Sgd(0.1));
+        float[] before = layer.Weight.ToArray();
+        Assert.Contains("another table", Assert.Throws<ArgumentException>(() =>
+            layer.BackwardAndStep([1], new float[3], FusedSparseBackward.Create(other.Weight, new Sgd(0.1)))).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => layer.BackwardAndStep([1, 10], new float[6], optimizer));
+        Assert.Throws<ArgumentException>(() => layer.BackwardAndStep([1], new float[4], optimizer));
+        Assert.Throws<ArgumentNullException>(() => layer.BackwardAndStep([1], new float[3], null!));
+        Assert.Equal(before, layer.Weight.ToArray());
+        Assert.Equal(0, optimizer.StepCount);
+        layer.BackwardAndStep([1L, 1L], new float[] { 1, 2, 3, 1, 2, 3 }, optimizer);
+        Assert.Equal(1, optimizer.StepCount);
+        Assert.Equal(before[3] - 0.1f * (0f + 1f + 1f), layer.Weight.ToArray()[3], 6);
+    }
+}
