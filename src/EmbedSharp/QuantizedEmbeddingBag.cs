@@ -157,6 +157,11 @@ public sealed class QuantizedEmbeddingBag
                     {
                         if (i + PrefetchDistance < count)
                             reader.Prefetch(ids[i + PrefetchDistance]);
+                        if (mode != PoolingMode.Max && weightCount == 0 && reader.CanAccumulate)
+                        {
+                            reader.Accumulate(ids[i], destination + (nint)b * dims);
+                            continue;
+                        }
                         reader.Dequantize(ids[i], rowPointer);
                         if (mode == PoolingMode.Max)
                         {

@@ -88,7 +88,7 @@ public static partial class Kernels
     }
 
     /// <summary>Positions ahead whose row a prefetching pool kernel asks for.</summary>
-    internal const int PoolPrefetchDistance = 16;
+    internal const int PoolPrefetchDistance = 32;
 
     /// <summary>
     /// <c>acc[d] = acc[d] + x[d] · a</c>, rounded twice (a multiply, then an add; never a fused

@@ -91,6 +91,56 @@ internal static unsafe class AffineKernels
         }
     }
 
+    /// <summary>
+    /// Adds one dequantized row to an accumulator: <c>acc[i] = acc[i] + ŵ_i</c> with <c>ŵ_i</c> rounded
+    /// exactly as <see cref="DequantizeRow{TBits}"/> rounds it, so a bag summed with this kernel equals
+    /// dequantizing each row into a scratch and adding it — without the scratch round trip.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AccumulateRow<TBits>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* acc, int dims)
+        where TBits : struct, IBitWidth
+    {
+        int unitBytes = UnitBytes<TBits>();
+        int units = groupSize / 32;
+        for (int g = 0, i = 0; i < dims; g++)
+        {
+            float s = scales[g], b = biases[g];
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var sv = Vector512.Create(s);
+                var bv = Vector512.Create(b);
+                for (int u = 0; u < units; u++, i += 32, codes += unitBytes)
+                {
+                    Vector512<ushort> w = Vector512.WidenLower(Codes32<TBits>(codes).ToVector512Unsafe());
+                    var f0 = Vector512.ConvertToSingle(Vector512.WidenLower(w).AsInt32());
+                    var f1 = Vector512.ConvertToSingle(Vector512.WidenUpper(w).AsInt32());
+                    var d0 = fused ? Vector512.FusedMultiplyAdd(f0, sv, bv) : f0 * sv + bv;
+                    var d1 = fused ? Vector512.FusedMultiplyAdd(f1, sv, bv) : f1 * sv + bv;
+                    (Vector512.Load(acc + i) + d0).Store(acc + i);
+                    (Vector512.Load(acc + i + 16) + d1).Store(acc + i + 16);
+                }
+            }
+            else
+            {
+                var sv = Vector256.Create(s);
+                var bv = Vector256.Create(b);
+                for (int u = 0; u < units; u++, i += 32, codes += unitBytes)
+                {
+                    Vector256<byte> cb = Codes32<TBits>(codes);
+                    Vector256<ushort> w0 = Vector256.WidenLower(cb), w1 = Vector256.WidenUpper(cb);
+                    Add256(Vector256.ConvertToSingle(Vector256.WidenLower(w0).AsInt32()), sv, bv, fused, acc + i);
+                    Add256(Vector256.ConvertToSingle(Vector256.WidenUpper(w0).AsInt32()), sv, bv, fused, acc + i + 8);
+                    Add256(Vector256.ConvertToSingle(Vector256.WidenLower(w1).AsInt32()), sv, bv, fused, acc + i + 16);
+                    Add256(Vector256.ConvertToSingle(Vector256.WidenUpper(w1).AsInt32()), sv, bv, fused, acc + i + 24);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add256(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused, float* acc) =>
+        (Vector256.Load(acc) + (fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b)).Store(acc);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store256(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused, float* dst) =>
         (fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b).Store(dst);

@@ -63,8 +63,8 @@ public sealed partial class QuantizedTable
             }
             return;
         }
-        ReadOnlySpan<uint> packed = _weight.AsSpan(row * WordsPerRow, WordsPerRow);
-        ReadOnlySpan<byte> scales = _scales.AsSpan(row * GroupsPerRow, GroupsPerRow);
+        ReadOnlySpan<uint> packed = _weight.Span.Slice(row * WordsPerRow, WordsPerRow);
+        ReadOnlySpan<byte> scales = _scales.Span.Slice(row * GroupsPerRow, GroupsPerRow);
         float inv = GlobalScale is float g ? g / (448f * 6f) : 1f;
         for (int i = 0; i < destination.Length; i++)
         {
@@ -96,7 +96,7 @@ public sealed partial class QuantizedTable
         CheckRow("quantized.scale", row);
         Guard.InRange("quantized.scale", group, 0, GroupsPerRow);
         int index = row * GroupsPerRow + group;
-        return Mode == QuantizationMode.Affine ? ReadElement(_scales, index) : FpDequantizer.ScaleValue(Mode, _scales[index]);
+        return Mode == QuantizationMode.Affine ? ReadElement(_scales.Span, index) : FpDequantizer.ScaleValue(Mode, _scales.Span[index]);
     }
 
     /// <summary>Bias <paramref name="group"/> of row <paramref name="row"/> (affine only; 0 in fp modes).</summary>
@@ -104,14 +104,14 @@ public sealed partial class QuantizedTable
     {
         CheckRow("quantized.bias", row);
         Guard.InRange("quantized.bias", group, 0, GroupsPerRow);
-        return _biases is null ? 0f : ReadElement(_biases, row * GroupsPerRow + group);
+        return _biases.IsNull ? 0f : ReadElement(_biases.Span, row * GroupsPerRow + group);
     }
 
-    private float ReadElement(byte[] raw, int index) => DType switch
+    private float ReadElement(ReadOnlySpan<byte> raw, int index) => DType switch
     {
-        DType.Float32 => BitConverter.ToSingle(raw, index * 4),
-        DType.Float16 => (float)BitConverter.ToHalf(raw, index * 2),
-        _ => BFloat16.BitsToSingle(BitConverter.ToUInt16(raw, index * 2)),
+        DType.Float32 => BitConverter.ToSingle(raw.Slice(index * 4, 4)),
+        DType.Float16 => (float)BitConverter.ToHalf(raw.Slice(index * 2, 2)),
+        _ => BFloat16.BitsToSingle(BitConverter.ToUInt16(raw.Slice(index * 2, 2))),
     };
 
     internal static float RoundTo(DType dtype, float value) => dtype switch

@@ -141,13 +141,12 @@ public sealed partial class QuantizedTable
     }
 
     /// <summary>
-    /// Pinned access to the packed arrays for the duration of one operation (the arrays are pinned by
-    /// GC handles so the reader can be copied into worker lambdas). Dispose to unpin.
+    /// Raw access to the packed arrays for the duration of one operation (the arrays are pinned for
+    /// life, so the reader can be copied into worker lambdas). Dispose at the end: it keeps the table alive.
     /// </summary>
     internal readonly unsafe struct RowReader : IDisposable
     {
         private readonly QuantizedTable _table;
-        private readonly System.Runtime.InteropServices.GCHandle _w, _s, _b;
         private readonly byte* _words, _scales, _biases;
         private readonly int _rowBytes, _groups, _groupSize, _bits, _dims;
         private readonly bool _fast, _fused;
@@ -162,25 +161,16 @@ public sealed partial class QuantizedTable
             _groupSize = table.GroupSize;
             _bits = table.Bits;
             _dims = table.Dims;
-            _w = System.Runtime.InteropServices.GCHandle.Alloc(table._weight, System.Runtime.InteropServices.GCHandleType.Pinned);
-            _s = System.Runtime.InteropServices.GCHandle.Alloc(table._scales, System.Runtime.InteropServices.GCHandleType.Pinned);
-            _b = table._biases is null ? default : System.Runtime.InteropServices.GCHandle.Alloc(table._biases, System.Runtime.InteropServices.GCHandleType.Pinned);
-            _words = (byte*)_w.AddrOfPinnedObject();
-            _scales = (byte*)_s.AddrOfPinnedObject();
-            _biases = _b.IsAllocated ? (byte*)_b.AddrOfPinnedObject() : null;
+            // The arrays live on the pinned object heap: their addresses are fixed for the table's life.
+            _words = (byte*)table._weight.Pointer;
+            _scales = table._scales.Pointer;
+            _biases = table._biases.Pointer;
         }
 
         public int Dims => _dims;
 
-        public void Dispose()
-        {
-            if (_w.IsAllocated)
-                _w.Free();
-            if (_s.IsAllocated)
-                _s.Free();
-            if (_b.IsAllocated)
-                _b.Free();
-        }
+        /// <summary>Ends the operation: keeps the table (and so its arrays) alive up to this point.</summary>
+        public void Dispose() => GC.KeepAlive(_table);
 
         /// <summary>Starts loading the packed words, scales and biases of <paramref name="row"/> into the cache.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -214,6 +204,22 @@ public sealed partial class QuantizedTable
                 AffineKernels.DequantizeRow<Bits4>(codes, s, b, _groupSize, _fused, destination, _dims);
             else
                 AffineKernels.DequantizeRow<Bits8>(codes, s, b, _groupSize, _fused, destination, _dims);
+        }
+
+        /// <summary>Whether <see cref="Accumulate"/> may be used (the SIMD affine layouts).</summary>
+        public bool CanAccumulate => _fast;
+
+        /// <summary>Fast path only: <c>acc += ŵ[row]</c>, each ŵ rounded as <see cref="Dequantize"/> rounds it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Accumulate(int row, float* acc)
+        {
+            byte* codes = _words + (nint)row * _rowBytes;
+            float* s = (float*)_scales + (nint)row * _groups;
+            float* b = (float*)_biases + (nint)row * _groups;
+            if (_bits == 4)
+                AffineKernels.AccumulateRow<Bits4>(codes, s, b, _groupSize, _fused, acc, _dims);
+            else
+                AffineKernels.AccumulateRow<Bits8>(codes, s, b, _groupSize, _fused, acc, _dims);
         }
 
         /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>

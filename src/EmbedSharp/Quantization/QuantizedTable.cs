@@ -21,9 +21,9 @@ namespace EmbedSharp.Quantization;
 /// </remarks>
 public sealed partial class QuantizedTable : IQuantizedRows
 {
-    private readonly uint[] _weight;
-    private readonly byte[] _scales;
-    private readonly byte[]? _biases;
+    private readonly AlignedArray<uint> _weight;
+    private readonly AlignedArray<byte> _scales;
+    private readonly AlignedArray<byte> _biases; // IsNull in fp modes
     private readonly unsafe delegate*<ReadOnlySpan<uint>, ReadOnlySpan<byte>, ReadOnlySpan<byte>, int, bool, Span<float>, void> _affineRow;
 
     private unsafe QuantizedTable(int numEmbeddings, int dims, int groupSize, int bits, QuantizationMode mode, DType dtype,
@@ -36,9 +36,10 @@ public sealed partial class QuantizedTable : IQuantizedRows
         Mode = mode;
         DType = dtype;
         GlobalScale = globalScale;
-        _weight = weight;
-        _scales = scales;
-        _biases = biases;
+        // Large tables move to huge-page-backed pinned arrays (random row reads touch all three).
+        _weight = AlignedArray<uint>.CopyOf(weight);
+        _scales = AlignedArray<byte>.CopyOf(scales);
+        _biases = biases is null ? default : AlignedArray<byte>.CopyOf(biases);
         if (mode == QuantizationMode.Affine)
             _affineRow = SelectAffineRow(dtype, bits);
     }
@@ -81,25 +82,25 @@ public sealed partial class QuantizedTable : IQuantizedRows
     public int ScaleElementSize => Mode == QuantizationMode.Affine ? DType.SizeInBytes() : 1;
 
     /// <summary>The packed codes, row-major <c>NumEmbeddings × WordsPerRow</c> (MLX's <c>wq</c>).</summary>
-    public ReadOnlySpan<uint> Weight => _weight;
+    public ReadOnlySpan<uint> Weight => _weight.Span;
 
     /// <summary>The scales as raw little-endian bytes, row-major <c>NumEmbeddings × GroupsPerRow</c> elements.</summary>
-    public ReadOnlySpan<byte> Scales => _scales;
+    public ReadOnlySpan<byte> Scales => _scales.Span;
 
     /// <summary>The biases as raw bytes (affine only; empty in fp modes).</summary>
-    public ReadOnlySpan<byte> Biases => _biases;
+    public ReadOnlySpan<byte> Biases => _biases.Span;
 
     /// <summary>Whether the table has biases (affine mode).</summary>
-    public bool HasBiases => _biases is not null;
+    public bool HasBiases => !_biases.IsNull;
 
     /// <summary>Bytes of the quantized form: weight words plus scales plus biases.</summary>
-    public long ByteLength => (long)_weight.Length * 4 + _scales.Length + (_biases?.Length ?? 0);
+    public long ByteLength => (long)_weight.Length * 4 + _scales.Length + _biases.Length;
 
     /// <summary>The packed words of row <paramref name="row"/>.</summary>
     public ReadOnlySpan<uint> GetWeightRow(int row)
     {
         CheckRow("quantized.row", row);
-        return _weight.AsSpan(row * WordsPerRow, WordsPerRow);
+        return _weight.Span.Slice(row * WordsPerRow, WordsPerRow);
     }
 
     /// <summary>
@@ -124,11 +125,11 @@ public sealed partial class QuantizedTable : IQuantizedRows
     internal unsafe void DequantizeRowUnchecked(int row, Span<float> destination)
     {
         int groups = GroupsPerRow;
-        ReadOnlySpan<uint> packed = _weight.AsSpan(row * WordsPerRow, WordsPerRow);
+        ReadOnlySpan<uint> packed = _weight.Span.Slice(row * WordsPerRow, WordsPerRow);
         int scaleBytes = groups * ScaleElementSize;
-        ReadOnlySpan<byte> scales = _scales.AsSpan(row * scaleBytes, scaleBytes);
+        ReadOnlySpan<byte> scales = _scales.Span.Slice(row * scaleBytes, scaleBytes);
         if (Mode == QuantizationMode.Affine)
-            _affineRow(packed, scales, _biases.AsSpan(row * scaleBytes, scaleBytes), GroupSize, FusedDequantize, destination);
+            _affineRow(packed, scales, _biases.Span.Slice(row * scaleBytes, scaleBytes), GroupSize, FusedDequantize, destination);
         else
             FpDequantizer.DequantizeRow(packed, scales, Mode, GroupSize, GlobalScale, destination);
     }

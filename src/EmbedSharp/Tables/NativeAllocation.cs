@@ -45,6 +45,28 @@ internal static unsafe partial class NativeAllocation
         }
     }
 
+    private const int MadvCollapse = 25;
+
+    /// <summary>Arrays of at least this many bytes are also backed by huge pages (<see cref="AlignedArray{T}.CopyOf"/>).</summary>
+    internal const long HugeArrayBytes = 2 * (long)HugePage;
+
+    /// <summary>
+    /// Advises the 2 MiB-aligned interior of <c>[p, p + bytes)</c> to use huge pages before
+    /// <paramref name="fill"/> first touches it, then asks Linux to collapse what the runtime had
+    /// already touched (<c>MADV_COLLAPSE</c>, best effort).
+    /// </summary>
+    internal static void FillWithHugePages(byte* p, nuint bytes, Action fill)
+    {
+        nuint start = ((nuint)p + HugePage - 1) & ~(HugePage - 1);
+        nuint end = ((nuint)p + bytes) & ~(HugePage - 1);
+        bool advise = (long)bytes >= HugeArrayBytes && end > start && OperatingSystem.IsLinux() && !s_adviceUnavailable;
+        if (advise)
+            AdviseHugePages((byte*)start, end - start);
+        fill();
+        if (advise && !s_adviceUnavailable)
+            _ = Madvise((byte*)start, end - start, MadvCollapse);
+    }
+
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(void* address, nuint length, int advice);
 }

@@ -156,6 +156,47 @@ public sealed unsafe class QuantizedKernelTests
         Assert.Equal(slow, fast);
     }
 
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void BagSums_EqualDequantizeThenAdd_BitForBit(int bits, int groupSize, DType dtype)
+    {
+        // Sum/mean bags without weights accumulate straight from the packed rows (AccumulateRow);
+        // the result must be exactly "dequantize each row, add it to the bag in position order".
+        var rng = new SeededRandom((ulong)(bits * 31 + groupSize));
+        for (int dims = groupSize; dims <= 256; dims += groupSize)
+        {
+            QuantizedTable q = Table(rng, 19, dims, groupSize, bits, dtype);
+            int[] ids = Ids(rng, 19, 33);
+            int[] offsets = [0, 0, 1, 8, 8, 30];
+            foreach (bool fused in new[] { false, true })
+            {
+                q.FusedDequantize = fused;
+                foreach (PoolingMode mode in new[] { PoolingMode.Sum, PoolingMode.Mean })
+                {
+                    var expected = new float[offsets.Length * dims];
+                    var row = new float[dims];
+                    for (int b = 0; b < offsets.Length; b++)
+                    {
+                        int end = b + 1 < offsets.Length ? offsets[b + 1] : ids.Length;
+                        Span<float> o = expected.AsSpan(b * dims, dims);
+                        for (int i = offsets[b]; i < end; i++)
+                        {
+                            q.DequantizeRow(ids[i], row);
+                            for (int d = 0; d < dims; d++)
+                                o[d] += row[d];
+                        }
+                        if (mode == PoolingMode.Mean && end > offsets[b])
+                            for (int d = 0; d < dims; d++)
+                                o[d] /= end - offsets[b];
+                    }
+                    var actual = new float[offsets.Length * dims];
+                    new QuantizedEmbeddingBag(q, mode).Forward(ids, offsets, actual);
+                    Assert.Equal(expected, actual);
+                }
+            }
+        }
+    }
+
     private static QuantizedTable Table(SeededRandom rng, int rows, int dims, int groupSize, int bits, DType dtype)
     {
         float[] w = Floats(rng, rows * dims);
