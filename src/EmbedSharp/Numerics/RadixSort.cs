@@ -20,6 +20,7 @@ public static partial class Kernels
     /// The scratch spans must be at least as long as <paramref name="keys"/>.
     /// <see cref="SortByKeyReference"/> is the plain version the tests compare with.
     /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void SortByKey(Span<int> keys, Span<int> values, int maxKey, Span<int> scratchKeys, Span<int> scratchValues)
     {
         int n = keys.Length;

@@ -128,6 +128,7 @@ public sealed partial class FusedSparseBackward<TRule>
     }
 
     /// <summary>Sums and applies rows <c>[start, end)</c> of the groups, prefetching ahead.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ApplyRange(RowWorker worker, RowGroups groups, in GradientSource source, int start, int end, in StepScalars scalars)
     {
         ReadOnlySpan<int> rows = groups.Rows;

@@ -44,6 +44,7 @@ internal sealed class RowGroups : IDisposable
     /// <paramref name="skipIndex"/> and rows set in <paramref name="skipRow"/>. Indices must already be
     /// validated to lie in <c>[0, numEmbeddings)</c>.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static RowGroups Build(ReadOnlySpan<int> indices, int numEmbeddings, int skipIndex = -1, BitArray? skipRow = null)
     {
         int n = indices.Length;
