@@ -31,6 +31,9 @@ gcc -O3 -march=native -pthread -o "$out/memprobe" benchmarks/probe/memprobe.c
     rows=${spec%:*}; dims=${spec#*:}
     for dist in uniform zipf; do
       for t in 1 2; do "$out/memprobe" gather "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" | sed "s/\"workload\":\"gather\"/\"workload\":\"gather_${rows}x${dims}_${dist}\"/"; done
+      if [ "$rows" = 1000000 ]; then
+        for t in 1 2; do "$out/memprobe" bag "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" | sed "s/\"workload\":\"bag\"/\"workload\":\"bag_${rows}x${dims}_${dist}\"/"; done
+      fi
     done
   done
 } | tee "$out/limit.jsonl"

@@ -12,7 +12,7 @@ one least disturbed by other work; means mostly measure the neighbours.
 
 Units (higher is better everywhere):
   gather_*        GB/s of output written       limit: C gather probe, same table, ids and threads
-  bag_*           M ids/s (pooled positions)   limit: the probe's gather rate in rows/s
+  bag_*           M ids/s (pooled positions)   limit: C bag probe (sums of 32 random rows), same ids and threads
   gemv_*          GB/s of weights streamed     limit: C streaming read
   gemm_*          GFLOP/s                      limit: none (compute-bound)
   sparse_*_step   M ids/s (backward + step)    limit: none
@@ -71,7 +71,10 @@ def value_of(workload, seconds):
 def main(results_dir, readme):
     limit = load_jsonl(f"{results_dir}/limit.jsonl")
     stream_read = next(r["bytes_per_second"] for r in limit if r["workload"] == "stream_read_1GiB")
-    gather_limit = {(r["workload"].replace("gather_", ""), r["threads"]): r["bytes_per_second"] for r in limit if "threads" in r}
+    gather_limit = {(r["workload"].replace("gather_", ""), r["threads"]): r["bytes_per_second"]
+                    for r in limit if "threads" in r and r["workload"].startswith("gather_")}
+    bag_limit = {(r["workload"].replace("bag_", ""), r["threads"]): r["ids_per_second"]
+                 for r in limit if "threads" in r and r["workload"].startswith("bag_")}
     peer = {(r["workload"], r["threads"]): r["seconds"] for r in load_jsonl(f"{results_dir}/torch.jsonl")}
     mine = ours(results_dir)
     try:
@@ -100,8 +103,8 @@ def main(results_dir, readme):
             limit_ratio = value * 1e9 / lim if lim and not workload.startswith("q4_") else None
         elif base.startswith("bag"):
             size, dist = base.split("_")[-2], base.split("_")[-1]
-            lim = gather_limit.get((f"{size}_{dist}", threads))
-            limit_ratio = value * 1e6 / (lim / (SIZES[size][1] * 4)) if lim and not workload.startswith("q4_") else None
+            lim = bag_limit.get((f"{size}_{dist}", threads))
+            limit_ratio = value * 1e6 / lim if lim and not workload.startswith("q4_") else None
         elif base.startswith("gemv") and not workload.startswith("q4_"):
             limit_ratio = value * 1e9 / stream_read
         rows.append((workload, threads, value, unit, peer_name, peer_value, ratio, limit_ratio))

@@ -5,6 +5,8 @@
 //   memprobe stream                         streaming read (1 GiB) and copy (512 MiB → 512 MiB)
 //   memprobe gather ROWS DIMS IDS.bin T     random-row gather of the int32 ids in IDS.bin from a
 //                                           ROWS × DIMS float32 table into a caller buffer, T threads
+//   memprobe bag ROWS DIMS IDS.bin T        the same ids summed in bags of 32 (embedding_bag's traffic:
+//                                           random rows read, one small output row per bag)
 #define _GNU_SOURCE
 #include <immintrin.h>
 #include <pthread.h>
@@ -82,7 +84,25 @@ static void *gather_range(void *arg) {
     return NULL;
 }
 
-static void gather(size_t rows, size_t dims, const char *ids_path, int threads) {
+static void *bag_range(void *arg) {
+    job_t *j = arg;
+    size_t d = j->dims, row_bytes = d * 4;
+    for (size_t b = 0; b + 32 <= j->count; b += 32) {
+        float *acc = j->out + (b / 32) * d;
+        for (size_t k = 0; k < d; k++) acc[k] = 0;
+        for (size_t i = b; i < b + 32; i++) {
+            if (i + 32 < j->count) {
+                const char *next = (const char *)(j->table + (size_t)j->ids[i + 32] * d);
+                for (size_t off = 0; off < row_bytes && off < 2048; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+            }
+            const float *row = j->table + (size_t)j->ids[i] * d;
+            for (size_t k = 0; k < d; k++) acc[k] += row[k];
+        }
+    }
+    return NULL;
+}
+
+static void gather(size_t rows, size_t dims, const char *ids_path, int threads, int bags) {
     FILE *f = fopen(ids_path, "rb");
     if (!f) { fprintf(stderr, "memprobe: cannot open %s\n", ids_path); exit(1); }
     fseek(f, 0, SEEK_END); long len = ftell(f); fseek(f, 0, SEEK_SET);
@@ -99,29 +119,35 @@ static void gather(size_t rows, size_t dims, const char *ids_path, int threads) 
     for (int r = 0; r < 20; r++) {
         pthread_t th[64]; job_t jobs[64];
         size_t per = (n + threads - 1) / threads;
+        per = (per + 31) / 32 * 32; // whole bags per thread
         double t = now();
         for (int k = 0; k < threads; k++) {
             size_t start = k * per, count = start >= n ? 0 : (n - start < per ? n - start : per);
-            jobs[k] = (job_t){table, ids + start, out + start * dims, count, dims};
-            if (threads == 1) gather_range(&jobs[k]); else pthread_create(&th[k], NULL, gather_range, &jobs[k]);
+            jobs[k] = (job_t){table, ids + start, out + (bags ? start / 32 : start) * dims, count, dims};
+            void *(*fn)(void *) = bags ? bag_range : gather_range;
+            if (threads == 1) fn(&jobs[k]); else pthread_create(&th[k], NULL, fn, &jobs[k]);
         }
         if (threads > 1) for (int k = 0; k < threads; k++) pthread_join(th[k], NULL);
         t = now() - t;
         if (t < best) best = t;
     }
-    printf("{\"workload\":\"gather\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"bytes_per_second\":%.0f}\n",
-           rows, dims, n, threads, best, n * dims * 4.0 / best);
+    if (bags)
+        printf("{\"workload\":\"bag\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"ids_per_second\":%.0f}\n",
+               rows, dims, n, threads, best, n / best);
+    else
+        printf("{\"workload\":\"gather\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"bytes_per_second\":%.0f}\n",
+               rows, dims, n, threads, best, n * dims * 4.0 / best);
     free(table); free(out); free(ids);
 }
 
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "stream") == 0) { stream(); return 0; }
-    if (argc >= 6 && strcmp(argv[1], "gather") == 0) {
+    if (argc >= 6 && (strcmp(argv[1], "gather") == 0 || strcmp(argv[1], "bag") == 0)) {
         int threads = atoi(argv[5]);
         if (threads < 1 || threads > 64) { fprintf(stderr, "memprobe: threads must be 1..64\n"); return 2; }
-        gather(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), argv[4], threads);
+        gather(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), argv[4], threads, strcmp(argv[1], "bag") == 0);
         return 0;
     }
-    fprintf(stderr, "usage: memprobe stream | memprobe gather ROWS DIMS IDS.bin THREADS\n");
+    fprintf(stderr, "usage: memprobe stream | memprobe gather|bag ROWS DIMS IDS.bin THREADS\n");
     return 2;
 }
