@@ -6,7 +6,7 @@ namespace EmbedSharp.Tests.Numerics;
 
 /// <summary>
 /// The register-accumulating float32 sum/mean bag kernel against the scalar reference, bit for bit,
-/// for every row width it takes (multiples of 16 up to 256, wider than one 128-column block), with
+/// for every row width it takes (multiples of 8 up to 272: Vector512 blocks of 128 columns, or Vector256 blocks of 64 when AVX-512 is off), with
 /// empty bags, repeated ids and a padding id; and the EmbeddingBag layer on its parallel path.
 /// </summary>
 public sealed unsafe class PoolSumTests
@@ -15,10 +15,10 @@ public sealed unsafe class PoolSumTests
     public void PoolSumFloat32_EqualsReference_ForEveryWidth()
     {
         var rng = new SeededRandom(17);
-        for (int dims = 16; dims <= 272; dims += 16)
+        for (int dims = 8; dims <= 272; dims += 8)
         {
             if (!Kernels.PoolSumFloat32Supported(dims))
-                return; // no Vector512 here (or an ISA-off rerun): the layer test below covers the generic path
+                continue; // a width this machine's vectors do not tile (or an ISA-off rerun): the layer test below covers the generic path
             const int rows = 11;
             float[] table = RandomBags.Floats(rng, rows * dims);
             var (indices, offsets) = RandomBags.Csr(rng, rows, 9, 7);
