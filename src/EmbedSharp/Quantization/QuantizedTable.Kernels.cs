@@ -148,7 +148,7 @@ public sealed partial class QuantizedTable
     {
         private readonly QuantizedTable _table;
         private readonly byte* _words, _scales, _biases;
-        private readonly int _rowBytes, _groups, _groupSize, _bits, _dims;
+        private readonly int _rowBytes, _groups, _groupSize, _bits, _dims, _scaleRowBytes;
         private readonly bool _fast, _fused;
 
         public RowReader(QuantizedTable table)
@@ -161,6 +161,7 @@ public sealed partial class QuantizedTable
             _groupSize = table.GroupSize;
             _bits = table.Bits;
             _dims = table.Dims;
+            _scaleRowBytes = table.GroupsPerRow * table.ScaleElementSize;
             // The arrays live on the pinned object heap: their addresses are fixed for the table's life.
             _words = (byte*)table._weight.Pointer;
             _scales = table._scales.Pointer;
@@ -182,10 +183,9 @@ public sealed partial class QuantizedTable
             int lines = Math.Min(_rowBytes, 32 * 64);
             for (int offset = 0; offset < lines; offset += 64)
                 Sse.Prefetch0(w + offset);
-            int scaleBytes = _groups * _table.ScaleElementSize;
-            Sse.Prefetch0(_scales + (nint)row * scaleBytes);
+            Sse.Prefetch0(_scales + (nint)row * _scaleRowBytes);
             if (_biases != null)
-                Sse.Prefetch0(_biases + (nint)row * scaleBytes);
+                Sse.Prefetch0(_biases + (nint)row * _scaleRowBytes);
         }
 
         /// <summary>Row <paramref name="row"/> dequantized into <paramref name="destination"/> (Dims floats).</summary>
