@@ -11,7 +11,8 @@ using EmbedSharp.Training.Word2Vec;
 // The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
 //   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
 //   fasttext CORPUS OUT.vec THREADS [BUCKET [MAXN [OUT.bin]]]  fastText skip-gram, minn 3 and maxn 6 (MAXN 0: no n-grams); optionally the model as a .bin
-//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]]  GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100
+//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]] [eta=η] [alpha=α] [seed=S]
+//            GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100, η 0.05, α 0.75
 //   nplm     TRAIN HELDOUT [EPOCHS]               Bengio's NPLM from scratch (2·EPOCHS) vs the two-phase recipe (EPOCHS frozen + EPOCHS fine-tuned) on word2vec vectors; held-out perplexity
 //   bin-check CORPUS OUT.bin                       train a small fastText model, write it as .bin, and compare `fasttext print-word-vectors` with our vectors
 //   eval     VEC ANALOGY SIMILARITY_DIR           our EvaluateWordAnalogies / EvaluateWordPairs
@@ -28,9 +29,16 @@ switch (cmd)
             args.Length > 6 ? args[6] : null);
         break;
     case "glove":
-        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25, args.Length > 6 ? int.Parse(args[6]) : 5,
-            args.Length > 7 ? double.Parse(args[7], CultureInfo.InvariantCulture) : 100);
+    {
+        // Positional EPOCHS WINDOW XMAX first, then any key=value settings.
+        string[] positional = [.. args.Skip(5).Where(a => !a.Contains('='))];
+        var named = args.Skip(5).Where(a => a.Contains('=')).Select(a => a.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+        double Named(string key, double fallback) => named.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        Glove(args[1], args[2], int.Parse(args[3]), args[4], positional.Length > 0 ? int.Parse(positional[0]) : 25,
+            positional.Length > 1 ? int.Parse(positional[1]) : 5, positional.Length > 2 ? double.Parse(positional[2], CultureInfo.InvariantCulture) : 100,
+            Named("eta", 0.05), Named("alpha", 0.75), (ulong)Named("seed", 1));
         break;
+    }
     case "nplm":
         Nplm(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 3);
         break;
@@ -81,12 +89,12 @@ static void FastText(string corpus, string output, int threads, int bucket, int 
         FastTextBin.Write(bin, model);
 }
 
-static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax)
+static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax, double eta, double alpha, ulong seed)
 {
     Directory.CreateDirectory(tmp);
     var options = new GloveOptions
     {
-        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax,
+        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax, LearningRate = eta, Alpha = alpha, Seed = seed,
         CreateShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16),
         OpenShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
         DeleteShard = i => File.Delete(Path.Combine(tmp, $"shard{i}.bin")),
