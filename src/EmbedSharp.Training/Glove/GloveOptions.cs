@@ -3,14 +3,25 @@ using EmbedSharp.Training.Common;
 
 namespace EmbedSharp.Training.Glove;
 
-/// <summary>Settings for <see cref="GloveTrainer"/>; the defaults are the GloVe reference tool's except the window.</summary>
+/// <summary>
+/// Settings for <see cref="GloveTrainer"/>. The defaults are those of Stanford's GloVe tools (<c>cooccur</c>: window 15,
+/// symmetric, 1/d weighting; <c>glove</c>: 25 iterations, η 0.05, x_max 100, α 0.75, W + W̃ output), except
+/// <see cref="Dims"/> (100, like our other trainers; <c>glove</c> uses 50) and <see cref="MinCount"/> (5, as in
+/// GloVe's demo; <c>vocab_count</c> keeps every word).
+/// </summary>
+/// <remarks>
+/// With the same settings on the same corpus this trainer reproduces the reference tools' cost per epoch and
+/// analogy accuracy (benchmarks/training/README.md). For corpora of a few million to a few tens of millions of
+/// tokens, lower <see cref="XMax"/> to 10 (what GloVe's demo uses on its 17M-token text8) and train longer: see
+/// <see cref="XMax"/>.
+/// </remarks>
 public sealed record GloveOptions
 {
     /// <summary>Vector length (default 100).</summary>
     public int Dims { get; init; } = 100;
 
-    /// <summary>Context words on each side counted as co-occurring (default 10; GloVe's tool uses 15).</summary>
-    public int Window { get; init; } = 10;
+    /// <summary>Context words on each side counted as co-occurring (default 15, GloVe's). Windows stop at line ends.</summary>
+    public int Window { get; init; } = 15;
 
     /// <summary>Weight a co-occurrence at distance d by 1/d (default true, GloVe's); false weights every pair 1.</summary>
     public bool DistanceWeighting { get; init; } = true;
