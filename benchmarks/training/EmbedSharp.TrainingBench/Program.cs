@@ -13,7 +13,7 @@ using EmbedSharp.Training.Word2Vec;
 //   fasttext CORPUS OUT.vec THREADS [BUCKET [MAXN [OUT.bin]]]  fastText skip-gram, minn 3 and maxn 6 (MAXN 0: no n-grams); optionally the model as a .bin
 //   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]] [eta=η] [alpha=α] [seed=S]
 //            GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100, η 0.05, α 0.75
-//   glove-sweep CORPUS OUTDIR THREADS WINDOW SETTING...  count co-occurrences once, then fit and score each SETTING
+//   glove-sweep CORPUS OUTDIR THREADS WINDOW SAMPLE SETTING...  count co-occurrences once, then fit and score each SETTING
 //            (comma-separated key=value: epochs, xmax, eta, alpha, seed), writing OUTDIR/glove-wWINDOW-SETTING.vec
 //   nplm     TRAIN HELDOUT [EPOCHS]               Bengio's NPLM from scratch (2·EPOCHS) vs the two-phase recipe (EPOCHS frozen + EPOCHS fine-tuned) on word2vec vectors; held-out perplexity
 //   bin-check CORPUS OUT.bin                       train a small fastText model, write it as .bin, and compare `fasttext print-word-vectors` with our vectors
@@ -42,7 +42,7 @@ switch (cmd)
         break;
     }
     case "glove-sweep":
-        GloveSweep(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), args[5..]);
+        GloveSweep(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), double.Parse(args[5], CultureInfo.InvariantCulture), args[6..]);
         break;
     case "nplm":
         Nplm(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 3);
@@ -114,19 +114,19 @@ static void Glove(string corpus, string output, int threads, string tmp, int epo
 
 // Tuning aid: one co-occurrence count (the slow part), many fits. Uses the trainer's internals, so it is
 // the same code path as GloveTrainer.Train after counting.
-static void GloveSweep(string corpusPath, string outDir, int threads, int window, string[] settings)
+static void GloveSweep(string corpusPath, string outDir, int threads, int window, double sample, string[] settings)
 {
     Directory.CreateDirectory(outDir);
     string data = Path.Combine(AppContext.BaseDirectory, "../../../shared/data");
     data = Environment.GetEnvironmentVariable("DATA") ?? data;
-    var baseOptions = new GloveOptions { Dims = 100, Window = window, MinCount = 5, Threads = threads, Progress = new ConsoleProgress() };
+    var baseOptions = new GloveOptions { Dims = 100, Window = window, Sample = sample, MinCount = 5, Threads = threads, Progress = new ConsoleProgress() };
     var corpus = Corpus(corpusPath);
     var clock = Stopwatch.StartNew();
     var vocabulary = CorpusVocabulary.Build(corpus, baseOptions.MinCount);
     using var counter = new CooccurrenceCounter(vocabulary.Count, baseOptions);
     counter.Count(corpus, vocabulary, default);
     using var records = RecordSource.Collect(counter, baseOptions, vocabulary.Count);
-    Console.WriteLine($"name=glove-count window={window} records={records.Count} seconds={clock.Elapsed.TotalSeconds:F1}");
+    Console.WriteLine($"name=glove-count window={window} sample={sample} records={records.Count} seconds={clock.Elapsed.TotalSeconds:F1}");
     foreach (string setting in settings)
     {
         var o = baseOptions;
@@ -144,9 +144,9 @@ static void GloveSweep(string corpusPath, string outDir, int threads, int window
             };
         }
         using var result = GloveTrainer.Fit(vocabulary, records, o, default);
-        string vec = Path.Combine(outDir, $"glove-w{window}-{setting.Replace(',', '_')}.vec");
+        string vec = Path.Combine(outDir, $"glove-w{window}-s{sample}-{setting.Replace(',', '_')}.vec");
         VecFile.Write(vec, result.Vocabulary.Tokens, result.Vectors);
-        Console.WriteLine($"name=glove window={window} {setting} seconds={result.Summary.Elapsed.TotalSeconds:F1} loss={result.Summary.FinalLoss:F5}");
+        Console.WriteLine($"name=glove window={window} sample={sample} {setting} seconds={result.Summary.Elapsed.TotalSeconds:F1} loss={result.Summary.FinalLoss:F5}");
         Evaluation.Run(vec, Path.Combine(data, "analogy/questions-words.txt"), Path.Combine(data, "similarity"));
     }
 }

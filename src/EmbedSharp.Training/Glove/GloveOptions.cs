@@ -29,6 +29,14 @@ public sealed record GloveOptions
     /// <summary>Count both directions (left and right context; default true).</summary>
     public bool Symmetric { get; init; } = true;
 
+    /// <summary>
+    /// Sub-sampling threshold t of frequent words, applied once while counting (0 disables; default 0, as in GloVe's
+    /// tools). Each occurrence of a word of frequency f is kept with word2vec's probability
+    /// <c>min(1, (√(f/t) + 1)·t/f)</c>; dropped occurrences take no window position, so the window reaches further
+    /// past frequent words ("dirty" sub-sampling). The vocabulary and <see cref="MinCount"/> use the full counts.
+    /// </summary>
+    public double Sample { get; init; }
+
     /// <summary>Words seen fewer times are dropped (default 5).</summary>
     public long MinCount { get; init; } = 5;
 
@@ -82,6 +90,8 @@ public sealed record GloveOptions
         Guard.PositiveFinite(op, LearningRate, nameof(LearningRate));
         Guard.PositiveFinite(op, XMax, nameof(XMax));
         Guard.PositiveFinite(op, Alpha, nameof(Alpha));
+        if (!(Sample >= 0) || double.IsInfinity(Sample))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(Sample), Sample, $"Sample must be a finite number ≥ 0 (0 disables sub-sampling) but was {Sample}");
         Guard.InRange(op, Threads, 1, 1025, nameof(Threads));
         if (MemoryBudgetBytes < 1 << 20)
             ThrowHelper.ArgumentOutOfRange(op, nameof(MemoryBudgetBytes), MemoryBudgetBytes, $"MemoryBudgetBytes {MemoryBudgetBytes} is below the 1 MiB minimum");
