@@ -11,8 +11,8 @@ using EmbedSharp.Training.Word2Vec;
 // The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
 //   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
 //   fasttext CORPUS OUT.vec THREADS [BUCKET [MAXN [OUT.bin]]]  fastText skip-gram, minn 3 and maxn 6 (MAXN 0: no n-grams); optionally the model as a .bin
-//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]] [eta=η] [alpha=α] [seed=S]
-//            GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100, η 0.05, α 0.75
+//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]] [eta=η] [alpha=α] [sample=t] [seed=S]
+//            GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100, η 0.05, α 0.75, no sub-sampling
 //   glove-sweep CORPUS OUTDIR THREADS WINDOW SAMPLE SETTING...  count co-occurrences once, then fit and score each SETTING
 //            (comma-separated key=value: epochs, xmax, eta, alpha, seed), writing OUTDIR/glove-wWINDOW-SETTING.vec
 //   nplm     TRAIN HELDOUT [EPOCHS]               Bengio's NPLM from scratch (2·EPOCHS) vs the two-phase recipe (EPOCHS frozen + EPOCHS fine-tuned) on word2vec vectors; held-out perplexity
@@ -38,7 +38,7 @@ switch (cmd)
         double Named(string key, double fallback) => named.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
         Glove(args[1], args[2], int.Parse(args[3]), args[4], positional.Length > 0 ? int.Parse(positional[0]) : 25,
             positional.Length > 1 ? int.Parse(positional[1]) : 5, positional.Length > 2 ? double.Parse(positional[2], CultureInfo.InvariantCulture) : 100,
-            Named("eta", 0.05), Named("alpha", 0.75), (ulong)Named("seed", 1));
+            Named("eta", 0.05), Named("alpha", 0.75), Named("sample", 0), (ulong)Named("seed", 1));
         break;
     }
     case "glove-sweep":
@@ -94,12 +94,12 @@ static void FastText(string corpus, string output, int threads, int bucket, int 
         FastTextBin.Write(bin, model);
 }
 
-static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax, double eta, double alpha, ulong seed)
+static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax, double eta, double alpha, double sample, ulong seed)
 {
     Directory.CreateDirectory(tmp);
     var options = new GloveOptions
     {
-        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax, LearningRate = eta, Alpha = alpha, Seed = seed,
+        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax, LearningRate = eta, Alpha = alpha, Sample = sample, Seed = seed,
         CreateShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16),
         OpenShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
         DeleteShard = i => File.Delete(Path.Combine(tmp, $"shard{i}.bin")),

@@ -46,7 +46,14 @@ public sealed record GloveOptions
     /// <summary>AdaGrad's initial learning rate η (default 0.05).</summary>
     public double LearningRate { get; init; } = 0.05;
 
-    /// <summary>Cut-off of the weighting function, x_max (default 100).</summary>
+    /// <summary>Cut-off of the weighting function <c>f(x) = min(1, (x/x_max)^α)</c>, x_max (default 100, GloVe's).</summary>
+    /// <remarks>
+    /// 100 suits corpora of hundreds of millions of tokens and more, where frequent pairs have counts in the
+    /// thousands. On a corpus of a few million to a few tens of millions of tokens most pairs have counts near 1,
+    /// so with x_max 100 they weigh (1/100)^0.75 ≈ 0.03 and the rare words learn slowly; pick 10 there (GloVe's demo
+    /// does on the 17M-token text8). On the 7.8M-token benchmark corpus, window 15 and 50 epochs, x_max 10 raised
+    /// analogy accuracy from 0.098 to 0.116, for this trainer and for Stanford's tools alike.
+    /// </remarks>
     public double XMax { get; init; } = 100;
 
     /// <summary>Exponent of the weighting function, α (default 0.75).</summary>
