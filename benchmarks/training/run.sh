@@ -74,7 +74,7 @@ run() {
 
 FT_COMMON="-dim 100 -ws 5 -epoch 5 -minCount 5 -neg 5"
 # The best GloVe setting found on this corpus (benchmarks/training/README.md): EPOCHS WINDOW XMAX [key=value...].
-GLOVE_BEST=${GLOVE_BEST:-"50 15 10"}
+GLOVE_BEST=${GLOVE_BEST:-"50 15 10 sample=1e-3"}
 for sys in $SYSTEMS; do
   for t in $THREADS; do
     case $sys in

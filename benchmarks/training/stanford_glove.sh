@@ -14,7 +14,8 @@ cd "$work"   # cooccur and shuffle write their temporary files to the current di
 build=$work/build
 mkdir -p "$build"
 if [ ! -x "$build/glove" ]; then
-  cp -r "$src"/. "$build/src-copy"
+  mkdir -p "$build/src-copy"
+  cp -r "$src/src" "$src/Makefile" "$build/src-copy/"
   make -C "$build/src-copy" >/dev/null
   cp "$build/src-copy"/build/{vocab_count,cooccur,shuffle,glove} "$build/"
 fi
