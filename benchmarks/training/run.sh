@@ -7,7 +7,9 @@
 # Env:   DATA     shared data folder (default ../shared/data next to the repository)
 #        WORK     scratch folder for the corpus, vectors and logs (default /tmp/embedsharp-training-bench)
 #        THREADS  thread counts to run (default "1 2")
-#        SYSTEMS  which runs (default "ours-w2v gensim fasttext-w2v ours-ft-w2v ours-fasttext fasttext glove glove15")
+#        SYSTEMS  which runs (default "ours-w2v gensim fasttext-w2v ours-ft-w2v ours-fasttext fasttext glove glove15 glove-best stanford-glove")
+#        GLOVE_SRC  a checkout of Stanford's GloVe C tools (github.com/stanfordnlp/GloVe) for the optional
+#                 `stanford-glove` system (window 15, x_max 100, 50 iterations); skipped when unset
 #        SOURCES  passed to make_corpus.sh (default: all six sources, 7.8M tokens)
 # Results: $WORK/results.tsv (one row per run) and the table in benchmarks/training/README.md.
 set -euo pipefail
@@ -16,7 +18,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=${DATA:-$ROOT/../shared/data}
 WORK=${WORK:-/tmp/embedsharp-training-bench}
 THREADS=${THREADS:-"1 2"}
-SYSTEMS=${SYSTEMS:-"ours-w2v gensim fasttext-w2v ours-ft-w2v ours-fasttext fasttext glove glove15"}
+SYSTEMS=${SYSTEMS:-"ours-w2v gensim fasttext-w2v ours-ft-w2v ours-fasttext fasttext glove glove15 glove-best stanford-glove"}
 PY=/usr/bin/python3   # Debian's python, where python3-gensim lives
 mkdir -p "$WORK"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "need root for: $*" >&2; exit 1; fi; }
@@ -71,6 +73,8 @@ run() {
 }
 
 FT_COMMON="-dim 100 -ws 5 -epoch 5 -minCount 5 -neg 5"
+# The best GloVe setting found on this corpus (benchmarks/training/README.md): EPOCHS WINDOW XMAX [key=value...].
+GLOVE_BEST=${GLOVE_BEST:-"50 15 10 sample=1e-3"}
 for sys in $SYSTEMS; do
   for t in $THREADS; do
     case $sys in
@@ -82,6 +86,10 @@ for sys in $SYSTEMS; do
       fasttext)      run fasttext-sg "$t" "$WORK/ft-$t.vec" -- fasttext skipgram -input "$CORPUS" -output "$WORK/ft-$t" $FT_COMMON -thread "$t" ;;
       glove)         run ours-glove "$t" "$WORK/ours-glove-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove-$t.vec" "$t" "$WORK/glove-shards" ;;
       glove15)       run ours-glove-w15-e50 "$t" "$WORK/ours-glove15-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove15-$t.vec" "$t" "$WORK/glove-shards" 50 15 ;;
+      glove-best)    run ours-glove-best "$t" "$WORK/ours-glove-best-$t.vec" -- "$BENCH" glove "$CORPUS" "$WORK/ours-glove-best-$t.vec" "$t" "$WORK/glove-shards" $GLOVE_BEST ;;
+      stanford-glove)
+        if [ -z "${GLOVE_SRC:-}" ]; then echo "== stanford-glove skipped (GLOVE_SRC unset)" >&2; continue; fi
+        run stanford-glove-w15-e50 "$t" "$WORK/stanford-glove-$t.vec" -- bash "$ROOT/benchmarks/training/stanford_glove.sh" "$GLOVE_SRC" "$CORPUS" "$WORK/stanford-glove-$t.vec" "$t" "$WORK/stanford-glove" 50 15 100 ;;
       *) echo "unknown system $sys" >&2; exit 2 ;;
     esac
     rm -f "$WORK"/ft-*.bin "$WORK"/ft-w2v-*.bin
@@ -94,12 +102,12 @@ if [ "${BIN_CHECK:-1}" = 1 ]; then
   "$BENCH" bin-check "$WORK/corpus/devil.txt" "$WORK/devil-ours.bin" | tee "$WORK/bin-check.log" >&2
 fi
 
-# 4. The results table, between the markers in README.md. words/CPU-s = 5 × corpus tokens / CPU seconds of
+# 4. The results table, between the markers in README.md (the latest row of each system and thread count). words/CPU-s = 5 × corpus tokens / CPU seconds of
 # the whole process (vocabulary, training, writing), the speed figure least disturbed by other load.
 # GloVe passes over co-occurrence records, not words, so it has no words/s figures.
 TABLE=$(awk -F'\t' -v tok="$TOKENS" 'NR==1{next} {w=$4; c=sprintf("%.0f", 5*tok/$5); if ($1 ~ /glove/) {w="–"; c="–"}
   printf "| %s | %s | %s | %s | %s | %s | %s | %.3f (%s) | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $1,$2,$3,w,$5,c,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15}' \
-  <(head -1 "$RESULTS"; tail -n +2 "$RESULTS" | sort -t$'\t' -k1,1 -k2,2n))
+  <(head -1 "$RESULTS"; tail -n +2 "$RESULTS" | awk -F'\t' '{last[$1 FS $2]=$0} END{for (k in last) print last[k]}' | sort -t$'\t' -k1,1 -k2,2n))
 README=$ROOT/benchmarks/training/README.md
 if grep -q '<!-- results:begin -->' "$README"; then
   awk -v table="$TABLE" '

@@ -11,7 +11,10 @@ using EmbedSharp.Training.Word2Vec;
 // The training benchmark's console entry (benchmarks/training/run.sh drives it). Commands:
 //   w2v      CORPUS OUT.vec THREADS [sg|cbow]     word2vec, dim 100, window 5, negative 5, min count 5, 5 epochs
 //   fasttext CORPUS OUT.vec THREADS [BUCKET [MAXN [OUT.bin]]]  fastText skip-gram, minn 3 and maxn 6 (MAXN 0: no n-grams); optionally the model as a .bin
-//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]]  GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100
+//   glove    CORPUS OUT.vec THREADS TMPDIR [EPOCHS [WINDOW [XMAX]]] [eta=η] [alpha=α] [sample=t] [seed=S]
+//            GloVe; defaults: 25 epochs (GloVe's), window 5 like the others, x_max 100, η 0.05, α 0.75, no sub-sampling
+//   glove-sweep CORPUS OUTDIR THREADS WINDOW SAMPLE SETTING...  count co-occurrences once, then fit and score each SETTING
+//            (comma-separated key=value: epochs, xmax, eta, alpha, seed), writing OUTDIR/glove-wWINDOW-SETTING.vec
 //   nplm     TRAIN HELDOUT [EPOCHS]               Bengio's NPLM from scratch (2·EPOCHS) vs the two-phase recipe (EPOCHS frozen + EPOCHS fine-tuned) on word2vec vectors; held-out perplexity
 //   bin-check CORPUS OUT.bin                       train a small fastText model, write it as .bin, and compare `fasttext print-word-vectors` with our vectors
 //   eval     VEC ANALOGY SIMILARITY_DIR           our EvaluateWordAnalogies / EvaluateWordPairs
@@ -28,8 +31,18 @@ switch (cmd)
             args.Length > 6 ? args[6] : null);
         break;
     case "glove":
-        Glove(args[1], args[2], int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 25, args.Length > 6 ? int.Parse(args[6]) : 5,
-            args.Length > 7 ? double.Parse(args[7], CultureInfo.InvariantCulture) : 100);
+    {
+        // Positional EPOCHS WINDOW XMAX first, then any key=value settings.
+        string[] positional = [.. args.Skip(5).Where(a => !a.Contains('='))];
+        var named = args.Skip(5).Where(a => a.Contains('=')).Select(a => a.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+        double Named(string key, double fallback) => named.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        Glove(args[1], args[2], int.Parse(args[3]), args[4], positional.Length > 0 ? int.Parse(positional[0]) : 25,
+            positional.Length > 1 ? int.Parse(positional[1]) : 5, positional.Length > 2 ? double.Parse(positional[2], CultureInfo.InvariantCulture) : 100,
+            Named("eta", 0.05), Named("alpha", 0.75), Named("sample", 0), (ulong)Named("seed", 1));
+        break;
+    }
+    case "glove-sweep":
+        GloveSweep(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), double.Parse(args[5], CultureInfo.InvariantCulture), args[6..]);
         break;
     case "nplm":
         Nplm(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 3);
@@ -81,12 +94,12 @@ static void FastText(string corpus, string output, int threads, int bucket, int 
         FastTextBin.Write(bin, model);
 }
 
-static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax)
+static void Glove(string corpus, string output, int threads, string tmp, int epochs, int window, double xMax, double eta, double alpha, double sample, ulong seed)
 {
     Directory.CreateDirectory(tmp);
     var options = new GloveOptions
     {
-        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax,
+        Dims = 100, Window = window, MinCount = 5, Epochs = epochs, Threads = threads, XMax = xMax, LearningRate = eta, Alpha = alpha, Sample = sample, Seed = seed,
         CreateShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16),
         OpenShard = i => new FileStream(Path.Combine(tmp, $"shard{i}.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
         DeleteShard = i => File.Delete(Path.Combine(tmp, $"shard{i}.bin")),
@@ -97,6 +110,45 @@ static void Glove(string corpus, string output, int threads, string tmp, int epo
     Report("ours-glove", result.Summary, threads);
     Console.WriteLine($"glove_total_seconds={clock.Elapsed.TotalSeconds:F1}");
     VecFile.Write(output, result.Vocabulary.Tokens, result.Vectors);
+}
+
+// Tuning aid: one co-occurrence count (the slow part), many fits. Uses the trainer's internals, so it is
+// the same code path as GloveTrainer.Train after counting.
+static void GloveSweep(string corpusPath, string outDir, int threads, int window, double sample, string[] settings)
+{
+    Directory.CreateDirectory(outDir);
+    string data = Path.Combine(AppContext.BaseDirectory, "../../../shared/data");
+    data = Environment.GetEnvironmentVariable("DATA") ?? data;
+    var baseOptions = new GloveOptions { Dims = 100, Window = window, Sample = sample, MinCount = 5, Threads = threads, Progress = new ConsoleProgress() };
+    var corpus = Corpus(corpusPath);
+    var clock = Stopwatch.StartNew();
+    var vocabulary = CorpusVocabulary.Build(corpus, baseOptions.MinCount);
+    using var counter = new CooccurrenceCounter(vocabulary.Count, baseOptions);
+    counter.Count(corpus, vocabulary, default);
+    using var records = RecordSource.Collect(counter, baseOptions, vocabulary.Count);
+    Console.WriteLine($"name=glove-count window={window} sample={sample} records={records.Count} seconds={clock.Elapsed.TotalSeconds:F1}");
+    foreach (string setting in settings)
+    {
+        var o = baseOptions;
+        foreach (var kv in setting.Split(',').Select(p => p.Split('=', 2)))
+        {
+            double x = double.Parse(kv[1], CultureInfo.InvariantCulture);
+            o = kv[0] switch
+            {
+                "epochs" => o with { Epochs = (int)x },
+                "xmax" => o with { XMax = x },
+                "eta" => o with { LearningRate = x },
+                "alpha" => o with { Alpha = x },
+                "seed" => o with { Seed = (ulong)x },
+                _ => throw new ArgumentException($"unknown setting {kv[0]}"),
+            };
+        }
+        using var result = GloveTrainer.Fit(vocabulary, records, o, default);
+        string vec = Path.Combine(outDir, $"glove-w{window}-s{sample}-{setting.Replace(',', '_')}.vec");
+        VecFile.Write(vec, result.Vocabulary.Tokens, result.Vectors);
+        Console.WriteLine($"name=glove window={window} sample={sample} {setting} seconds={result.Summary.Elapsed.TotalSeconds:F1} loss={result.Summary.FinalLoss:F5}");
+        Evaluation.Run(vec, Path.Combine(data, "analogy/questions-words.txt"), Path.Combine(data, "similarity"));
+    }
 }
 
 static void Nplm(string train, string heldOut, int epochs)

@@ -17,7 +17,7 @@ internal sealed class CooccurrenceCounter : IDisposable
     private readonly int _vocab;
     private readonly int _dense;          // words 0 … _dense−1 use the dense block
     private readonly float[] _block;
-    private readonly Dictionary<long, float> _sparse = new();
+    private readonly Dictionary<long, float> _sparse = new(PairKeyComparer.Instance);
     private readonly int _maxSparse;
     private readonly Func<int, Stream> _create, _open;
     private readonly List<int> _shards = [];
@@ -53,6 +53,10 @@ internal sealed class CooccurrenceCounter : IDisposable
     {
         int window = _o.Window;
         var history = new int[window];
+        // Sub-sampling: keep when the top 32 bits of a draw are below keep[w] (uint.MaxValue: always). Its own
+        // generator, so the fit's initial vectors and shuffles do not depend on it.
+        uint[]? keep = _o.Sample > 0 ? Word2Vec.Word2VecTrainer.KeepThresholds(vocabulary.Counts, vocabulary.TotalCount, _o.Sample) : null;
+        var random = new EmbedSharp.Numerics.SeededRandom(_o.Seed ^ 0x5EED_C0C0_0000_0001UL);
         var clock = Stopwatch.StartNew();
         long nextReport = 1_000_000;
         using var cursor = corpus.Open();
@@ -62,6 +66,8 @@ internal sealed class CooccurrenceCounter : IDisposable
             while (cursor.NextToken(out ReadOnlySpan<char> token))
             {
                 if (!vocabulary.TryGetId(token, out int w2))
+                    continue;
+                if (keep is not null && keep[w2] != uint.MaxValue && (uint)(random.NextUInt64() >> 32) >= keep[w2])
                     continue;
                 int back = Math.Min(n, window);
                 for (int k = 1; k <= back; k++)
@@ -190,4 +196,18 @@ internal sealed class CooccurrenceCounter : IDisposable
     }
 
     public void Dispose() => _memoryShards?.Clear();
+
+    /// <summary>
+    /// Hashes a pair key <c>(i &lt;&lt; 32) | j</c> by Fibonacci hashing. <c>long.GetHashCode</c> is
+    /// <c>i ^ j</c>, which folds every pair of word ids below 2¹⁶ into 2¹⁶ hash codes, so the map's chains grew
+    /// with its size and counting slowed down many times over.
+    /// </summary>
+    internal sealed class PairKeyComparer : IEqualityComparer<long>
+    {
+        public static readonly PairKeyComparer Instance = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
+    }
 }

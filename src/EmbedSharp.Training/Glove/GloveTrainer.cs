@@ -52,7 +52,7 @@ public static class GloveTrainer
     /// <summary>GloVe's weighting function <c>f(x) = min(1, (x/x_max)^α)</c>.</summary>
     public static double Weight(double x, double xMax = 100, double alpha = 0.75) => x < xMax ? Math.Pow(x / xMax, alpha) : 1;
 
-    private static unsafe WordVectors Fit(Vocabulary vocabulary, RecordSource records, GloveOptions o, CancellationToken cancellation)
+    internal static unsafe WordVectors Fit(Vocabulary vocabulary, RecordSource records, GloveOptions o, CancellationToken cancellation)
     {
         int v = vocabulary.Count, dims = o.Dims;
         var random = new SeededRandom(o.Seed);

@@ -135,7 +135,7 @@ public class GloveTests
         Assert.Equal(1.0, GloveTrainer.Weight(100));
         Assert.Equal(1.0, GloveTrainer.Weight(1000));
         Assert.Equal(Math.Pow(0.5, 0.75), GloveTrainer.Weight(50), 12);
-        foreach (var o in new[] { Small with { XMax = 0 }, Small with { Alpha = double.NaN }, Small with { MemoryBudgetBytes = 1000 },
+        foreach (var o in new[] { Small with { XMax = 0 }, Small with { Alpha = double.NaN }, Small with { MemoryBudgetBytes = 1000 }, Small with { Sample = -1 },
                      Small with { CreateShard = _ => new MemoryStream() }, Small with { Window = 0 } })
             Assert.StartsWith("[glove.train]", Assert.ThrowsAny<ArgumentException>(() => GloveTrainer.Train(TinyCorpus.NeverOpened(), o)).Message);
     }
@@ -157,5 +157,45 @@ public class GloveTests
         Assert.True(counter.ShardsSpilled > 0, "the budget must force at least one shard");
         var e = Assert.Throws<InvalidDataException>(() => counter.Merge().Count());
         Assert.StartsWith("[glove.merge]", e.Message);
+    }
+
+    [Fact]
+    public void DefaultsAreStanfordGlovesExceptDimsAndMinCount()
+    {
+        var o = new GloveOptions();
+        Assert.Equal((15, true, true, 25, 0.05, 100.0, 0.75, 0.0), (o.Window, o.Symmetric, o.DistanceWeighting, o.Epochs, o.LearningRate, o.XMax, o.Alpha, o.Sample));
+        Assert.Equal((100, 5L), (o.Dims, o.MinCount));
+    }
+
+    [Fact]
+    public void PairKeysOfSmallIdsHashApart()
+    {
+        // long.GetHashCode is i ^ j: the 65 536 pairs of ids below 256 got only 256 hash codes. The counter's
+        // comparer must spread them (counting the benchmark corpus went from ~150 s to ~9 s).
+        var codes = new HashSet<int>();
+        for (long i = 0; i < 256; i++)
+            for (long j = 0; j < 256; j++)
+                codes.Add(CooccurrenceCounter.PairKeyComparer.Instance.GetHashCode((i << 32) | j));
+        Assert.True(codes.Count > 65_000, $"{codes.Count} distinct hash codes for 65 536 pairs");
+    }
+
+    [Fact]
+    public void SubSamplingDropsFrequentWordsAndWidensTheWindow()
+    {
+        // "the" is 2/3 of the 18 000 tokens; with Sample = 0.01 it is kept with probability ≈ 0.14, so most lines
+        // count w–v at distance 1 instead of 3, while the rarer w and v words are always kept.
+        var lines = Enumerable.Range(0, 3000).Select(i => $"the w{i % 30} the the v{i % 20} the");
+        var corpus = TextCorpus.FromText(string.Join('\n', lines));
+        var vocab = CorpusVocabulary.Build(corpus, 1);
+        int the = vocab.GetId("the"), w0 = vocab.GetId("w0"), v0 = vocab.GetId("v0");
+        var full = Records(corpus, Small with { Window = 3 }, out _);
+        var sampled = Records(corpus, Small with { Window = 3, Sample = 0.01 }, out _);
+        Assert.Equal(sampled, Records(corpus, Small with { Window = 3, Sample = 0.01 }, out _)); // same seed, same counts
+        Assert.True(sampled[(the, w0)] < 0.35 * full[(the, w0)], $"the–w0: {sampled[(the, w0)]} of {full[(the, w0)]}");
+        // w0 and v0 share a line every 60 lines (50 lines); 3 apart in full, mostly 1 apart once "the" is dropped.
+        Assert.Equal(50 / 3f, full[(w0, v0)], 3);
+        Assert.True(sampled[(w0, v0)] > 2 * full[(w0, v0)], $"w0–v0: {sampled[(w0, v0)]} vs {full[(w0, v0)]}");
+        Assert.Equal(full.Keys.Where(k => k.Item1 != the && k.Item2 != the).Count(),
+            sampled.Keys.Where(k => k.Item1 != the && k.Item2 != the).Count());
     }
 }
