@@ -41,7 +41,8 @@ gcc -O3 -march=native -pthread -o "$out/memprobe" benchmarks/probe/memprobe.c
 echo "== peer (PyTorch)"
 /usr/bin/python3 -c "import torch; print(torch.__version__, torch.__config__.show().splitlines()[-1][:200])"
 : > "$out/torch.jsonl"
-for t in 1 2; do /usr/bin/python3 benchmarks/peer/torch_peer.py "$out" "$t" | tee -a "$out/torch.jsonl"; done
+# torch.set_num_threads does not bound OpenBLAS's own pool: pin it, or "1 thread" GEMM runs on all cores.
+for t in 1 2; do OPENBLAS_NUM_THREADS=$t /usr/bin/python3 benchmarks/peer/torch_peer.py "$out" "$t" | tee -a "$out/torch.jsonl"; done
 
 echo "== EmbedSharp (BenchmarkDotNet)"
 EMBEDSHARP_BENCH_IDS="$PWD/$out" dotnet run -c Release --project benchmarks/EmbedSharp.Benchmarks -- \

@@ -39,7 +39,8 @@ def load_jsonl(path):
 def ours(results_dir):
     """(workload, threads) → best seconds per operation (BenchmarkDotNet's minimum)."""
     table = {}
-    for path in glob.glob(f"{results_dir}/bdn/results/*-report-full.json"):
+    # Oldest first, so the latest run of a workload wins (report names carry their timestamps).
+    for path in sorted(glob.glob(f"{results_dir}/bdn/results/*-report-full.json")):
         with open(path) as f:
             report = json.load(f)
         for b in report["Benchmarks"]:
