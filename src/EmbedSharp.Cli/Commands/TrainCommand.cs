@@ -28,7 +28,7 @@ internal static class TrainCommand
         var model = new Option<string>("--model") { Description = "word2vec, fasttext, glove or nplm.", DefaultValueFactory = _ => "word2vec" };
         var arch = new Option<string>("--arch") { Description = "skipgram or cbow (word2vec, fasttext).", DefaultValueFactory = _ => "skipgram" };
         var dims = new Option<int>("--dims") { Description = "Vector size.", DefaultValueFactory = _ => 100 };
-        var window = new Option<int>("--window") { Description = "Context window.", DefaultValueFactory = _ => 5 };
+        var window = new Option<int>("--window") { Description = "Context window (default 5; 15 for glove, as in Stanford's GloVe).", DefaultValueFactory = _ => 0 };
         var negative = new Option<int>("--negative") { Description = "Negative samples (0 with --hs for hierarchical softmax only).", DefaultValueFactory = _ => 5 };
         var hs = new Option<bool>("--hs") { Description = "Hierarchical softmax (word2vec)." };
         var minCount = new Option<int>("--min-count") { Description = "Drop words seen fewer times.", DefaultValueFactory = _ => 5 };
@@ -62,8 +62,10 @@ internal static class TrainCommand
             throw new ArgumentException($"[{op}] unknown --model '{s.Model}'; valid values are word2vec, fasttext, glove, nplm");
         if (s.Arch is not ("skipgram" or "cbow"))
             throw new ArgumentException($"[{op}] unknown --arch '{s.Arch}'; valid values are skipgram, cbow");
-        if (s.Dims < 1 || s.Window < 1 || s.Threads < 1 || s.MinCount < 1 || s.Epochs < 0 || s.Negative < 0)
-            throw new ArgumentOutOfRangeException(nameof(s), $"[{op}] --dims, --window, --threads and --min-count must be ≥ 1, --epochs and --negative ≥ 0");
+        if (s.Dims < 1 || s.Window < 0 || s.Threads < 1 || s.MinCount < 1 || s.Epochs < 0 || s.Negative < 0)
+            throw new ArgumentOutOfRangeException(nameof(s), $"[{op}] --dims, --threads and --min-count must be ≥ 1, --window, --epochs and --negative ≥ 0 (0 = the model's default)");
+        if (s.Window == 0)
+            s = s with { Window = s.Model == "glove" ? 15 : 5 };
         OutputPaths.Prepare(s.Output);
         bool fastTextBin = s.Model == "fasttext" && Path.GetExtension(s.Output).Equals(".bin", StringComparison.OrdinalIgnoreCase);
         EmbeddingFormat? format = fastTextBin ? null : FormatRegistry.Default.ForWriting(s.Output);
