@@ -132,7 +132,8 @@ public sealed class QuantizedEmbeddingBag
 
     /// <summary>
     /// Bags [first, last) of one batch: each looked-up row is dequantized (SIMD for 4/8-bit float32-scaled
-    /// tables) into a one-row scratch and pooled; rows a few positions ahead are prefetched. Pooling
+    /// tables) and pooled — added straight into the output for unweighted sum/mean on the SIMD layouts,
+    /// otherwise through a one-row scratch; rows a few positions ahead are prefetched. Pooling
     /// arithmetic is exactly <see cref="ForwardReference"/>'s: <c>o + w·ŵ</c> (or <c>o + ŵ</c>), the element-wise
     /// maximum, and the mean divides the sum by the bag size.
     /// </summary>
@@ -144,6 +145,7 @@ public sealed class QuantizedEmbeddingBag
         public void Run(int first, int last, float[] scratch)
         {
             int dims = reader.Dims;
+            bool accumulate = mode != PoolingMode.Max && weightCount == 0 && reader.CanAccumulate;
             Span<float> row = scratch.AsSpan(0, dims);
             fixed (float* rowPointer = scratch)
             {
@@ -157,7 +159,7 @@ public sealed class QuantizedEmbeddingBag
                     {
                         if (i + PrefetchDistance < count)
                             reader.Prefetch(ids[i + PrefetchDistance]);
-                        if (mode != PoolingMode.Max && weightCount == 0 && reader.CanAccumulate)
+                        if (accumulate)
                         {
                             reader.Accumulate(ids[i], destination + (nint)b * dims);
                             continue;

@@ -44,61 +44,26 @@ internal static unsafe class AffineKernels
     /// <summary>
     /// Dequantizes one row of <paramref name="dims"/> values: <c>dst[i] = q_i·s_g + b_g</c> (g = i / groupSize).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeRow<TBits>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* dst, int dims)
-        where TBits : struct, IBitWidth
-    {
-        int unitBytes = UnitBytes<TBits>();
-        int units = groupSize / 32;
-        for (int g = 0, i = 0; i < dims; g++)
-        {
-            float s = scales[g], b = biases[g];
-            if (Vector512.IsHardwareAccelerated)
-            {
-                var sv = Vector512.Create(s);
-                var bv = Vector512.Create(b);
-                for (int u = 0; u < units; u++, i += 32, codes += unitBytes)
-                {
-                    Vector512<ushort> w = Vector512.WidenLower(Codes32<TBits>(codes).ToVector512Unsafe());
-                    var f0 = Vector512.ConvertToSingle(Vector512.WidenLower(w).AsInt32());
-                    var f1 = Vector512.ConvertToSingle(Vector512.WidenUpper(w).AsInt32());
-                    if (fused)
-                    {
-                        Vector512.FusedMultiplyAdd(f0, sv, bv).Store(dst + i);
-                        Vector512.FusedMultiplyAdd(f1, sv, bv).Store(dst + i + 16);
-                    }
-                    else
-                    {
-                        (f0 * sv + bv).Store(dst + i);
-                        (f1 * sv + bv).Store(dst + i + 16);
-                    }
-                }
-            }
-            else
-            {
-                var sv = Vector256.Create(s);
-                var bv = Vector256.Create(b);
-                for (int u = 0; u < units; u++, i += 32, codes += unitBytes)
-                {
-                    Vector256<byte> cb = Codes32<TBits>(codes);
-                    Vector256<ushort> w0 = Vector256.WidenLower(cb), w1 = Vector256.WidenUpper(cb);
-                    Store256(Vector256.ConvertToSingle(Vector256.WidenLower(w0).AsInt32()), sv, bv, fused, dst + i);
-                    Store256(Vector256.ConvertToSingle(Vector256.WidenUpper(w0).AsInt32()), sv, bv, fused, dst + i + 8);
-                    Store256(Vector256.ConvertToSingle(Vector256.WidenLower(w1).AsInt32()), sv, bv, fused, dst + i + 16);
-                    Store256(Vector256.ConvertToSingle(Vector256.WidenUpper(w1).AsInt32()), sv, bv, fused, dst + i + 24);
-                }
-            }
-        }
-    }
+        where TBits : struct, IBitWidth => Row<TBits, StoreSink>(codes, scales, biases, groupSize, fused, dst, dims);
 
     /// <summary>
     /// Adds one dequantized row to an accumulator: <c>acc[i] = acc[i] + ŵ_i</c> with <c>ŵ_i</c> rounded
     /// exactly as <see cref="DequantizeRow{TBits}"/> rounds it, so a bag summed with this kernel equals
     /// dequantizing each row into a scratch and adding it — without the scratch round trip.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateRow<TBits>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* acc, int dims)
+        where TBits : struct, IBitWidth => Row<TBits, AddSink>(codes, scales, biases, groupSize, fused, acc, dims);
+
+    /// <summary>
+    /// The one row loop behind <see cref="DequantizeRow{TBits}"/> and <see cref="AccumulateRow{TBits}"/>:
+    /// each vector of <c>ŵ = q·s + b</c> is handed to <typeparamref name="TSink"/> (stored, or added to
+    /// what is there). The sink is a struct type parameter, so each use compiles to its own loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row<TBits, TSink>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* dst, int dims)
         where TBits : struct, IBitWidth
+        where TSink : struct, IRowSink
     {
         int unitBytes = UnitBytes<TBits>();
         int units = groupSize / 32;
@@ -114,10 +79,8 @@ internal static unsafe class AffineKernels
                     Vector512<ushort> w = Vector512.WidenLower(Codes32<TBits>(codes).ToVector512Unsafe());
                     var f0 = Vector512.ConvertToSingle(Vector512.WidenLower(w).AsInt32());
                     var f1 = Vector512.ConvertToSingle(Vector512.WidenUpper(w).AsInt32());
-                    var d0 = fused ? Vector512.FusedMultiplyAdd(f0, sv, bv) : f0 * sv + bv;
-                    var d1 = fused ? Vector512.FusedMultiplyAdd(f1, sv, bv) : f1 * sv + bv;
-                    (Vector512.Load(acc + i) + d0).Store(acc + i);
-                    (Vector512.Load(acc + i + 16) + d1).Store(acc + i + 16);
+                    TSink.Put(fused ? Vector512.FusedMultiplyAdd(f0, sv, bv) : f0 * sv + bv, dst + i);
+                    TSink.Put(fused ? Vector512.FusedMultiplyAdd(f1, sv, bv) : f1 * sv + bv, dst + i + 16);
                 }
             }
             else
@@ -128,22 +91,47 @@ internal static unsafe class AffineKernels
                 {
                     Vector256<byte> cb = Codes32<TBits>(codes);
                     Vector256<ushort> w0 = Vector256.WidenLower(cb), w1 = Vector256.WidenUpper(cb);
-                    Add256(Vector256.ConvertToSingle(Vector256.WidenLower(w0).AsInt32()), sv, bv, fused, acc + i);
-                    Add256(Vector256.ConvertToSingle(Vector256.WidenUpper(w0).AsInt32()), sv, bv, fused, acc + i + 8);
-                    Add256(Vector256.ConvertToSingle(Vector256.WidenLower(w1).AsInt32()), sv, bv, fused, acc + i + 16);
-                    Add256(Vector256.ConvertToSingle(Vector256.WidenUpper(w1).AsInt32()), sv, bv, fused, acc + i + 24);
+                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenLower(w0).AsInt32()), sv, bv, fused, dst + i);
+                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenUpper(w0).AsInt32()), sv, bv, fused, dst + i + 8);
+                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenLower(w1).AsInt32()), sv, bv, fused, dst + i + 16);
+                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenUpper(w1).AsInt32()), sv, bv, fused, dst + i + 24);
                 }
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add256(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused, float* acc) =>
-        (Vector256.Load(acc) + (fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b)).Store(acc);
+    private static void Put256<TSink>(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused, float* dst)
+        where TSink : struct, IRowSink =>
+        TSink.Put(fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b, dst);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused, float* dst) =>
-        (fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b).Store(dst);
+    /// <summary>What <see cref="Row{TBits, TSink}"/> does with each vector of dequantized values.</summary>
+    private interface IRowSink
+    {
+        static abstract void Put(Vector512<float> values, float* dst);
+
+        static abstract void Put(Vector256<float> values, float* dst);
+    }
+
+    /// <summary><c>dst = ŵ</c>.</summary>
+    private readonly struct StoreSink : IRowSink
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Put(Vector512<float> values, float* dst) => values.Store(dst);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Put(Vector256<float> values, float* dst) => values.Store(dst);
+    }
+
+    /// <summary><c>dst = dst + ŵ</c>.</summary>
+    private readonly struct AddSink : IRowSink
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Put(Vector512<float> values, float* dst) => (Vector512.Load(dst) + values).Store(dst);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Put(Vector256<float> values, float* dst) => (Vector256.Load(dst) + values).Store(dst);
+    }
 
     /// <summary>
     /// <c>Σ_i x[i] · ŵ_i</c> for one packed row, computed as <c>Σ_g (s_g · Σ_{i∈g} q_i·x_i + b_g · Σ_{i∈g} x_i)</c>
