@@ -64,7 +64,7 @@ public sealed partial class Embedding
     public void BackwardAndStep(ReadOnlySpan<int> indices, ReadOnlySpan<float> gradOutput, Optimizers.SparseOptimizer optimizer)
     {
         const string op = "embedding.backward_step";
-        CheckOptimizer(op, optimizer);
+        Optimizers.SparseOptimizer.CheckUpdates(op, optimizer, Weight);
         ValidateBackward(op, indices, gradOutput, default);
         using RowGroups groups = Group(indices);
         optimizer.Step(groups, GradientOf(gradOutput));
@@ -73,15 +73,8 @@ public sealed partial class Embedding
     /// <summary>As <see cref="BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{float}, Optimizers.SparseOptimizer)"/> for int64 ids.</summary>
     public void BackwardAndStep(ReadOnlySpan<long> indices, ReadOnlySpan<float> gradOutput, Optimizers.SparseOptimizer optimizer)
     {
-        CheckOptimizer("embedding.backward_step", optimizer);
+        Optimizers.SparseOptimizer.CheckUpdates("embedding.backward_step", optimizer, Weight);
         BackwardAndStep(NarrowIndices("embedding.backward_step", indices, default), gradOutput, optimizer);
-    }
-
-    private void CheckOptimizer(string op, Optimizers.SparseOptimizer optimizer)
-    {
-        Guard.NotNull(op, optimizer);
-        if (!ReferenceEquals(optimizer.Table, Weight))
-            ThrowHelper.Argument(op, nameof(optimizer), "the optimizer was created for another table; create it over this layer's Weight");
     }
 
     /// <summary>Positions grouped by row, padding positions and frozen rows left out.</summary>

@@ -215,7 +215,7 @@ public sealed class EmbeddingBag : IDisposable
         ReadOnlySpan<float> perSampleWeights = default, Span<float> gradPerSampleWeights = default)
     {
         const string op = "embedding_bag.backward_step";
-        CheckOptimizer(op, optimizer);
+        SparseOptimizer.CheckUpdates(op, optimizer, Weight);
         using var bags = BagBatch.FromOffsets(op, NumEmbeddings, indices, offsets, IncludeLastOffset);
         StepCore(op, indices, bags, gradOutput, optimizer, perSampleWeights, gradPerSampleWeights);
     }
@@ -226,16 +226,9 @@ public sealed class EmbeddingBag : IDisposable
         ReadOnlySpan<float> perSampleWeights = default, Span<float> gradPerSampleWeights = default)
     {
         const string op = "embedding_bag.backward_step";
-        CheckOptimizer(op, optimizer);
+        SparseOptimizer.CheckUpdates(op, optimizer, Weight);
         using var bags = BagBatch.FromFixed(op, NumEmbeddings, indices, batchSize, bagLength);
         StepCore(op, indices, bags, gradOutput, optimizer, perSampleWeights, gradPerSampleWeights);
-    }
-
-    private void CheckOptimizer(string op, SparseOptimizer optimizer)
-    {
-        Guard.NotNull(op, optimizer);
-        if (!ReferenceEquals(optimizer.Table, Weight))
-            ThrowHelper.Argument(op, nameof(optimizer), "the optimizer was created for another table; create it over this layer's Weight");
     }
 
     /// <summary>

@@ -64,6 +64,14 @@ public abstract class SparseOptimizer
     /// <exception cref="InvalidOperationException">Two Exact-mode steps ran at once.</exception>
     public abstract void Step(SparseGradient gradient);
 
+    /// <summary>A layer's boundary check: <paramref name="optimizer"/> is given and updates the layer's <paramref name="table"/>.</summary>
+    internal static void CheckUpdates(string op, SparseOptimizer optimizer, EmbeddingTable table)
+    {
+        Guard.NotNull(op, optimizer);
+        if (!ReferenceEquals(optimizer.Table, table))
+            ThrowHelper.Argument(op, nameof(optimizer), "the optimizer was created for another table; create it over this layer's Weight");
+    }
+
     /// <summary>
     /// The fused form of <see cref="Step(SparseGradient)"/> that layers call from their backward pass:
     /// each row's gradient is summed from <paramref name="source"/> into a scratch row just before the
