@@ -142,10 +142,14 @@ public sealed class QuantizedEmbeddingBag
     {
         private const int PrefetchDistance = 8;
 
+        /// <summary>Ids ahead prefetched by the in-register bag sum (it spends a few ns per id, so rows must be asked for earlier).</summary>
+        private const int SumPrefetchDistance = 16;
+
         public void Run(int first, int last, float[] scratch)
         {
             int dims = reader.Dims;
             bool accumulate = mode != PoolingMode.Max && weightCount == 0 && reader.CanAccumulate;
+            bool sum = accumulate && reader.CanSum;
             Span<float> row = scratch.AsSpan(0, dims);
             fixed (float* rowPointer = scratch)
             {
@@ -154,6 +158,14 @@ public sealed class QuantizedEmbeddingBag
                     int start = offsets[b];
                     int end = b + 1 < offsetsLength ? offsets[b + 1] : count;
                     var output = new Span<float>(destination + (nint)b * dims, dims);
+                    if (sum)
+                    {
+                        // The whole bag in registers, rows prefetched across bag boundaries.
+                        reader.Sum(ids + start, end - start, count - start, SumPrefetchDistance, destination + (nint)b * dims);
+                        if (mode == PoolingMode.Mean && end > start)
+                            TensorPrimitives.Divide(output, end - start, output);
+                        continue;
+                    }
                     output.Clear();
                     for (int i = start; i < end; i++)
                     {

@@ -21,11 +21,15 @@ namespace EmbedSharp.Quantization;
 /// float. Dequantization is <c>q·s + b</c> as a multiply then an add (MLX's CPU rounding, bit for bit equal
 /// to <see cref="AffineDequantizer"/> with float32 scales) or one fused multiply-add (<c>fused</c>).</para>
 /// </remarks>
-internal static unsafe class AffineKernels
+internal static unsafe partial class AffineKernels
 {
-    /// <summary>Whether the SIMD path handles this table layout on this machine.</summary>
-    public static bool Supports(QuantizationMode mode, int bits, DType dtype) =>
-        mode == QuantizationMode.Affine && (bits == 4 || bits == 8) && dtype == DType.Float32 && Vector256.IsHardwareAccelerated;
+    /// <summary>
+    /// Whether the SIMD path handles this table layout on this machine: 4- or 8-bit codes, float32 scales,
+    /// and groups of a power of two of at least 32 codes (MLX's 32, 64, 128; a checkpoint may carry others).
+    /// </summary>
+    public static bool Supports(QuantizationMode mode, int bits, DType dtype, int groupSize) =>
+        mode == QuantizationMode.Affine && (bits == 4 || bits == 8) && dtype == DType.Float32 && Vector256.IsHardwareAccelerated
+        && groupSize >= 32 && System.Numerics.BitOperations.IsPow2(groupSize);
 
     /// <summary>Bytes of packed codes per 32 codes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -65,6 +69,11 @@ internal static unsafe class AffineKernels
         where TBits : struct, IBitWidth
         where TSink : struct, IRowSink
     {
+        if (Direct)
+        {
+            RowDirect<TBits, TSink>(codes, scales, biases, groupSize, fused, dst, dims);
+            return;
+        }
         int unitBytes = UnitBytes<TBits>();
         int units = groupSize / 32;
         for (int g = 0, i = 0; i < dims; g++)

@@ -18,7 +18,7 @@ public sealed partial class QuantizedTable
     /// <summary>Output floats below which a gather stays on one thread.</summary>
     private const long GatherParallelThreshold = 1 << 18;
 
-    private bool Fast => AffineKernels.Supports(Mode, Bits, DType);
+    private bool Fast => AffineKernels.Supports(Mode, Bits, DType, GroupSize);
 
     /// <summary><see cref="Gather"/> after validation: rows dequantized straight into the destination.</summary>
     internal unsafe void GatherUnchecked(ReadOnlySpan<int> indices, Span<float> destination, int threads = -1)
@@ -220,6 +220,23 @@ public sealed partial class QuantizedTable
                 AffineKernels.AccumulateRow<Bits4>(codes, s, b, _groupSize, _fused, acc, _dims);
             else
                 AffineKernels.AccumulateRow<Bits8>(codes, s, b, _groupSize, _fused, acc, _dims);
+        }
+
+        /// <summary>Whether <see cref="Sum"/> may be used (the SIMD affine layouts on x86).</summary>
+        public bool CanSum => _fast && AffineKernels.Direct;
+
+        /// <summary>
+        /// <see cref="CanSum"/> only: <c>dst = Σ_k ŵ[ids[k]]</c> over <paramref name="count"/> ids, summed in registers,
+        /// bit for bit <see cref="Accumulate"/> applied row after row to a zeroed <paramref name="dst"/>. Rows of
+        /// <c>ids[k + prefetchDistance]</c> are prefetched while <c>k + prefetchDistance &lt; prefetchLimit</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Sum(int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst)
+        {
+            if (_bits == 4)
+                AffineKernels.SumRows<Bits4>(_words, _rowBytes, (float*)_scales, (float*)_biases, _groups, _groupSize, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims);
+            else
+                AffineKernels.SumRows<Bits8>(_words, _rowBytes, (float*)_scales, (float*)_biases, _groups, _groupSize, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims);
         }
 
         /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>

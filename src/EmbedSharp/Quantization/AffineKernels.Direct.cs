@@ -1,0 +1,326 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EmbedSharp.Quantization;
+
+/// <summary>
+/// The x86 row kernels: codes are zero-extended straight from memory into 32-bit lanes (<c>vpmovzxbd</c>)
+/// instead of being widened step by step, and bags are summed in registers.
+/// </summary>
+/// <remarks>
+/// <para>A <em>unit</em> is the codes one zero-extension covers per vector pair: 32 codes with AVX-512
+/// (16 lanes), 16 with AVX2 (8 lanes). For 8-bit codes the pair is codes [0, L) and [L, 2L) of the unit.
+/// For 4-bit codes byte j holds codes 2j (low nibble) and 2j+1 (high nibble), so the pair is the even
+/// codes and the odd codes — the <em>kernel order</em>. Every operation on a pair is element-wise, so
+/// values are bit for bit those of the in-order loop; a gather interleaves each pair back into order
+/// before storing it (two permutes), and a bag keeps its running sums in kernel order and interleaves
+/// them once at the end of the bag.</para>
+/// <para>Bags are summed a chunk of four units at a time (128 dims with AVX-512, 64 with AVX2): eight
+/// accumulators stay in registers while every row of the bag is added, then the chunk is stored. Each
+/// value added is <c>q·s + b</c> rounded as <see cref="DequantizeRow{TBits}"/> rounds it, and rows are
+/// added in position order starting from +0, so a bag equals "dequantize each row and add it".</para>
+/// </remarks>
+internal static unsafe partial class AffineKernels
+{
+    /// <summary>Whether the direct kernels run here (x86 with AVX2; AVX-512 when Vector512 is accelerated).</summary>
+    public static bool Direct => Avx2.IsSupported && Vector256.IsHardwareAccelerated;
+
+    private static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+
+    /// <summary>One 32-code unit as two vectors of codes in kernel order (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unit512<TBits>(byte* p, out Vector512<float> a, out Vector512<float> b) where TBits : struct, IBitWidth
+    {
+        if (TBits.Bits == 8)
+        {
+            a = Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(p)));
+            b = Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 16)));
+            return;
+        }
+        Vector512<int> v = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
+        a = Vector512.ConvertToSingle(v & Vector512.Create(15));
+        b = Vector512.ConvertToSingle(Vector512.ShiftRightLogical(v, 4));
+    }
+
+    /// <summary>One 16-code unit as two vectors of codes in kernel order (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unit256<TBits>(byte* p, out Vector256<float> a, out Vector256<float> b) where TBits : struct, IBitWidth
+    {
+        if (TBits.Bits == 8)
+        {
+            a = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(p));
+            b = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(p + 8));
+            return;
+        }
+        Vector256<int> v = Avx2.ConvertToVector256Int32(p);
+        a = Vector256.ConvertToSingle(v & Vector256.Create(15));
+        b = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(v, 4));
+    }
+
+    /// <summary>A kernel-order pair back in code order: the first and second 16 values of the unit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InOrder512<TBits>(Vector512<float> a, Vector512<float> b, out Vector512<float> first, out Vector512<float> second)
+        where TBits : struct, IBitWidth
+    {
+        if (TBits.Bits == 8)
+        {
+            first = a;
+            second = b;
+            return;
+        }
+        first = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+        second = Avx512F.PermuteVar16x32x2(a, Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+    }
+
+    /// <summary>A kernel-order pair back in code order: the first and second 8 values of the unit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InOrder256<TBits>(Vector256<float> a, Vector256<float> b, out Vector256<float> first, out Vector256<float> second)
+        where TBits : struct, IBitWidth
+    {
+        if (TBits.Bits == 8)
+        {
+            first = a;
+            second = b;
+            return;
+        }
+        Vector256<float> low = Avx.UnpackLow(a, b), high = Avx.UnpackHigh(a, b); // a0 b0 a1 b1 | a4 b4 a5 b5 and a2 b2 a3 b3 | a6 b6 a7 b7
+        first = Avx.Permute2x128(low, high, 0x20);
+        second = Avx.Permute2x128(low, high, 0x31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Dequantize(Vector512<float> q, Vector512<float> s, Vector512<float> b, bool fused) =>
+        fused ? Vector512.FusedMultiplyAdd(q, s, b) : q * s + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Dequantize(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused) =>
+        fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b;
+
+    /// <summary>The direct form of <see cref="Row{TBits, TSink}"/> (requires <see cref="Direct"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowDirect<TBits, TSink>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* dst, int dims)
+        where TBits : struct, IBitWidth
+        where TSink : struct, IRowSink
+    {
+        if (Wide)
+        {
+            int unitBytes = 32 * TBits.Bits / 8;
+            for (int g = 0, i = 0; i < dims; g++)
+            {
+                var sv = Vector512.Create(scales[g]);
+                var bv = Vector512.Create(biases[g]);
+                for (int end = i + groupSize; i < end; i += 32, codes += unitBytes)
+                {
+                    Unit512<TBits>(codes, out var a, out var b);
+                    InOrder512<TBits>(Dequantize(a, sv, bv, fused), Dequantize(b, sv, bv, fused), out var first, out var second);
+                    TSink.Put(first, dst + i);
+                    TSink.Put(second, dst + i + 16);
+                }
+            }
+            return;
+        }
+        int unitBytes256 = 16 * TBits.Bits / 8;
+        for (int g = 0, i = 0; i < dims; g++)
+        {
+            var sv = Vector256.Create(scales[g]);
+            var bv = Vector256.Create(biases[g]);
+            for (int end = i + groupSize; i < end; i += 16, codes += unitBytes256)
+            {
+                Unit256<TBits>(codes, out var a, out var b);
+                InOrder256<TBits>(Dequantize(a, sv, bv, fused), Dequantize(b, sv, bv, fused), out var first, out var second);
+                TSink.Put(first, dst + i);
+                TSink.Put(second, dst + i + 8);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>dst[0, dims) = Σ_k ŵ[ids[k]]</c> over <paramref name="count"/> ids, added in position order from +0 with each
+    /// <c>ŵ</c> rounded as <see cref="DequantizeRow{TBits}"/> rounds it (bit for bit <see cref="AccumulateRow{TBits}"/>
+    /// applied row after row to a zeroed <paramref name="dst"/>). Requires <see cref="Direct"/>.
+    /// </summary>
+    /// <param name="words">Packed codes of row 0; row r starts <paramref name="rowBytes"/>·r bytes further.</param>
+    /// <param name="rowBytes">Bytes of packed codes per row.</param>
+    /// <param name="scales">Scales of row 0 (<paramref name="groups"/> per row).</param>
+    /// <param name="biases">Biases of row 0 (<paramref name="groups"/> per row).</param>
+    /// <param name="groups">Groups per row.</param>
+    /// <param name="groupSize">Codes per group: a power of two, at least 32.</param>
+    /// <param name="fused">Dequantize with one rounding (fused multiply-add) instead of two.</param>
+    /// <param name="ids">The bag's row ids; <c>ids[count, prefetchLimit)</c> (later bags) are read only to prefetch.</param>
+    /// <param name="count">Ids in the bag.</param>
+    /// <param name="prefetchLimit">Ids readable from <paramref name="ids"/> (at least <paramref name="count"/>).</param>
+    /// <param name="prefetchDistance">Ids ahead whose rows are prefetched (0: none).</param>
+    /// <param name="dst">The bag's output row (<paramref name="dims"/> floats), overwritten.</param>
+    /// <param name="dims">Dequantized row length, a multiple of <paramref name="groupSize"/>.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SumRows<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
+        int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+        where TBits : struct, IBitWidth
+    {
+        if (Wide)
+            SumRows512<TBits>(words, rowBytes, scales, biases, groups, groupSize, fused, ids, count, prefetchLimit, prefetchDistance, dst, dims);
+        else
+            SumRows256<TBits>(words, rowBytes, scales, biases, groups, groupSize, fused, ids, count, prefetchLimit, prefetchDistance, dst, dims);
+    }
+
+    /// <summary>Starts loading the codes, scales and biases of one row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRow(byte* codes, nint rowBytes, float* scales, float* biases)
+    {
+        nint lines = Math.Min(rowBytes, 2048);
+        for (nint offset = 0; offset < lines; offset += 64)
+            Sse.Prefetch0(codes + offset);
+        Sse.Prefetch0(scales);
+        Sse.Prefetch0(biases);
+    }
+
+    private static void SumRows512<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
+        int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+        where TBits : struct, IBitWidth
+    {
+        const int UnitCodes = 32;
+        int unitBytes = UnitCodes * TBits.Bits / 8;
+        int groupShift = System.Numerics.BitOperations.Log2((uint)(groupSize / UnitCodes)); // units per group = 2^shift
+        for (int c = 0; c < dims; c += 4 * UnitCodes)
+        {
+            int units = Math.Min(4, (dims - c) / UnitCodes);
+            int firstGroup = c / groupSize;
+            nint codeOffset = (nint)c * TBits.Bits / 8;
+            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (int k = 0; k < count; k++)
+            {
+                if (c == 0 && k + prefetchDistance < prefetchLimit && prefetchDistance > 0)
+                {
+                    nint ahead = ids[k + prefetchDistance];
+                    PrefetchRow(words + ahead * rowBytes, rowBytes, scales + ahead * groups, biases + ahead * groups);
+                }
+                nint row = ids[k];
+                byte* p = words + row * rowBytes + codeOffset;
+                float* s = scales + row * groups + firstGroup;
+                float* o = biases + row * groups + firstGroup;
+                Vector512<float> qa, qb, sv, bv;
+                Unit512<TBits>(p, out qa, out qb);
+                sv = Vector512.Create(s[0]);
+                bv = Vector512.Create(o[0]);
+                a0 += Dequantize(qa, sv, bv, fused);
+                b0 += Dequantize(qb, sv, bv, fused);
+                if (units > 1)
+                {
+                    Unit512<TBits>(p + unitBytes, out qa, out qb);
+                    sv = Vector512.Create(s[1 >> groupShift]);
+                    bv = Vector512.Create(o[1 >> groupShift]);
+                    a1 += Dequantize(qa, sv, bv, fused);
+                    b1 += Dequantize(qb, sv, bv, fused);
+                    if (units > 2)
+                    {
+                        Unit512<TBits>(p + 2 * unitBytes, out qa, out qb);
+                        sv = Vector512.Create(s[2 >> groupShift]);
+                        bv = Vector512.Create(o[2 >> groupShift]);
+                        a2 += Dequantize(qa, sv, bv, fused);
+                        b2 += Dequantize(qb, sv, bv, fused);
+                        if (units > 3)
+                        {
+                            Unit512<TBits>(p + 3 * unitBytes, out qa, out qb);
+                            sv = Vector512.Create(s[3 >> groupShift]);
+                            bv = Vector512.Create(o[3 >> groupShift]);
+                            a3 += Dequantize(qa, sv, bv, fused);
+                            b3 += Dequantize(qb, sv, bv, fused);
+                        }
+                    }
+                }
+            }
+            float* d = dst + c;
+            InOrder512<TBits>(a0, b0, out var first, out var second);
+            first.Store(d);
+            second.Store(d + 16);
+            if (units > 1)
+            {
+                InOrder512<TBits>(a1, b1, out first, out second);
+                first.Store(d + 32);
+                second.Store(d + 48);
+            }
+            if (units > 2)
+            {
+                InOrder512<TBits>(a2, b2, out first, out second);
+                first.Store(d + 64);
+                second.Store(d + 80);
+            }
+            if (units > 3)
+            {
+                InOrder512<TBits>(a3, b3, out first, out second);
+                first.Store(d + 96);
+                second.Store(d + 112);
+            }
+        }
+    }
+
+    private static void SumRows256<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
+        int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+        where TBits : struct, IBitWidth
+    {
+        const int UnitCodes = 16;
+        int unitBytes = UnitCodes * TBits.Bits / 8;
+        int groupShift = System.Numerics.BitOperations.Log2((uint)(groupSize / UnitCodes));
+        for (int c = 0; c < dims; c += 4 * UnitCodes)
+        {
+            // dims is a multiple of the group size (≥ 32), so a chunk holds 2 or 4 units.
+            int units = Math.Min(4, (dims - c) / UnitCodes);
+            int firstGroup = c / groupSize;
+            nint codeOffset = (nint)c * TBits.Bits / 8;
+            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (int k = 0; k < count; k++)
+            {
+                if (c == 0 && k + prefetchDistance < prefetchLimit && prefetchDistance > 0)
+                {
+                    nint ahead = ids[k + prefetchDistance];
+                    PrefetchRow(words + ahead * rowBytes, rowBytes, scales + ahead * groups, biases + ahead * groups);
+                }
+                nint row = ids[k];
+                byte* p = words + row * rowBytes + codeOffset;
+                float* s = scales + row * groups + firstGroup;
+                float* o = biases + row * groups + firstGroup;
+                Vector256<float> qa, qb, sv, bv;
+                Unit256<TBits>(p, out qa, out qb);
+                sv = Vector256.Create(s[0]);
+                bv = Vector256.Create(o[0]);
+                a0 += Dequantize(qa, sv, bv, fused);
+                b0 += Dequantize(qb, sv, bv, fused);
+                Unit256<TBits>(p + unitBytes, out qa, out qb);
+                sv = Vector256.Create(s[1 >> groupShift]);
+                bv = Vector256.Create(o[1 >> groupShift]);
+                a1 += Dequantize(qa, sv, bv, fused);
+                b1 += Dequantize(qb, sv, bv, fused);
+                if (units > 2)
+                {
+                    Unit256<TBits>(p + 2 * unitBytes, out qa, out qb);
+                    sv = Vector256.Create(s[2 >> groupShift]);
+                    bv = Vector256.Create(o[2 >> groupShift]);
+                    a2 += Dequantize(qa, sv, bv, fused);
+                    b2 += Dequantize(qb, sv, bv, fused);
+                    Unit256<TBits>(p + 3 * unitBytes, out qa, out qb);
+                    sv = Vector256.Create(s[3 >> groupShift]);
+                    bv = Vector256.Create(o[3 >> groupShift]);
+                    a3 += Dequantize(qa, sv, bv, fused);
+                    b3 += Dequantize(qb, sv, bv, fused);
+                }
+            }
+            float* d = dst + c;
+            InOrder256<TBits>(a0, b0, out var first, out var second);
+            first.Store(d);
+            second.Store(d + 8);
+            InOrder256<TBits>(a1, b1, out first, out second);
+            first.Store(d + 16);
+            second.Store(d + 24);
+            if (units > 2)
+            {
+                InOrder256<TBits>(a2, b2, out first, out second);
+                first.Store(d + 32);
+                second.Store(d + 40);
+                InOrder256<TBits>(a3, b3, out first, out second);
+                first.Store(d + 48);
+                second.Store(d + 56);
+            }
+        }
+    }
+}
