@@ -153,81 +153,156 @@ internal static unsafe partial class AffineKernels
     /// <param name="prefetchDistance">Ids ahead whose rows are prefetched (0: none).</param>
     /// <param name="dst">The bag's output row (<paramref name="dims"/> floats), overwritten.</param>
     /// <param name="dims">Dequantized row length, a multiple of <paramref name="groupSize"/>.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumRows<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
         int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
         where TBits : struct, IBitWidth
     {
+        var rows = new PackedRows(words, rowBytes, scales, biases, groups, groupSize);
+        var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance);
         if (Wide)
-            SumRows512<TBits>(words, rowBytes, scales, biases, groups, groupSize, fused, ids, count, prefetchLimit, prefetchDistance, dst, dims);
+        {
+            if (fused)
+                SumRows512<TBits, OneRounding>(rows, bag, dst, dims);
+            else
+                SumRows512<TBits, TwoRoundings>(rows, bag, dst, dims);
+        }
+        else if (fused)
+        {
+            SumRows256<TBits, OneRounding>(rows, bag, dst, dims);
+        }
         else
-            SumRows256<TBits>(words, rowBytes, scales, biases, groups, groupSize, fused, ids, count, prefetchLimit, prefetchDistance, dst, dims);
+        {
+            SumRows256<TBits, TwoRoundings>(rows, bag, dst, dims);
+        }
     }
 
-    /// <summary>Starts loading the codes, scales and biases of one row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchRow(byte* codes, nint rowBytes, float* scales, float* biases)
+    /// <summary>Where the packed rows of a table are.</summary>
+    private readonly struct PackedRows(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize)
     {
-        nint lines = Math.Min(rowBytes, 2048);
-        for (nint offset = 0; offset < lines; offset += 64)
-            Sse.Prefetch0(codes + offset);
-        Sse.Prefetch0(scales);
-        Sse.Prefetch0(biases);
+        public readonly byte* Words = words;
+        public readonly nint RowBytes = rowBytes;
+        public readonly float* Scales = scales;
+        public readonly float* Biases = biases;
+        public readonly int Groups = groups;
+        public readonly int GroupSize = groupSize;
+
+        /// <summary>Starts loading the codes, scales and biases of <paramref name="row"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(nint row)
+        {
+            byte* codes = Words + row * RowBytes;
+            nint lines = Math.Min(RowBytes, 2048);
+            for (nint offset = 0; offset < lines; offset += 64)
+                Sse.Prefetch0(codes + offset);
+            Sse.Prefetch0(Scales + row * Groups);
+            Sse.Prefetch0(Biases + row * Groups);
+        }
     }
 
-    private static void SumRows512<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
-        int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+    /// <summary>One bag's ids, and how far past them rows may be prefetched.</summary>
+    private readonly struct BagIds(int* ids, int count, int prefetchLimit, int prefetchDistance)
+    {
+        public readonly int* Ids = ids;
+        public readonly int Count = count;
+        public readonly int PrefetchLimit = prefetchLimit;
+        public readonly int PrefetchDistance = prefetchDistance;
+    }
+
+    /// <summary>How <c>q·s + b</c> is rounded: a type parameter, so the loops do not branch on it.</summary>
+    private interface IRounding
+    {
+        static abstract Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b);
+
+        static abstract Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b);
+    }
+
+    /// <summary>Multiply, round, add, round (MLX's CPU dequantize).</summary>
+    private readonly struct TwoRoundings : IRounding
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b) => q * s + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b) => q * s + b;
+    }
+
+    /// <summary>One fused multiply-add.</summary>
+    private readonly struct OneRounding : IRounding
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b) => Vector512.FusedMultiplyAdd(q, s, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b) => Vector256.FusedMultiplyAdd(q, s, b);
+    }
+
+    /// <summary>Adds unit <c>p</c> of one row, dequantized with scale <paramref name="s"/> and bias <paramref name="b"/>, to a pair of sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddUnit<TBits, TRound>(byte* p, float s, float b, ref Vector512<float> sumA, ref Vector512<float> sumB)
         where TBits : struct, IBitWidth
+        where TRound : struct, IRounding
+    {
+        Unit512<TBits>(p, out var qa, out var qb);
+        var sv = Vector512.Create(s);
+        var bv = Vector512.Create(b);
+        sumA += TRound.Apply(qa, sv, bv);
+        sumB += TRound.Apply(qb, sv, bv);
+    }
+
+    /// <summary>As <see cref="AddUnit{TBits, TRound}(byte*, float, float, ref Vector512{float}, ref Vector512{float})"/> for a 16-code AVX2 unit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddUnit<TBits, TRound>(byte* p, float s, float b, ref Vector256<float> sumA, ref Vector256<float> sumB)
+        where TBits : struct, IBitWidth
+        where TRound : struct, IRounding
+    {
+        Unit256<TBits>(p, out var qa, out var qb);
+        var sv = Vector256.Create(s);
+        var bv = Vector256.Create(b);
+        sumA += TRound.Apply(qa, sv, bv);
+        sumB += TRound.Apply(qb, sv, bv);
+    }
+
+    /// <summary>
+    /// AVX-512: chunks of 128 codes (four 32-code units, eight accumulators). A full chunk has its own loop
+    /// with no per-unit tests; the last chunk of a row whose length is not a multiple of 128 takes the general one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumRows512<TBits, TRound>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+        where TBits : struct, IBitWidth
+        where TRound : struct, IRounding
     {
         const int UnitCodes = 32;
         int unitBytes = UnitCodes * TBits.Bits / 8;
-        int groupShift = System.Numerics.BitOperations.Log2((uint)(groupSize / UnitCodes)); // units per group = 2^shift
+        int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes)); // unit u reads group u >> shift
+        int* ids = bag.Ids;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
             int units = Math.Min(4, (dims - c) / UnitCodes);
-            int firstGroup = c / groupSize;
+            int firstGroup = c / rows.GroupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
+            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - bag.PrefetchDistance) : 0;
             Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            for (int k = 0; k < count; k++)
+            int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
+            for (int k = 0; k < bag.Count; k++)
             {
-                if (c == 0 && k + prefetchDistance < prefetchLimit && prefetchDistance > 0)
-                {
-                    nint ahead = ids[k + prefetchDistance];
-                    PrefetchRow(words + ahead * rowBytes, rowBytes, scales + ahead * groups, biases + ahead * groups);
-                }
+                if (k < prefetchEnd)
+                    rows.Prefetch(ids[k + bag.PrefetchDistance]);
                 nint row = ids[k];
-                byte* p = words + row * rowBytes + codeOffset;
-                float* s = scales + row * groups + firstGroup;
-                float* o = biases + row * groups + firstGroup;
-                Vector512<float> qa, qb, sv, bv;
-                Unit512<TBits>(p, out qa, out qb);
-                sv = Vector512.Create(s[0]);
-                bv = Vector512.Create(o[0]);
-                a0 += Dequantize(qa, sv, bv, fused);
-                b0 += Dequantize(qb, sv, bv, fused);
-                if (units > 1)
+                byte* p = rows.Words + row * rows.RowBytes + codeOffset;
+                float* s = rows.Scales + row * rows.Groups + firstGroup;
+                float* o = rows.Biases + row * rows.Groups + firstGroup;
+                AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
+                if (units == 4)
                 {
-                    Unit512<TBits>(p + unitBytes, out qa, out qb);
-                    sv = Vector512.Create(s[1 >> groupShift]);
-                    bv = Vector512.Create(o[1 >> groupShift]);
-                    a1 += Dequantize(qa, sv, bv, fused);
-                    b1 += Dequantize(qb, sv, bv, fused);
+                    AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
+                    AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
+                }
+                else if (units > 1)
+                {
+                    AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
                     if (units > 2)
-                    {
-                        Unit512<TBits>(p + 2 * unitBytes, out qa, out qb);
-                        sv = Vector512.Create(s[2 >> groupShift]);
-                        bv = Vector512.Create(o[2 >> groupShift]);
-                        a2 += Dequantize(qa, sv, bv, fused);
-                        b2 += Dequantize(qb, sv, bv, fused);
-                        if (units > 3)
-                        {
-                            Unit512<TBits>(p + 3 * unitBytes, out qa, out qb);
-                            sv = Vector512.Create(s[3 >> groupShift]);
-                            bv = Vector512.Create(o[3 >> groupShift]);
-                            a3 += Dequantize(qa, sv, bv, fused);
-                            b3 += Dequantize(qb, sv, bv, fused);
-                        }
-                    }
+                        AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
                 }
             }
             float* d = dst + c;
@@ -255,54 +330,38 @@ internal static unsafe partial class AffineKernels
         }
     }
 
-    private static void SumRows256<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
-        int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+    /// <summary>AVX2: chunks of 64 codes (four 16-code units, eight accumulators); dims is a multiple of 32, so a chunk holds 2 or 4 units.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumRows256<TBits, TRound>(in PackedRows rows, in BagIds bag, float* dst, int dims)
         where TBits : struct, IBitWidth
+        where TRound : struct, IRounding
     {
         const int UnitCodes = 16;
         int unitBytes = UnitCodes * TBits.Bits / 8;
-        int groupShift = System.Numerics.BitOperations.Log2((uint)(groupSize / UnitCodes));
+        int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes));
+        int* ids = bag.Ids;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
-            // dims is a multiple of the group size (≥ 32), so a chunk holds 2 or 4 units.
             int units = Math.Min(4, (dims - c) / UnitCodes);
-            int firstGroup = c / groupSize;
+            int firstGroup = c / rows.GroupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
+            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - bag.PrefetchDistance) : 0;
             Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            for (int k = 0; k < count; k++)
+            int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
+            for (int k = 0; k < bag.Count; k++)
             {
-                if (c == 0 && k + prefetchDistance < prefetchLimit && prefetchDistance > 0)
-                {
-                    nint ahead = ids[k + prefetchDistance];
-                    PrefetchRow(words + ahead * rowBytes, rowBytes, scales + ahead * groups, biases + ahead * groups);
-                }
+                if (k < prefetchEnd)
+                    rows.Prefetch(ids[k + bag.PrefetchDistance]);
                 nint row = ids[k];
-                byte* p = words + row * rowBytes + codeOffset;
-                float* s = scales + row * groups + firstGroup;
-                float* o = biases + row * groups + firstGroup;
-                Vector256<float> qa, qb, sv, bv;
-                Unit256<TBits>(p, out qa, out qb);
-                sv = Vector256.Create(s[0]);
-                bv = Vector256.Create(o[0]);
-                a0 += Dequantize(qa, sv, bv, fused);
-                b0 += Dequantize(qb, sv, bv, fused);
-                Unit256<TBits>(p + unitBytes, out qa, out qb);
-                sv = Vector256.Create(s[1 >> groupShift]);
-                bv = Vector256.Create(o[1 >> groupShift]);
-                a1 += Dequantize(qa, sv, bv, fused);
-                b1 += Dequantize(qb, sv, bv, fused);
-                if (units > 2)
+                byte* p = rows.Words + row * rows.RowBytes + codeOffset;
+                float* s = rows.Scales + row * rows.Groups + firstGroup;
+                float* o = rows.Biases + row * rows.Groups + firstGroup;
+                AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
+                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                if (units == 4)
                 {
-                    Unit256<TBits>(p + 2 * unitBytes, out qa, out qb);
-                    sv = Vector256.Create(s[2 >> groupShift]);
-                    bv = Vector256.Create(o[2 >> groupShift]);
-                    a2 += Dequantize(qa, sv, bv, fused);
-                    b2 += Dequantize(qb, sv, bv, fused);
-                    Unit256<TBits>(p + 3 * unitBytes, out qa, out qb);
-                    sv = Vector256.Create(s[3 >> groupShift]);
-                    bv = Vector256.Create(o[3 >> groupShift]);
-                    a3 += Dequantize(qa, sv, bv, fused);
-                    b3 += Dequantize(qb, sv, bv, fused);
+                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
+                    AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
                 }
             }
             float* d = dst + c;
@@ -312,7 +371,7 @@ internal static unsafe partial class AffineKernels
             InOrder256<TBits>(a1, b1, out first, out second);
             first.Store(d + 16);
             second.Store(d + 24);
-            if (units > 2)
+            if (units == 4)
             {
                 InOrder256<TBits>(a2, b2, out first, out second);
                 first.Store(d + 32);

@@ -1,4 +1,5 @@
 using EmbedSharp.Numerics;
+using EmbedSharp.Tables;
 
 namespace EmbedSharp.Tests.Numerics;
 
@@ -36,6 +37,78 @@ public sealed class GatherTests
         Kernels.Gather<T>(table, dims, ids, scale, fast);
         Kernels.GatherReference<T>(table, dims, ids, scale, slow);
         Assert.Equal(slow, fast);
+    }
+
+    [Fact]
+    public unsafe void CopyStreaming_EqualsACopy_ForEveryLengthAndMisalignment()
+    {
+        // Lengths 0..256 and every 4-byte misalignment of the destination within a 64-byte line:
+        // the unaligned head, the streamed middle and the tail must together write exactly the row.
+        var r = new SeededRandom(7);
+        var source = new float[256];
+        for (int i = 0; i < source.Length; i++)
+            source[i] = (float)r.NextNormal();
+        var buffer = new float[256 + 64];
+        fixed (float* src = source)
+        fixed (float* buf = buffer)
+        {
+            for (int count = 0; count <= 256; count++)
+            {
+                for (int shift = 0; shift < 16; shift++)
+                {
+                    Array.Fill(buffer, -1f);
+                    float* dst = (float*)(((nint)buf + 63) & ~(nint)63) + shift;
+                    Kernels.CopyStreaming(src, dst, count);
+                    Kernels.StreamingFence();
+                    int at = (int)(dst - buf);
+                    for (int i = 0; i < buffer.Length; i++)
+                        Assert.Equal(i >= at && i < at + count ? source[i - at] : -1f, buffer[i]);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void TableGather_WithStreamingStores_EqualsReference(int threads)
+    {
+        // The streaming path normally starts at twice the last-level cache; forced here on awkward sizes.
+        foreach (int dims in new[] { 1, 7, 16, 67, 128, 768 })
+        {
+            var r = new SeededRandom((ulong)dims);
+            int rows = 301;
+            var values = new float[rows * dims];
+            for (int i = 0; i < values.Length; i++)
+                values[i] = (float)r.NextNormal();
+            using var table = new EmbeddingTable(rows, dims);
+            table.CopyFrom(values);
+            int[] ids = Enumerable.Range(0, 3000).Select(_ => r.NextInt(rows)).ToArray();
+            ids[1] = ids[0];
+            var expected = new float[ids.Length * dims];
+            Kernels.GatherReference<float>(values, dims, ids, 1f, expected);
+            foreach (bool streaming in new[] { false, true })
+            {
+                var actual = new float[ids.Length * dims + 5];
+                table.GatherUnchecked(ids, actual.AsSpan(5), 1f, threads, streaming);
+                Assert.Equal(expected, actual.AsSpan(5).ToArray());
+                Assert.All(actual.AsSpan(0, 5).ToArray(), v => Assert.Equal(0f, v));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("32768K", 32L << 20)]
+    [InlineData("1M", 1L << 20)]
+    [InlineData("512", 512L)]
+    [InlineData("", 0L)]
+    [InlineData("-4K", 0L)]
+    [InlineData("K", 0L)]
+    [InlineData("99999999999999999G", 0L)]
+    public void CacheSizes_AreParsedAsSysfsWritesThem(string text, long expected)
+    {
+        Assert.Equal(expected, Hardware.ParseSize(text));
+        Assert.True(Hardware.LastLevelCacheBytes > 0);
     }
 
     [Theory]
