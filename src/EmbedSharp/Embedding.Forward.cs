@@ -35,7 +35,7 @@ public sealed partial class Embedding
     {
         const string op = "embedding.forward";
         int[] flat = Flatten(indices);
-        var output = new float[checked(flat.LongLength * Dims)];
+        float[] output = NewOutput(flat.LongLength);
         ForwardCore(op, flat, output, indices.Lengths);
         return Tensor.Create(output, OutputShape(indices.Lengths));
     }
@@ -47,7 +47,7 @@ public sealed partial class Embedding
         var flat = new long[indices.FlattenedLength];
         indices.FlattenTo(flat);
         int[] narrowed = NarrowIndices(op, flat, indices.Lengths);
-        var output = new float[checked(narrowed.LongLength * Dims)];
+        float[] output = NewOutput(narrowed.LongLength);
         ForwardCore(op, narrowed, output, indices.Lengths);
         return Tensor.Create(output, OutputShape(indices.Lengths));
     }
@@ -128,6 +128,12 @@ public sealed partial class Embedding
         }
         return result;
     }
+
+    /// <summary>
+    /// The output of an allocating lookup, not zeroed: the gather writes every element, and clearing it first
+    /// would double the writes to fresh memory (which is what an allocating lookup mostly costs).
+    /// </summary>
+    private float[] NewOutput(long ids) => GC.AllocateUninitializedArray<float>(checked((int)(ids * Dims)));
 
     private static int[] Flatten(ReadOnlyTensorSpan<int> indices)
     {

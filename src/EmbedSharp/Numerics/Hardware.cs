@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace EmbedSharp.Numerics;
 
 /// <summary>What the kernels need to know about the machine's caches, read once.</summary>
@@ -9,8 +11,8 @@ internal static class Hardware
     private static readonly Lazy<long> s_lastLevelCache = new(ReadLastLevelCache);
 
     /// <summary>
-    /// Bytes of the largest data or unified cache of CPU 0 (Linux: <c>/sys/devices/system/cpu/cpu0/cache</c>);
-    /// 32 MiB where that cannot be read.
+    /// Bytes of the largest data or unified cache, as the processor reports it (x86 <c>cpuid</c>: leaf 4 on
+    /// Intel, 0x8000001D or 0x80000006 on AMD); 32 MiB where it cannot be asked.
     /// </summary>
     public static long LastLevelCacheBytes => s_lastLevelCache.Value;
 
@@ -24,42 +26,43 @@ internal static class Hardware
 
     private static long ReadLastLevelCache()
     {
-        try
-        {
-            const string root = "/sys/devices/system/cpu/cpu0/cache";
-            if (!OperatingSystem.IsLinux() || !Directory.Exists(root))
-                return DefaultLastLevelCacheBytes;
-            long best = 0;
-            foreach (string dir in Directory.EnumerateDirectories(root, "index*"))
-            {
-                string typePath = Path.Combine(dir, "type"), sizePath = Path.Combine(dir, "size");
-                if (!File.Exists(typePath) || !File.Exists(sizePath))
-                    continue;
-                if (File.ReadAllText(typePath).Trim() == "Instruction")
-                    continue;
-                long size = ParseSize(File.ReadAllText(sizePath).Trim());
-                best = Math.Max(best, size);
-            }
-            return best > 0 ? best : DefaultLastLevelCacheBytes;
-        }
-        catch (IOException)
-        {
+        if (!X86Base.IsSupported)
             return DefaultLastLevelCacheBytes;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return DefaultLastLevelCacheBytes;
-        }
+        (int maxLeaf, int vendorB, int vendorC, int vendorD) = X86Base.CpuId(0, 0);
+        bool amd = vendorB == 0x68747541 && vendorD == 0x69746E65 && vendorC == 0x444D4163; // "AuthenticAMD"
+        int maxExtended = X86Base.CpuId(unchecked((int)0x80000000), 0).Eax;
+        long best = 0;
+        if (amd && (uint)maxExtended >= 0x8000001D)
+            best = DeterministicCaches(unchecked((int)0x8000001D));
+        else if (!amd && maxLeaf >= 4)
+            best = DeterministicCaches(4);
+        if (best == 0 && amd && (uint)maxExtended >= 0x80000006)
+            best = (long)((uint)X86Base.CpuId(unchecked((int)0x80000006), 0).Edx >> 18) * (512L << 10); // L3 in 512 KiB units
+        return best > 0 ? best : DefaultLastLevelCacheBytes;
     }
 
-    /// <summary>Parses sysfs sizes such as <c>32768K</c> or <c>1M</c>; 0 when the text is not one.</summary>
-    internal static long ParseSize(string text)
+    /// <summary>The largest data or unified cache listed by a "deterministic cache parameters" leaf (0 if none).</summary>
+    private static long DeterministicCaches(int leaf)
     {
-        if (text.Length == 0)
-            return 0;
-        long unit = char.ToUpperInvariant(text[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 };
-        string digits = unit == 1 ? text : text[..^1];
-        return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
-            && n <= (1L << 40) / unit ? n * unit : 0;
+        long best = 0;
+        for (int sub = 0; sub < 16; sub++)
+        {
+            (int eax, int ebx, int ecx, _) = X86Base.CpuId(leaf, sub);
+            int type = eax & 0x1F; // 0: no more caches, 1: data, 2: instruction, 3: unified
+            if (type == 0)
+                break;
+            if (type == 2)
+                continue;
+            best = Math.Max(best, CacheBytes(ebx, ecx));
+        }
+        return best;
+    }
+
+    /// <summary>ways × partitions × line size × sets, from EBX and ECX of a cache-parameters leaf.</summary>
+    internal static long CacheBytes(int ebx, int ecx)
+    {
+        long ways = ((uint)ebx >> 22) + 1, partitions = (((uint)ebx >> 12) & 0x3FF) + 1, line = (ebx & 0xFFF) + 1;
+        long sets = (long)(uint)ecx + 1;
+        return ways * partitions * line * sets;
     }
 }

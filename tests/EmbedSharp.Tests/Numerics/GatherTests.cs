@@ -97,18 +97,14 @@ public sealed class GatherTests
         }
     }
 
-    [Theory]
-    [InlineData("32768K", 32L << 20)]
-    [InlineData("1M", 1L << 20)]
-    [InlineData("512", 512L)]
-    [InlineData("", 0L)]
-    [InlineData("-4K", 0L)]
-    [InlineData("K", 0L)]
-    [InlineData("99999999999999999G", 0L)]
-    public void CacheSizes_AreParsedAsSysfsWritesThem(string text, long expected)
+    [Fact]
+    public void CacheSize_FromCpuidFields()
     {
-        Assert.Equal(expected, Hardware.ParseSize(text));
-        Assert.True(Hardware.LastLevelCacheBytes > 0);
+        // A 16-way, 1-partition, 64-byte-line cache with 32,768 sets (ECX = sets − 1) is 32 MiB.
+        int ebx = (15 << 22) | (0 << 12) | 63;
+        Assert.Equal(32L << 20, Hardware.CacheBytes(ebx, 32767));
+        Assert.True(Hardware.LastLevelCacheBytes >= 1 << 20);
+        Assert.Equal(2 * Hardware.LastLevelCacheBytes, Hardware.StreamingStoreThresholdBytes);
     }
 
     [Theory]
