@@ -15,7 +15,7 @@ Units (higher is better everywhere):
   bag_*           M ids/s (pooled positions)   limit: C bag probe (sums of 32 random rows), same ids and threads
   gemv_*          GB/s of weights streamed     limit: C streaming read
   gemm_*          GFLOP/s                      limit: none (compute-bound)
-  sparse_*_step   M ids/s (backward + step)    limit: none
+  sparse_*_step   M ids/s (backward + step)    limit: none; *_noguard_* = our non-finite guard off
   q4_*            same unit as the fp32 workload; the peer is EmbedSharp's own fp32 path
 """
 import glob
@@ -93,7 +93,8 @@ def main(results_dir, readme):
             peer_seconds = mine.get((workload[3:], threads))
         else:
             peer_name = "PyTorch"
-            peer_seconds = peer.get((workload, threads))
+            # The *_noguard_* rows (our non-finite guard off) compare with the same PyTorch step.
+            peer_seconds = peer.get((workload.replace("_noguard", ""), threads))
         peer_value = value_of(workload, peer_seconds)[0] if peer_seconds else None
         ratio = value / peer_value if peer_value else None
         base = workload[3:] if workload.startswith("q4_") else workload

@@ -84,7 +84,8 @@ public class QuantizedSuite
 /// <summary>
 /// One training step on the 1M × 128 table: the single-pass sparse backward of 65,536 ids fused with
 /// the optimizer step (<see cref="Embedding.BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{float}, SparseOptimizer)"/>;
-/// PyTorch's SparseAdam = <see cref="LazyAdam"/>, Adagrad, SGD), with the default options (non-finite guard on).
+/// PyTorch's SparseAdam = <see cref="LazyAdam"/>, Adagrad, SGD), with the default options (non-finite guard on),
+/// and Adam and SGD once more with the guard off (what PyTorch does: it checks nothing).
 /// </summary>
 [Config(typeof(SuiteConfig))]
 public class TrainSuite
@@ -92,7 +93,7 @@ public class TrainSuite
     private Embedding _embedding = null!;
     private int[] _ids = null!;
     private float[] _grad = null!;
-    private SparseOptimizer _adam = null!, _adagrad = null!, _sgd = null!;
+    private SparseOptimizer _adam = null!, _adagrad = null!, _sgd = null!, _adamNoGuard = null!, _sgdNoGuard = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -104,6 +105,10 @@ public class TrainSuite
         _adam = FusedSparseBackward.Create(_embedding.Weight, new LazyAdam(1e-3));
         _adagrad = FusedSparseBackward.Create(_embedding.Weight, new Adagrad(1e-2));
         _sgd = FusedSparseBackward.Create(_embedding.Weight, new Sgd(1e-2));
+        // PyTorch checks nothing; these two show what our non-finite guard costs on the same step.
+        var noGuard = new SparseOptimizerOptions { GuardNonFinite = false };
+        _adamNoGuard = FusedSparseBackward.Create(_embedding.Weight, new LazyAdam(1e-3), noGuard);
+        _sgdNoGuard = FusedSparseBackward.Create(_embedding.Weight, new Sgd(1e-2), noGuard);
     }
 
     [GlobalCleanup]
@@ -117,4 +122,10 @@ public class TrainSuite
 
     [Benchmark(Description = "sparse_sgd_step_1000000x128_uniform")]
     public void Sgd() => _embedding.BackwardAndStep(_ids, _grad, _sgd);
+
+    [Benchmark(Description = "sparse_adam_noguard_step_1000000x128_uniform")]
+    public void AdamNoGuard() => _embedding.BackwardAndStep(_ids, _grad, _adamNoGuard);
+
+    [Benchmark(Description = "sparse_sgd_noguard_step_1000000x128_uniform")]
+    public void SgdNoGuard() => _embedding.BackwardAndStep(_ids, _grad, _sgdNoGuard);
 }

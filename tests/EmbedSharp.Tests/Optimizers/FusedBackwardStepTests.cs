@@ -177,6 +177,20 @@ public sealed class FusedBackwardStepTests
     }
 
     [Fact]
+    public void AScaledSinglePositionThatOverflowsIsReportedAndItsRowKept()
+    {
+        // A row fed by one position skips the sum check only at scale 1; a per-sample weight can overflow it.
+        using var bag = new EmbeddingBag(10, 2, new EmbeddingBagOptions { Mode = PoolingMode.Sum, Seed = 1 });
+        var optimizer = FusedSparseBackward.Create(bag.Weight, new Sgd(1e-3));
+        float[] before = bag.Weight.ToArray();
+        var e = Assert.Throws<NonFiniteException>(() => bag.BackwardAndStep([4], [0], [3e38f, 1f], optimizer, perSampleWeights: [10f]));
+        Assert.Equal(4, e.Row);
+        Assert.Equal(0, e.Dimension);
+        Assert.Contains("overflowed", e.Message); // caught in the sum, not after the update
+        Assert.Equal(before, bag.Weight.ToArray());
+    }
+
+    [Fact]
     public void ArgumentsAreCheckedBeforeAnyChange()
     {
         using var layer = new Embedding(10, 3, new EmbeddingOptions { Seed = 1 });
