@@ -29,6 +29,7 @@ public static partial class Kernels
             return;
         }
         nint rowBytes = (nint)dims * sizeof(float);
+        nint prefetchBytes = Math.Min(rowBytes, 2048); // hoisted: the loop bound must not be recomputed per line
         for (int b = 0; b < bags; b++)
         {
             int start = starts[b];
@@ -46,7 +47,7 @@ public static partial class Kernels
                         if (d0 == 0 && Sse.IsSupported && j + PoolPrefetchDistance < total)
                         {
                             byte* next = (byte*)table + indices[j + PoolPrefetchDistance] * rowBytes;
-                            for (nint offset = 0; offset < Math.Min(rowBytes, 2048); offset += 64)
+                            for (nint offset = 0; offset < prefetchBytes; offset += 64)
                                 Sse.Prefetch0(next + offset);
                         }
                         int id = indices[j];
@@ -105,6 +106,7 @@ public static partial class Kernels
         int paddingIdx, bool mean, float* destination)
     {
         nint rowBytes = (nint)dims * sizeof(float);
+        nint prefetchBytes = Math.Min(rowBytes, 2048); // hoisted: the loop bound must not be recomputed per line
         for (int b = 0; b < bags; b++)
         {
             int start = starts[b];
@@ -121,7 +123,7 @@ public static partial class Kernels
                         if (d0 == 0 && Sse.IsSupported && j + PoolPrefetchDistance < total)
                         {
                             byte* next = (byte*)table + indices[j + PoolPrefetchDistance] * rowBytes;
-                            for (nint offset = 0; offset < Math.Min(rowBytes, 2048); offset += 64)
+                            for (nint offset = 0; offset < prefetchBytes; offset += 64)
                                 Sse.Prefetch0(next + offset);
                         }
                         int id = indices[j];

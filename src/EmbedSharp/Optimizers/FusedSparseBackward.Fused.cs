@@ -169,7 +169,8 @@ public sealed partial class FusedSparseBackward<TRule>
         fixed (float* g = source.GradRows)
         {
             byte* p = (byte*)(g + (nint)sourceRow * dims);
-            for (nint offset = 0; offset < Math.Min((nint)dims * sizeof(float), 2048); offset += 64)
+            nint lines = Math.Min((nint)dims * sizeof(float), 2048);
+            for (nint offset = 0; offset < lines; offset += 64)
                 System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + offset);
         }
     }

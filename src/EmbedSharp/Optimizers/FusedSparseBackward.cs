@@ -192,7 +192,8 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
             return;
         nint bytes = (nint)Table.Dims * Table.ElementSize;
         byte* w = Table.Pointer + row * bytes;
-        for (nint offset = 0; offset < Math.Min(bytes, 2048); offset += 64)
+        nint weightLines = Math.Min(bytes, 2048); // loop bounds hoisted: recomputed per line they cost more than the prefetches
+        for (nint offset = 0; offset < weightLines; offset += 64)
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(w + offset);
         float[]? page = _state.Width == 0 ? null : _state.Page(row >> RowStateStore.PageShift);
         if (page is null)
@@ -200,7 +201,8 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
         fixed (float* p = page)
         {
             byte* st = (byte*)(p + (row & (RowStateStore.PageRows - 1)) * _state.Width);
-            for (nint offset = 0; offset < Math.Min((nint)_state.Width * 4, 2048); offset += 64)
+            nint stateLines = Math.Min((nint)_state.Width * 4, 2048);
+            for (nint offset = 0; offset < stateLines; offset += 64)
                 System.Runtime.Intrinsics.X86.Sse.Prefetch0(st + offset);
         }
     }
