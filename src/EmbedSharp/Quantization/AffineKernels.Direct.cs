@@ -185,18 +185,6 @@ internal static unsafe partial class AffineKernels
         public readonly float* Biases = biases;
         public readonly int Groups = groups;
         public readonly int GroupSize = groupSize;
-
-        /// <summary>Starts loading the codes, scales and biases of <paramref name="row"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(nint row)
-        {
-            byte* codes = Words + row * RowBytes;
-            nint lines = Math.Min(RowBytes, 2048);
-            for (nint offset = 0; offset < lines; offset += 64)
-                Sse.Prefetch0(codes + offset);
-            Sse.Prefetch0(Scales + row * Groups);
-            Sse.Prefetch0(Biases + row * Groups);
-        }
     }
 
     /// <summary>One bag's ids, and how far past them rows may be prefetched.</summary>
@@ -274,23 +262,35 @@ internal static unsafe partial class AffineKernels
         const int UnitCodes = 32;
         int unitBytes = UnitCodes * TBits.Bits / 8;
         int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes)); // unit u reads group u >> shift
+        // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
+        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
+        byte* words = rows.Words;
+        nint rowBytes = rows.RowBytes, prefetchBytes = Math.Min(rows.RowBytes, 2048);
+        float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
             int units = Math.Min(4, (dims - c) / UnitCodes);
-            int firstGroup = c / rows.GroupSize;
+            int firstGroup = c / groupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
-            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - bag.PrefetchDistance) : 0;
+            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
             Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
             int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
-            for (int k = 0; k < bag.Count; k++)
+            for (int k = 0; k < count; k++)
             {
                 if (k < prefetchEnd)
-                    rows.Prefetch(ids[k + bag.PrefetchDistance]);
+                {
+                    nint ahead = ids[k + distance];
+                    byte* next = words + ahead * rowBytes;
+                    for (nint offset = 0; offset < prefetchBytes; offset += 64)
+                        Sse.Prefetch0(next + offset);
+                    Sse.Prefetch0(scales + ahead * groups);
+                    Sse.Prefetch0(biases + ahead * groups);
+                }
                 nint row = ids[k];
-                byte* p = rows.Words + row * rows.RowBytes + codeOffset;
-                float* s = rows.Scales + row * rows.Groups + firstGroup;
-                float* o = rows.Biases + row * rows.Groups + firstGroup;
+                byte* p = words + row * rowBytes + codeOffset;
+                float* s = scales + row * groups + firstGroup;
+                float* o = biases + row * groups + firstGroup;
                 AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
                 if (units == 4)
                 {
@@ -339,23 +339,35 @@ internal static unsafe partial class AffineKernels
         const int UnitCodes = 16;
         int unitBytes = UnitCodes * TBits.Bits / 8;
         int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes));
+        // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
+        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
+        byte* words = rows.Words;
+        nint rowBytes = rows.RowBytes, prefetchBytes = Math.Min(rows.RowBytes, 2048);
+        float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
             int units = Math.Min(4, (dims - c) / UnitCodes);
-            int firstGroup = c / rows.GroupSize;
+            int firstGroup = c / groupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
-            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - bag.PrefetchDistance) : 0;
+            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
             Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
             int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
-            for (int k = 0; k < bag.Count; k++)
+            for (int k = 0; k < count; k++)
             {
                 if (k < prefetchEnd)
-                    rows.Prefetch(ids[k + bag.PrefetchDistance]);
+                {
+                    nint ahead = ids[k + distance];
+                    byte* next = words + ahead * rowBytes;
+                    for (nint offset = 0; offset < prefetchBytes; offset += 64)
+                        Sse.Prefetch0(next + offset);
+                    Sse.Prefetch0(scales + ahead * groups);
+                    Sse.Prefetch0(biases + ahead * groups);
+                }
                 nint row = ids[k];
-                byte* p = rows.Words + row * rows.RowBytes + codeOffset;
-                float* s = rows.Scales + row * rows.Groups + firstGroup;
-                float* o = rows.Biases + row * rows.Groups + firstGroup;
+                byte* p = words + row * rowBytes + codeOffset;
+                float* s = scales + row * groups + firstGroup;
+                float* o = biases + row * groups + firstGroup;
                 AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
                 AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
                 if (units == 4)
