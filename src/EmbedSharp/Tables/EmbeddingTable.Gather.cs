@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
@@ -20,7 +21,7 @@ public sealed unsafe partial class EmbeddingTable
     /// </summary>
     /// <remarks>
     /// Rows a few indices ahead are prefetched (x86 <c>prefetcht0</c>, up to 16 64-byte lines of each row)
-    /// so their memory latency overlaps the current copy. Float32 outputs of at least twice the last-level
+    /// so their memory latency overlaps the current copy. Float32 outputs at least the size of the last-level
     /// cache are written with streaming stores (they would not stay cached anyway). Batches of more than
     /// 2<sup>18</sup> output floats are split into contiguous chunks across threads; each thread writes its own part of
     /// <paramref name="destination"/>, so results do not depend on the thread count.
@@ -56,11 +57,11 @@ public sealed unsafe partial class EmbeddingTable
             return;
         int threads = maxThreads > 0 ? maxThreads : ParallelWork.DefaultThreads;
         long work = (long)indices.Length * Dims;
-        bool streaming = DType == DType.Float32 && scale == 1f
-            && (streamingStores ?? work * sizeof(float) >= Hardware.StreamingStoreThresholdBytes);
         fixed (int* ids = indices)
         fixed (float* dst = destination)
         {
+            bool streaming = DType == DType.Float32 && scale == 1f && StreamingLayoutFits(dst, Dims)
+                && (streamingStores ?? work * sizeof(float) >= Hardware.StreamingStoreThresholdBytes);
             if (threads <= 1 || work < ParallelThreshold)
             {
                 if (streaming)
@@ -119,20 +120,70 @@ public sealed unsafe partial class EmbeddingTable
     }
 
     /// <summary>
-    /// Float32 rows copied with streaming stores (<see cref="Kernels.CopyStreaming"/>), for outputs far larger than
-    /// the last-level cache, where ordinary stores would first read every output line into the cache.
+    /// Whether streaming stores can write every whole 64-byte line of a gather into <paramref name="dst"/>: rows a
+    /// multiple of 16 floats, and either a 64-byte aligned destination or AVX-512 to splice the line two rows share
+    /// (<see cref="GatherStreaming"/>). Otherwise lines would be written partly streamed and partly cached, which
+    /// measured slower than ordinary stores.
     /// </summary>
+    private static bool StreamingLayoutFits(float* dst, int dims) =>
+        dims % 16 == 0 && Vector256.IsHardwareAccelerated && ((nint)dst & 3) == 0
+        && (((nint)dst & 63) == 0 || (Vector512.IsHardwareAccelerated && Avx512F.IsSupported));
+
+    /// <summary>
+    /// Float32 rows written with streaming stores, for outputs at least the size of the last-level cache, where
+    /// ordinary stores would first read every output line into the cache only to evict it again.
+    /// </summary>
+    /// <remarks>
+    /// Streaming stores need whole aligned lines. With a 64-byte aligned destination every row is whole lines.
+    /// Otherwise (a managed array starts 16 bytes into a line) each row begins <c>h</c> floats before a line
+    /// boundary and ends <c>t = 16 − h</c> floats after one: the middle lines are streamed, and the line made of
+    /// row i's last t floats and row i+1's first h floats is assembled in a register (one two-source permute of
+    /// their loads) and streamed too. Only the first row's head and the last row's tail, lines shared with
+    /// whatever lies outside this range, take ordinary stores.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatherStreaming(int* ids, int count, float* dst)
     {
         int dims = Dims;
         nint rowBytes = (nint)dims * sizeof(float);
         byte* data = _data;
+        int head = (int)((64 - ((nint)dst & 63)) & 63) >> 2; // floats before the first line boundary, 0..15
+        if (head == 0)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (Sse.IsSupported && i + PrefetchDistance < count)
+                    PrefetchRow(data + ids[i + PrefetchDistance] * rowBytes, rowBytes);
+                Kernels.CopyStreaming((float*)(data + ids[i] * rowBytes), dst + (nint)i * dims, dims);
+            }
+            Kernels.StreamingFence();
+            return;
+        }
+        int tail = 16 - head;
+        // Lane k of the spliced line: element head + k of (last 16 floats of row i, first 16 of row i+1).
+        Vector512<int> splice = Vector512.Create(head) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        float* first = (float*)(data + ids[0] * rowBytes);
+        for (int d = 0; d < head; d++)
+            dst[d] = first[d];
         for (int i = 0; i < count; i++)
         {
-            if (Sse.IsSupported && i + PrefetchDistance < count)
+            if (i + PrefetchDistance < count)
                 PrefetchRow(data + ids[i + PrefetchDistance] * rowBytes, rowBytes);
-            Kernels.CopyStreaming((float*)(data + ids[i] * rowBytes), dst + (nint)i * dims, dims);
+            float* src = (float*)(data + ids[i] * rowBytes);
+            float* row = dst + (nint)i * dims;
+            for (int k = head; k <= dims - 16 - tail; k += 16)
+                Vector512.Load(src + k).StoreAlignedNonTemporal(row + k);
+            if (i + 1 < count)
+            {
+                float* next = (float*)(data + ids[i + 1] * rowBytes);
+                Avx512F.PermuteVar16x32x2(Vector512.Load(src + dims - 16), splice, Vector512.Load(next))
+                    .StoreAlignedNonTemporal(row + dims - tail);
+            }
+            else
+            {
+                for (int d = dims - tail; d < dims; d++)
+                    row[d] = src[d];
+            }
         }
         Kernels.StreamingFence();
     }
