@@ -133,6 +133,93 @@ public static partial class Kernels
             System.Runtime.Intrinsics.X86.Sse.StoreFence();
     }
 
+    /// <summary>Where <see cref="GatherStreaming{TRows}"/> gets its rows: a table row in place, or one made in a scratch row.</summary>
+    internal unsafe interface IStreamRows
+    {
+        /// <summary>Row <paramref name="i"/> of the batch (Dims floats): a pointer into the table, or <paramref name="scratch"/> filled.</summary>
+        float* Row(int i, float* scratch);
+
+        /// <summary>Starts loading what <see cref="Row"/> will read for row <paramref name="i"/>.</summary>
+        void Prefetch(int i);
+    }
+
+    /// <summary>
+    /// Whether <see cref="GatherStreaming{TRows}"/> can write every whole 64-byte line of rows of <paramref name="dims"/>
+    /// floats into <paramref name="destination"/>: rows a multiple of 16 floats, and either a 64-byte aligned
+    /// destination or AVX-512 to splice the line two rows share. Otherwise lines would be written partly streamed
+    /// and partly cached, which measured slower than ordinary stores.
+    /// </summary>
+    internal static unsafe bool StreamingFits(float* destination, int dims) =>
+        dims > 0 && dims % 16 == 0 && Vector256.IsHardwareAccelerated && ((nint)destination & 3) == 0
+        && (((nint)destination & 63) == 0 || (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported));
+
+    /// <summary>
+    /// Writes <paramref name="count"/> rows of <paramref name="dims"/> floats, one after another, to
+    /// <paramref name="destination"/> with streaming stores (requires <see cref="StreamingFits"/>); rows
+    /// <paramref name="prefetchDistance"/> ahead are prefetched.
+    /// </summary>
+    /// <remarks>
+    /// Streaming stores need whole aligned lines. With a 64-byte aligned destination every row is whole lines.
+    /// Otherwise (a managed array starts 16 bytes into a line) each row begins <c>h</c> floats before a line
+    /// boundary and ends <c>t = 16 − h</c> floats after one: the middle lines are streamed, and the line made of
+    /// row i's last t floats and row i+1's first h floats is assembled in a register (one two-source permute of
+    /// their loads) and streamed too. Only the first row's head and the last row's tail — lines shared with
+    /// whatever lies outside this range — take ordinary stores. Rows made in scratch alternate between the two
+    /// halves of <paramref name="scratch"/> (2·dims floats), so row i is still there when row i+1 is made.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void GatherStreaming<TRows>(ref TRows rows, int count, float* destination, int dims, float* scratch, int prefetchDistance)
+        where TRows : struct, IStreamRows
+    {
+        if (count == 0)
+            return;
+        int head = (int)((64 - ((nint)destination & 63)) & 63) >> 2; // floats before the first line boundary, 0..15
+        int tail = (16 - head) & 15;
+        float* spare = scratch + dims;
+        float* src = rows.Row(0, scratch);
+        for (int d = 0; d < head; d++)
+            destination[d] = src[d];
+        Vector512<int> splice = default;
+        if (head != 0)
+            splice = Vector512.Create(head) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        for (int i = 0; i < count; i++)
+        {
+            if (i + prefetchDistance < count)
+                rows.Prefetch(i + prefetchDistance);
+            float* row = destination + (nint)i * dims;
+            if (head == 0)
+            {
+                CopyStreaming(src, row, dims);
+                if (i + 1 < count)
+                {
+                    float* t = scratch;
+                    scratch = spare;
+                    spare = t;
+                    src = rows.Row(i + 1, scratch);
+                }
+                continue;
+            }
+            for (int k = head; k <= dims - 16 - tail; k += 16)
+                Vector512.Load(src + k).StoreAlignedNonTemporal(row + k);
+            if (i + 1 < count)
+            {
+                float* next = rows.Row(i + 1, spare);
+                System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(Vector512.Load(src + dims - 16), splice, Vector512.Load(next))
+                    .StoreAlignedNonTemporal(row + dims - tail);
+                float* t = scratch;
+                scratch = spare;
+                spare = t;
+                src = next;
+            }
+            else
+            {
+                for (int d = dims - tail; d < dims; d++)
+                    row[d] = src[d];
+            }
+        }
+        StreamingFence();
+    }
+
     /// <summary>Widens one row of storage type <typeparamref name="T"/> to float32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void WidenRow<T>(ReadOnlySpan<T> src, Span<float> dst) where T : unmanaged

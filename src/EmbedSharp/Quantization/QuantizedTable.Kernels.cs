@@ -13,7 +13,7 @@ namespace EmbedSharp.Quantization;
 public sealed partial class QuantizedTable
 {
     /// <summary>Rows ahead whose packed words, scales and biases are prefetched.</summary>
-    private const int PrefetchDistance = 8;
+    private const int PrefetchDistance = 16;
 
     /// <summary>Output floats below which a gather stays on one thread.</summary>
     private const long GatherParallelThreshold = 1 << 18;
@@ -21,7 +21,12 @@ public sealed partial class QuantizedTable
     private bool Fast => AffineKernels.Supports(Mode, Bits, DType, GroupSize);
 
     /// <summary><see cref="Gather"/> after validation: rows dequantized straight into the destination.</summary>
-    internal unsafe void GatherUnchecked(ReadOnlySpan<int> indices, Span<float> destination, int threads = -1)
+    /// <param name="indices">Row ids, all in range.</param>
+    /// <param name="destination">Output, at least <c>indices.Length × Dims</c> floats.</param>
+    /// <param name="threads">Threads to use at most (−1: the machine's).</param>
+    /// <param name="streamingStores">Null: streaming stores for outputs of at least
+    /// <see cref="Hardware.StreamingStoreThresholdBytes"/>; true or false forces the choice (tests).</param>
+    internal unsafe void GatherUnchecked(ReadOnlySpan<int> indices, Span<float> destination, int threads = -1, bool? streamingStores = null)
     {
         if (indices.IsEmpty || Dims == 0)
             return;
@@ -38,6 +43,20 @@ public sealed partial class QuantizedTable
             try
             {
                 RowReader r = reader;
+                int dims = Dims;
+                if (Kernels.StreamingFits(dst, Dims)
+                    && (streamingStores ?? (long)indices.Length * Dims * sizeof(float) >= Hardware.StreamingStoreThresholdBytes))
+                {
+                    // As the float32 gather: an output this large is written with streaming stores, each row
+                    // dequantized into a scratch row first (two alternate, for the line two rows share).
+                    ParallelWork.For(indices.Length, grain, threads, () => new float[2 * dims], (scratch, start, end) =>
+                    {
+                        var rows = new StreamRows(r, (int*)idsAddress + start);
+                        fixed (float* s = scratch)
+                            Kernels.GatherStreaming(ref rows, end - start, (float*)dstAddress + (nint)start * dims, dims, s, PrefetchDistance);
+                    }, static _ => { });
+                    return;
+                }
                 ParallelWork.For(indices.Length, grain, threads, (start, end) =>
                 {
                     int* id = (int*)idsAddress + start;
@@ -256,6 +275,20 @@ public sealed partial class QuantizedTable
                 ? AffineKernels.DotRow<Bits4>(codes, s, b, _groupSize, x, groupSumsOfX, _dims)
                 : AffineKernels.DotRow<Bits8>(codes, s, b, _groupSize, x, groupSumsOfX, _dims);
         }
+    }
+
+    /// <summary>Rows of a streaming gather: each dequantized into a scratch row.</summary>
+    private readonly unsafe struct StreamRows(RowReader reader, int* ids) : Kernels.IStreamRows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int i, float* scratch)
+        {
+            reader.Dequantize(ids[i], scratch);
+            return scratch;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int i) => reader.Prefetch(ids[i]);
     }
 
     /// <summary>Rows of ŵ for <see cref="Gemm"/>: each row dequantized into the packing scratch.</summary>

@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
@@ -60,7 +59,7 @@ public sealed unsafe partial class EmbeddingTable
         fixed (int* ids = indices)
         fixed (float* dst = destination)
         {
-            bool streaming = DType == DType.Float32 && scale == 1f && StreamingLayoutFits(dst, Dims)
+            bool streaming = DType == DType.Float32 && scale == 1f && Kernels.StreamingFits(dst, Dims)
                 && (streamingStores ?? work * sizeof(float) >= Hardware.StreamingStoreThresholdBytes);
             if (threads <= 1 || work < ParallelThreshold)
             {
@@ -120,72 +119,28 @@ public sealed unsafe partial class EmbeddingTable
     }
 
     /// <summary>
-    /// Whether streaming stores can write every whole 64-byte line of a gather into <paramref name="dst"/>: rows a
-    /// multiple of 16 floats, and either a 64-byte aligned destination or AVX-512 to splice the line two rows share
-    /// (<see cref="GatherStreaming"/>). Otherwise lines would be written partly streamed and partly cached, which
-    /// measured slower than ordinary stores.
+    /// Float32 rows written with streaming stores (<see cref="Kernels.GatherStreaming{TRows}"/>), for outputs at least
+    /// the size of the last-level cache, where ordinary stores would first read every output line into the cache
+    /// only to evict it again.
     /// </summary>
-    private static bool StreamingLayoutFits(float* dst, int dims) =>
-        dims % 16 == 0 && Vector256.IsHardwareAccelerated && ((nint)dst & 3) == 0
-        && (((nint)dst & 63) == 0 || (Vector512.IsHardwareAccelerated && Avx512F.IsSupported));
-
-    /// <summary>
-    /// Float32 rows written with streaming stores, for outputs at least the size of the last-level cache, where
-    /// ordinary stores would first read every output line into the cache only to evict it again.
-    /// </summary>
-    /// <remarks>
-    /// Streaming stores need whole aligned lines. With a 64-byte aligned destination every row is whole lines.
-    /// Otherwise (a managed array starts 16 bytes into a line) each row begins <c>h</c> floats before a line
-    /// boundary and ends <c>t = 16 − h</c> floats after one: the middle lines are streamed, and the line made of
-    /// row i's last t floats and row i+1's first h floats is assembled in a register (one two-source permute of
-    /// their loads) and streamed too. Only the first row's head and the last row's tail, lines shared with
-    /// whatever lies outside this range, take ordinary stores.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatherStreaming(int* ids, int count, float* dst)
     {
-        int dims = Dims;
-        nint rowBytes = (nint)dims * sizeof(float);
-        byte* data = _data;
-        int head = (int)((64 - ((nint)dst & 63)) & 63) >> 2; // floats before the first line boundary, 0..15
-        if (head == 0)
+        var rows = new StreamRows(_data, (nint)Dims * sizeof(float), ids);
+        Kernels.GatherStreaming(ref rows, count, dst, Dims, null, PrefetchDistance);
+    }
+
+    /// <summary>Table rows read in place for the streaming gather.</summary>
+    private readonly struct StreamRows(byte* data, nint rowBytes, int* ids) : Kernels.IStreamRows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int i, float* scratch) => (float*)(data + ids[i] * rowBytes);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int i)
         {
-            for (int i = 0; i < count; i++)
-            {
-                if (Sse.IsSupported && i + PrefetchDistance < count)
-                    PrefetchRow(data + ids[i + PrefetchDistance] * rowBytes, rowBytes);
-                Kernels.CopyStreaming((float*)(data + ids[i] * rowBytes), dst + (nint)i * dims, dims);
-            }
-            Kernels.StreamingFence();
-            return;
+            if (Sse.IsSupported)
+                PrefetchRow(data + ids[i] * rowBytes, rowBytes);
         }
-        int tail = 16 - head;
-        // Lane k of the spliced line: element head + k of (last 16 floats of row i, first 16 of row i+1).
-        Vector512<int> splice = Vector512.Create(head) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        float* first = (float*)(data + ids[0] * rowBytes);
-        for (int d = 0; d < head; d++)
-            dst[d] = first[d];
-        for (int i = 0; i < count; i++)
-        {
-            if (i + PrefetchDistance < count)
-                PrefetchRow(data + ids[i + PrefetchDistance] * rowBytes, rowBytes);
-            float* src = (float*)(data + ids[i] * rowBytes);
-            float* row = dst + (nint)i * dims;
-            for (int k = head; k <= dims - 16 - tail; k += 16)
-                Vector512.Load(src + k).StoreAlignedNonTemporal(row + k);
-            if (i + 1 < count)
-            {
-                float* next = (float*)(data + ids[i + 1] * rowBytes);
-                Avx512F.PermuteVar16x32x2(Vector512.Load(src + dims - 16), splice, Vector512.Load(next))
-                    .StoreAlignedNonTemporal(row + dims - tail);
-            }
-            else
-            {
-                for (int d = dims - tail; d < dims; d++)
-                    row[d] = src[d];
-            }
-        }
-        Kernels.StreamingFence();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

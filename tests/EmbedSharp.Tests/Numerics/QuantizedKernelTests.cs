@@ -43,6 +43,22 @@ public sealed unsafe class QuantizedKernelTests
                 var public1 = new float[ids.Length * dims];
                 q.Gather(ids, public1);
                 Assert.Equal(expected, public1);
+                // Streaming stores (normally for outputs of at least the last-level cache), at every 4-byte offset
+                // of the destination within a line; nothing outside the output is touched.
+                foreach (int shift in new[] { 0, 1, 4, 13 })
+                {
+                    var buffer = new float[ids.Length * dims + 32];
+                    Array.Fill(buffer, -7f);
+                    fixed (float* b = buffer)
+                    {
+                        int start = (int)((64 - ((nint)b & 63)) & 63) / 4 + shift;
+                        q.GatherUnchecked(ids, buffer.AsSpan(start, ids.Length * dims), 2, streamingStores: true);
+                        Kernels.StreamingFence();
+                        Assert.Equal(expected, buffer.AsSpan(start, ids.Length * dims).ToArray());
+                        Assert.All(buffer.AsSpan(0, start).ToArray(), v => Assert.Equal(-7f, v));
+                        Assert.All(buffer.AsSpan(start + ids.Length * dims).ToArray(), v => Assert.Equal(-7f, v));
+                    }
+                }
             }
         }
     }
