@@ -24,7 +24,7 @@ echo "== ids"
 /usr/bin/python3 benchmarks/peer/make_ids.py "$out"
 
 echo "== limit (C probe)"
-gcc -O3 -march=native -pthread -o "$out/memprobe" benchmarks/probe/memprobe.c
+gcc -O3 -march=native -fno-math-errno -pthread -o "$out/memprobe" benchmarks/probe/memprobe.c -lm
 {
   "$out/memprobe" stream
   for spec in 1000000:128 50000:768; do
@@ -33,6 +33,12 @@ gcc -O3 -march=native -pthread -o "$out/memprobe" benchmarks/probe/memprobe.c
       for t in 1 2; do "$out/memprobe" gather "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" | sed "s/\"workload\":\"gather\"/\"workload\":\"gather_${rows}x${dims}_${dist}\"/"; done
       if [ "$rows" = 1000000 ]; then
         for t in 1 2; do "$out/memprobe" bag "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" | sed "s/\"workload\":\"bag\"/\"workload\":\"bag_${rows}x${dims}_${dist}\"/"; done
+      fi
+      if [ "$rows" = 1000000 ] && [ "$dist" = uniform ]; then
+        # The least traffic of one optimizer step (0, 1, 2 state rows: SGD, Adagrad, Adam).
+        for s in 0 1 2; do
+          for t in 1 2; do "$out/memprobe" update "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" "$s" | sed "s/\"workload\":\"update\"/\"workload\":\"update_${rows}x${dims}_${dist}\"/"; done
+        done
       fi
     done
   done

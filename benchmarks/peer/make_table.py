@@ -16,7 +16,9 @@ Units (higher is better everywhere):
   bag_*           M ids/s (pooled positions)   limit: C bag probe (sums of 32 random rows), same ids and threads
   gemv_*          GB/s of weights streamed     limit: C streaming read
   gemm_*          GFLOP/s                      limit: none (compute-bound)
-  sparse_*_step   M ids/s (backward + step)    limit: none; *_noguard_* = our non-finite guard off
+  sparse_*_step   M ids/s (backward + step)    limit: C update probe (per id in batch order: gradient row read,
+                                               weight + 0/1/2 state rows read and written); *_noguard_* = our
+                                               non-finite guard off
   q4_*            same unit as the fp32 workload; the peer is EmbedSharp's own fp32 path
 """
 import glob
@@ -77,6 +79,8 @@ def main(results_dir, readme):
                     for r in limit if "threads" in r and r["workload"].startswith("gather_")}
     bag_limit = {(r["workload"].replace("bag_", ""), r["threads"]): r["ids_per_second"]
                  for r in limit if "threads" in r and r["workload"].startswith("bag_")}
+    update_limit = {(r["workload"].replace("update_", ""), r["threads"], r["states"]): r["ids_per_second"]
+                    for r in limit if "threads" in r and r["workload"].startswith("update_")}
     peer = {}
     for r in load_jsonl(f"{results_dir}/torch.jsonl"):  # several runs of the script: each workload's best
         key = (r["workload"], r["threads"])
@@ -111,6 +115,12 @@ def main(results_dir, readme):
             size, dist = base.split("_")[-2], base.split("_")[-1]
             lim = bag_limit.get((f"{size}_{dist}", threads))
             limit_ratio = value * 1e6 / lim if lim and not workload.startswith("q4_") else None
+        elif base.startswith("sparse_"):
+            # sparse_<rule>[_noguard]_step_<size>_<dist>: the C probe's step with as many state rows
+            states = {"sgd": 0, "adagrad": 1, "adam": 2}[base.split("_")[1]]
+            size, dist = base.split("_")[-2], base.split("_")[-1]
+            lim = update_limit.get((f"{size}_{dist}", threads, states))
+            limit_ratio = value * 1e6 / lim if lim else None
         elif base.startswith("gemv") and not workload.startswith("q4_"):
             limit_ratio = value * 1e9 / stream_read
         rows.append((workload, threads, value, unit, peer_name, peer_value, ratio, limit_ratio))

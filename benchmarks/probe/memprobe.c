@@ -7,6 +7,9 @@
 //                                           ROWS × DIMS float32 table into a caller buffer, T threads;
 //                                           rows copied with ordinary stores (memcpy) and with streaming
 //                                           (non-temporal) stores, the faster of the two reported
+//   memprobe update ROWS DIMS IDS.bin T S   one sparse optimizer step's least traffic: per id in batch order,
+//                                           a gradient row read and the weight row and S state rows (0 SGD,
+//                                           1 Adagrad, 2 Adam) read and written
 //   memprobe bag ROWS DIMS IDS.bin T        the same ids summed in bags of 32 (embedding_bag's traffic:
 //                                           random rows read, one small output row per bag), each bag's
 //                                           sum held in eight registers (AVX-512: 128 columns, AVX2: 64)
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <math.h>
 
 static double now(void) {
     struct timespec ts;
@@ -72,7 +76,10 @@ static void stream(void) {
     free(a);
 }
 
-typedef struct { const float *table; const int32_t *ids; float *out; size_t count, dims; int streaming; } job_t;
+typedef struct {
+    const float *table; const int32_t *ids; float *out; size_t count, dims; int streaming;
+    const float *grad; float *state1, *state2; int states; // update runs only
+} job_t;
 
 static void *gather_range(void *arg) {
     job_t *j = arg;
@@ -149,6 +156,42 @@ static void *bag_range(void *arg) {
     return NULL;
 }
 
+// One sparse optimizer step's traffic in position order, the least a step can move: the gradient rows read in
+// sequence, each id's weight row (and 1 or 2 state rows) read and written, with SGD's, Adagrad's or Adam's
+// arithmetic. No sorting, no merging of repeated ids, no checks.
+static void *update_range(void *arg) {
+    job_t *j = arg;
+    size_t d = j->dims, row_bytes = d * 4;
+    float *table = (float *)j->table;
+    for (size_t i = 0; i < j->count; i++) {
+        if (i + 8 < j->count) {
+            size_t ahead = (size_t)j->ids[i + 8] * d;
+            for (size_t off = 0; off < row_bytes && off < 2048; off += 64) {
+                _mm_prefetch((const char *)(table + ahead) + off, _MM_HINT_T0);
+                if (j->states > 0) _mm_prefetch((const char *)(j->state1 + ahead) + off, _MM_HINT_T0);
+                if (j->states > 1) _mm_prefetch((const char *)(j->state2 + ahead) + off, _MM_HINT_T0);
+            }
+        }
+        size_t row = (size_t)j->ids[i] * d;
+        float *w = table + row;
+        const float *g = j->grad + i * d;
+        if (j->states == 0) {
+            for (size_t k = 0; k < d; k++) w[k] -= 0.01f * g[k];
+        } else if (j->states == 1) {
+            float *s1 = j->state1 + row;
+            for (size_t k = 0; k < d; k++) { s1[k] += g[k] * g[k]; w[k] -= 0.01f * g[k] / (sqrtf(s1[k]) + 1e-10f); }
+        } else {
+            float *m = j->state1 + row, *v = j->state2 + row;
+            for (size_t k = 0; k < d; k++) {
+                m[k] = 0.9f * m[k] + 0.1f * g[k];
+                v[k] = 0.999f * v[k] + 0.001f * g[k] * g[k];
+                w[k] -= 1e-3f * m[k] / (sqrtf(v[k]) + 1e-8f);
+            }
+        }
+    }
+    return NULL;
+}
+
 typedef struct {
     int threads, reps;
     void *(*fn)(void *);
@@ -191,7 +234,7 @@ static void *run_worker(void *arg) {
     return NULL;
 }
 
-static void gather(size_t rows, size_t dims, const char *ids_path, int threads, int bags) {
+static void gather(size_t rows, size_t dims, const char *ids_path, int threads, int bags, int states) {
     FILE *f = fopen(ids_path, "rb");
     if (!f) { fprintf(stderr, "memprobe: cannot open %s\n", ids_path); exit(1); }
     fseek(f, 0, SEEK_END); long len = ftell(f); fseek(f, 0, SEEK_SET);
@@ -203,15 +246,24 @@ static void gather(size_t rows, size_t dims, const char *ids_path, int threads, 
         if (ids[i] < 0 || (size_t)ids[i] >= rows) { fprintf(stderr, "memprobe: id out of range\n"); exit(1); }
     float *table = huge_alloc(rows * dims * 4);
     for (size_t i = 0; i < rows * dims; i++) table[i] = (float)(i % 97);
-    float *out = huge_alloc(n * dims * 4);
+    int update = states >= 0;
+    float *out = huge_alloc((update ? 1 : n) * dims * 4);
+    float *grad = NULL, *state1 = NULL, *state2 = NULL;
+    if (update) {
+        grad = huge_alloc(n * dims * 4);
+        for (size_t i = 0; i < n * dims; i++) grad[i] = (float)(i % 13) * 1e-3f;
+        if (states > 0) state1 = huge_alloc(rows * dims * 4);
+        if (states > 1) state2 = huge_alloc(rows * dims * 4);
+    }
     // Streaming stores need 32-byte aligned rows: out is 2 MiB aligned, so dims must be a multiple of 8.
-    int modes = !bags && dims % 8 == 0 ? 2 : 1;
+    int modes = !bags && !update && dims % 8 == 0 ? 2 : 1;
     size_t per = (n + threads - 1) / threads;
     per = (per + 31) / 32 * 32; // whole bags per thread
-    runner_t run = {.threads = threads, .reps = 20 * modes, .fn = bags ? bag_range : gather_range};
+    runner_t run = {.threads = threads, .reps = 20 * modes, .fn = update ? update_range : bags ? bag_range : gather_range};
     for (int k = 0; k < threads; k++) {
         size_t start = k * per, count = start >= n ? 0 : (n - start < per ? n - start : per);
-        run.jobs[k] = (job_t){table, ids + start, out + (bags ? start / 32 : start) * dims, count, dims, 0};
+        run.jobs[k] = (job_t){table, ids + start, update ? out : out + (bags ? start / 32 : start) * dims, count, dims, 0,
+                              update ? grad + start * dims : NULL, state1, state2, states};
     }
     // Worker threads start once and meet at a spinning barrier before and after each repetition, so thread
     // start-up and wake-up (tens of microseconds, a large part of a sub-millisecond bag run) are not timed.
@@ -226,13 +278,16 @@ static void gather(size_t rows, size_t dims, const char *ids_path, int threads, 
     for (int k = 1; k < threads; k++) pthread_join(th[k], NULL);
     double best = run.best;
     int best_streaming = run.best_streaming;
-    if (bags)
+    if (update)
+        printf("{\"workload\":\"update\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"states\":%d,\"seconds\":%.9f,\"ids_per_second\":%.0f}\n",
+               rows, dims, n, threads, states, best, n / best);
+    else if (bags)
         printf("{\"workload\":\"bag\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"ids_per_second\":%.0f}\n",
                rows, dims, n, threads, best, n / best);
     else
         printf("{\"workload\":\"gather\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"bytes_per_second\":%.0f,\"stores\":\"%s\"}\n",
                rows, dims, n, threads, best, n * dims * 4.0 / best, best_streaming ? "streaming" : "ordinary");
-    free(table); free(out); free(ids);
+    free(table); free(out); free(ids); free(grad); free(state1); free(state2);
 }
 
 int main(int argc, char **argv) {
@@ -240,9 +295,15 @@ int main(int argc, char **argv) {
     if (argc >= 6 && (strcmp(argv[1], "gather") == 0 || strcmp(argv[1], "bag") == 0)) {
         int threads = atoi(argv[5]);
         if (threads < 1 || threads > 64) { fprintf(stderr, "memprobe: threads must be 1..64\n"); return 2; }
-        gather(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), argv[4], threads, strcmp(argv[1], "bag") == 0);
+        gather(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), argv[4], threads, strcmp(argv[1], "bag") == 0, -1);
         return 0;
     }
-    fprintf(stderr, "usage: memprobe stream | memprobe gather|bag ROWS DIMS IDS.bin THREADS\n");
+    if (argc >= 7 && strcmp(argv[1], "update") == 0) {
+        int threads = atoi(argv[5]), states = atoi(argv[6]);
+        if (threads < 1 || threads > 64 || states < 0 || states > 2) { fprintf(stderr, "memprobe: threads 1..64, states 0..2\n"); return 2; }
+        gather(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), argv[4], threads, 0, states);
+        return 0;
+    }
+    fprintf(stderr, "usage: memprobe stream | memprobe gather|bag ROWS DIMS IDS.bin THREADS | memprobe update ROWS DIMS IDS.bin THREADS STATES\n");
     return 2;
 }
