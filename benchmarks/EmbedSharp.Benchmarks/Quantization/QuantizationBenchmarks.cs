@@ -136,3 +136,41 @@ public class QuantizeBenchmarks
     [Benchmark(Description = "RowwiseQuantizedTable.Quantize (int8)")]
     public RowwiseQuantizedTable Rowwise() => RowwiseQuantizedTable.Quantize(_table, 8);
 }
+
+/// <summary>
+/// What bounds 4-bit bags: the 1M × 128, group-64 table of the suite summed in bags of 32, with the ids drawn
+/// from the first 64 rows (every row in L1: the kernel's compute ceiling) or from all rows (as the suite), next
+/// to the float32 bag on the same ids.
+/// </summary>
+[Config(typeof(IsaConfig))]
+public class QuantizedBagCeilingBenchmarks
+{
+    private EmbeddingBag _dense = null!;
+    private QuantizedEmbeddingBag _quantized = null!;
+    private int[] _ids = null!, _offsets = null!;
+    private float[] _output = null!;
+
+    /// <summary>Rows the ids are drawn from (uniformly).</summary>
+    [Params(64, 1_000_000)]
+    public int Span { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _dense = new EmbeddingBag(1_000_000, 128, new EmbeddingBagOptions { Mode = PoolingMode.Sum, Seed = 1 });
+        _quantized = new QuantizedEmbeddingBag(QuantizedTable.Quantize(_dense.Weight, 64, 4), PoolingMode.Sum);
+        var r = new EmbedSharp.Numerics.SeededRandom(5);
+        _ids = Enumerable.Range(0, 65_536).Select(_ => r.NextInt(Span)).ToArray();
+        _offsets = Enumerable.Range(0, 65_536 / 32).Select(b => b * 32).ToArray();
+        _output = new float[_offsets.Length * 128];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _dense.Dispose();
+
+    [Benchmark(Baseline = true, Description = "float32 bag sum")]
+    public void Dense() => _dense.Forward(_ids, _offsets, default, _output);
+
+    [Benchmark(Description = "4-bit bag sum")]
+    public void Quantized() => _quantized.Forward(_ids, _offsets, _output.AsSpan());
+}
