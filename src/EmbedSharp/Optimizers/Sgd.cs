@@ -91,7 +91,17 @@ public readonly struct Sgd : ISparseUpdateRule
         float negLr = -scalars.LearningRate;
         bool first = scalars.Step == 1;
         int i = 0;
-        if (Vector256.IsHardwareAccelerated && weight.Length >= Vector256<float>.Count)
+        if (_decay == 0 && _momentum == 0 && Vector256.IsHardwareAccelerated && weight.Length >= Vector256<float>.Count)
+        {
+            // Plain SGD, w + (−lr)·g, with nothing tested inside the loop (the general loop below re-reads the
+            // rule's fields on every vector); the same operations per lane, so bit for bit equal.
+            ref float pw = ref MemoryMarshal.GetReference(weight);
+            ref float pg = ref MemoryMarshal.GetReference(grad);
+            var step = Vector256.Create(negLr);
+            for (; i <= weight.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+                (Vector256.LoadUnsafe(ref pw, (nuint)i) + step * Vector256.LoadUnsafe(ref pg, (nuint)i)).StoreUnsafe(ref pw, (nuint)i);
+        }
+        if (Vector256.IsHardwareAccelerated && weight.Length - i >= Vector256<float>.Count)
         {
             // The same operations in the same order per lane as the scalar loop below: bit for bit equal.
             ref float wr = ref MemoryMarshal.GetReference(weight);
