@@ -23,7 +23,10 @@ namespace EmbedSharp.Quantization;
 /// </remarks>
 internal static unsafe partial class AffineKernels
 {
-    /// <summary>Whether the direct kernels run here (x86 with AVX2; AVX-512 when Vector512 is accelerated).</summary>
+    /// <summary>
+    /// Whether the direct kernels run here (x86 with AVX2; AVX-512 when Vector512 is accelerated): the row loops,
+    /// <see cref="SumRows{TBits}"/> and <see cref="DotRowDirect{TBits}"/>.
+    /// </summary>
     public static bool Direct => Avx2.IsSupported && Vector256.IsHardwareAccelerated;
 
     private static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
@@ -89,19 +92,12 @@ internal static unsafe partial class AffineKernels
         second = Avx.Permute2x128(low, high, 0x31);
     }
 
+    /// <summary>The direct form of <see cref="Row{TBits, TSink, TRound}"/> (requires <see cref="Direct"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Dequantize(Vector512<float> q, Vector512<float> s, Vector512<float> b, bool fused) =>
-        fused ? Vector512.FusedMultiplyAdd(q, s, b) : q * s + b;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Dequantize(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused) =>
-        fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b;
-
-    /// <summary>The direct form of <see cref="Row{TBits, TSink}"/> (requires <see cref="Direct"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowDirect<TBits, TSink>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* dst, int dims)
+    private static void RowDirect<TBits, TSink, TRound>(byte* codes, float* scales, float* biases, int groupSize, float* dst, int dims)
         where TBits : struct, IBitWidth
         where TSink : struct, IRowSink
+        where TRound : struct, IRounding
     {
         if (Wide)
         {
@@ -113,7 +109,7 @@ internal static unsafe partial class AffineKernels
                 for (int end = i + groupSize; i < end; i += 32, codes += unitBytes)
                 {
                     Unit512<TBits>(codes, out var a, out var b);
-                    InOrder512<TBits>(Dequantize(a, sv, bv, fused), Dequantize(b, sv, bv, fused), out var first, out var second);
+                    InOrder512<TBits>(TRound.Apply(a, sv, bv), TRound.Apply(b, sv, bv), out var first, out var second);
                     TSink.Put(first, dst + i);
                     TSink.Put(second, dst + i + 16);
                 }
@@ -128,7 +124,7 @@ internal static unsafe partial class AffineKernels
             for (int end = i + groupSize; i < end; i += 16, codes += unitBytes256)
             {
                 Unit256<TBits>(codes, out var a, out var b);
-                InOrder256<TBits>(Dequantize(a, sv, bv, fused), Dequantize(b, sv, bv, fused), out var first, out var second);
+                InOrder256<TBits>(TRound.Apply(a, sv, bv), TRound.Apply(b, sv, bv), out var first, out var second);
                 TSink.Put(first, dst + i);
                 TSink.Put(second, dst + i + 8);
             }
@@ -176,6 +172,26 @@ internal static unsafe partial class AffineKernels
         }
     }
 
+    /// <summary>Bytes of a packed row's codes to prefetch: at most 2 KiB, the hardware streams the rest.</summary>
+    internal static nint PrefetchBytes(nint rowBytes) => Math.Min(rowBytes, 2048);
+
+    /// <summary>
+    /// Starts loading one packed row: the first <paramref name="prefetchBytes"/> of its codes (see
+    /// <see cref="PrefetchBytes"/>; loops compute it once), its scales and, when there are any, its biases.
+    /// A no-op without x86 prefetch instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrefetchPackedRow(byte* codes, nint prefetchBytes, void* scales, void* biases)
+    {
+        if (!Sse.IsSupported)
+            return;
+        for (nint offset = 0; offset < prefetchBytes; offset += 64)
+            Sse.Prefetch0(codes + offset);
+        Sse.Prefetch0(scales);
+        if (biases != null)
+            Sse.Prefetch0(biases);
+    }
+
     /// <summary>Where the packed rows of a table are.</summary>
     private readonly struct PackedRows(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize)
     {
@@ -194,34 +210,6 @@ internal static unsafe partial class AffineKernels
         public readonly int Count = count;
         public readonly int PrefetchLimit = prefetchLimit;
         public readonly int PrefetchDistance = prefetchDistance;
-    }
-
-    /// <summary>How <c>q·s + b</c> is rounded: a type parameter, so the loops do not branch on it.</summary>
-    private interface IRounding
-    {
-        static abstract Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b);
-
-        static abstract Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b);
-    }
-
-    /// <summary>Multiply, round, add, round (MLX's CPU dequantize).</summary>
-    private readonly struct TwoRoundings : IRounding
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b) => q * s + b;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b) => q * s + b;
-    }
-
-    /// <summary>One fused multiply-add.</summary>
-    private readonly struct OneRounding : IRounding
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b) => Vector512.FusedMultiplyAdd(q, s, b);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b) => Vector256.FusedMultiplyAdd(q, s, b);
     }
 
     /// <summary>Adds unit <c>p</c> of one row, dequantized with scale <paramref name="s"/> and bias <paramref name="b"/>, to a pair of sums.</summary>
@@ -266,7 +254,7 @@ internal static unsafe partial class AffineKernels
         int* ids = bag.Ids;
         int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
         byte* words = rows.Words;
-        nint rowBytes = rows.RowBytes, prefetchBytes = Math.Min(rows.RowBytes, 2048);
+        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
         float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
@@ -281,11 +269,7 @@ internal static unsafe partial class AffineKernels
                 if (k < prefetchEnd)
                 {
                     nint ahead = ids[k + distance];
-                    byte* next = words + ahead * rowBytes;
-                    for (nint offset = 0; offset < prefetchBytes; offset += 64)
-                        Sse.Prefetch0(next + offset);
-                    Sse.Prefetch0(scales + ahead * groups);
-                    Sse.Prefetch0(biases + ahead * groups);
+                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
                 }
                 nint row = ids[k];
                 byte* p = words + row * rowBytes + codeOffset;
@@ -343,7 +327,7 @@ internal static unsafe partial class AffineKernels
         int* ids = bag.Ids;
         int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
         byte* words = rows.Words;
-        nint rowBytes = rows.RowBytes, prefetchBytes = Math.Min(rows.RowBytes, 2048);
+        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
         float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
@@ -358,11 +342,7 @@ internal static unsafe partial class AffineKernels
                 if (k < prefetchEnd)
                 {
                     nint ahead = ids[k + distance];
-                    byte* next = words + ahead * rowBytes;
-                    for (nint offset = 0; offset < prefetchBytes; offset += 64)
-                        Sse.Prefetch0(next + offset);
-                    Sse.Prefetch0(scales + ahead * groups);
-                    Sse.Prefetch0(biases + ahead * groups);
+                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
                 }
                 nint row = ids[k];
                 byte* p = words + row * rowBytes + codeOffset;

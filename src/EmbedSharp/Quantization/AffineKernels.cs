@@ -49,7 +49,13 @@ internal static unsafe partial class AffineKernels
     /// Dequantizes one row of <paramref name="dims"/> values: <c>dst[i] = q_i·s_g + b_g</c> (g = i / groupSize).
     /// </summary>
     public static void DequantizeRow<TBits>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* dst, int dims)
-        where TBits : struct, IBitWidth => Row<TBits, StoreSink>(codes, scales, biases, groupSize, fused, dst, dims);
+        where TBits : struct, IBitWidth
+    {
+        if (fused)
+            Row<TBits, StoreSink, OneRounding>(codes, scales, biases, groupSize, dst, dims);
+        else
+            Row<TBits, StoreSink, TwoRoundings>(codes, scales, biases, groupSize, dst, dims);
+    }
 
     /// <summary>
     /// Adds one dequantized row to an accumulator: <c>acc[i] = acc[i] + ŵ_i</c> with <c>ŵ_i</c> rounded
@@ -57,21 +63,28 @@ internal static unsafe partial class AffineKernels
     /// dequantizing each row into a scratch and adding it — without the scratch round trip.
     /// </summary>
     public static void AccumulateRow<TBits>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* acc, int dims)
-        where TBits : struct, IBitWidth => Row<TBits, AddSink>(codes, scales, biases, groupSize, fused, acc, dims);
+        where TBits : struct, IBitWidth
+    {
+        if (fused)
+            Row<TBits, AddSink, OneRounding>(codes, scales, biases, groupSize, acc, dims);
+        else
+            Row<TBits, AddSink, TwoRoundings>(codes, scales, biases, groupSize, acc, dims);
+    }
 
     /// <summary>
     /// The one row loop behind <see cref="DequantizeRow{TBits}"/> and <see cref="AccumulateRow{TBits}"/>:
     /// each vector of <c>ŵ = q·s + b</c> is handed to <typeparamref name="TSink"/> (stored, or added to
-    /// what is there). The sink is a struct type parameter, so each use compiles to its own loop.
+    /// what is there). The sink and the rounding are struct type parameters, so each use compiles to its own loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TBits, TSink>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* dst, int dims)
+    private static void Row<TBits, TSink, TRound>(byte* codes, float* scales, float* biases, int groupSize, float* dst, int dims)
         where TBits : struct, IBitWidth
         where TSink : struct, IRowSink
+        where TRound : struct, IRounding
     {
         if (Direct)
         {
-            RowDirect<TBits, TSink>(codes, scales, biases, groupSize, fused, dst, dims);
+            RowDirect<TBits, TSink, TRound>(codes, scales, biases, groupSize, dst, dims);
             return;
         }
         int unitBytes = UnitBytes<TBits>();
@@ -88,8 +101,8 @@ internal static unsafe partial class AffineKernels
                     Vector512<ushort> w = Vector512.WidenLower(Codes32<TBits>(codes).ToVector512Unsafe());
                     var f0 = Vector512.ConvertToSingle(Vector512.WidenLower(w).AsInt32());
                     var f1 = Vector512.ConvertToSingle(Vector512.WidenUpper(w).AsInt32());
-                    TSink.Put(fused ? Vector512.FusedMultiplyAdd(f0, sv, bv) : f0 * sv + bv, dst + i);
-                    TSink.Put(fused ? Vector512.FusedMultiplyAdd(f1, sv, bv) : f1 * sv + bv, dst + i + 16);
+                    TSink.Put(TRound.Apply(f0, sv, bv), dst + i);
+                    TSink.Put(TRound.Apply(f1, sv, bv), dst + i + 16);
                 }
             }
             else
@@ -100,21 +113,44 @@ internal static unsafe partial class AffineKernels
                 {
                     Vector256<byte> cb = Codes32<TBits>(codes);
                     Vector256<ushort> w0 = Vector256.WidenLower(cb), w1 = Vector256.WidenUpper(cb);
-                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenLower(w0).AsInt32()), sv, bv, fused, dst + i);
-                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenUpper(w0).AsInt32()), sv, bv, fused, dst + i + 8);
-                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenLower(w1).AsInt32()), sv, bv, fused, dst + i + 16);
-                    Put256<TSink>(Vector256.ConvertToSingle(Vector256.WidenUpper(w1).AsInt32()), sv, bv, fused, dst + i + 24);
+                    TSink.Put(TRound.Apply(Vector256.ConvertToSingle(Vector256.WidenLower(w0).AsInt32()), sv, bv), dst + i);
+                    TSink.Put(TRound.Apply(Vector256.ConvertToSingle(Vector256.WidenUpper(w0).AsInt32()), sv, bv), dst + i + 8);
+                    TSink.Put(TRound.Apply(Vector256.ConvertToSingle(Vector256.WidenLower(w1).AsInt32()), sv, bv), dst + i + 16);
+                    TSink.Put(TRound.Apply(Vector256.ConvertToSingle(Vector256.WidenUpper(w1).AsInt32()), sv, bv), dst + i + 24);
                 }
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put256<TSink>(Vector256<float> q, Vector256<float> s, Vector256<float> b, bool fused, float* dst)
-        where TSink : struct, IRowSink =>
-        TSink.Put(fused ? Vector256.FusedMultiplyAdd(q, s, b) : q * s + b, dst);
+    /// <summary>How <c>q·s + b</c> is rounded: a type parameter, so the loops do not branch on it.</summary>
+    private interface IRounding
+    {
+        static abstract Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b);
 
-    /// <summary>What <see cref="Row{TBits, TSink}"/> does with each vector of dequantized values.</summary>
+        static abstract Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b);
+    }
+
+    /// <summary>Multiply, round, add, round (MLX's CPU dequantize).</summary>
+    private readonly struct TwoRoundings : IRounding
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b) => q * s + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b) => q * s + b;
+    }
+
+    /// <summary>One fused multiply-add.</summary>
+    private readonly struct OneRounding : IRounding
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Apply(Vector512<float> q, Vector512<float> s, Vector512<float> b) => Vector512.FusedMultiplyAdd(q, s, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Apply(Vector256<float> q, Vector256<float> s, Vector256<float> b) => Vector256.FusedMultiplyAdd(q, s, b);
+    }
+
+    /// <summary>What <see cref="Row{TBits, TSink, TRound}"/> does with each vector of dequantized values.</summary>
     private interface IRowSink
     {
         static abstract void Put(Vector512<float> values, float* dst);
@@ -198,14 +234,8 @@ internal static unsafe partial class AffineKernels
         return Vector256.Sum(acc0 + acc1) + BiasTerm(biases, groupSumsOfX, groups);
     }
 
-    /// <summary>
-    /// Whether <see cref="DotRowDirect{TBits}"/> runs here: codes widened straight from memory to 32-bit
-    /// lanes (<c>vpmovzxbd</c>, AVX-512F or AVX2).
-    /// </summary>
-    public static bool DirectDot => System.Runtime.Intrinsics.X86.Avx2.IsSupported;
-
     /// <summary>Lanes of the direct dot: 16 (AVX-512) or 8 (AVX2); x is permuted per block of 2·lanes codes.</summary>
-    public static int DirectLanes => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 16 : 8;
+    public static int DirectLanes => Wide ? 16 : 8;
 
     /// <summary>
     /// The x layout <see cref="DotRowDirect{TBits}"/> reads for 4-bit codes: per block of 2·L codes (L = lanes),

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using EmbedSharp.Numerics;
 
 namespace EmbedSharp.Quantization;
@@ -117,7 +116,7 @@ public sealed partial class QuantizedTable
         }
         if ((long)NumEmbeddings * Dims < Gemv.ParallelThreshold)
             threads = 1;
-        bool direct = AffineKernels.DirectDot;
+        bool direct = AffineKernels.Direct;
         float[]? permuted = null;
         if (direct)
         {
@@ -194,18 +193,9 @@ public sealed partial class QuantizedTable
 
         /// <summary>Starts loading the packed words, scales and biases of <paramref name="row"/> into the cache.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int row)
-        {
-            if (!Sse.IsSupported)
-                return;
-            byte* w = _words + (nint)row * _rowBytes;
-            int lines = Math.Min(_rowBytes, 32 * 64);
-            for (int offset = 0; offset < lines; offset += 64)
-                Sse.Prefetch0(w + offset);
-            Sse.Prefetch0(_scales + (nint)row * _scaleRowBytes);
-            if (_biases != null)
-                Sse.Prefetch0(_biases + (nint)row * _scaleRowBytes);
-        }
+        public void Prefetch(int row) =>
+            AffineKernels.PrefetchPackedRow(_words + (nint)row * _rowBytes, AffineKernels.PrefetchBytes(_rowBytes), _scales + (nint)row * _scaleRowBytes,
+                _biases == null ? null : _biases + (nint)row * _scaleRowBytes);
 
         /// <summary>Row <paramref name="row"/> dequantized into <paramref name="destination"/> (Dims floats).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

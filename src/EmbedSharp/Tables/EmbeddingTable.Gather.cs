@@ -63,24 +63,23 @@ public sealed unsafe partial class EmbeddingTable
                 && (streamingStores ?? work * sizeof(float) >= Hardware.StreamingStoreThresholdBytes);
             if (threads <= 1 || work < ParallelThreshold)
             {
-                if (streaming)
-                    GatherStreaming(ids, indices.Length, dst);
-                else
-                    GatherRange(ids, indices.Length, dst, scale);
+                Range(ids, indices.Length, dst);
                 return;
             }
             // Small chunks claimed dynamically: a thread that starts late or is descheduled takes fewer
             // of them, so two threads are never slower than one (fixed halves would wait for the slower).
             int grain = (int)Math.Clamp(ParallelThreshold / 4 / Dims, 64, ParallelGrain);
             nint idsAddress = (nint)ids, dstAddress = (nint)dst;
-            if (streaming)
-            {
-                ParallelWork.For(indices.Length, grain, threads, (start, end) =>
-                    GatherStreaming((int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * Dims));
-                return;
-            }
             ParallelWork.For(indices.Length, grain, threads, (start, end) =>
-                GatherRange((int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * Dims, scale));
+                Range((int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * Dims));
+
+            void Range(int* rangeIds, int count, float* output)
+            {
+                if (streaming)
+                    GatherStreaming(rangeIds, count, output);
+                else
+                    GatherRange(rangeIds, count, output, scale);
+            }
         }
     }
 

@@ -101,7 +101,7 @@ public sealed unsafe class QuantizedKernelTests
     [Fact]
     public void DirectDot_MatchesReference_WhenAvailable()
     {
-        if (!AffineKernels.DirectDot || !AffineKernels.Supports(QuantizationMode.Affine, 4, DType.Float32, 64))
+        if (!AffineKernels.Direct || !AffineKernels.Supports(QuantizationMode.Affine, 4, DType.Float32, 64))
             return; // the machine (or an ISA-off rerun) takes the other path, covered above
         var rng = new SeededRandom(5);
         foreach (int bits in new[] { 4, 8 })
