@@ -30,28 +30,8 @@ public unsafe class SoftmaxTests
             int target = classes / 2;
             double loss = Loss(h, w, b, classes, dims, target);
             // Central differences of the loss with respect to h and to the weights (before the step).
-            var dh = new double[dims];
-            for (int d = 0; d < dims; d++)
-            {
-                float keep = h[d];
-                h[d] = keep + 1e-3f;
-                double up = Loss(h, w, b, classes, dims, target);
-                h[d] = keep - 1e-3f;
-                double down = Loss(h, w, b, classes, dims, target);
-                h[d] = keep;
-                dh[d] = (up - down) / 2e-3;
-            }
-            var dw = new double[classes * dims];
-            for (int k = 0; k < dw.Length; k++)
-            {
-                float keep = w[k];
-                w[k] = keep + 1e-3f;
-                double up = Loss(h, w, b, classes, dims, target);
-                w[k] = keep - 1e-3f;
-                double down = Loss(h, w, b, classes, dims, target);
-                w[k] = keep;
-                dw[k] = (up - down) / 2e-3;
-            }
+            double[] dh = CentralDifferences(h, () => Loss(h, w, b, classes, dims, target));
+            double[] dw = CentralDifferences(w, () => Loss(h, w, b, classes, dims, target));
             float[] w0 = (float[])w.Clone();
             var grad = new float[dims];
             var scores = new float[classes];
@@ -66,5 +46,22 @@ public unsafe class SoftmaxTests
                 Assert.Equal(-lr * dw[k], w[k] - w0[k], 2);      // each row moved by −lr·∂L/∂W
             Assert.Equal(1.0, scores.Sum(), 4);                   // scores hold the probabilities
         }
+    }
+
+    /// <summary>The loss's derivative with respect to each entry of <paramref name="x"/>, by central differences (step 10⁻³).</summary>
+    private static double[] CentralDifferences(float[] x, Func<double> loss)
+    {
+        var g = new double[x.Length];
+        for (int k = 0; k < x.Length; k++)
+        {
+            float keep = x[k];
+            x[k] = keep + 1e-3f;
+            double up = loss();
+            x[k] = keep - 1e-3f;
+            double down = loss();
+            x[k] = keep;
+            g[k] = (up - down) / 2e-3;
+        }
+        return g;
     }
 }
