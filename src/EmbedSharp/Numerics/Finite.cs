@@ -55,4 +55,60 @@ public static partial class Kernels
         }
         return -1;
     }
+
+    /// <summary>
+    /// The largest |x| of <paramref name="x"/> (0 when empty), or +∞ when any element is NaN or ±∞:
+    /// one pass that both checks a gradient and bounds it.
+    /// </summary>
+    internal static float MaxAbsIfFinite(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        float max = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= Vector256<float>.Count)
+        {
+            ref float r = ref MemoryMarshal.GetReference(x);
+            // v − v is 0 in finite lanes and NaN otherwise; OR-ed over the span it is zero exactly
+            // when every element is finite. |v| is then an ordinary number in every lane.
+            Vector256<uint> bad = Vector256<uint>.Zero;
+            Vector256<float> m0 = Vector256<float>.Zero, m1 = Vector256<float>.Zero;
+            for (; i <= x.Length - 2 * Vector256<float>.Count; i += 2 * Vector256<float>.Count)
+            {
+                var a = Vector256.LoadUnsafe(ref r, (nuint)i);
+                var b = Vector256.LoadUnsafe(ref r, (nuint)(i + 8));
+                bad |= (a - a).AsUInt32() | (b - b).AsUInt32();
+                m0 = Vector256.Max(m0, Vector256.Abs(a));
+                m1 = Vector256.Max(m1, Vector256.Abs(b));
+            }
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var a = Vector256.LoadUnsafe(ref r, (nuint)i);
+                bad |= (a - a).AsUInt32();
+                m0 = Vector256.Max(m0, Vector256.Abs(a));
+            }
+            if (bad != Vector256<uint>.Zero)
+                return float.PositiveInfinity;
+            max = Vector256.Max(m0, m1) is var m ? MathF.Max(MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3])), MathF.Max(MathF.Max(m[4], m[5]), MathF.Max(m[6], m[7]))) : 0;
+        }
+        for (; i < x.Length; i++)
+        {
+            float v = x[i];
+            if (!float.IsFinite(v))
+                return float.PositiveInfinity;
+            max = MathF.Max(max, MathF.Abs(v));
+        }
+        return max;
+    }
+
+    /// <summary>Plain reference for <see cref="MaxAbsIfFinite"/>.</summary>
+    internal static float MaxAbsIfFiniteReference(ReadOnlySpan<float> x)
+    {
+        float max = 0;
+        foreach (float v in x)
+        {
+            if (!float.IsFinite(v))
+                return float.PositiveInfinity;
+            max = Math.Max(max, Math.Abs(v));
+        }
+        return max;
+    }
 }

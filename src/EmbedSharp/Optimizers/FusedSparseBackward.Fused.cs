@@ -1,6 +1,9 @@
+using System.Buffers;
+using System.Runtime.Intrinsics;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
 using EmbedSharp.Sparse;
+using EmbedSharp.Tables;
 
 namespace EmbedSharp.Optimizers;
 
@@ -10,10 +13,12 @@ public sealed partial class FusedSparseBackward<TRule>
     private const long FusedParallelThreshold = 1 << 16;
 
     /// <summary>
-    /// The fused step: rows are visited in ascending order; for each, its positions' gradients are
-    /// summed into a per-thread scratch row (the arithmetic of <see cref="Coalesce.Rows"/>) and the
-    /// rule is applied at once, while the weights, state and upstream rows of rows a few places ahead
-    /// are prefetched. Nothing of batch size is allocated except the pooled grouping.
+    /// The fused step: each row's positions' gradients are summed into a per-thread scratch row (the
+    /// arithmetic of <see cref="Coalesce.Rows"/>) and the rule is applied at once, while the weights,
+    /// state and upstream rows of rows a few places ahead are prefetched. A rule with state visits rows
+    /// in ascending order (its state pages stay close); a stateless rule visits the rows fed by one
+    /// position in batch order first, so their upstream rows are read front to back, then the others
+    /// ascending. Nothing of batch size is allocated except the pooled grouping.
     /// </summary>
     /// <remarks>
     /// <para>Results are bit for bit those of <c>Step(Coalesce.Rows(...))</c>, for any thread count:
@@ -23,7 +28,10 @@ public sealed partial class FusedSparseBackward<TRule>
     /// <para>With <see cref="SparseOptimizerOptions.GuardNonFinite"/>, the upstream gradient is checked
     /// before anything changes (as <see cref="Step(SparseGradient)"/> checks the coalesced one); a row
     /// whose finite contributions sum to ±∞ is reported when it is reached, like an update that
-    /// overflows: that row is left as it was and other rows of the step may already be updated.</para>
+    /// overflows: that row is left as it was and other rows of the step may already be updated. The
+    /// same pass bounds the upstream rows; single rows of a float32 table whose rule proves finite
+    /// weights stay finite under that bound (<see cref="ISparseUpdateRule.SafeGradientBound"/>: plain
+    /// SGD) are checked before their update instead of being backed up and checked after.</para>
     /// <para>Clipping (<see cref="SparseOptimizerOptions.MaxRowNorm"/>, <see cref="SparseOptimizerOptions.MaxGlobalNorm"/>)
     /// needs every row's norm before the first update, and <see cref="UntouchedRows.Dense"/> visits all
     /// rows: both materialise the gradient and take the <see cref="Step(SparseGradient)"/> path.</para>
@@ -44,11 +52,13 @@ public sealed partial class FusedSparseBackward<TRule>
             ThrowHelper.InvalidOperation(StepOp, "another Exact-mode step is running on this optimizer; concurrent steps need UpdateMode.Hogwild");
         try
         {
-            if (Options.GuardNonFinite && !AllFinite(groups, source, Options.Threads))
+            // The guard's pass over the upstream rows also bounds them (+∞ when one is not finite).
+            float maxAbs = Options.GuardNonFinite ? MaxAbsIfFinite(groups, source, Options.Threads) : float.PositiveInfinity;
+            if (maxAbs == float.PositiveInfinity && Options.GuardNonFinite)
                 CheckGradient(groups.Materialize(Table.NumEmbeddings, source), StepCount + 1);
             long step = exact ? ++_step : Interlocked.Increment(ref _step);
             StepScalars scalars = _rule.Prepare(step, Options.Schedule.Factor(step));
-            ApplyFused(groups, source, scalars);
+            ApplyFused(groups, source, scalars, maxAbs);
         }
         finally
         {
@@ -57,79 +67,157 @@ public sealed partial class FusedSparseBackward<TRule>
         }
     }
 
-    /// <summary>Whether every upstream row a kept position reads is finite (a sequential pass when all rows are read).</summary>
-    private static unsafe bool AllFinite(RowGroups groups, in GradientSource source, int threads)
+    /// <summary>The largest |g| over the upstream rows kept positions read, or +∞ when one is not finite (a sequential pass when all rows are read).</summary>
+    private static unsafe float MaxAbsIfFinite(RowGroups groups, in GradientSource source, int threads)
     {
         int dims = source.Dims;
         if (dims == 0)
-            return true;
+            return 0f;
         if (source.SourceRow.IsEmpty && groups.PositionCount == source.GradRows.Length / dims)
         {
             int length = source.GradRows.Length;
             if (threads == 1 || length < 1 << 20)
-                return Kernels.FirstNonFinite(source.GradRows) < 0;
-            int bad = 0;
+                return Kernels.MaxAbsIfFinite(source.GradRows);
+            int chunk = 1 << 18;
+            var partial = new float[(length + chunk - 1) / chunk];
             fixed (float* g = source.GradRows)
             {
                 nint gA = (nint)g;
-                ParallelWork.For(length, 1 << 18, threads, (start, end) =>
-                {
-                    if (Kernels.FirstNonFinite(new ReadOnlySpan<float>((float*)gA + start, end - start)) >= 0)
-                        Volatile.Write(ref bad, 1);
-                });
+                ParallelWork.For(length, chunk, threads, (start, end) =>
+                    partial[start / chunk] = Kernels.MaxAbsIfFinite(new ReadOnlySpan<float>((float*)gA + start, end - start)));
             }
-            return bad == 0;
+            return Kernels.MaxAbsIfFinite(partial);
         }
+        float max = 0f;
         foreach (int j in groups.Positions)
-            if (Kernels.FirstNonFinite(source.GradRows.Slice(source.Source(j) * dims, dims)) >= 0)
-                return false;
-        return true;
+            max = MathF.Max(max, Kernels.MaxAbsIfFinite(source.GradRows.Slice(source.Source(j) * dims, dims)));
+        return max;
     }
 
-    private unsafe void ApplyFused(RowGroups groups, in GradientSource source, StepScalars scalars)
+    private unsafe void ApplyFused(RowGroups groups, in GradientSource source, StepScalars scalars, float maxAbs)
     {
         int count = groups.Count;
         if (count == 0)
             return;
         int dims = source.Dims;
         int threads = Options.Threads == 1 || (long)groups.PositionCount * dims < FusedParallelThreshold ? 1 : Options.Threads;
-        if (threads == 1)
+        // A stateless rule visits single rows in batch order (their upstream rows then stream); a rule
+        // with state keeps ascending rows, whose state pages (PageRows rows each) stay close in memory.
+        int[]? singleRows = null, singlePositions = null, others = null;
+        int singles = 0;
+        if (_state.Width == 0)
         {
-            ApplyRange(new RowWorker(this), groups, source, 0, count, scalars);
-            return;
+            singleRows = ArrayPool<int>.Shared.Rent(count);
+            singlePositions = ArrayPool<int>.Shared.Rent(count);
+            others = ArrayPool<int>.Shared.Rent(count);
+            singles = groups.SinglesInBatchOrder(singleRows, singlePositions, others);
         }
-        // Worker threads rebuild the source from pinned pointers (a ref struct cannot be captured).
-        fixed (float* grad = source.GradRows)
-        fixed (int* src = source.SourceRow)
-        fixed (float* ps = source.PositionScale)
+        try
         {
-            nint gradA = (nint)grad, srcA = (nint)src, psA = (nint)ps;
-            int gradLength = source.GradRows.Length, srcLength = source.SourceRow.Length, psLength = source.PositionScale.Length;
-            float scale = source.Scale;
-            bool divide = source.DivideByCount;
-            int failed = 0;
-            ParallelWork.For(count, Math.Clamp(count / (8 * threads), 64, 4096), threads, () => new RowWorker(this), (worker, start, end) =>
+            // Single rows at scale 1 of a float32 table whose rule bounds its update (plain SGD) are
+            // checked before their update rather than backed up and checked after (see SafeGradientBound).
+            bool precheck = Options.GuardNonFinite && Table.DType == DType.Float32 && source.PositionScale.IsEmpty && source.Scale == 1f
+                && maxAbs <= _rule.SafeGradientBound(scalars);
+            var visit = new Visit(singleRows, singlePositions, others, singles, precheck);
+            if (threads == 1)
             {
-                if (Volatile.Read(ref failed) != 0)
-                    return;
-                var s = new GradientSource(new ReadOnlySpan<float>((float*)gradA, gradLength), dims,
-                    new ReadOnlySpan<int>((int*)srcA, srcLength), new ReadOnlySpan<float>((float*)psA, psLength), scale, divide);
-                try
+                ApplyRange(new RowWorker(this), groups, source, visit, 0, count, scalars);
+                return;
+            }
+            // Worker threads rebuild the source from pinned pointers (a ref struct cannot be captured).
+            fixed (float* grad = source.GradRows)
+            fixed (int* src = source.SourceRow)
+            fixed (float* ps = source.PositionScale)
+            {
+                nint gradA = (nint)grad, srcA = (nint)src, psA = (nint)ps;
+                int gradLength = source.GradRows.Length, srcLength = source.SourceRow.Length, psLength = source.PositionScale.Length;
+                float scale = source.Scale;
+                bool divide = source.DivideByCount;
+                int failed = 0;
+                ParallelWork.For(count, Math.Clamp(count / (8 * threads), 64, 4096), threads, () => new RowWorker(this), (worker, start, end) =>
                 {
-                    ApplyRange(worker, groups, s, start, end, scalars);
-                }
-                catch
-                {
-                    Volatile.Write(ref failed, 1);
-                    throw;
-                }
-            }, static _ => { });
+                    if (Volatile.Read(ref failed) != 0)
+                        return;
+                    var s = new GradientSource(new ReadOnlySpan<float>((float*)gradA, gradLength), dims,
+                        new ReadOnlySpan<int>((int*)srcA, srcLength), new ReadOnlySpan<float>((float*)psA, psLength), scale, divide);
+                    try
+                    {
+                        ApplyRange(worker, groups, s, visit, start, end, scalars);
+                    }
+                    catch
+                    {
+                        Volatile.Write(ref failed, 1);
+                        throw;
+                    }
+                }, static _ => { });
+            }
+        }
+        finally
+        {
+            if (singleRows is not null)
+            {
+                ArrayPool<int>.Shared.Return(singleRows);
+                ArrayPool<int>.Shared.Return(singlePositions!);
+                ArrayPool<int>.Shared.Return(others!);
+            }
         }
     }
 
-    /// <summary>Sums and applies rows <c>[start, end)</c> of the groups, prefetching ahead.</summary>
+    /// <summary>
+    /// The order of a fused step's visit: entries <c>[0, Singles)</c> are the single rows in batch
+    /// order, the rest the segments of <c>Others</c>; without arrays, every segment ascending.
+    /// </summary>
+    private readonly record struct Visit(int[]? SingleRows, int[]? SinglePositions, int[]? Others, int Singles, bool Precheck);
+
+    /// <summary>Applies entries <c>[start, end)</c> of the visit.</summary>
+    private void ApplyRange(RowWorker worker, RowGroups groups, in GradientSource source, in Visit visit, int start, int end, in StepScalars scalars)
+    {
+        if (visit.Others is null)
+        {
+            ApplySegments(worker, groups, source, default, start, end, scalars);
+            return;
+        }
+        int split = Math.Clamp(visit.Singles, start, end);
+        if (start < split)
+            ApplySingles(worker, source, visit.SingleRows.AsSpan(start, split - start), visit.SinglePositions.AsSpan(start, split - start), visit.Precheck, scalars);
+        if (split < end)
+            ApplySegments(worker, groups, source, visit.Others, split - visit.Singles, end - visit.Singles, scalars);
+    }
+
+    /// <summary>Applies rows fed by one position each, in the order given, prefetching their weights (the upstream rows stream).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void ApplyRange(RowWorker worker, RowGroups groups, in GradientSource source, int start, int end, in StepScalars scalars)
+    private void ApplySingles(RowWorker worker, in GradientSource source, ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, bool precheck, in StepScalars scalars)
+    {
+        float[] sum = worker.Summed;
+        bool unit = source.PositionScale.IsEmpty && source.Scale == 1f;
+        bool check = Options.GuardNonFinite && !unit;
+        int dims = source.Dims;
+        for (int k = 0; k < rows.Length; k++)
+        {
+            if (k + PrefetchDistance < rows.Length)
+            {
+                Prefetch(rows[k + PrefetchDistance]);
+                PrefetchGradient(source, source.Source(positions[k + PrefetchDistance]));
+            }
+            if (unit)
+                AddZero(source.GradRows.Slice(source.Source(positions[k]) * dims, dims), sum);
+            else
+                source.Sum(positions.Slice(k, 1), sum);
+            if (check)
+                CheckSum(sum, rows[k], scalars);
+            if (precheck)
+                worker.ApplyPrechecked(rows[k], sum, scalars);
+            else
+                worker.Apply(rows[k], sum, 1f, scalars);
+        }
+    }
+
+    /// <summary>
+    /// Sums and applies segments <c>[start, end)</c> (of <paramref name="order"/> when given, else in
+    /// ascending order), prefetching the weights, state and upstream rows of segments ahead.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void ApplySegments(RowWorker worker, RowGroups groups, in GradientSource source, ReadOnlySpan<int> order, int start, int end, in StepScalars scalars)
     {
         ReadOnlySpan<int> rows = groups.Rows;
         ReadOnlySpan<int> starts = groups.Starts;
@@ -139,25 +227,47 @@ public sealed partial class FusedSparseBackward<TRule>
         // The upstream rows were checked before the step: a row fed by one position at scale 1 sums to
         // 0 + g, which is finite, so only other rows can overflow in the sum and need the check.
         bool unitScale = source.PositionScale.IsEmpty && source.Scale == 1f;
-        for (int i = start; i < end; i++)
+        bool ordered = !order.IsEmpty;
+        for (int k = start; k < end; k++)
         {
-            if (i + PrefetchDistance < end)
+            if (k + PrefetchDistance < end)
             {
-                int ahead = i + PrefetchDistance;
+                int ahead = ordered ? order[k + PrefetchDistance] : k + PrefetchDistance;
                 Prefetch(rows[ahead]);
                 PrefetchGradient(source, source.Source(positions[starts[ahead]]));
             }
-            source.Sum(groups, i, sum);
+            int i = ordered ? order[k] : k;
+            source.Sum(positions[starts[i]..starts[i + 1]], sum);
             if (guard && !(unitScale && starts[i + 1] - starts[i] == 1))
-            {
-                int d = Kernels.FirstNonFinite(sum);
-                if (d >= 0)
-                    throw new NonFiniteException(ThrowHelper.Format(StepOp,
-                        $"step {scalars.Step}: the gradient of row {rows[i]} sums to {sum[d]} at dimension {d} (its positions' finite gradients overflowed); the row was left as it was, and other rows of this step may already be updated"),
-                        scalars.Step, rows[i], d);
-            }
+                CheckSum(sum, rows[i], scalars);
             worker.Apply(rows[i], sum, 1f, scalars);
         }
+    }
+
+    /// <summary><c>destination = 0 + source</c>: a single position's sum at scale 1 (what <see cref="GradientSource.Sum(ReadOnlySpan{int}, Span{float})"/> computes), inline.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void AddZero(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float s = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float d = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination);
+            for (; i <= source.Length - 8; i += 8)
+                (Vector256.LoadUnsafe(ref s, (nuint)i) + Vector256<float>.Zero).StoreUnsafe(ref d, (nuint)i);
+        }
+        for (; i < source.Length; i++)
+            destination[i] = source[i] + 0f;
+    }
+
+    /// <summary>Throws when a row's summed gradient overflowed (its inputs were checked before the step).</summary>
+    private static void CheckSum(ReadOnlySpan<float> sum, int row, in StepScalars scalars)
+    {
+        int d = Kernels.FirstNonFinite(sum);
+        if (d >= 0)
+            throw new NonFiniteException(ThrowHelper.Format(StepOp,
+                $"step {scalars.Step}: the gradient of row {row} sums to {sum[d]} at dimension {d} (its positions' finite gradients overflowed); the row was left as it was, and other rows of this step may already be updated"),
+                scalars.Step, row, d);
     }
 
     /// <summary>Starts loading upstream gradient row <paramref name="sourceRow"/>.</summary>

@@ -324,6 +324,22 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
                 scalars.Step, row, bad);
         }
 
+        /// <summary>
+        /// The guard's cheap form for a stateless rule on a float32 table whose gradient is within the
+        /// rule's <see cref="ISparseUpdateRule.SafeGradientBound"/>: finite weights cannot leave the update
+        /// non-finite, so only weights already non-finite are refused, before anything changes.
+        /// </summary>
+        public void ApplyPrechecked(int row, ReadOnlySpan<float> grad, in StepScalars scalars)
+        {
+            Span<float> w = owner.Table.RowUnchecked<float>(row);
+            int bad = FirstNonFinite(w);
+            if (bad >= 0)
+                throw new NonFiniteException(ThrowHelper.Format(StepOp,
+                    $"step {scalars.Step}: row {row} holds weight {w[bad]} at element {bad} before its update; the row was left as it was, and rows applied before it in this step keep their update (find what wrote it, or reinitialise the row)"),
+                    scalars.Step, row, bad);
+            owner._rule.UpdateRow(w, grad, default, scalars);
+        }
+
         private static int FirstNonFinite(ReadOnlySpan<float> x) => Numerics.Kernels.FirstNonFinite(x);
     }
 }

@@ -48,4 +48,12 @@ public interface ISparseUpdateRule
 
     /// <summary>Updates one row in place from its (clipped) gradient; <paramref name="state"/> is <see cref="StateWidth"/> long.</summary>
     void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars);
+
+    /// <summary>
+    /// A bound G such that <see cref="UpdateRow"/> of a stateless rule, given finite weights and a
+    /// gradient with every |g| ≤ G, provably yields finite float32 weights; 0 (the default) when the rule
+    /// has state or no such bound is known. The optimizer's non-finite guard then checks each row's
+    /// weights before its update instead of backing the row up and checking it after.
+    /// </summary>
+    float SafeGradientBound(in StepScalars scalars) => 0f;
 }

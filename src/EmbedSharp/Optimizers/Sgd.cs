@@ -86,6 +86,17 @@ public readonly struct Sgd : ISparseUpdateRule
     public StepScalars Prepare(long step, double learningRateFactor) => new(step, (float)(LearningRate * learningRateFactor));
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Plain SGD only (no momentum, no weight decay): w + (−lr)·g with |lr·g| ≤ 2¹⁰⁰ cannot round past
+    /// float.MaxValue (2¹²⁸ − 2¹⁰⁴) when w is finite, since the result stays below 2¹²⁸ − 2¹⁰³, the point
+    /// from which float32 rounds to ∞.
+    /// </remarks>
+    public float SafeGradientBound(in StepScalars scalars) =>
+        _decay != 0 || _momentum != 0 ? 0f : scalars.LearningRate == 0 ? float.PositiveInfinity : TwoTo100 / MathF.Abs(scalars.LearningRate);
+
+    private const float TwoTo100 = 1.2676506002282294e30f; // 2¹⁰⁰, exact in float32
+
+    /// <inheritdoc/>
     public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
     {
         float negLr = -scalars.LearningRate;

@@ -79,6 +79,32 @@ public sealed class RowUpdateKernelTests
         }
     }
 
+    [Fact]
+    public void MaxAbsIfFiniteMatchesItsReferenceAtEveryLength()
+    {
+        var rng = new SeededRandom(12);
+        for (int n = 0; n <= 256; n++)
+        {
+            float[] x = Floats(rng, n);
+            if (n > 0)
+                x[(n * 5 + 1) % n] = -7.5f; // the largest magnitude, negative
+            float expected = n == 0 ? 0f : 7.5f;
+            Assert.Equal(Kernels.MaxAbsIfFiniteReference(x), Kernels.MaxAbsIfFinite(x));
+            Assert.Equal(expected, Kernels.MaxAbsIfFinite(x));
+            if (n == 0)
+                continue;
+            foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            {
+                int at = (n * 7 + 3) % n;
+                float keep = x[at];
+                x[at] = bad;
+                Assert.Equal(float.PositiveInfinity, Kernels.MaxAbsIfFiniteReference(x));
+                Assert.Equal(float.PositiveInfinity, Kernels.MaxAbsIfFinite(x));
+                x[at] = keep;
+            }
+        }
+    }
+
     private static float[] Floats(SeededRandom rng, int count)
     {
         var x = new float[count];

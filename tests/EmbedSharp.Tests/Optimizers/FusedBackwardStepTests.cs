@@ -48,6 +48,22 @@ public sealed class FusedBackwardStepTests
         Assert.Equal([1, 5, 0, 2, 6], groups.Positions.ToArray());
     }
 
+    [Fact]
+    public void SinglesComeInBatchOrderAndTheOtherRowsAscending()
+    {
+        int[] ids = [8, 4, 1, 4, 0, 9, 3, 4, 1];
+        using var groups = RowGroups.Build(ids, 10, skipIndex: 0);
+        // Rows 1 3 4 8 9; 1 and 4 have several positions; 8, 3 and 9 one each, at positions 0, 6 and 5.
+        var singleRows = new int[groups.Count];
+        var singlePositions = new int[groups.Count];
+        var others = new int[groups.Count];
+        int singles = groups.SinglesInBatchOrder(singleRows, singlePositions, others);
+        Assert.Equal(3, singles);
+        Assert.Equal([8, 9, 3], singleRows[..3]);
+        Assert.Equal([0, 5, 6], singlePositions[..3]);
+        Assert.Equal([0, 2], others[..2]); // segments of rows 1 and 4
+    }
+
     private static IEnumerable<Func<EmbeddingTable, SparseOptimizerOptions, SparseOptimizer>> Rules()
     {
         yield return (t, o) => FusedSparseBackward.Create(t, new Sgd(0.1), o);
@@ -123,9 +139,12 @@ public sealed class FusedBackwardStepTests
         var options = new EmbeddingBagOptions { Mode = mode, Seed = 3, PaddingIdx = 2 };
         using var fused = new EmbeddingBag(rows, dims, options);
         using var unfused = new EmbeddingBag(rows, dims, options);
-        var a = FusedSparseBackward.Create(fused.Weight, new Adagrad(0.1), new SparseOptimizerOptions { Threads = 2 });
-        var b = FusedSparseBackward.Create(unfused.Weight, new Adagrad(0.1), new SparseOptimizerOptions { Threads = 2 });
-        for (int step = 0; step < 3; step++)
+        // Adagrad keeps state (rows in ascending order); plain SGD has none (single rows in batch order).
+        SparseOptimizer a = FusedSparseBackward.Create(fused.Weight, new Adagrad(0.1), new SparseOptimizerOptions { Threads = 2 });
+        SparseOptimizer b = FusedSparseBackward.Create(unfused.Weight, new Adagrad(0.1), new SparseOptimizerOptions { Threads = 2 });
+        SparseOptimizer sa = FusedSparseBackward.Create(fused.Weight, new Sgd(0.1), new SparseOptimizerOptions { Threads = 2 });
+        SparseOptimizer sb = FusedSparseBackward.Create(unfused.Weight, new Sgd(0.1), new SparseOptimizerOptions { Threads = 2 });
+        for (int step = 0; step < 6; step++)
         {
             int n = 4000;
             int[] ids = Ids(rng, n, rows);
@@ -133,8 +152,8 @@ public sealed class FusedBackwardStepTests
             float[] psw = weighted ? RandomBags.Floats(rng, n) : [];
             float[] grad = RandomBags.Floats(rng, offsets.Length * dims);
             float[] gpa = weighted ? new float[n] : [], gpb = weighted ? new float[n] : [];
-            fused.BackwardAndStep(ids, offsets, grad, a, psw, gpa);
-            b.Step(unfused.Backward(ids, offsets, grad, psw, gpb));
+            fused.BackwardAndStep(ids, offsets, grad, step % 2 == 0 ? a : sa, psw, gpa);
+            (step % 2 == 0 ? b : sb).Step(unfused.Backward(ids, offsets, grad, psw, gpb));
             Assert.Equal(unfused.Weight.ToArray(), fused.Weight.ToArray());
             Assert.Equal(gpb, gpa);
         }
@@ -188,6 +207,49 @@ public sealed class FusedBackwardStepTests
         Assert.Equal(0, e.Dimension);
         Assert.Contains("overflowed", e.Message); // caught in the sum, not after the update
         Assert.Equal(before, bag.Weight.ToArray());
+    }
+
+    [Fact]
+    public void PlainSgdRefusesARowAlreadyNotFiniteBeforeItsUpdate()
+    {
+        // Within the rule's gradient bound, plain SGD checks a single row's weights before its update
+        // instead of backing it up: a row that already holds ∞ is refused and kept, earlier rows updated.
+        using var layer = new Embedding(10, 3, new EmbeddingOptions { Seed = 1 });
+        layer.Weight.GetRow<float>(6)[2] = float.PositiveInfinity;
+        float[] before = layer.Weight.ToArray();
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Sgd(0.1), new SparseOptimizerOptions { Threads = 1 });
+        var e = Assert.Throws<NonFiniteException>(() => layer.BackwardAndStep([2, 6, 8], Enumerable.Repeat(1f, 9).ToArray(), optimizer));
+        Assert.Equal(6, e.Row);
+        Assert.Equal(2, e.Dimension);
+        Assert.Contains("before its update", e.Message);
+        float[] after = layer.Weight.ToArray();
+        Assert.Equal(before.AsSpan(18, 3).ToArray(), after.AsSpan(18, 3).ToArray()); // row 6 kept
+        Assert.NotEqual(before.AsSpan(6, 3).ToArray(), after.AsSpan(6, 3).ToArray()); // row 2, visited first, updated
+        Assert.Equal(before.AsSpan(24, 3).ToArray(), after.AsSpan(24, 3).ToArray()); // row 8 not reached
+
+        // With momentum the rule gives no bound: the row is backed up, updated, found not finite and restored.
+        using var momentum = new Embedding(10, 3, new EmbeddingOptions { Seed = 1 });
+        momentum.Weight.GetRow<float>(6)[2] = float.PositiveInfinity;
+        float[] kept = momentum.Weight.ToArray();
+        var withMomentum = FusedSparseBackward.Create(momentum.Weight, new Sgd(0.1, momentum: 0.9), new SparseOptimizerOptions { Threads = 1 });
+        e = Assert.Throws<NonFiniteException>(() => momentum.BackwardAndStep([6], [1f, 1f, 1f], withMomentum));
+        Assert.Contains("produced weight", e.Message);
+        Assert.Equal(kept, momentum.Weight.ToArray());
+    }
+
+    [Fact]
+    public void PlainSgdBeyondItsGradientBoundStillRestoresAnOverflowingRow()
+    {
+        // lr·|g| = 10³⁹ is past the 2¹⁰⁰ bound: the row is backed up, overflows, and is restored.
+        using var layer = new Embedding(3, 2, new EmbeddingOptions { Seed = 1 });
+        layer.Weight.CopyFrom([1, 1, 3e38f, 1, 1, 1]);
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Sgd(1e38));
+        var e = Assert.Throws<NonFiniteException>(() => layer.BackwardAndStep([1], [-10f, 0f], optimizer));
+        Assert.Equal(1, e.Row);
+        Assert.Contains("produced weight", e.Message);
+        Assert.Equal([1, 1, 3e38f, 1, 1, 1], layer.Weight.ToArray());
+        Assert.Equal(0f, new Sgd(0.1, weightDecay: 0.01).SafeGradientBound(new StepScalars(1, 0.1f)));
+        Assert.Equal(1.2676506e30f / 0.5f, new Sgd(0.1).SafeGradientBound(new StepScalars(1, 0.5f)));
     }
 
     [Fact]
