@@ -15,10 +15,9 @@ public sealed partial class FusedSparseBackward<TRule>
     /// <summary>
     /// The fused step: each row's positions' gradients are summed into a per-thread scratch row (the
     /// arithmetic of <see cref="Coalesce.Rows"/>) and the rule is applied at once, while the weights,
-    /// state and upstream rows of rows a few places ahead are prefetched. A rule with state visits rows
-    /// in ascending order (its state pages stay close); a stateless rule visits the rows fed by one
-    /// position in batch order first, so their upstream rows are read front to back, then the others
-    /// ascending. Nothing of batch size is allocated except the pooled grouping.
+    /// state and upstream rows of rows a few places ahead are prefetched. Rows
+    /// fed by one position are visited in batch order first, so their upstream rows are read front to
+    /// back, then the others ascending. Nothing of batch size is allocated except the pooled grouping.
     /// </summary>
     /// <remarks>
     /// <para>Results are bit for bit those of <c>Step(Coalesce.Rows(...))</c>, for any thread count:
@@ -101,17 +100,11 @@ public sealed partial class FusedSparseBackward<TRule>
             return;
         int dims = source.Dims;
         int threads = Options.Threads == 1 || (long)groups.PositionCount * dims < FusedParallelThreshold ? 1 : Options.Threads;
-        // A stateless rule visits single rows in batch order (their upstream rows then stream); a rule
-        // with state keeps ascending rows, whose state pages (PageRows rows each) stay close in memory.
-        int[]? singleRows = null, singlePositions = null, others = null;
-        int singles = 0;
-        if (_state.Width == 0)
-        {
-            singleRows = ArrayPool<int>.Shared.Rent(count);
-            singlePositions = ArrayPool<int>.Shared.Rent(count);
-            others = ArrayPool<int>.Shared.Rent(count);
-            singles = groups.SinglesInBatchOrder(singleRows, singlePositions, others);
-        }
+        // Single rows come in batch order (their upstream rows then stream), the others ascending.
+        int[] singleRows = ArrayPool<int>.Shared.Rent(count);
+        int[] singlePositions = ArrayPool<int>.Shared.Rent(count);
+        int[] others = ArrayPool<int>.Shared.Rent(count);
+        int singles = groups.SinglesInBatchOrder(singleRows, singlePositions, others);
         try
         {
             // Single rows at scale 1 of a float32 table whose rule bounds its update (plain SGD) are
@@ -154,34 +147,26 @@ public sealed partial class FusedSparseBackward<TRule>
         }
         finally
         {
-            if (singleRows is not null)
-            {
-                ArrayPool<int>.Shared.Return(singleRows);
-                ArrayPool<int>.Shared.Return(singlePositions!);
-                ArrayPool<int>.Shared.Return(others!);
-            }
+            ArrayPool<int>.Shared.Return(singleRows);
+            ArrayPool<int>.Shared.Return(singlePositions);
+            ArrayPool<int>.Shared.Return(others);
         }
     }
 
     /// <summary>
     /// The order of a fused step's visit: entries <c>[0, Singles)</c> are the single rows in batch
-    /// order, the rest the segments of <c>Others</c>; without arrays, every segment ascending.
+    /// order, the rest the segments listed in <c>Others</c>.
     /// </summary>
-    private readonly record struct Visit(int[]? SingleRows, int[]? SinglePositions, int[]? Others, int Singles, bool Precheck);
+    private readonly record struct Visit(int[] SingleRows, int[] SinglePositions, int[] Others, int Singles, bool Precheck);
 
     /// <summary>Applies entries <c>[start, end)</c> of the visit.</summary>
     private void ApplyRange(RowWorker worker, RowGroups groups, in GradientSource source, in Visit visit, int start, int end, in StepScalars scalars)
     {
-        if (visit.Others is null)
-        {
-            ApplySegments(worker, groups, source, default, start, end, scalars);
-            return;
-        }
         int split = Math.Clamp(visit.Singles, start, end);
         if (start < split)
             ApplySingles(worker, source, visit.SingleRows.AsSpan(start, split - start), visit.SinglePositions.AsSpan(start, split - start), visit.Precheck, scalars);
         if (split < end)
-            ApplySegments(worker, groups, source, visit.Others, split - visit.Singles, end - visit.Singles, scalars);
+            ApplySegments(worker, groups, source, visit.Others.AsSpan(split - visit.Singles, end - split), scalars);
     }
 
     /// <summary>Applies rows fed by one position each, in the order given, prefetching their weights (the upstream rows stream).</summary>
@@ -212,12 +197,9 @@ public sealed partial class FusedSparseBackward<TRule>
         }
     }
 
-    /// <summary>
-    /// Sums and applies segments <c>[start, end)</c> (of <paramref name="order"/> when given, else in
-    /// ascending order), prefetching the weights, state and upstream rows of segments ahead.
-    /// </summary>
+    /// <summary>Sums and applies the segments listed in <paramref name="order"/>, prefetching the weights, state and upstream rows of segments ahead.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void ApplySegments(RowWorker worker, RowGroups groups, in GradientSource source, ReadOnlySpan<int> order, int start, int end, in StepScalars scalars)
+    private void ApplySegments(RowWorker worker, RowGroups groups, in GradientSource source, ReadOnlySpan<int> order, in StepScalars scalars)
     {
         ReadOnlySpan<int> rows = groups.Rows;
         ReadOnlySpan<int> starts = groups.Starts;
@@ -227,18 +209,22 @@ public sealed partial class FusedSparseBackward<TRule>
         // The upstream rows were checked before the step: a row fed by one position at scale 1 sums to
         // 0 + g, which is finite, so only other rows can overflow in the sum and need the check.
         bool unitScale = source.PositionScale.IsEmpty && source.Scale == 1f;
-        bool ordered = !order.IsEmpty;
-        for (int k = start; k < end; k++)
+        int dims = source.Dims;
+        for (int k = 0; k < order.Length; k++)
         {
-            if (k + PrefetchDistance < end)
+            if (k + PrefetchDistance < order.Length)
             {
-                int ahead = ordered ? order[k + PrefetchDistance] : k + PrefetchDistance;
+                int ahead = order[k + PrefetchDistance];
                 Prefetch(rows[ahead]);
                 PrefetchGradient(source, source.Source(positions[starts[ahead]]));
             }
-            int i = ordered ? order[k] : k;
-            source.Sum(positions[starts[i]..starts[i + 1]], sum);
-            if (guard && !(unitScale && starts[i + 1] - starts[i] == 1))
+            int i = order[k];
+            bool single = starts[i + 1] - starts[i] == 1;
+            if (unitScale && single)
+                AddZero(source.GradRows.Slice(source.Source(positions[starts[i]]) * dims, dims), sum);
+            else
+                source.Sum(positions[starts[i]..starts[i + 1]], sum);
+            if (guard && !(unitScale && single))
                 CheckSum(sum, rows[i], scalars);
             worker.Apply(rows[i], sum, 1f, scalars);
         }

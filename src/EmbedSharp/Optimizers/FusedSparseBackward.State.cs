@@ -43,11 +43,10 @@ public sealed partial class FusedSparseBackward<TRule>
         w.Write(_state.AllocatedPages);
         for (int p = 0; p < _state.PageCount; p++)
         {
-            float[]? page = _state.Page(p);
-            if (page is null)
+            if (!_state.IsAllocated(p))
                 continue;
             w.Write(p);
-            WriteFloats(w, page);
+            WriteFloats(w, _state.PageRowsOf(p));
         }
         w.Write(includeTable ? (byte)1 : (byte)0);
         if (includeTable)
@@ -150,11 +149,11 @@ public sealed partial class FusedSparseBackward<TRule>
             ReadExactly(stream, new Span<byte>(p + done, (int)Math.Min(chunk, table.ByteLength - done)), "table storage");
     }
 
-    private static void WriteFloats(BinaryWriter w, float[] values)
+    private static void WriteFloats(BinaryWriter w, ReadOnlySpan<float> values)
     {
         if (BitConverter.IsLittleEndian)
         {
-            w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+            w.Write(MemoryMarshal.AsBytes(values));
             return;
         }
         foreach (float v in values)

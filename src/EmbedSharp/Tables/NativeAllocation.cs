@@ -29,6 +29,22 @@ internal static unsafe partial class NativeAllocation
         return p;
     }
 
+    /// <summary>
+    /// Reserves <paramref name="bytes"/> bytes, aligned and advised as <see cref="AllocateZeroed"/>, without
+    /// touching them: the contents are undefined, and the kernel backs pages only where they are written.
+    /// Free with <see cref="NativeMemory.AlignedFree"/>.
+    /// </summary>
+    public static byte* AllocateUninitialized(nuint bytes)
+    {
+        bool huge = bytes >= HugePage;
+        nuint alignment = huge ? HugePage : CacheLine;
+        nuint reserved = huge ? (bytes + HugePage - 1) & ~(HugePage - 1) : Math.Max(bytes, CacheLine);
+        byte* p = (byte*)NativeMemory.AlignedAlloc(reserved, alignment);
+        if (huge)
+            AdviseHugePages(p, reserved);
+        return p;
+    }
+
     private static bool s_adviceUnavailable;
 
     private static void AdviseHugePages(byte* p, nuint length)

@@ -132,6 +132,57 @@ public sealed class FusedSparseBackwardTests
     }
 
     [Fact]
+    public void LazyAdamsGuardedUpdateEqualsItsUpdateAndBacksUpTheRow()
+    {
+        var rule = new LazyAdam(0.05);
+        var rng = new SeededRandom(21);
+        foreach (int dims in new[] { 1, 7, 8, 16, 67, 128 })
+        {
+            for (int step = 1; step <= 3; step++)
+            {
+                StepScalars scalars = rule.Prepare(step, 1);
+                float[] w = RandomBags.Floats(rng, dims), g = RandomBags.Floats(rng, dims);
+                float[] state = RandomBags.Floats(rng, 2 * dims).Select(MathF.Abs).ToArray();
+                float[] w2 = (float[])w.Clone(), state2 = (float[])state.Clone();
+                var wb = new float[dims];
+                var sb = new float[2 * dims];
+                rule.UpdateRow(w, g, state, scalars);
+                Assert.True(rule.UpdateRowGuarded(w2, g, state2, scalars, wb, sb));
+                Assert.Equal(w, w2);
+                Assert.Equal(state, state2);
+                float[] before = (float[])wb.Clone();
+                // The backups hold the row as it was: updating them again gives the same result.
+                rule.UpdateRow(before, g, sb, scalars);
+                Assert.Equal(w, before);
+
+                // A gradient of 1e20 squares to ∞ in v: reported, with the backups intact.
+                g[dims - 1] = 1e20f;
+                float[] w3 = (float[])wb.Clone();
+                Assert.False(rule.UpdateRowGuarded(w3, g, RandomBags.Floats(rng, 2 * dims), scalars, new float[dims], new float[2 * dims]));
+            }
+        }
+    }
+
+    [Fact]
+    public void LazyAdamRestoresAnOverflowingRowAndItsState()
+    {
+        using var table = new EmbeddingTable(3, 9);
+        table.CopyFrom(Enumerable.Range(0, 27).Select(x => x == 13 ? -3e38f : 1f).ToArray());
+        var opt = FusedSparseBackward.Create(table, new LazyAdam(1e38));
+        opt.Step(new SparseGradient(3, 9, [2], Enumerable.Repeat(-1f, 9).ToArray()));
+        float[] before = table.ToArray();
+        var state = new float[opt.StateWidth];
+        opt.ReadState(1, state);
+        var ex = Assert.Throws<NonFiniteException>(() => opt.Step(new SparseGradient(3, 9, [1], Enumerable.Repeat(1f, 9).ToArray())));
+        Assert.Equal(1, ex.Row);
+        Assert.Equal(4, ex.Dimension);
+        Assert.Equal(before, table.ToArray());
+        var after = new float[opt.StateWidth];
+        opt.ReadState(1, after);
+        Assert.Equal(state, after);
+    }
+
+    [Fact]
     public void OverflowingUpdateRestoresTheRowAndNamesIt()
     {
         using var table = new EmbeddingTable(3, 2);
