@@ -83,7 +83,8 @@ public sealed class RowUpdateKernelTests
     public void MaxAbsIfFiniteMatchesItsReferenceAtEveryLength()
     {
         var rng = new SeededRandom(12);
-        for (int n = 0; n <= 256; n++)
+        // Every length to 256, and long spans, read with prefetching ahead, up to the last element.
+        foreach (int n in Enumerable.Range(0, 257).Concat([2047, 2048, 2049, 2064, 5001, 70_000]))
         {
             float[] x = Floats(rng, n);
             if (n > 0)
@@ -94,8 +95,8 @@ public sealed class RowUpdateKernelTests
             if (n == 0)
                 continue;
             foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            foreach (int at in new[] { (n * 7 + 3) % n, n - 1 })
             {
-                int at = (n * 7 + 3) % n;
                 float keep = x[at];
                 x[at] = bad;
                 Assert.Equal(float.PositiveInfinity, Kernels.MaxAbsIfFiniteReference(x));
