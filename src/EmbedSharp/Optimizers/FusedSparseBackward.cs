@@ -286,13 +286,17 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
             Span<float> w = inPlace ? table.RowUnchecked<float>(row) : _weight;
             if (!inPlace)
                 table.ReadRowUnchecked(row, w);
-            if (guard && inPlace && typeof(TRule) == typeof(LazyAdam) && w.Length > 0)
+            if (guard && inPlace && (typeof(TRule) == typeof(LazyAdam) || typeof(TRule) == typeof(Adagrad)))
             {
-                // PyTorch's SparseAdam: the backup and the check ride in the update's own loop (the JIT
-                // drops this branch for every other rule). As separate passes, the copies first touched
-                // the row's cold lines and cost LazyAdam a quarter of its rows/s.
+                // PyTorch's SparseAdam and Adagrad: the backup and the check ride in the update's own loop
+                // (the JIT drops this branch for every other rule). As separate copies and passes, which
+                // were the first to touch the row's cold lines, the guard cost LazyAdam about 45 % of its
+                // rows/s instead of 25–35 %.
                 TRule rule = owner._rule;
-                if (Unsafe.As<TRule, LazyAdam>(ref rule).UpdateRowGuarded(w, grad, state, scalars, _backupWeight, _backupState))
+                bool finite = typeof(TRule) == typeof(LazyAdam)
+                    ? Unsafe.As<TRule, LazyAdam>(ref rule).UpdateRowGuarded(w, grad, state, scalars, _backupWeight, _backupState)
+                    : Unsafe.As<TRule, Adagrad>(ref rule).UpdateRowGuarded(w, grad, state, scalars, _backupWeight, _backupState);
+                if (finite)
                     return;
             }
             else

@@ -87,7 +87,8 @@ public readonly struct LazyAdam : ISparseUpdateRule
         Span<float> v = state.Slice(dims, dims);
         Span<float> mb = stateBackup.Slice(0, dims);
         Span<float> vb = stateBackup.Slice(dims, dims);
-        _ = weightBackup[dims - 1];
+        _ = grad[..dims];
+        _ = weightBackup[..dims];
         float negStep = -scalars.A;
         int i = 0;
         var bad = Vector256<uint>.Zero;

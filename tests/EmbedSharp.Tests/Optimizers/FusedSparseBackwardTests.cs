@@ -131,44 +131,57 @@ public sealed class FusedSparseBackwardTests
         Assert.Equal(1, opt.StepCount);
     }
 
-    [Fact]
-    public void LazyAdamsGuardedUpdateEqualsItsUpdateAndBacksUpTheRow()
-    {
-        var rule = new LazyAdam(0.05);
-        var rng = new SeededRandom(21);
-        foreach (int dims in new[] { 1, 7, 8, 16, 67, 128 })
-        {
-            for (int step = 1; step <= 3; step++)
-            {
-                StepScalars scalars = rule.Prepare(step, 1);
-                float[] w = RandomBags.Floats(rng, dims), g = RandomBags.Floats(rng, dims);
-                float[] state = RandomBags.Floats(rng, 2 * dims).Select(MathF.Abs).ToArray();
-                float[] w2 = (float[])w.Clone(), state2 = (float[])state.Clone();
-                var wb = new float[dims];
-                var sb = new float[2 * dims];
-                rule.UpdateRow(w, g, state, scalars);
-                Assert.True(rule.UpdateRowGuarded(w2, g, state2, scalars, wb, sb));
-                Assert.Equal(w, w2);
-                Assert.Equal(state, state2);
-                float[] before = (float[])wb.Clone();
-                // The backups hold the row as it was: updating them again gives the same result.
-                rule.UpdateRow(before, g, sb, scalars);
-                Assert.Equal(w, before);
+    private delegate bool GuardedUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> state, in StepScalars scalars, Span<float> wb, Span<float> sb);
 
-                // A gradient of 1e20 squares to ∞ in v: reported, with the backups intact.
-                g[dims - 1] = 1e20f;
-                float[] w3 = (float[])wb.Clone();
-                Assert.False(rule.UpdateRowGuarded(w3, g, RandomBags.Floats(rng, 2 * dims), scalars, new float[dims], new float[2 * dims]));
+    private delegate void PlainUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> state, in StepScalars scalars);
+
+    [Fact]
+    public void GuardedUpdatesEqualTheUpdateAndBackUpTheRow()
+    {
+        var adam = new LazyAdam(0.05);
+        var adagrad = new Adagrad(0.1, lrDecay: 0.01, weightDecay: 0.02, initialAccumulatorValue: 0.1);
+        Check(2, adam.Prepare, adam.UpdateRow, adam.UpdateRowGuarded);
+        Check(1, adagrad.Prepare, adagrad.UpdateRow, adagrad.UpdateRowGuarded);
+
+        static void Check(int widthPerDim, Func<long, double, StepScalars> prepare, PlainUpdate plain, GuardedUpdate guarded)
+        {
+            var rng = new SeededRandom(21);
+            foreach (int dims in new[] { 0, 1, 7, 8, 16, 67, 128 })
+            {
+                for (int step = 1; step <= 3; step++)
+                {
+                    StepScalars scalars = prepare(step, 1);
+                    float[] w = RandomBags.Floats(rng, dims), g = RandomBags.Floats(rng, dims);
+                    float[] state = RandomBags.Floats(rng, widthPerDim * dims).Select(MathF.Abs).ToArray();
+                    float[] w2 = (float[])w.Clone(), state2 = (float[])state.Clone();
+                    var wb = new float[dims];
+                    var sb = new float[widthPerDim * dims];
+                    plain(w, g, state, scalars);
+                    Assert.True(guarded(w2, g, state2, scalars, wb, sb));
+                    Assert.Equal(w, w2);
+                    Assert.Equal(state, state2);
+                    // The backups hold the row as it was: updating them again gives the same result.
+                    plain(wb, g, sb, scalars);
+                    Assert.Equal(w, wb);
+                    if (dims == 0)
+                        continue;
+                    // A gradient of 1e20 squares to ∞: reported.
+                    g[dims - 1] = 1e20f;
+                    Assert.False(guarded(RandomBags.Floats(rng, dims), g, RandomBags.Floats(rng, widthPerDim * dims).Select(MathF.Abs).ToArray(),
+                        scalars, new float[dims], new float[widthPerDim * dims]));
+                }
             }
         }
     }
 
-    [Fact]
-    public void LazyAdamRestoresAnOverflowingRowAndItsState()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LazyAdamAndAdagradRestoreAnOverflowingRowAndItsState(bool adagrad)
     {
         using var table = new EmbeddingTable(3, 9);
         table.CopyFrom(Enumerable.Range(0, 27).Select(x => x == 13 ? -3e38f : 1f).ToArray());
-        var opt = FusedSparseBackward.Create(table, new LazyAdam(1e38));
+        SparseOptimizer opt = adagrad ? FusedSparseBackward.Create(table, new Adagrad(1e38)) : FusedSparseBackward.Create(table, new LazyAdam(1e38));
         opt.Step(new SparseGradient(3, 9, [2], Enumerable.Repeat(-1f, 9).ToArray()));
         float[] before = table.ToArray();
         var state = new float[opt.StateWidth];
