@@ -4,18 +4,18 @@ using EmbedSharp.Tables;
 namespace EmbedSharp.Optimizers;
 
 /// <summary>
-/// Optimizer state for a table: one native block of <c>NumEmbeddings × Width</c> floats, initialised
-/// lazily in pages of <see cref="PageRows"/> rows, so state for rows never touched is never written.
+/// Optimizer state for a table, <see cref="Width"/> floats per row, in native segments of at most
+/// 2 MiB allocated on first use and initialised lazily in pages of <see cref="PageRows"/> rows: state
+/// for rows never touched is never written, and a segment nobody touched is never allocated.
 /// </summary>
 /// <remarks>
-/// <para>The block is reserved, not cleared: on Linux the kernel backs it only where it is written,
-/// and large blocks are advised to use 2 MiB pages like the tables themselves. A sparse step reads the
-/// state of random rows; from 4 KiB pages each such row also missed the TLB, and visiting rows in
-/// batch order (so the gradient streams) lost more than it gained (LazyAdam, 1M × 128, one core:
-/// 5.5 M rows/s from 64-row managed pages, 8 from this block).</para>
-/// <para>A page is initialised by the first thread that needs it (compare-and-swap on its flag); Hogwild
-/// workers needing the same page meanwhile wait for it. The block is freed by <see cref="Dispose"/> or
-/// the finalizer.</para>
+/// <para>Segments are 2 MiB-aligned and, on Linux, advised to use 2 MiB pages like the tables. A sparse
+/// step reads the state of random rows; from 4 KiB pages each such row also missed the TLB, and visiting
+/// rows in batch order (so the gradient streams) lost more than it gained (LazyAdam, 1M × 128, one core:
+/// 5.5 M rows/s from 64-row managed pages, about 8 from 2 MiB pages).</para>
+/// <para>A segment is allocated, and a page initialised, by the first thread that needs it (compare-and-swap);
+/// Hogwild workers needing the same page meanwhile wait for it. Segments are freed by
+/// <see cref="Dispose"/> or the finalizer.</para>
 /// </remarks>
 internal sealed unsafe class RowStateStore : IDisposable
 {
@@ -23,24 +23,25 @@ internal sealed unsafe class RowStateStore : IDisposable
     public const int PageRows = 1 << PageShift;
 
     private const int Empty = 0, Initializing = 1, Ready = 2;
+    private const int SegmentBytes = 2 * 1024 * 1024;
 
-    private float* _block;
-    private readonly long _bytes;
-    private int[] _pages;
+    private readonly nint[] _segments;
+    private readonly int[] _pages;
+    private readonly int _segmentShift;
+    private int _disposed;
 
     public RowStateStore(int numEmbeddings, int width)
     {
         NumEmbeddings = numEmbeddings;
         Width = width;
         _pages = new int[width == 0 ? 0 : (numEmbeddings + PageRows - 1) >> PageShift];
-        if (width > 0 && numEmbeddings > 0)
-        {
-            // Whole pages, so the last page's rows past NumEmbeddings are addressable too.
-            nuint floats = (nuint)_pages.Length * PageRows * (nuint)width;
-            _bytes = (long)(floats * sizeof(float));
-            _block = (float*)NativeAllocation.AllocateUninitialized(floats * sizeof(float));
-            GC.AddMemoryPressure(_bytes);
-        }
+        // Rows per segment: the largest power of two of whole pages that fits 2 MiB (one page when a page alone is larger).
+        long rowBytes = Math.Max(1L, (long)width * sizeof(float));
+        int shift = PageShift;
+        while (shift < 30 && (rowBytes << (shift + 1)) <= SegmentBytes)
+            shift++;
+        _segmentShift = shift;
+        _segments = new nint[_pages.Length == 0 ? 0 : (int)(((long)_pages.Length * PageRows + (1L << shift) - 1) >> shift)];
     }
 
     ~RowStateStore() => Free();
@@ -67,13 +68,18 @@ internal sealed unsafe class RowStateStore : IDisposable
         }
     }
 
-    /// <summary>The rows of <paramref name="page"/>, whether or not it holds state yet.</summary>
-    public Span<float> PageRowsOf(int page) => new(Block + (nint)page * PageRows * Width, PageRows * Width);
+    /// <summary>The rows of an allocated <paramref name="page"/>.</summary>
+    public Span<float> PageRowsOf(int page) => new(RowPointer(page << PageShift), PageRows * Width);
 
-    /// <summary>The first float of <paramref name="row"/>'s state (allocated or not; for prefetching).</summary>
-    public float* RowPointer(int row) => Block + (nint)row * Width;
+    /// <summary>The first float of <paramref name="row"/>'s state; its page must be allocated.</summary>
+    public float* RowPointer(int row)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        nint segment = Volatile.Read(ref _segments[row >> _segmentShift]);
+        return (float*)segment + (nint)(row & ((1 << _segmentShift) - 1)) * Width;
+    }
 
-    /// <summary>The state of <paramref name="row"/>, initialising its page on first use.</summary>
+    /// <summary>The state of <paramref name="row"/>, initialising its page (and allocating its segment) on first use.</summary>
     public Span<float> Row<TRule>(int row, in TRule rule) where TRule : struct, ISparseUpdateRule
     {
         if (Width == 0)
@@ -81,22 +87,48 @@ internal sealed unsafe class RowStateStore : IDisposable
         int p = row >> PageShift;
         if (Volatile.Read(ref _pages[p]) != Ready)
             Initialize(p, rule);
-        return new Span<float>(Block + (nint)row * Width, Width);
+        return new Span<float>(RowPointer(row), Width);
     }
 
     private void Initialize<TRule>(int page, in TRule rule) where TRule : struct, ISparseUpdateRule
     {
         if (Interlocked.CompareExchange(ref _pages[page], Initializing, Empty) == Empty)
         {
-            Span<float> rows = PageRowsOf(page);
-            for (int r = 0; r < PageRows; r++)
-                rule.InitializeState(rows.Slice(r * Width, Width));
+            try
+            {
+                EnsureSegment((page << PageShift) >> _segmentShift);
+                Span<float> rows = PageRowsOf(page);
+                for (int r = 0; r < PageRows; r++)
+                    rule.InitializeState(rows.Slice(r * Width, Width));
+            }
+            catch
+            {
+                Volatile.Write(ref _pages[page], Empty);
+                throw;
+            }
             Volatile.Write(ref _pages[page], Ready);
             return;
         }
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pages[page]) != Ready)
+        int state;
+        while ((state = Volatile.Read(ref _pages[page])) == Initializing)
             spin.SpinOnce();
+        if (state != Ready)
+            Initialize(page, rule); // the initialising thread failed (out of memory): try again here
+    }
+
+    private void EnsureSegment(int segment)
+    {
+        if (Volatile.Read(ref _segments[segment]) != 0)
+            return;
+        nuint bytes = ((nuint)1 << _segmentShift) * (nuint)Width * sizeof(float);
+        nint fresh = (nint)NativeAllocation.AllocateUninitialized(bytes);
+        if (Interlocked.CompareExchange(ref _segments[segment], fresh, 0) != 0)
+        {
+            NativeMemory.AlignedFree((void*)fresh);
+            return;
+        }
+        GC.AddMemoryPressure((long)bytes);
     }
 
     /// <summary>Replaces the state by <paramref name="pages"/> (null: no state), after a load was fully validated.</summary>
@@ -107,6 +139,7 @@ internal sealed unsafe class RowStateStore : IDisposable
         {
             if (pages[p] is float[] values)
             {
+                EnsureSegment((p << PageShift) >> _segmentShift);
                 values.CopyTo(PageRowsOf(p));
                 Volatile.Write(ref _pages[p], Ready);
             }
@@ -117,8 +150,6 @@ internal sealed unsafe class RowStateStore : IDisposable
         }
     }
 
-    private float* Block => _block != null ? _block : throw new ObjectDisposedException(nameof(RowStateStore));
-
     public void Dispose()
     {
         Free();
@@ -127,12 +158,17 @@ internal sealed unsafe class RowStateStore : IDisposable
 
     private void Free()
     {
-        float* block = _block;
-        _block = null;
-        if (block != null)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        nuint bytes = ((nuint)1 << _segmentShift) * (nuint)Width * sizeof(float);
+        for (int s = 0; s < _segments.Length; s++)
         {
-            NativeMemory.AlignedFree(block);
-            GC.RemoveMemoryPressure(_bytes);
+            nint segment = Interlocked.Exchange(ref _segments[s], 0);
+            if (segment != 0)
+            {
+                NativeMemory.AlignedFree((void*)segment);
+                GC.RemoveMemoryPressure((long)bytes);
+            }
         }
     }
 }
