@@ -80,19 +80,32 @@ public readonly struct Adagrad : ISparseUpdateRule
         new(step, (float)(LearningRate * learningRateFactor / (1 + (step - 1) * LrDecay)));
 
     /// <summary>As <see cref="UpdateRow"/>, first copying the row's weights and state into the backups, and returning false when any new value is not finite.</summary>
-    internal bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup)
+    internal bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup) =>
+        Update<WithBackup>(weight, grad, state, scalars, weightBackup, stateBackup);
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars) =>
+        Update<WithoutBackup>(weight, grad, state, scalars, default, default);
+
+    /// <summary>The update, with (<see cref="WithBackup"/>) or without the guard's backup stores and finiteness check.</summary>
+    private bool Update<TBackup>(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup)
+        where TBackup : struct
     {
+        bool backup = typeof(TBackup) == typeof(WithBackup);
         int dims = weight.Length;
         _ = grad[..dims];
         _ = state[..dims];
-        _ = weightBackup[..dims];
-        _ = stateBackup[..dims];
+        if (backup)
+        {
+            _ = weightBackup[..dims];
+            _ = stateBackup[..dims];
+        }
         float negClr = -scalars.LearningRate;
         int i = 0;
         var bad = Vector256<uint>.Zero;
         if (Vector256.IsHardwareAccelerated && dims >= Vector256<float>.Count)
         {
-            // The operations of UpdateRow per lane, with the old values stored to the backups on the way.
+            // The same operations in the same order per lane as the scalar loop below: bit for bit equal.
             ref float wr = ref MemoryMarshal.GetReference(weight);
             ref float gr = ref MemoryMarshal.GetReference(grad);
             ref float sr = ref MemoryMarshal.GetReference(state);
@@ -106,64 +119,37 @@ public readonly struct Adagrad : ISparseUpdateRule
                 var w = Vector256.LoadUnsafe(ref wr, (nuint)i);
                 var g = Vector256.LoadUnsafe(ref gr, (nuint)i);
                 var s0 = Vector256.LoadUnsafe(ref sr, (nuint)i);
-                w.StoreUnsafe(ref wbr, (nuint)i);
-                s0.StoreUnsafe(ref sbr, (nuint)i);
+                if (backup)
+                {
+                    w.StoreUnsafe(ref wbr, (nuint)i);
+                    s0.StoreUnsafe(ref sbr, (nuint)i);
+                }
                 if (_decay != 0)
                     g += vDecay * w;
                 var sum = s0 + g * g;
                 var wi = w + vNegClr * (g / (Vector256.Sqrt(sum) + vEps));
                 sum.StoreUnsafe(ref sr, (nuint)i);
                 wi.StoreUnsafe(ref wr, (nuint)i);
-                bad |= (sum - sum).AsUInt32() | (wi - wi).AsUInt32();
+                if (backup)
+                    bad |= (sum - sum).AsUInt32() | (wi - wi).AsUInt32();
             }
         }
         bool ok = bad == Vector256<uint>.Zero;
         for (; i < dims; i++)
         {
             float w = weight[i];
-            weightBackup[i] = w;
-            stateBackup[i] = state[i];
+            if (backup)
+            {
+                weightBackup[i] = w;
+                stateBackup[i] = state[i];
+            }
             float g = _decay != 0 ? grad[i] + _decay * w : grad[i];
             float s = state[i] + g * g;
             state[i] = s;
             weight[i] = w + negClr * (g / (MathF.Sqrt(s) + _eps));
-            ok &= float.IsFinite(s) && float.IsFinite(weight[i]);
+            if (backup)
+                ok &= float.IsFinite(s) && float.IsFinite(weight[i]);
         }
         return ok;
-    }
-
-    /// <inheritdoc/>
-    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
-    {
-        float negClr = -scalars.LearningRate;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated && weight.Length >= Vector256<float>.Count)
-        {
-            // The same operations in the same order per lane as the scalar loop below: bit for bit equal.
-            ref float wr = ref MemoryMarshal.GetReference(weight);
-            ref float gr = ref MemoryMarshal.GetReference(grad);
-            ref float sr = ref MemoryMarshal.GetReference(state);
-            var vNegClr = Vector256.Create(negClr);
-            var vDecay = Vector256.Create(_decay);
-            var vEps = Vector256.Create(_eps);
-            for (; i <= weight.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var w = Vector256.LoadUnsafe(ref wr, (nuint)i);
-                var g = Vector256.LoadUnsafe(ref gr, (nuint)i);
-                if (_decay != 0)
-                    g += vDecay * w;
-                var sum = Vector256.LoadUnsafe(ref sr, (nuint)i) + g * g;
-                sum.StoreUnsafe(ref sr, (nuint)i);
-                (w + vNegClr * (g / (Vector256.Sqrt(sum) + vEps))).StoreUnsafe(ref wr, (nuint)i);
-            }
-        }
-        for (; i < weight.Length; i++)
-        {
-            float w = weight[i];
-            float g = _decay != 0 ? grad[i] + _decay * w : grad[i];
-            float s = state[i] + g * g;
-            state[i] = s;
-            weight[i] = w + negClr * (g / (MathF.Sqrt(s) + _eps));
-        }
     }
 }

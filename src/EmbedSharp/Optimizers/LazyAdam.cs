@@ -80,20 +80,32 @@ public readonly struct LazyAdam : ISparseUpdateRule
     }
 
     /// <summary>As <see cref="UpdateRow"/>, first copying the row's weights and state into the backups, and returning false when any new value is not finite.</summary>
-    internal bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup)
+    internal bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup) =>
+        Update<WithBackup>(weight, grad, state, scalars, weightBackup, stateBackup);
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars) =>
+        Update<WithoutBackup>(weight, grad, state, scalars, default, default);
+
+    /// <summary>The update, with (<see cref="WithBackup"/>) or without the guard's backup stores and finiteness check.</summary>
+    private bool Update<TBackup>(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup)
+        where TBackup : struct
     {
+        bool backup = typeof(TBackup) == typeof(WithBackup);
         int dims = weight.Length;
         Span<float> m = state.Slice(0, dims);
         Span<float> v = state.Slice(dims, dims);
-        Span<float> mb = stateBackup.Slice(0, dims);
-        Span<float> vb = stateBackup.Slice(dims, dims);
+        Span<float> mb = backup ? stateBackup.Slice(0, dims) : default;
+        Span<float> vb = backup ? stateBackup.Slice(dims, dims) : default;
         _ = grad[..dims];
-        _ = weightBackup[..dims];
+        if (backup)
+            _ = weightBackup[..dims];
         float negStep = -scalars.A;
         int i = 0;
         var bad = Vector256<uint>.Zero;
         if (Vector256.IsHardwareAccelerated && dims >= Vector256<float>.Count)
         {
+            // The same operations in the same order per lane as the scalar loop below: bit for bit equal.
             ref float wr = ref MemoryMarshal.GetReference(weight);
             ref float gr = ref MemoryMarshal.GetReference(grad);
             ref float mr = ref MemoryMarshal.GetReference(m);
@@ -111,74 +123,40 @@ public readonly struct LazyAdam : ISparseUpdateRule
                 var m0 = Vector256.LoadUnsafe(ref mr, (nuint)i);
                 var v0 = Vector256.LoadUnsafe(ref vr, (nuint)i);
                 var w0 = Vector256.LoadUnsafe(ref wr, (nuint)i);
-                m0.StoreUnsafe(ref mbr, (nuint)i);
-                v0.StoreUnsafe(ref vbr, (nuint)i);
-                w0.StoreUnsafe(ref wbr, (nuint)i);
+                if (backup)
+                {
+                    m0.StoreUnsafe(ref mbr, (nuint)i);
+                    v0.StoreUnsafe(ref vbr, (nuint)i);
+                    w0.StoreUnsafe(ref wbr, (nuint)i);
+                }
                 var mi = m0 + (g - m0) * c1;
                 var vi = v0 + (g * g - v0) * c2;
                 var wi = w0 + step * (mi / (Vector256.Sqrt(vi) + eps));
                 mi.StoreUnsafe(ref mr, (nuint)i);
                 vi.StoreUnsafe(ref vr, (nuint)i);
                 wi.StoreUnsafe(ref wr, (nuint)i);
-                bad |= (mi - mi).AsUInt32() | (vi - vi).AsUInt32() | (wi - wi).AsUInt32();
+                if (backup)
+                    bad |= (mi - mi).AsUInt32() | (vi - vi).AsUInt32() | (wi - wi).AsUInt32();
             }
         }
         bool ok = bad == Vector256<uint>.Zero;
         for (; i < dims; i++)
         {
             float g = grad[i];
-            mb[i] = m[i];
-            vb[i] = v[i];
-            weightBackup[i] = weight[i];
+            if (backup)
+            {
+                mb[i] = m[i];
+                vb[i] = v[i];
+                weightBackup[i] = weight[i];
+            }
             float mi = m[i] + (g - m[i]) * _c1;
             float vi = v[i] + (g * g - v[i]) * _c2;
             m[i] = mi;
             v[i] = vi;
             weight[i] += negStep * (mi / (MathF.Sqrt(vi) + _eps));
-            ok &= float.IsFinite(mi) && float.IsFinite(vi) && float.IsFinite(weight[i]);
+            if (backup)
+                ok &= float.IsFinite(mi) && float.IsFinite(vi) && float.IsFinite(weight[i]);
         }
         return ok;
-    }
-
-    /// <inheritdoc/>
-    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
-    {
-        int dims = weight.Length;
-        Span<float> m = state.Slice(0, dims);
-        Span<float> v = state.Slice(dims, dims);
-        float negStep = -scalars.A;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated && dims >= Vector256<float>.Count)
-        {
-            // The same operations in the same order per lane as the scalar loop below: bit for bit equal.
-            ref float wr = ref MemoryMarshal.GetReference(weight);
-            ref float gr = ref MemoryMarshal.GetReference(grad);
-            ref float mr = ref MemoryMarshal.GetReference(m);
-            ref float vr = ref MemoryMarshal.GetReference(v);
-            var c1 = Vector256.Create(_c1);
-            var c2 = Vector256.Create(_c2);
-            var eps = Vector256.Create(_eps);
-            var step = Vector256.Create(negStep);
-            for (; i <= dims - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var g = Vector256.LoadUnsafe(ref gr, (nuint)i);
-                var m0 = Vector256.LoadUnsafe(ref mr, (nuint)i);
-                var v0 = Vector256.LoadUnsafe(ref vr, (nuint)i);
-                var mi = m0 + (g - m0) * c1;
-                var vi = v0 + (g * g - v0) * c2;
-                mi.StoreUnsafe(ref mr, (nuint)i);
-                vi.StoreUnsafe(ref vr, (nuint)i);
-                (Vector256.LoadUnsafe(ref wr, (nuint)i) + step * (mi / (Vector256.Sqrt(vi) + eps))).StoreUnsafe(ref wr, (nuint)i);
-            }
-        }
-        for (; i < dims; i++)
-        {
-            float g = grad[i];
-            float mi = m[i] + (g - m[i]) * _c1;
-            float vi = v[i] + (g * g - v[i]) * _c2;
-            m[i] = mi;
-            v[i] = vi;
-            weight[i] += negStep * (mi / (MathF.Sqrt(vi) + _eps));
-        }
     }
 }
