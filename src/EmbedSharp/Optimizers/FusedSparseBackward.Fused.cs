@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
@@ -175,6 +176,12 @@ public sealed partial class FusedSparseBackward<TRule>
     {
         float[] sum = worker.Summed;
         bool unit = source.PositionScale.IsEmpty && source.Scale == 1f;
+        if (typeof(TRule) == typeof(Sgd) && unit && (precheck || !Options.GuardNonFinite) && Table.DType == DType.Float32
+            && Unsafe.As<TRule, Sgd>(ref Unsafe.AsRef(in _rule)).IsPlain)
+        {
+            ApplySinglesPlainSgd(source, rows, positions, precheck, scalars);
+            return;
+        }
         bool check = Options.GuardNonFinite && !unit;
         int dims = source.Dims;
         for (int k = 0; k < rows.Length; k++)
@@ -196,6 +203,56 @@ public sealed partial class FusedSparseBackward<TRule>
                 worker.Apply(rows[k], sum, 1f, scalars);
         }
     }
+
+    /// <summary>Rows ahead prefetched by <see cref="ApplySinglesPlainSgd"/>: with one weight row and one upstream row per step (no state), farther than the rules with state.</summary>
+    private const int PlainSgdPrefetchDistance = 12;
+
+    /// <summary>
+    /// <see cref="ApplySingles"/> for plain SGD on a float32 table at scale 1, without the guard or with
+    /// its precheck: each weight row is updated straight from its upstream row,
+    /// <c>w + (−lr)·(g + 0)</c> (<see cref="Sgd.AddScaledPlusZero"/>), the operations of the general path
+    /// (<c>0 + g</c> summed into scratch, then <see cref="Sgd.UpdateRow"/>) without the scratch row or the
+    /// per-row dispatch.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private unsafe void ApplySinglesPlainSgd(in GradientSource source, ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, bool precheck, in StepScalars scalars)
+    {
+        int dims = source.Dims;
+        nint rowBytes = (nint)dims * sizeof(float);
+        nint lines = Math.Min(rowBytes, 2048);
+        float negLr = -scalars.LearningRate;
+        byte* table = Table.Pointer;
+        fixed (float* grad = source.GradRows)
+        {
+            for (int k = 0; k < rows.Length; k++)
+            {
+                if (System.Runtime.Intrinsics.X86.Sse.IsSupported && k + PlainSgdPrefetchDistance < rows.Length)
+                {
+                    byte* pw = table + rows[k + PlainSgdPrefetchDistance] * rowBytes;
+                    byte* pg = (byte*)grad + source.Source(positions[k + PlainSgdPrefetchDistance]) * rowBytes;
+                    for (nint offset = 0; offset < lines; offset += 64)
+                    {
+                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(pw + offset);
+                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(pg + offset);
+                    }
+                }
+                float* w = (float*)(table + rows[k] * rowBytes);
+                if (precheck)
+                {
+                    int bad = Kernels.FirstNonFinite(new ReadOnlySpan<float>(w, dims));
+                    if (bad >= 0)
+                        ThrowNotFiniteBeforeUpdate(rows[k], w[bad], bad, scalars.Step);
+                }
+                Sgd.AddScaledPlusZero(w, (float*)((byte*)grad + source.Source(positions[k]) * rowBytes), dims, negLr);
+            }
+        }
+    }
+
+    /// <summary>The guard's precheck refused a row that already holds a non-finite weight.</summary>
+    private static void ThrowNotFiniteBeforeUpdate(int row, float value, int element, long step) =>
+        throw new NonFiniteException(ThrowHelper.Format(StepOp,
+            $"step {step}: row {row} holds weight {value} at element {element} before its update; the row was left as it was, and rows applied before it in this step keep their update (find what wrote it, or reinitialise the row)"),
+            step, row, element);
 
     /// <summary>Sums and applies the segments listed in <paramref name="order"/>, prefetching the weights, state and upstream rows of segments ahead.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]

@@ -346,9 +346,7 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
             Span<float> w = owner.Table.RowUnchecked<float>(row);
             int bad = FirstNonFinite(w);
             if (bad >= 0)
-                throw new NonFiniteException(ThrowHelper.Format(StepOp,
-                    $"step {scalars.Step}: row {row} holds weight {w[bad]} at element {bad} before its update; the row was left as it was, and rows applied before it in this step keep their update (find what wrote it, or reinitialise the row)"),
-                    scalars.Step, row, bad);
+                ThrowNotFiniteBeforeUpdate(row, w[bad], bad, scalars.Step);
             owner._rule.UpdateRow(w, grad, default, scalars);
         }
 

@@ -128,6 +128,47 @@ public sealed class FusedBackwardStepTests
     }
 
     [Theory]
+    [InlineData(1, true)]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    [InlineData(2, false)]
+    public void SignedZerosComeOutAsInStepOfBackward(int threads, bool guard)
+    {
+        // Bit for bit, not float equality (which calls −0 and +0 equal): a single position's gradient is
+        // summed as 0 + g, so g = −0 reaches the rule as +0 and w = −0 then becomes +0 − lr·0 = +0 in
+        // plain SGD; the fast single-row loops must do the same. Large enough for worker threads; dims
+        // 19 run the vector loop and its scalar tail.
+        const int rows = 3000, dims = 19, n = 4000;
+        int ruleIndex = 0;
+        foreach (var make in Rules())
+        {
+            var rng = new SeededRandom((ulong)(101 + ruleIndex++));
+            using var fused = new Embedding(rows, dims, new EmbeddingOptions { Seed = 3 });
+            using var unfused = new Embedding(rows, dims, new EmbeddingOptions { Seed = 3 });
+            foreach (var table in new[] { fused.Weight, unfused.Weight })
+            {
+                Span<float> w = table.AsSpan<float>();
+                for (int i = 0; i < w.Length; i++)
+                    w[i] = (i % 3) switch { 0 => -0f, 1 => 0f, _ => w[i] };
+            }
+            var opt = new SparseOptimizerOptions { Threads = threads, GuardNonFinite = guard };
+            SparseOptimizer a = make(fused.Weight, opt), b = make(unfused.Weight, opt);
+            for (int step = 0; step < 2; step++)
+            {
+                int[] ids = Ids(rng, n, rows);
+                float[] grad = RandomBags.Floats(rng, n * dims);
+                for (int i = 0; i < grad.Length; i++)
+                    grad[i] = (i % 4) switch { 0 => -0f, 1 => 0f, _ => grad[i] };
+                fused.BackwardAndStep(ids, grad, a);
+                b.Step(unfused.Backward(ids, grad));
+                Assert.Equal(Bits(unfused.Weight.ToArray()), Bits(fused.Weight.ToArray()));
+            }
+        }
+
+        static int[] Bits(float[] x) => Array.ConvertAll(x, BitConverter.SingleToInt32Bits);
+    }
+
+    [Theory]
     [InlineData(PoolingMode.Sum, true)]
     [InlineData(PoolingMode.Sum, false)]
     [InlineData(PoolingMode.Mean, false)]
