@@ -191,16 +191,19 @@ public sealed partial class FusedSparseBackward<TRule>
                 Prefetch(rows[k + PrefetchDistance]);
                 PrefetchGradient(source, source.Source(positions[k + PrefetchDistance]));
             }
-            if (unit)
+            ReadOnlySpan<float> grad = sum;
+            if (unit && typeof(TRule) == typeof(LazyAdam))
+                grad = source.GradRows.Slice(source.Source(positions[k]) * dims, dims); // see LazyAdam.UpdateRow: ±0 alike
+            else if (unit)
                 AddZero(source.GradRows.Slice(source.Source(positions[k]) * dims, dims), sum);
             else
                 source.Sum(positions.Slice(k, 1), sum);
             if (check)
                 CheckSum(sum, rows[k], scalars);
             if (precheck)
-                worker.ApplyPrechecked(rows[k], sum, scalars);
+                worker.ApplyPrechecked(rows[k], grad, scalars);
             else
-                worker.Apply(rows[k], sum, 1f, scalars);
+                worker.Apply(rows[k], grad, 1f, scalars);
         }
     }
 

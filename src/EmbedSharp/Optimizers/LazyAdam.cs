@@ -84,6 +84,11 @@ public readonly struct LazyAdam : ISparseUpdateRule
         Update<WithBackup>(weight, grad, state, scalars, weightBackup, stateBackup);
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// A gradient element of −0 gives the same bits as +0 here (g enters as <c>g − m</c>, where
+    /// <c>±0 − m</c> differ only for m = ±0 and then both add to m as +0, and as <c>g·g</c>), so the fused
+    /// step hands a single position's upstream row over as it is instead of its sum <c>0 + g</c>.
+    /// </remarks>
     public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars) =>
         Update<WithoutBackup>(weight, grad, state, scalars, default, default);
 
