@@ -36,7 +36,7 @@ public sealed partial class FusedSparseBackward<TRule>
     /// needs every row's norm before the first update, and <see cref="UntouchedRows.Dense"/> visits all
     /// rows: both materialise the gradient and take the <see cref="Step(SparseGradient)"/> path.</para>
     /// </remarks>
-    internal override void Step(RowGroups groups, in GradientSource source)
+    internal override void Step(BatchRows batch, in GradientSource source)
     {
         if (source.Dims != Table.Dims)
             ThrowHelper.Argument(StepOp, "gradient", $"the gradient rows have {source.Dims} dims but the optimizer's table has {Table.Dims}");
@@ -44,6 +44,7 @@ public sealed partial class FusedSparseBackward<TRule>
             ThrowHelper.Disposed(StepOp, "EmbeddingTable");
         if (Options.MaxRowNorm is not null || Options.MaxGlobalNorm is not null || Options.UntouchedRows == UntouchedRows.Dense)
         {
+            using RowGroups groups = batch.ToGroups(Table.NumEmbeddings);
             Step(groups.Materialize(Table.NumEmbeddings, source));
             return;
         }
@@ -53,12 +54,15 @@ public sealed partial class FusedSparseBackward<TRule>
         try
         {
             // The guard's pass over the upstream rows also bounds them (+∞ when one is not finite).
-            float maxAbs = Options.GuardNonFinite ? MaxAbsIfFinite(groups, source, Options.Threads) : float.PositiveInfinity;
+            float maxAbs = Options.GuardNonFinite ? MaxAbsIfFinite(batch, source, Options.Threads) : float.PositiveInfinity;
             if (maxAbs == float.PositiveInfinity && Options.GuardNonFinite)
+            {
+                using RowGroups groups = batch.ToGroups(Table.NumEmbeddings);
                 CheckGradient(groups.Materialize(Table.NumEmbeddings, source), StepCount + 1);
+            }
             long step = exact ? ++_step : Interlocked.Increment(ref _step);
             StepScalars scalars = _rule.Prepare(step, Options.Schedule.Factor(step));
-            ApplyFused(groups, source, scalars, maxAbs);
+            ApplyFused(batch, source, scalars, maxAbs);
         }
         finally
         {
@@ -68,12 +72,12 @@ public sealed partial class FusedSparseBackward<TRule>
     }
 
     /// <summary>The largest |g| over the upstream rows kept positions read, or +∞ when one is not finite (a sequential pass when all rows are read).</summary>
-    private static unsafe float MaxAbsIfFinite(RowGroups groups, in GradientSource source, int threads)
+    private static unsafe float MaxAbsIfFinite(BatchRows batch, in GradientSource source, int threads)
     {
         int dims = source.Dims;
         if (dims == 0)
             return 0f;
-        if (source.SourceRow.IsEmpty && groups.PositionCount == source.GradRows.Length / dims)
+        if (source.SourceRow.IsEmpty && batch.PositionCount == source.GradRows.Length / dims)
         {
             int length = source.GradRows.Length;
             if (threads == 1 || length < 1 << 20)
@@ -89,85 +93,67 @@ public sealed partial class FusedSparseBackward<TRule>
             return Kernels.MaxAbsIfFinite(partial);
         }
         float max = 0f;
-        foreach (int j in groups.Positions)
+        foreach (int j in batch.SinglePositions)
+            max = MathF.Max(max, Kernels.MaxAbsIfFinite(source.GradRows.Slice(source.Source(j) * dims, dims)));
+        foreach (int j in batch.Others.Positions)
             max = MathF.Max(max, Kernels.MaxAbsIfFinite(source.GradRows.Slice(source.Source(j) * dims, dims)));
         return max;
     }
 
-    private unsafe void ApplyFused(RowGroups groups, in GradientSource source, StepScalars scalars, float maxAbs)
+    private unsafe void ApplyFused(BatchRows batch, in GradientSource source, StepScalars scalars, float maxAbs)
     {
-        int count = groups.Count;
+        int count = batch.Count;
         if (count == 0)
             return;
         int dims = source.Dims;
-        int threads = Options.Threads == 1 || (long)groups.PositionCount * dims < FusedParallelThreshold ? 1 : Options.Threads;
-        // Single rows come in batch order (their upstream rows then stream), the others ascending.
-        int[] singleRows = ArrayPool<int>.Shared.Rent(count);
-        int[] singlePositions = ArrayPool<int>.Shared.Rent(count);
-        int[] others = ArrayPool<int>.Shared.Rent(count);
-        int singles = groups.SinglesInBatchOrder(singleRows, singlePositions, others);
-        try
+        int threads = Options.Threads == 1 || (long)batch.PositionCount * dims < FusedParallelThreshold ? 1 : Options.Threads;
+        // Single rows at scale 1 of a float32 table whose rule bounds its update (plain SGD) are
+        // checked before their update rather than backed up and checked after (see SafeGradientBound).
+        bool precheck = Options.GuardNonFinite && Table.DType == DType.Float32 && source.PositionScale.IsEmpty && source.Scale == 1f
+            && maxAbs <= _rule.SafeGradientBound(scalars);
+        if (threads == 1)
         {
-            // Single rows at scale 1 of a float32 table whose rule bounds its update (plain SGD) are
-            // checked before their update rather than backed up and checked after (see SafeGradientBound).
-            bool precheck = Options.GuardNonFinite && Table.DType == DType.Float32 && source.PositionScale.IsEmpty && source.Scale == 1f
-                && maxAbs <= _rule.SafeGradientBound(scalars);
-            var visit = new Visit(singleRows, singlePositions, others, singles, precheck);
-            if (threads == 1)
-            {
-                ApplyRange(new RowWorker(this), groups, source, visit, 0, count, scalars);
-                return;
-            }
-            // Worker threads rebuild the source from pinned pointers (a ref struct cannot be captured).
-            fixed (float* grad = source.GradRows)
-            fixed (int* src = source.SourceRow)
-            fixed (float* ps = source.PositionScale)
-            {
-                nint gradA = (nint)grad, srcA = (nint)src, psA = (nint)ps;
-                int gradLength = source.GradRows.Length, srcLength = source.SourceRow.Length, psLength = source.PositionScale.Length;
-                float scale = source.Scale;
-                bool divide = source.DivideByCount;
-                int failed = 0;
-                ParallelWork.For(count, Math.Clamp(count / (8 * threads), 64, 4096), threads, () => new RowWorker(this), (worker, start, end) =>
-                {
-                    if (Volatile.Read(ref failed) != 0)
-                        return;
-                    var s = new GradientSource(new ReadOnlySpan<float>((float*)gradA, gradLength), dims,
-                        new ReadOnlySpan<int>((int*)srcA, srcLength), new ReadOnlySpan<float>((float*)psA, psLength), scale, divide);
-                    try
-                    {
-                        ApplyRange(worker, groups, s, visit, start, end, scalars);
-                    }
-                    catch
-                    {
-                        Volatile.Write(ref failed, 1);
-                        throw;
-                    }
-                }, static _ => { });
-            }
+            ApplyRange(new RowWorker(this), batch, source, precheck, 0, count, scalars);
+            return;
         }
-        finally
+        // Worker threads rebuild the source from pinned pointers (a ref struct cannot be captured).
+        fixed (float* grad = source.GradRows)
+        fixed (int* src = source.SourceRow)
+        fixed (float* ps = source.PositionScale)
         {
-            ArrayPool<int>.Shared.Return(singleRows);
-            ArrayPool<int>.Shared.Return(singlePositions);
-            ArrayPool<int>.Shared.Return(others);
+            nint gradA = (nint)grad, srcA = (nint)src, psA = (nint)ps;
+            int gradLength = source.GradRows.Length, srcLength = source.SourceRow.Length, psLength = source.PositionScale.Length;
+            float scale = source.Scale;
+            bool divide = source.DivideByCount;
+            int failed = 0;
+            ParallelWork.For(count, Math.Clamp(count / (8 * threads), 64, 4096), threads, () => new RowWorker(this), (worker, start, end) =>
+            {
+                if (Volatile.Read(ref failed) != 0)
+                    return;
+                var s = new GradientSource(new ReadOnlySpan<float>((float*)gradA, gradLength), dims,
+                    new ReadOnlySpan<int>((int*)srcA, srcLength), new ReadOnlySpan<float>((float*)psA, psLength), scale, divide);
+                try
+                {
+                    ApplyRange(worker, batch, s, precheck, start, end, scalars);
+                }
+                catch
+                {
+                    Volatile.Write(ref failed, 1);
+                    throw;
+                }
+            }, static _ => { });
         }
     }
 
-    /// <summary>
-    /// The order of a fused step's visit: entries <c>[0, Singles)</c> are the single rows in batch
-    /// order, the rest the segments listed in <c>Others</c>.
-    /// </summary>
-    private readonly record struct Visit(int[] SingleRows, int[] SinglePositions, int[] Others, int Singles, bool Precheck);
-
-    /// <summary>Applies entries <c>[start, end)</c> of the visit.</summary>
-    private void ApplyRange(RowWorker worker, RowGroups groups, in GradientSource source, in Visit visit, int start, int end, in StepScalars scalars)
+    /// <summary>Applies entries <c>[start, end)</c> of the visit: entries below <c>SingleCount</c> are the single rows in batch order, the rest the other rows' segments, ascending.</summary>
+    private void ApplyRange(RowWorker worker, BatchRows batch, in GradientSource source, bool precheck, int start, int end, in StepScalars scalars)
     {
-        int split = Math.Clamp(visit.Singles, start, end);
+        int singles = batch.SingleCount;
+        int split = Math.Clamp(singles, start, end);
         if (start < split)
-            ApplySingles(worker, source, visit.SingleRows.AsSpan(start, split - start), visit.SinglePositions.AsSpan(start, split - start), visit.Precheck, scalars);
+            ApplySingles(worker, source, batch.SingleRows[start..split], batch.SinglePositions[start..split], precheck, scalars);
         if (split < end)
-            ApplySegments(worker, groups, source, visit.Others.AsSpan(split - visit.Singles, end - split), scalars);
+            ApplySegments(worker, batch.Others, source, split - singles, end - singles, scalars);
     }
 
     /// <summary>Applies rows fed by one position each, in the order given, prefetching their weights (the upstream rows stream).</summary>
@@ -257,34 +243,26 @@ public sealed partial class FusedSparseBackward<TRule>
             $"step {step}: row {row} holds weight {value} at element {element} before its update; the row was left as it was, and rows applied before it in this step keep their update (find what wrote it, or reinitialise the row)"),
             step, row, element);
 
-    /// <summary>Sums and applies the segments listed in <paramref name="order"/>, prefetching the weights, state and upstream rows of segments ahead.</summary>
+    /// <summary>Sums and applies segments <c>[first, end)</c> of <paramref name="groups"/>, prefetching the weights, state and upstream rows of segments ahead.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void ApplySegments(RowWorker worker, RowGroups groups, in GradientSource source, ReadOnlySpan<int> order, in StepScalars scalars)
+    private void ApplySegments(RowWorker worker, RowGroups groups, in GradientSource source, int first, int end, in StepScalars scalars)
     {
         ReadOnlySpan<int> rows = groups.Rows;
         ReadOnlySpan<int> starts = groups.Starts;
         ReadOnlySpan<int> positions = groups.Positions;
         float[] sum = worker.Summed;
+        // The upstream rows were checked before the step, but finite rows can overflow in their sum.
         bool guard = Options.GuardNonFinite;
-        // The upstream rows were checked before the step: a row fed by one position at scale 1 sums to
-        // 0 + g, which is finite, so only other rows can overflow in the sum and need the check.
-        bool unitScale = source.PositionScale.IsEmpty && source.Scale == 1f;
-        int dims = source.Dims;
-        for (int k = 0; k < order.Length; k++)
+        for (int i = first; i < end; i++)
         {
-            if (k + PrefetchDistance < order.Length)
+            if (i + PrefetchDistance < end)
             {
-                int ahead = order[k + PrefetchDistance];
+                int ahead = i + PrefetchDistance;
                 Prefetch(rows[ahead]);
                 PrefetchGradient(source, source.Source(positions[starts[ahead]]));
             }
-            int i = order[k];
-            bool single = starts[i + 1] - starts[i] == 1;
-            if (unitScale && single)
-                AddZero(source.GradRows.Slice(source.Source(positions[starts[i]]) * dims, dims), sum);
-            else
-                source.Sum(positions[starts[i]..starts[i + 1]], sum);
-            if (guard && !(unitScale && single))
+            source.Sum(positions[starts[i]..starts[i + 1]], sum);
+            if (guard)
                 CheckSum(sum, rows[i], scalars);
             worker.Apply(rows[i], sum, 1f, scalars);
         }

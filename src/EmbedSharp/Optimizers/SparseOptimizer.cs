@@ -76,9 +76,9 @@ public abstract class SparseOptimizer
     /// The fused form of <see cref="Step(SparseGradient)"/> that layers call from their backward pass:
     /// each row's gradient is summed from <paramref name="source"/> into a scratch row just before the
     /// row is updated, so the batch's coalesced gradient is never materialised. Same results as
-    /// <c>Step(groups.Materialize(...))</c> bit for bit; see the override for the details.
+    /// <c>Step(batch.ToGroups(...).Materialize(...))</c> bit for bit; see the override for the details.
     /// </summary>
-    internal abstract void Step(RowGroups groups, in GradientSource source);
+    internal abstract void Step(BatchRows batch, in GradientSource source);
 
     /// <summary>
     /// Writes t, the rule's name and shape, every allocated state page and (when

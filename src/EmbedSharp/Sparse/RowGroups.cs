@@ -63,6 +63,16 @@ internal sealed class RowGroups : IDisposable
             keys[kept] = r;
             positions[kept++] = j;
         }
+        return FromKeyed(keys, positions, kept, numEmbeddings, n);
+    }
+
+    /// <summary>
+    /// Groups the first <paramref name="kept"/> (row, position) pairs of <paramref name="keys"/> and
+    /// <paramref name="positions"/> (pooled arrays it takes over; positions ascending, every position
+    /// below <paramref name="indexCount"/>).
+    /// </summary>
+    internal static RowGroups FromKeyed(int[] keys, int[] positions, int kept, int numEmbeddings, int indexCount)
+    {
         int[] scratchKeys = ArrayPool<int>.Shared.Rent(Math.Max(kept, 1));
         int[] scratchPositions = ArrayPool<int>.Shared.Rent(Math.Max(kept, 1));
         try
@@ -86,53 +96,13 @@ internal sealed class RowGroups : IDisposable
             }
         }
         starts[distinct] = kept;
-        return new RowGroups(keys, starts, positions, distinct, kept, n);
+        return new RowGroups(keys, starts, positions, distinct, kept, indexCount);
     }
 
     private static int[] Swap(int[] old, int length)
     {
         ArrayPool<int>.Shared.Return(old);
         return ArrayPool<int>.Shared.Rent(length);
-    }
-
-    /// <summary>
-    /// Splits the groups for a visit in which the rows fed by a single position come in batch order:
-    /// writes those rows and their positions, ordered by position, into <paramref name="singleRows"/>
-    /// and <paramref name="singlePositions"/>, and the other segments, ascending, into
-    /// <paramref name="others"/>; returns how many singles there are. Each span is <see cref="Count"/> long.
-    /// Visiting single rows in batch order reads their upstream rows front to back, a stream the
-    /// hardware prefetches, instead of one more random row per update.
-    /// </summary>
-    public int SinglesInBatchOrder(Span<int> singleRows, Span<int> singlePositions, Span<int> others)
-    {
-        ReadOnlySpan<int> rows = Rows, starts = Starts, positions = Positions;
-        int[] rowAt = ArrayPool<int>.Shared.Rent(Math.Max(IndexCount, 1));
-        try
-        {
-            rowAt.AsSpan(0, IndexCount).Fill(-1);
-            int m = 0;
-            for (int i = 0; i < Count; i++)
-            {
-                if (starts[i + 1] - starts[i] == 1)
-                    rowAt[positions[starts[i]]] = rows[i];
-                else
-                    others[m++] = i;
-            }
-            int k = 0;
-            for (int j = 0; j < IndexCount; j++)
-            {
-                if (rowAt[j] >= 0)
-                {
-                    singleRows[k] = rowAt[j];
-                    singlePositions[k++] = j;
-                }
-            }
-            return k;
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(rowAt);
-        }
     }
 
     /// <summary>Effectively the dense values of the coalesced gradient: row <c>i</c> = <c>source.Sum(i)</c>.</summary>

@@ -48,20 +48,74 @@ public sealed class FusedBackwardStepTests
         Assert.Equal([1, 5, 0, 2, 6], groups.Positions.ToArray());
     }
 
-    [Fact]
-    public void SinglesComeInBatchOrderAndTheOtherRowsAscending()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SinglesComeInBatchOrderAndTheOtherRowsAscending(bool bitmap)
     {
         int[] ids = [8, 4, 1, 4, 0, 9, 3, 4, 1];
-        using var groups = RowGroups.Build(ids, 10, skipIndex: 0);
+        using var batch = BatchRows.Build(ids, 10, skipIndex: 0, bitmap: bitmap);
         // Rows 1 3 4 8 9; 1 and 4 have several positions; 8, 3 and 9 one each, at positions 0, 6 and 5.
-        var singleRows = new int[groups.Count];
-        var singlePositions = new int[groups.Count];
-        var others = new int[groups.Count];
-        int singles = groups.SinglesInBatchOrder(singleRows, singlePositions, others);
-        Assert.Equal(3, singles);
-        Assert.Equal([8, 9, 3], singleRows[..3]);
-        Assert.Equal([0, 5, 6], singlePositions[..3]);
-        Assert.Equal([0, 2], others[..2]); // segments of rows 1 and 4
+        Assert.Equal([8, 9, 3], batch.SingleRows.ToArray());
+        Assert.Equal([0, 5, 6], batch.SinglePositions.ToArray());
+        Assert.Equal([1, 4], batch.Others.Rows.ToArray());
+        Assert.Equal([0, 2, 5], batch.Others.Starts.ToArray());
+        Assert.Equal([2, 8, 1, 3, 7], batch.Others.Positions.ToArray());
+        Assert.Equal(5, batch.Count);
+        Assert.Equal(8, batch.PositionCount);
+        Assert.Equal(9, batch.IndexCount);
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(7, 3)]
+    [InlineData(64, 64)]
+    [InlineData(65, 1000)]
+    [InlineData(3001, 500)]
+    [InlineData(3001, 200_003)]
+    public void BatchRowsSplitsAsTheSortedGroups(int n, int rows)
+    {
+        // Both ways of finding repeated rows (bitmap and sort) against the reference built from
+        // RowGroups.Build: singles are the one-position rows in batch order, the others its segments.
+        var rng = new SeededRandom((ulong)(n * 31 + rows));
+        var skipRow = new System.Collections.BitArray(rows);
+        for (int r = 0; r < rows; r += 5)
+            skipRow[r] = true;
+        for (int trial = 0; trial < 3; trial++)
+        {
+            var ids = new int[n];
+            for (int j = 0; j < n; j++)
+                ids[j] = trial == 2 ? rng.NextInt(Math.Min(rows, 4)) : rng.NextInt(rows); // trial 2: few rows, many repeats
+            int skipIndex = trial == 1 ? ids.FirstOrDefault() : -1;
+            var skip = trial == 0 ? null : skipRow;
+            using var all = RowGroups.Build(ids, rows, skipIndex, skip);
+            var expectedSingles = new List<(int Position, int Row)>();
+            var expectedOthers = new List<int>();
+            for (int i = 0; i < all.Count; i++)
+            {
+                if (all.Starts[i + 1] - all.Starts[i] == 1)
+                    expectedSingles.Add((all.Positions[all.Starts[i]], all.Rows[i]));
+                else
+                    expectedOthers.Add(i);
+            }
+            expectedSingles.Sort();
+            foreach (bool bitmap in new[] { false, true })
+            {
+                using var batch = BatchRows.Build(ids, rows, skipIndex, skip, bitmap);
+                Assert.Equal(expectedSingles.Select(e => e.Row).ToArray(), batch.SingleRows.ToArray());
+                Assert.Equal(expectedSingles.Select(e => e.Position).ToArray(), batch.SinglePositions.ToArray());
+                Assert.Equal(expectedOthers.Select(i => all.Rows[i]).ToArray(), batch.Others.Rows.ToArray());
+                Assert.Equal(expectedOthers.SelectMany(i => all.Positions[all.Starts[i]..all.Starts[i + 1]].ToArray()).ToArray(), batch.Others.Positions.ToArray());
+                Assert.Equal(all.Count, batch.Count);
+                Assert.Equal(all.PositionCount, batch.PositionCount);
+                Assert.Equal(n, batch.IndexCount);
+                using var regrouped = batch.ToGroups(rows);
+                Assert.Equal(all.Rows.ToArray(), regrouped.Rows.ToArray());
+                Assert.Equal(all.Starts.ToArray(), regrouped.Starts.ToArray());
+                Assert.Equal(all.Positions.ToArray(), regrouped.Positions.ToArray());
+            }
+        }
     }
 
     private static IEnumerable<Func<EmbeddingTable, SparseOptimizerOptions, SparseOptimizer>> Rules()
