@@ -108,12 +108,9 @@ public sealed partial class Embedding
     /// <summary>Checks every index against <c>[0, NumEmbeddings)</c>; throws naming the first bad one and its position.</summary>
     private void ValidateIndices(string op, string paramName, ReadOnlySpan<int> indices, ReadOnlySpan<nint> shape)
     {
-        uint n = (uint)NumEmbeddings;
-        for (int i = 0; i < indices.Length; i++)
-        {
-            if ((uint)indices[i] >= n)
-                ThrowHelper.IndexOutOfRange(op, paramName, indices[i], i, NumEmbeddings, shape);
-        }
+        int i = Numerics.Kernels.FirstOutOfRange(indices, NumEmbeddings);
+        if (i >= 0)
+            ThrowHelper.IndexOutOfRange(op, paramName, indices[i], i, NumEmbeddings, shape);
     }
 
     private int[] NarrowIndices(string op, ReadOnlySpan<long> indices, ReadOnlySpan<nint> shape)

@@ -218,9 +218,9 @@ public sealed class MixedDimensionEmbedding : IDisposable
 
     private void CheckIds(string op, ReadOnlySpan<int> ids)
     {
-        for (int i = 0; i < ids.Length; i++)
-            if ((uint)ids[i] >= (uint)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, NumEmbeddings);
+        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(ids, NumEmbeddings);
+        if (firstBad >= 0)
+            ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[firstBad], firstBad, NumEmbeddings);
     }
 
     /// <summary>Frees every block table.</summary>

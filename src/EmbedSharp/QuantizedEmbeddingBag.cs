@@ -89,11 +89,9 @@ public sealed class QuantizedEmbeddingBag
                 ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
             Guard.Length(op, perSampleWeights.Length, indices.Length, "one weight per index");
         }
-        for (int i = 0; i < indices.Length; i++)
-        {
-            if ((uint)indices[i] >= (uint)Table.NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, Table.NumEmbeddings);
-        }
+        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(indices, Table.NumEmbeddings);
+        if (firstBad >= 0)
+            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[firstBad], firstBad, Table.NumEmbeddings);
         Guard.MinLength(op, destination.Length, (long)bags * Dims, $"bags × Dims = {bags} × {Dims}");
 
         ForwardUnchecked(indices, offsets, destination, perSampleWeights, bags);

@@ -197,9 +197,9 @@ public sealed class TokenEmbedding : IDisposable
         if (Positions is not null && (long)offset + seqLength > Positions.MaxPositions)
             ThrowHelper.ArgumentOutOfRange(op, nameof(seqLength), seqLength,
                 $"position {(long)offset + seqLength - 1} is past the maximum length: learned positions cover 0..{Positions.MaxPositions - 1} (MaxPositions {Positions.MaxPositions}) and do not extrapolate");
-        for (int i = 0; i < ids.Length; i++)
-            if ((uint)ids[i] >= (uint)Tokens.NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, Tokens.NumEmbeddings);
+        int bad = Numerics.Kernels.FirstOutOfRange(ids, Tokens.NumEmbeddings);
+        if (bad >= 0)
+            ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[bad], bad, Tokens.NumEmbeddings);
         if (Segments is null)
         {
             if (!segmentIds.IsEmpty)
@@ -209,9 +209,9 @@ public sealed class TokenEmbedding : IDisposable
         if (segmentIds.IsEmpty)
             return new int[ids.Length];
         Guard.Length(op, segmentIds.Length, ids.Length, "one segment id per token");
-        for (int i = 0; i < segmentIds.Length; i++)
-            if ((uint)segmentIds[i] >= (uint)Segments.NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(segmentIds), segmentIds[i], i, Segments.NumEmbeddings);
+        bad = Numerics.Kernels.FirstOutOfRange(segmentIds, Segments.NumEmbeddings);
+        if (bad >= 0)
+            ThrowHelper.IndexOutOfRange(op, nameof(segmentIds), segmentIds[bad], bad, Segments.NumEmbeddings);
         return segmentIds.ToArray();
     }
 

@@ -149,11 +149,9 @@ public sealed partial class QuantizedTable : IQuantizedRows
     {
         const string op = "quantized.gather";
         Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, "indices.Length × Dims");
-        for (int i = 0; i < indices.Length; i++)
-        {
-            if ((uint)indices[i] >= (uint)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, NumEmbeddings);
-        }
+        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(indices, NumEmbeddings);
+        if (firstBad >= 0)
+            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[firstBad], firstBad, NumEmbeddings);
         GatherUnchecked(indices, destination);
     }
 

@@ -209,11 +209,9 @@ public sealed class RowwiseQuantizedTable : IQuantizedRows
     {
         const string op = "rowwise.gather";
         Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, "indices.Length × Dims");
-        for (int i = 0; i < indices.Length; i++)
-        {
-            if ((uint)indices[i] >= (uint)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, NumEmbeddings);
-        }
+        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(indices, NumEmbeddings);
+        if (firstBad >= 0)
+            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[firstBad], firstBad, NumEmbeddings);
         for (int i = 0; i < indices.Length; i++)
             DequantizeRowUnchecked(indices[i], destination.Slice(i * Dims, Dims));
     }

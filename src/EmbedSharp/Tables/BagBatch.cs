@@ -89,13 +89,11 @@ internal ref struct BagBatch
 
     private static void CheckIds(string op, int numEmbeddings, ReadOnlySpan<int> indices, int rowLength = 0)
     {
-        for (int j = 0; j < indices.Length; j++)
+        int j = Numerics.Kernels.FirstOutOfRange(indices, numEmbeddings);
+        if (j >= 0)
         {
-            if ((uint)indices[j] >= (uint)numEmbeddings)
-            {
-                ReadOnlySpan<nint> shape = rowLength > 0 ? [indices.Length / rowLength, rowLength] : default;
-                ThrowHelper.IndexOutOfRange(op, "indices", indices[j], j, numEmbeddings, shape);
-            }
+            ReadOnlySpan<nint> shape = rowLength > 0 ? [indices.Length / rowLength, rowLength] : default;
+            ThrowHelper.IndexOutOfRange(op, "indices", indices[j], j, numEmbeddings, shape);
         }
     }
 

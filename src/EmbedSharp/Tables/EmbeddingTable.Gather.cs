@@ -31,11 +31,9 @@ public sealed unsafe partial class EmbeddingTable
     {
         const string op = "table.gather";
         Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, $"indices.Length × Dims = {indices.Length} × {Dims}");
-        for (int i = 0; i < indices.Length; i++)
-        {
-            if ((uint)indices[i] >= (uint)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, NumEmbeddings);
-        }
+        int bad = Kernels.FirstOutOfRange(indices, NumEmbeddings);
+        if (bad >= 0)
+            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[bad], bad, NumEmbeddings);
         GatherUnchecked(indices, destination, scale);
     }
 

@@ -191,9 +191,9 @@ public sealed partial class Vocabulary
     /// <exception cref="ArgumentOutOfRangeException">An id is not in <c>[0, Count)</c>.</exception>
     public string[] Decode(ReadOnlySpan<int> ids)
     {
-        for (int i = 0; i < ids.Length; i++)
-            if ((uint)ids[i] >= (uint)_tokens.Length)
-                ThrowHelper.IndexOutOfRange("vocabulary.decode", nameof(ids), ids[i], i, _tokens.Length);
+        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(ids, _tokens.Length);
+        if (firstBad >= 0)
+            ThrowHelper.IndexOutOfRange("vocabulary.decode", nameof(ids), ids[firstBad], firstBad, _tokens.Length);
         string[] result = new string[ids.Length];
         for (int i = 0; i < ids.Length; i++)
             result[i] = _tokens[ids[i]];
