@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using EmbedSharp.Diagnostics;
@@ -157,7 +156,7 @@ public sealed partial class FusedSparseBackward<TRule>
     }
 
     /// <summary>Applies rows fed by one position each, in the order given, prefetching their weights (the upstream rows stream).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ApplySingles(RowWorker worker, in GradientSource source, ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, bool precheck, in StepScalars scalars)
     {
         float[] sum = worker.Summed;
@@ -203,7 +202,7 @@ public sealed partial class FusedSparseBackward<TRule>
     /// (<c>0 + g</c> summed into scratch, then <see cref="Sgd.UpdateRow"/>) without the scratch row or the
     /// per-row dispatch.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ApplySinglesPlainSgd(in GradientSource source, ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, bool precheck, in StepScalars scalars)
     {
         int dims = source.Dims;
@@ -244,7 +243,7 @@ public sealed partial class FusedSparseBackward<TRule>
             step, row, element);
 
     /// <summary>Sums and applies segments <c>[first, end)</c> of <paramref name="groups"/>, prefetching the weights, state and upstream rows of segments ahead.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ApplySegments(RowWorker worker, RowGroups groups, in GradientSource source, int first, int end, in StepScalars scalars)
     {
         ReadOnlySpan<int> rows = groups.Rows;
@@ -269,7 +268,7 @@ public sealed partial class FusedSparseBackward<TRule>
     }
 
     /// <summary><c>destination = 0 + source</c>: a single position's sum at scale 1 (what <see cref="GradientSource.Sum(ReadOnlySpan{int}, Span{float})"/> computes), inline.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddZero(ReadOnlySpan<float> source, Span<float> destination)
     {
         int i = 0;
