@@ -112,7 +112,12 @@ public class TrainSuite
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _embedding.Dispose();
+    public void Cleanup()
+    {
+        foreach (var optimizer in new[] { _adam, _adagrad, _sgd, _adamNoGuard, _sgdNoGuard })
+            optimizer.Dispose();
+        _embedding.Dispose();
+    }
 
     [Benchmark(Description = "sparse_adam_step_1000000x128_uniform")]
     public void Adam() => _embedding.BackwardAndStep(_ids, _grad, _adam);

@@ -37,6 +37,7 @@ public sealed partial class FusedSparseBackward<TRule>
     /// </remarks>
     internal override void Step(BatchRows batch, in GradientSource source)
     {
+        using StateUse use = Enter(StepOp);
         if (source.Dims != Table.Dims)
             ThrowHelper.Argument(StepOp, "gradient", $"the gradient rows have {source.Dims} dims but the optimizer's table has {Table.Dims}");
         if (Table.IsDisposed)
@@ -106,10 +107,12 @@ public sealed partial class FusedSparseBackward<TRule>
             return;
         int dims = source.Dims;
         int threads = Options.Threads == 1 || (long)batch.PositionCount * dims < FusedParallelThreshold ? 1 : Options.Threads;
-        // Single rows at scale 1 of a float32 table whose rule bounds its update (plain SGD) are
-        // checked before their update rather than backed up and checked after (see SafeGradientBound).
+        // Single rows at scale 1 of a float32 table whose stateless rule bounds its update (plain SGD) are
+        // checked before their update rather than backed up and checked after (see SafeGradientBound;
+        // a bound of 0 means none, even for an all-zero gradient).
+        float bound = _state.Width == 0 ? _rule.SafeGradientBound(scalars) : 0f;
         bool precheck = Options.GuardNonFinite && Table.DType == DType.Float32 && source.PositionScale.IsEmpty && source.Scale == 1f
-            && maxAbs <= _rule.SafeGradientBound(scalars);
+            && bound > 0f && maxAbs <= bound;
         if (threads == 1)
         {
             ApplyRange(new RowWorker(this), batch, source, precheck, 0, count, scalars);

@@ -26,6 +26,7 @@ public sealed partial class FusedSparseBackward<TRule>
     /// <inheritdoc/>
     public override void Save(Stream stream, bool includeTable = true)
     {
+        using StateUse use = Enter(SaveOp);
         Guard.NotNull(SaveOp, stream);
         if (!stream.CanWrite)
             ThrowHelper.Argument(SaveOp, nameof(stream), "the stream is not writable");
@@ -62,6 +63,7 @@ public sealed partial class FusedSparseBackward<TRule>
     /// <inheritdoc/>
     public override void Load(Stream stream)
     {
+        using StateUse use = Enter(LoadOp);
         Guard.NotNull(LoadOp, stream);
         if (!stream.CanRead)
             ThrowHelper.Argument(LoadOp, nameof(stream), "the stream is not readable");

@@ -60,7 +60,10 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
     public override long StepCount => Volatile.Read(ref _step);
 
     /// <inheritdoc/>
-    public override long AllocatedStateRows => (long)_state.AllocatedPages * RowStateStore.PageRows;
+    public override long AllocatedStateRows => IsDisposed ? 0 : (long)_state.AllocatedPages * RowStateStore.PageRows;
+
+    /// <inheritdoc/>
+    private protected override void ReleaseState() => _state.Dispose();
 
     /// <inheritdoc/>
     public override double LearningRateAt(long step) => _rule.LearningRate * Options.Schedule.Factor(step);
@@ -69,6 +72,7 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
     public override void ReadState(int row, Span<float> destination)
     {
         const string op = "optimizer.read_state";
+        using StateUse use = Enter(op);
         if ((uint)row >= (uint)Table.NumEmbeddings)
             ThrowHelper.IndexOutOfRange(op, nameof(row), row, 0, Table.NumEmbeddings);
         Guard.MinLength(op, destination.Length, StateWidth, "one row of state");
@@ -83,6 +87,7 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
     /// <inheritdoc/>
     public override void Step(SparseGradient gradient)
     {
+        using StateUse use = Enter(StepOp);
         Guard.NotNull(StepOp, gradient);
         if (gradient.NumEmbeddings != Table.NumEmbeddings || gradient.Dims != Table.Dims)
             ThrowHelper.Argument(StepOp, nameof(gradient),

@@ -10,8 +10,14 @@ namespace EmbedSharp.Optimizers;
 /// <see cref="FusedSparseBackward{TRule}"/>; this base lets layers (<see cref="EmbeddingBag"/>,
 /// <see cref="TableCollection"/>) fuse their backward pass with any rule.
 /// </summary>
-public abstract class SparseOptimizer
+/// <remarks>
+/// The state of a stateful rule lives in native memory beside the table (Adam: twice the table's size
+/// once every row has been touched). <see cref="Dispose"/> frees it at once; an optimizer that is never
+/// disposed frees it when it is collected. Disposing does not touch the table.
+/// </remarks>
+public abstract class SparseOptimizer : IDisposable
 {
+    private int _users; // calls using the state now (≥ 0), or -1 once disposed
     private protected SparseOptimizer(EmbeddingTable table, SparseOptimizerOptions? options)
     {
         const string op = "optimizer.create";
@@ -27,6 +33,51 @@ public abstract class SparseOptimizer
             Guard.PositiveFinite(op, row, "MaxRowNorm");
         if (Options.MaxGlobalNorm is double global)
             Guard.PositiveFinite(op, global, "MaxGlobalNorm");
+    }
+
+    /// <summary>True once <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => Volatile.Read(ref _users) < 0;
+
+    /// <summary>
+    /// Frees the optimizer's state. Calling it again does nothing; any later step or state call throws
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A step or state call is running on this optimizer (its
+    /// state cannot be freed under it); dispose after it returns.</exception>
+    public void Dispose()
+    {
+        int users = Interlocked.CompareExchange(ref _users, -1, 0);
+        if (users > 0)
+            ThrowHelper.InvalidOperation("optimizer.dispose",
+                $"{users} step or state call(s) are running on this optimizer; dispose it after they return");
+        if (users == 0)
+            ReleaseState();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the state; called once, by <see cref="Dispose"/>, with no call in progress.</summary>
+    private protected abstract void ReleaseState();
+
+    /// <summary>
+    /// Marks a call as using the state until the returned scope is disposed, so <see cref="Dispose"/>
+    /// cannot free it underneath; throws if the optimizer is already disposed.
+    /// </summary>
+    private protected StateUse Enter(string op)
+    {
+        while (true)
+        {
+            int users = Volatile.Read(ref _users);
+            if (users < 0)
+                ThrowHelper.Disposed(op, nameof(SparseOptimizer));
+            if (Interlocked.CompareExchange(ref _users, users + 1, users) == users)
+                return new StateUse(this);
+        }
+    }
+
+    /// <summary>A call's hold on the state (see <see cref="Enter"/>).</summary>
+    private protected readonly ref struct StateUse(SparseOptimizer owner)
+    {
+        public void Dispose() => Interlocked.Decrement(ref owner._users);
     }
 
     /// <summary>The table this optimizer updates.</summary>

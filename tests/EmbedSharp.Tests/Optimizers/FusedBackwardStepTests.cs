@@ -181,6 +181,31 @@ public sealed class FusedBackwardStepTests
         }
     }
 
+    [Fact]
+    public void AnAllZeroGradientStepsAsStepOfBackwardForEveryRule()
+    {
+        // The guard's bound is then 0, which must not read as "within the rule's safe bound" for rules
+        // that have state or no bound (it once sent Adam down plain SGD's stateless path).
+        int ruleIndex = 0;
+        foreach (var make in Rules())
+        {
+            foreach (bool guard in new[] { true, false })
+            {
+                using var fused = new Embedding(200, 8, new EmbeddingOptions { Seed = (ulong)ruleIndex + 1 });
+                using var unfused = new Embedding(200, 8, new EmbeddingOptions { Seed = (ulong)ruleIndex + 1 });
+                var opt = new SparseOptimizerOptions { GuardNonFinite = guard };
+                using SparseOptimizer a = make(fused.Weight, opt), b = make(unfused.Weight, opt);
+                for (int step = 0; step < 2; step++)
+                {
+                    fused.BackwardAndStep([3, 150, 3], new float[24], a);
+                    b.Step(unfused.Backward([3, 150, 3], new float[24]));
+                    Assert.Equal(unfused.Weight.ToArray(), fused.Weight.ToArray());
+                }
+            }
+            ruleIndex++;
+        }
+    }
+
     [Theory]
     [InlineData(1, true)]
     [InlineData(1, false)]

@@ -92,3 +92,65 @@ public sealed class OptimizerStateTests
         other.Dispose();
     }
 }
+
+/// <summary><see cref="SparseOptimizer.Dispose"/>: frees the state, refuses while a call runs, and every later call says so.</summary>
+public sealed class OptimizerDisposeTests
+{
+    [Fact]
+    public void DisposeFreesTheStateAndLaterCallsSayItWasDisposed()
+    {
+        using var layer = new Embedding(200, 8, new EmbeddingOptions { Seed = 2 });
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Adam(0.01));
+        layer.BackwardAndStep([3, 150], new float[16], optimizer);
+        Assert.Equal(128, optimizer.AllocatedStateRows);
+        float[] weights = layer.Weight.ToArray();
+
+        optimizer.Dispose();
+        Assert.True(optimizer.IsDisposed);
+        Assert.Equal(0, optimizer.AllocatedStateRows);
+        optimizer.Dispose(); // again: nothing happens
+
+        var e = Assert.Throws<ObjectDisposedException>(() => layer.BackwardAndStep([3], new float[8], optimizer));
+        Assert.Contains("optimizer.step", e.Message);
+        Assert.Throws<ObjectDisposedException>(() => optimizer.Step(new EmbedSharp.Sparse.SparseGradient(200, 8, [3], new float[8])));
+        Assert.Throws<ObjectDisposedException>(() => optimizer.ReadState(3, new float[optimizer.StateWidth]));
+        Assert.Throws<ObjectDisposedException>(() => optimizer.Save(new MemoryStream()));
+        Assert.Throws<ObjectDisposedException>(() => optimizer.Load(new MemoryStream()));
+        Assert.Equal(weights, layer.Weight.ToArray()); // the table is the caller's and untouched
+
+        // A new optimizer over the same table starts afresh.
+        using var again = FusedSparseBackward.Create(layer.Weight, new Adam(0.01));
+        layer.BackwardAndStep([3], new float[8], again);
+        Assert.Equal(1, again.StepCount);
+    }
+
+    [Fact]
+    public void DisposeIsRefusedWhileAStepRuns()
+    {
+        // The schedule runs inside the step, while the step holds the state.
+        using var layer = new Embedding(50, 4, new EmbeddingOptions { Seed = 2 });
+        var schedule = new DisposingSchedule();
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new LazyAdam(0.01), new SparseOptimizerOptions { Schedule = schedule });
+        schedule.Optimizer = optimizer;
+        layer.BackwardAndStep([1, 2], new float[8], optimizer);
+        Assert.NotNull(schedule.Refusal);
+        Assert.Contains("running on this optimizer", schedule.Refusal!.Message);
+        Assert.False(optimizer.IsDisposed);
+        optimizer.Dispose(); // after the step returned
+        Assert.True(optimizer.IsDisposed);
+    }
+
+    private sealed class DisposingSchedule : LearningRateSchedule
+    {
+        public SparseOptimizer? Optimizer { get; set; }
+
+        public InvalidOperationException? Refusal { get; private set; }
+
+        public override double Factor(long step)
+        {
+            if (Optimizer is not null && Refusal is null)
+                Refusal = Assert.Throws<InvalidOperationException>(() => Optimizer.Dispose());
+            return 1;
+        }
+    }
+}

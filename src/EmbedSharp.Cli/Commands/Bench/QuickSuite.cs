@@ -65,7 +65,7 @@ internal static class QuickSuite
 
         var grad = new float[Ids * Dims];
         grad.AsSpan().Fill(1e-3f);
-        var optimizer = FusedSparseBackward.Create(embedding.Weight, new Adam(1e-3));
+        using var optimizer = FusedSparseBackward.Create(embedding.Weight, new Adam(1e-3));
         int touched = ids.Distinct().Count();
         t = Best(secondsPerWorkload, () => embedding.BackwardAndStep(ids, grad, optimizer));
         // Each touched row reads and writes the weight and Adam's two moments.
