@@ -66,8 +66,7 @@ public sealed partial class Embedding
         const string op = "embedding.backward_step";
         Optimizers.SparseOptimizer.CheckUpdates(op, optimizer, Weight);
         ValidateBackward(op, indices, gradOutput, default);
-        using BatchRows batch = BatchRows.Build(indices, NumEmbeddings, PaddingIdx ?? -1, FrozenRowMask);
-        optimizer.Step(batch, GradientOf(gradOutput));
+        optimizer.Step(indices, PaddingIdx ?? -1, FrozenRowMask, GradientOf(gradOutput));
     }
 
     /// <summary>As <see cref="BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{float}, Optimizers.SparseOptimizer)"/> for int64 ids.</summary>

@@ -245,8 +245,7 @@ public sealed class EmbeddingBag : IDisposable
         }
         CheckBackward(op, indices, bags, gradOutput, psw, gradPsw);
         var (bagOf, scale) = PooledBackward.Prepare(Weight, Mode, indices, bags, gradOutput, psw, Padding, ScaleGradByFreq, gradPsw);
-        using BatchRows batch = BatchRows.Build(indices, NumEmbeddings, Padding);
-        optimizer.Step(batch, new GradientSource(gradOutput, Dims, bagOf, scale));
+        optimizer.Step(indices, Padding, null, new GradientSource(gradOutput, Dims, bagOf, scale));
     }
 
     private SparseGradient BackwardCore(string op, ReadOnlySpan<int> indices, in BagBatch bags, ReadOnlySpan<float> gradOutput,

@@ -35,7 +35,66 @@ public sealed partial class FusedSparseBackward<TRule>
     /// needs every row's norm before the first update, and <see cref="UntouchedRows.Dense"/> visits all
     /// rows: both materialise the gradient and take the <see cref="Step(SparseGradient)"/> path.</para>
     /// </remarks>
-    internal override void Step(BatchRows batch, in GradientSource source)
+    internal override void Step(BatchRows batch, in GradientSource source) => StepFused(batch, source, float.NaN);
+
+    /// <summary>
+    /// With the guard on, more than one thread and a batch whose upstream rows are its positions (a plain
+    /// embedding, not bags), the guard's pass over the gradient runs beside the grouping, which takes one
+    /// thread: one worker groups while the others check 1 MiB chunks of the gradient, and it joins them
+    /// when done. The pass covers every position; see <see cref="StepFused"/> for how that bound is used.
+    /// </summary>
+    internal override unsafe void Step(ReadOnlySpan<int> indices, int skipIndex, System.Collections.BitArray? skipRow, in GradientSource source)
+    {
+        using StateUse use = Enter(StepOp);
+        int dims = source.Dims, length = source.GradRows.Length;
+        if (!Options.GuardNonFinite || Options.Threads == 1 || !source.SourceRow.IsEmpty || dims != Table.Dims || dims == 0
+            || length != (long)indices.Length * dims || length < 1 << 20 || Table.IsDisposed
+            || Options.MaxRowNorm is not null || Options.MaxGlobalNorm is not null || Options.UntouchedRows == UntouchedRows.Dense)
+        {
+            base.Step(indices, skipIndex, skipRow, source);
+            return;
+        }
+        int chunks = (length + GuardChunk - 1) / GuardChunk, n = indices.Length, rows = Table.NumEmbeddings;
+        var partial = new float[chunks];
+        BatchRows? batch = null;
+        try
+        {
+            fixed (int* ids = indices)
+            fixed (float* grad = source.GradRows)
+            {
+                nint idsA = (nint)ids, gradA = (nint)grad;
+                ParallelWork.For(chunks + 1, 1, Options.Threads, (start, end) =>
+                {
+                    for (int c = start; c < end; c++)
+                    {
+                        if (c == 0)
+                        {
+                            batch = BatchRows.Build(new ReadOnlySpan<int>((int*)idsA, n), rows, skipIndex, skipRow);
+                            continue;
+                        }
+                        int first = (c - 1) * GuardChunk;
+                        partial[c - 1] = Kernels.MaxAbsIfFinite(new ReadOnlySpan<float>((float*)gradA + first, Math.Min(GuardChunk, length - first)));
+                    }
+                });
+            }
+            StepFused(batch!, source, Kernels.MaxAbsIfFinite(partial));
+        }
+        finally
+        {
+            batch?.Dispose();
+        }
+    }
+
+    /// <summary>Floats per chunk of the guard's pass when it runs beside the grouping (1 MiB).</summary>
+    private const int GuardChunk = 1 << 18;
+
+    /// <summary>
+    /// The fused step. <paramref name="allMax"/> is the guard's bound over every upstream row when the
+    /// caller already computed it (NaN when not): it is used as is when finite (a bound over all rows also
+    /// bounds the kept ones) or when every position is kept; +∞ with skipped positions (a padding
+    /// position may hold NaN) is recomputed over the kept positions.
+    /// </summary>
+    private void StepFused(BatchRows batch, in GradientSource source, float allMax)
     {
         using StateUse use = Enter(StepOp);
         if (source.Dims != Table.Dims)
@@ -54,7 +113,9 @@ public sealed partial class FusedSparseBackward<TRule>
         try
         {
             // The guard's pass over the upstream rows also bounds them (+∞ when one is not finite).
-            float maxAbs = Options.GuardNonFinite ? MaxAbsIfFinite(batch, source, Options.Threads) : float.PositiveInfinity;
+            float maxAbs = !Options.GuardNonFinite ? float.PositiveInfinity
+                : !float.IsNaN(allMax) && (allMax != float.PositiveInfinity || batch.PositionCount == batch.IndexCount) ? allMax
+                : MaxAbsIfFinite(batch, source, Options.Threads);
             if (maxAbs == float.PositiveInfinity && Options.GuardNonFinite)
             {
                 using RowGroups groups = batch.ToGroups(Table.NumEmbeddings);

@@ -132,6 +132,17 @@ public abstract class SparseOptimizer : IDisposable
     internal abstract void Step(BatchRows batch, in GradientSource source);
 
     /// <summary>
+    /// Splits the batch by row (<see cref="BatchRows.Build"/>, leaving out positions holding
+    /// <paramref name="skipIndex"/> and rows set in <paramref name="skipRow"/>) and runs the fused step;
+    /// an optimizer may overlap the grouping with other work of the step. Indices must be validated.
+    /// </summary>
+    internal virtual void Step(ReadOnlySpan<int> indices, int skipIndex, System.Collections.BitArray? skipRow, in GradientSource source)
+    {
+        using BatchRows batch = BatchRows.Build(indices, Table.NumEmbeddings, skipIndex, skipRow);
+        Step(batch, source);
+    }
+
+    /// <summary>
     /// Writes t, the rule's name and shape, every allocated state page and (when
     /// <paramref name="includeTable"/>) the table's storage to <paramref name="stream"/>. Not safe while
     /// Hogwild steps are running.

@@ -182,6 +182,54 @@ public sealed class FusedBackwardStepTests
     }
 
     [Fact]
+    public void TheGuardsPassBesideTheGroupingKeepsTheStepAndTheGuard()
+    {
+        // 8,200 positions × 128 dims ≥ 2²⁰ floats on 2 threads with the guard: the guard's pass runs beside
+        // the grouping. Same bits as Step(Backward(...)) for every rule, with padding and frozen rows; a NaN
+        // only padding sees is ignored, one a kept position sees refuses the step before any change.
+        const int rows = 5000, dims = 128, n = 8200;
+        int ruleIndex = 0;
+        foreach (var make in Rules())
+        {
+            var rng = new SeededRandom((ulong)(900 + ruleIndex++));
+            var options = new EmbeddingOptions { Seed = 4, PaddingIdx = 7 };
+            using var fused = new Embedding(rows, dims, options);
+            using var unfused = new Embedding(rows, dims, options);
+            fused.FreezeRows([11]);
+            unfused.FreezeRows([11]);
+            var opt = new SparseOptimizerOptions { Threads = 2 };
+            using SparseOptimizer a = make(fused.Weight, opt), b = make(unfused.Weight, opt);
+            int[] ids = Ids(rng, n, rows);
+            ids[5] = 7;
+            ids[6] = 11;
+            ids[4000] = 13;
+            ids[^1] = 12;
+            float[] grad = RandomBags.Floats(rng, n * dims);
+            grad[5 * dims + 3] = float.NaN; // padding position: contributes nothing
+            for (int step = 0; step < 2; step++)
+            {
+                fused.BackwardAndStep(ids, grad, a);
+                b.Step(unfused.Backward(ids, grad));
+                Assert.Equal(unfused.Weight.ToArray(), fused.Weight.ToArray());
+            }
+            // Without the padding NaN the pass's bound over all positions is used as it is.
+            grad[5 * dims + 3] = 0.5f;
+            float[] before = fused.Weight.ToArray();
+            grad[4000 * dims + 9] = float.PositiveInfinity;
+            var e = Assert.Throws<NonFiniteException>(() => fused.BackwardAndStep(ids, grad, a));
+            Assert.Equal(ids[4000], e.Row);
+            Assert.Equal(before, fused.Weight.ToArray());
+            grad[4000 * dims + 9] = 0.25f;
+            grad[^1] = float.NaN; // the last element, in the last (partial) chunk of the pass
+            e = Assert.Throws<NonFiniteException>(() => fused.BackwardAndStep(ids, grad, a));
+            Assert.Equal(ids[^1], e.Row);
+            Assert.Equal(before, fused.Weight.ToArray());
+            Assert.Equal(2, a.StepCount);
+            grad[^1] = 0.25f;
+        }
+    }
+
+    [Fact]
     public void AnAllZeroGradientStepsAsStepOfBackwardForEveryRule()
     {
         // The guard's bound is then 0, which must not read as "within the rule's safe bound" for rules
