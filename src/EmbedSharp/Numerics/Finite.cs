@@ -6,7 +6,6 @@ namespace EmbedSharp.Numerics;
 
 public static partial class Kernels
 {
-
     /// <summary>
     /// Index of the first element of <paramref name="x"/> that is NaN or ±∞, or -1 when all are finite.
     /// </summary>

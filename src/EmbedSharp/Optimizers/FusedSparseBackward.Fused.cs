@@ -48,8 +48,7 @@ public sealed partial class FusedSparseBackward<TRule>
         using StateUse use = Enter(StepOp);
         int dims = source.Dims, length = source.GradRows.Length;
         if (!Options.GuardNonFinite || Options.Threads == 1 || !source.SourceRow.IsEmpty || dims != Table.Dims || dims == 0
-            || length != (long)indices.Length * dims || length < 1 << 20 || Table.IsDisposed
-            || Options.MaxRowNorm is not null || Options.MaxGlobalNorm is not null || Options.UntouchedRows == UntouchedRows.Dense)
+            || length != (long)indices.Length * dims || length < 1 << 20 || Table.IsDisposed || Materializes)
         {
             base.Step(indices, skipIndex, skipRow, source);
             return;
@@ -72,8 +71,7 @@ public sealed partial class FusedSparseBackward<TRule>
                             batch = BatchRows.Build(new ReadOnlySpan<int>((int*)idsA, n), rows, skipIndex, skipRow);
                             continue;
                         }
-                        int first = (c - 1) * GuardChunk;
-                        partial[c - 1] = Kernels.MaxAbsIfFinite(new ReadOnlySpan<float>((float*)gradA + first, Math.Min(GuardChunk, length - first)));
+                        partial[c - 1] = GuardChunkMax((float*)gradA, length, c - 1);
                     }
                 });
             }
@@ -85,8 +83,21 @@ public sealed partial class FusedSparseBackward<TRule>
         }
     }
 
-    /// <summary>Floats per chunk of the guard's pass when it runs beside the grouping (1 MiB).</summary>
+    /// <summary>Floats per chunk of the guard's pass when it runs on several threads (1 MiB).</summary>
     private const int GuardChunk = 1 << 18;
+
+    /// <summary>The guard's bound over chunk <paramref name="chunk"/> of a gradient of <paramref name="length"/> floats.</summary>
+    private static unsafe float GuardChunkMax(float* grad, int length, int chunk)
+    {
+        int first = chunk * GuardChunk;
+        return Kernels.MaxAbsIfFinite(new ReadOnlySpan<float>(grad + first, Math.Min(GuardChunk, length - first)));
+    }
+
+    /// <summary>
+    /// Clipping needs every row's norm before the first update, and <see cref="UntouchedRows.Dense"/>
+    /// visits all rows: both take the <see cref="Step(SparseGradient)"/> path on the materialised gradient.
+    /// </summary>
+    private bool Materializes => Options.MaxRowNorm is not null || Options.MaxGlobalNorm is not null || Options.UntouchedRows == UntouchedRows.Dense;
 
     /// <summary>
     /// The fused step. <paramref name="allMax"/> is the guard's bound over every upstream row when the
@@ -101,7 +112,7 @@ public sealed partial class FusedSparseBackward<TRule>
             ThrowHelper.Argument(StepOp, "gradient", $"the gradient rows have {source.Dims} dims but the optimizer's table has {Table.Dims}");
         if (Table.IsDisposed)
             ThrowHelper.Disposed(StepOp, "EmbeddingTable");
-        if (Options.MaxRowNorm is not null || Options.MaxGlobalNorm is not null || Options.UntouchedRows == UntouchedRows.Dense)
+        if (Materializes)
         {
             using RowGroups groups = batch.ToGroups(Table.NumEmbeddings);
             Step(groups.Materialize(Table.NumEmbeddings, source));
@@ -143,13 +154,15 @@ public sealed partial class FusedSparseBackward<TRule>
             int length = source.GradRows.Length;
             if (threads == 1 || length < 1 << 20)
                 return Kernels.MaxAbsIfFinite(source.GradRows);
-            int chunk = 1 << 18;
-            var partial = new float[(length + chunk - 1) / chunk];
+            var partial = new float[(length + GuardChunk - 1) / GuardChunk];
             fixed (float* g = source.GradRows)
             {
                 nint gA = (nint)g;
-                ParallelWork.For(length, chunk, threads, (start, end) =>
-                    partial[start / chunk] = Kernels.MaxAbsIfFinite(new ReadOnlySpan<float>((float*)gA + start, end - start)));
+                ParallelWork.For(partial.Length, 1, threads, (start, end) =>
+                {
+                    for (int c = start; c < end; c++)
+                        partial[c] = GuardChunkMax((float*)gA, length, c);
+                });
             }
             return Kernels.MaxAbsIfFinite(partial);
         }

@@ -356,6 +356,5 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
         }
 
         private static int FirstNonFinite(ReadOnlySpan<float> x) => Numerics.Kernels.FirstNonFinite(x);
-
     }
 }

@@ -117,12 +117,15 @@ internal sealed unsafe class RowStateStore : IDisposable
             Initialize(page, rule); // the initialising thread failed (out of memory): try again here
     }
 
+    /// <summary>Bytes of one segment: its rows' state.</summary>
+    private nuint SegmentByteCount => ((nuint)1 << _segmentShift) * (nuint)Width * sizeof(float);
+
     private void EnsureSegment(int segment)
     {
         if (Volatile.Read(ref _segments[segment]) != 0)
             return;
-        nuint bytes = ((nuint)1 << _segmentShift) * (nuint)Width * sizeof(float);
-        nint fresh = (nint)NativeAllocation.AllocateUninitialized(bytes);
+        nuint bytes = SegmentByteCount;
+        nint fresh = (nint)NativeAllocation.AllocateUninitialized(bytes, out _);
         if (Interlocked.CompareExchange(ref _segments[segment], fresh, 0) != 0)
         {
             NativeMemory.AlignedFree((void*)fresh);
@@ -160,7 +163,7 @@ internal sealed unsafe class RowStateStore : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        nuint bytes = ((nuint)1 << _segmentShift) * (nuint)Width * sizeof(float);
+        nuint bytes = SegmentByteCount;
         for (int s = 0; s < _segments.Length; s++)
         {
             nint segment = Interlocked.Exchange(ref _segments[s], 0);

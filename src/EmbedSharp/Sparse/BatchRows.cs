@@ -131,11 +131,7 @@ internal sealed class BatchRows : IDisposable
                     rowAt[grouped[starts[i]]] = rows[i];
                     continue;
                 }
-                for (int k = starts[i]; k < starts[i + 1]; k++)
-                {
-                    keys[others] = rows[i];
-                    positions[others++] = grouped[k];
-                }
+                others = AppendSegment(rows[i], grouped[starts[i]..starts[i + 1]], keys, positions, others);
             }
             int[] singleRows = ArrayPool<int>.Shared.Rent(Math.Max(kept, 1));
             int[] singlePositions = ArrayPool<int>.Shared.Rent(Math.Max(kept, 1));
@@ -172,18 +168,20 @@ internal sealed class BatchRows : IDisposable
         ReadOnlySpan<int> rows = Others.Rows, starts = Others.Starts, grouped = Others.Positions;
         int m = 0;
         for (int i = 0; i < Others.Count; i++)
-        {
-            for (int k = starts[i]; k < starts[i + 1]; k++)
-            {
-                keys[m] = rows[i];
-                positions[m++] = grouped[k];
-            }
-        }
+            m = AppendSegment(rows[i], grouped[starts[i]..starts[i + 1]], keys, positions, m);
         SingleRows.CopyTo(keys.AsSpan(m));
         SinglePositions.CopyTo(positions.AsSpan(m));
         // Positions must come ascending within a row for the stable sort: each single row has one, and
         // the other rows' positions were listed in batch order above.
         return RowGroups.FromKeyed(keys, positions, PositionCount, numEmbeddings, IndexCount);
+    }
+
+    /// <summary>Writes one (row, position) pair per position of <paramref name="row"/>'s segment from index <paramref name="at"/>; returns the index after them.</summary>
+    private static int AppendSegment(int row, ReadOnlySpan<int> segment, Span<int> keys, Span<int> positions, int at)
+    {
+        keys.Slice(at, segment.Length).Fill(row);
+        segment.CopyTo(positions[at..]);
+        return at + segment.Length;
     }
 
     /// <summary>Returns the arrays to the pool; the batch must not be used afterwards.</summary>

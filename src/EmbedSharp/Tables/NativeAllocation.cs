@@ -18,12 +18,7 @@ internal static unsafe partial class NativeAllocation
     /// <summary>Allocates <paramref name="bytes"/> zeroed bytes; returns the pointer and the size actually reserved.</summary>
     public static byte* AllocateZeroed(nuint bytes, out nuint reserved)
     {
-        bool huge = bytes >= HugePage;
-        nuint alignment = huge ? HugePage : CacheLine;
-        reserved = huge ? (bytes + HugePage - 1) & ~(HugePage - 1) : Math.Max(bytes, CacheLine);
-        byte* p = (byte*)NativeMemory.AlignedAlloc(reserved, alignment);
-        if (huge)
-            AdviseHugePages(p, reserved);
+        byte* p = AllocateUninitialized(bytes, out reserved);
         // Zeroing after the advice means the first touch of each 2 MiB region can fault in a huge page.
         NativeMemory.Clear(p, reserved);
         return p;
@@ -32,13 +27,13 @@ internal static unsafe partial class NativeAllocation
     /// <summary>
     /// Reserves <paramref name="bytes"/> bytes, aligned and advised as <see cref="AllocateZeroed"/>, without
     /// touching them: the contents are undefined, and the kernel backs pages only where they are written.
-    /// Free with <see cref="NativeMemory.AlignedFree"/>.
+    /// <paramref name="reserved"/> is the size actually reserved. Free with <see cref="NativeMemory.AlignedFree"/>.
     /// </summary>
-    public static byte* AllocateUninitialized(nuint bytes)
+    public static byte* AllocateUninitialized(nuint bytes, out nuint reserved)
     {
         bool huge = bytes >= HugePage;
         nuint alignment = huge ? HugePage : CacheLine;
-        nuint reserved = huge ? (bytes + HugePage - 1) & ~(HugePage - 1) : Math.Max(bytes, CacheLine);
+        reserved = huge ? (bytes + HugePage - 1) & ~(HugePage - 1) : Math.Max(bytes, CacheLine);
         byte* p = (byte*)NativeMemory.AlignedAlloc(reserved, alignment);
         if (huge)
             AdviseHugePages(p, reserved);
