@@ -20,6 +20,10 @@ namespace EmbedSharp.Quantization;
 /// accumulators stay in registers while every row of the bag is added, then the chunk is stored. Each
 /// value added is <c>q·s + b</c> rounded as <see cref="DequantizeRow{TBits}"/> rounds it, and rows are
 /// added in position order starting from +0, so a bag equals "dequantize each row and add it".</para>
+/// <para>4-bit bags with AVX-512 look their codes up instead: each group of a row is dequantized once into
+/// the 16 values its codes can take, and <c>vpermps</c> picks them (the index's low 4 bits are the low nibble
+/// as loaded; the high nibble takes one shift). That replaces the mask, two converts and two multiply-adds
+/// per 32 codes by two lookups, and the table holds the very values the arithmetic gives.</para>
 /// </remarks>
 internal static unsafe partial class AffineKernels
 {
@@ -155,7 +159,14 @@ internal static unsafe partial class AffineKernels
     {
         var rows = new PackedRows(words, rowBytes, scales, biases, groups, groupSize);
         var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance);
-        if (Wide)
+        if (Wide && TBits.Bits == 4)
+        {
+            if (fused)
+                SumRowsByTable512<OneRounding>(rows, bag, dst, dims);
+            else
+                SumRowsByTable512<TwoRoundings>(rows, bag, dst, dims);
+        }
+        else if (Wide)
         {
             if (fused)
                 SumRows512<TBits, OneRounding>(rows, bag, dst, dims);
@@ -308,6 +319,105 @@ internal static unsafe partial class AffineKernels
             if (units > 3)
             {
                 InOrder512<TBits>(a3, b3, out first, out second);
+                first.Store(d + 96);
+                second.Store(d + 112);
+            }
+        }
+    }
+
+    /// <summary>The 16 values a 4-bit group dequantizes to: <c>q·s + b</c> for q = 0…15, rounded as each code is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> GroupTable<TRound>(float s, float b) where TRound : struct, IRounding =>
+        TRound.Apply(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(s), Vector512.Create(b));
+
+    /// <summary>Adds one 32-code 4-bit unit, looked up in its group's table, to a pair of sums (kernel order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddUnitByTable(byte* p, Vector512<float> table, ref Vector512<float> sumA, ref Vector512<float> sumB)
+    {
+        Vector512<int> v = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
+        // vpermps reads only the low 4 bits of each index: the low nibble needs no mask.
+        sumA += Avx512F.PermuteVar16x32(table, v);
+        sumB += Avx512F.PermuteVar16x32(table, Vector512.ShiftRightLogical(v, 4));
+    }
+
+    /// <summary>
+    /// AVX-512, 4-bit: as <see cref="SumRows512{TBits, TRound}"/>, but each group of a row is dequantized once into a
+    /// 16-entry table and its codes are looked up (<c>vpermps</c>) instead of converted, scaled and shifted one by one.
+    /// The table holds exactly the values the per-code arithmetic gives, so the sums are the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumRowsByTable512<TRound>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+        where TRound : struct, IRounding
+    {
+        const int UnitCodes = 32, UnitBytes = 16;
+        int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes)); // unit u reads group u >> shift
+        int* ids = bag.Ids;
+        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
+        byte* words = rows.Words;
+        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
+        float* scales = rows.Scales, biases = rows.Biases;
+        for (int c = 0; c < dims; c += 4 * UnitCodes)
+        {
+            int units = Math.Min(4, (dims - c) / UnitCodes);
+            int firstGroup = c / groupSize;
+            nint codeOffset = (nint)c / 2;
+            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
+            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
+            for (int k = 0; k < count; k++)
+            {
+                if (k < prefetchEnd)
+                {
+                    nint ahead = ids[k + distance];
+                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
+                }
+                nint row = ids[k];
+                byte* p = words + row * rowBytes + codeOffset;
+                float* s = scales + row * groups + firstGroup;
+                float* o = biases + row * groups + firstGroup;
+                var t0 = GroupTable<TRound>(s[0], o[0]);
+                if (units == 4)
+                {
+                    var t2 = GroupTable<TRound>(s[g2], o[g2]);
+                    Vector512<float> t1 = t0, t3 = t2;
+                    if (shift == 0)
+                    {
+                        t1 = GroupTable<TRound>(s[g1], o[g1]);
+                        t3 = GroupTable<TRound>(s[g3], o[g3]);
+                    }
+                    AddUnitByTable(p, t0, ref a0, ref b0);
+                    AddUnitByTable(p + UnitBytes, t1, ref a1, ref b1);
+                    AddUnitByTable(p + 2 * UnitBytes, t2, ref a2, ref b2);
+                    AddUnitByTable(p + 3 * UnitBytes, t3, ref a3, ref b3);
+                }
+                else
+                {
+                    AddUnitByTable(p, t0, ref a0, ref b0);
+                    if (units > 1)
+                        AddUnitByTable(p + UnitBytes, shift == 0 ? GroupTable<TRound>(s[g1], o[g1]) : t0, ref a1, ref b1);
+                    if (units > 2)
+                        AddUnitByTable(p + 2 * UnitBytes, GroupTable<TRound>(s[g2], o[g2]), ref a2, ref b2);
+                }
+            }
+            float* d = dst + c;
+            InOrder512<Bits4>(a0, b0, out var first, out var second);
+            first.Store(d);
+            second.Store(d + 16);
+            if (units > 1)
+            {
+                InOrder512<Bits4>(a1, b1, out first, out second);
+                first.Store(d + 32);
+                second.Store(d + 48);
+            }
+            if (units > 2)
+            {
+                InOrder512<Bits4>(a2, b2, out first, out second);
+                first.Store(d + 64);
+                second.Store(d + 80);
+            }
+            if (units > 3)
+            {
+                InOrder512<Bits4>(a3, b3, out first, out second);
                 first.Store(d + 96);
                 second.Store(d + 112);
             }
