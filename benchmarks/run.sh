@@ -35,6 +35,10 @@ gcc -O3 -march=native -fno-math-errno -pthread -o "$out/memprobe" benchmarks/pro
         for t in 1 2; do "$out/memprobe" bag "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" | sed "s/\"workload\":\"bag\"/\"workload\":\"bag_${rows}x${dims}_${dist}\"/"; done
       fi
       if [ "$rows" = 1000000 ] && [ "$dist" = uniform ]; then
+        # A 4-bit, group-64 bag's least traffic, in MLX's three arrays and in one record per row.
+        for layout in mlx fused; do
+          for t in 1 2; do "$out/memprobe" qbag "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" "$layout"; done
+        done
         # The least traffic of one optimizer step (0, 1, 2 state rows: SGD, Adagrad, Adam).
         for s in 0 1 2; do
           for t in 1 2; do "$out/memprobe" update "$rows" "$dims" "$out/${dist}_${rows}.bin" "$t" "$s" | sed "s/\"workload\":\"update\"/\"workload\":\"update_${rows}x${dims}_${dist}\"/"; done

@@ -13,6 +13,11 @@
 //   memprobe bag ROWS DIMS IDS.bin T        the same ids summed in bags of 32 (embedding_bag's traffic:
 //                                           random rows read, one small output row per bag), each bag's
 //                                           sum held in eight registers (AVX-512: 128 columns, AVX2: 64)
+//   memprobe qbag ROWS DIMS IDS.bin T L     a 4-bit, group-64 bag's least traffic: per id its DIMS/2 bytes of
+//                                           codes and its DIMS/64 scales and biases read (summed, not
+//                                           dequantized), bags of 32, one output row per bag. L = mlx: MLX's
+//                                           three arrays (codes, scales, biases; what QuantizedTable holds);
+//                                           L = fused: one record per row, codes then scales then biases
 #define _GNU_SOURCE
 #include <immintrin.h>
 #include <pthread.h>
@@ -156,6 +161,41 @@ static void *bag_range(void *arg) {
     return NULL;
 }
 
+// 4-bit, group-64 rows (see the header): the codes are xor-ed into a register and the scales and biases added,
+// so every byte a bag must read is read, with none of the work of dequantizing. Prefetch as the bag probe does.
+typedef struct {
+    const uint8_t *codes; const float *scales, *biases; size_t code_stride, scale_stride; // stride: bytes per row
+    const int32_t *ids; float *out; size_t count, dims;
+} qjob_t;
+
+static void *qbag_range(void *arg) {
+    qjob_t *j = arg;
+    size_t code_bytes = j->dims / 2, groups = j->dims / 64;
+    for (size_t b = 0; b + 32 <= j->count; b += 32) {
+        __m256i x = _mm256_setzero_si256();
+        float sum = 0;
+        for (size_t i = b; i < b + 32; i++) {
+            if (i + 16 < j->count) {
+                size_t ahead = (size_t)j->ids[i + 16];
+                const char *c = (const char *)j->codes + ahead * j->code_stride;
+                for (size_t off = 0; off < code_bytes && off < 2048; off += 64) _mm_prefetch(c + off, _MM_HINT_T0);
+                _mm_prefetch((const char *)j->scales + ahead * j->scale_stride, _MM_HINT_T0);
+                _mm_prefetch((const char *)j->biases + ahead * j->scale_stride, _MM_HINT_T0);
+            }
+            size_t row = (size_t)j->ids[i];
+            const uint8_t *c = j->codes + row * j->code_stride;
+            for (size_t off = 0; off + 32 <= code_bytes; off += 32) x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(c + off)));
+            const float *s = (const float *)((const char *)j->scales + row * j->scale_stride);
+            const float *o = (const float *)((const char *)j->biases + row * j->scale_stride);
+            for (size_t g = 0; g < groups; g++) sum += s[g] + o[g];
+        }
+        float *acc = j->out + (b / 32) * j->dims;
+        _mm256_storeu_si256((__m256i *)acc, x);
+        acc[8] = sum;
+    }
+    return NULL;
+}
+
 // One sparse optimizer step's traffic in position order, the least a step can move: the gradient rows read in
 // sequence, each id's weight row (and 1 or 2 state rows) read and written, with SGD's, Adagrad's or Adam's
 // arithmetic. No sorting, no merging of repeated ids, no checks.
@@ -199,6 +239,7 @@ typedef struct {
     int arrived, phase; // spin barrier: threads that arrived, and how many times it opened
     double start, best;
     int best_streaming;
+    qjob_t *qjobs; // qbag runs: fn takes these instead of jobs
 } runner_t;
 typedef struct { runner_t *run; int k; } run_args_t;
 
@@ -224,7 +265,7 @@ static void *run_worker(void *arg) {
         job_t job = run->jobs[a->k];
         job.streaming = run->reps > 20 && (r & 1);
         spin_barrier(run);
-        run->fn(&job);
+        run->fn(run->qjobs ? (void *)&run->qjobs[a->k] : (void *)&job);
         spin_barrier(run);
         if (a->k == 0) {
             double t = now() - run->start;
@@ -234,16 +275,39 @@ static void *run_worker(void *arg) {
     return NULL;
 }
 
-static void gather(size_t rows, size_t dims, const char *ids_path, int threads, int bags, int states) {
+// The int32 ids of IDS.bin, each checked against the table's rows.
+static int32_t *read_ids(const char *ids_path, size_t rows, size_t *count) {
     FILE *f = fopen(ids_path, "rb");
     if (!f) { fprintf(stderr, "memprobe: cannot open %s\n", ids_path); exit(1); }
     fseek(f, 0, SEEK_END); long len = ftell(f); fseek(f, 0, SEEK_SET);
     size_t n = (size_t)len / 4;
-    int32_t *ids = malloc(n * 4);
-    if (fread(ids, 4, n, f) != n) { fprintf(stderr, "memprobe: short read\n"); exit(1); }
+    int32_t *ids = malloc(n * 4 + 4);
+    if (!ids || fread(ids, 4, n, f) != n) { fprintf(stderr, "memprobe: short read\n"); exit(1); }
     fclose(f);
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || (size_t)ids[i] >= rows) { fprintf(stderr, "memprobe: id out of range\n"); exit(1); }
+    *count = n;
+    return ids;
+}
+
+// Starts threads-1 workers and runs as the first: each meets the others at a spinning barrier before and after
+// every repetition, so thread start-up and wake-up (tens of microseconds, a large part of a sub-millisecond
+// bag run) are not timed.
+static void run_all(runner_t *run) {
+    pthread_t th[64];
+    run_args_t args[64];
+    for (int k = 1; k < run->threads; k++) {
+        args[k] = (run_args_t){run, k};
+        pthread_create(&th[k], NULL, run_worker, &args[k]);
+    }
+    args[0] = (run_args_t){run, 0};
+    run_worker(&args[0]);
+    for (int k = 1; k < run->threads; k++) pthread_join(th[k], NULL);
+}
+
+static void gather(size_t rows, size_t dims, const char *ids_path, int threads, int bags, int states) {
+    size_t n;
+    int32_t *ids = read_ids(ids_path, rows, &n);
     float *table = huge_alloc(rows * dims * 4);
     for (size_t i = 0; i < rows * dims; i++) table[i] = (float)(i % 97);
     int update = states >= 0;
@@ -265,17 +329,7 @@ static void gather(size_t rows, size_t dims, const char *ids_path, int threads, 
         run.jobs[k] = (job_t){table, ids + start, update ? out : out + (bags ? start / 32 : start) * dims, count, dims, 0,
                               update ? grad + start * dims : NULL, state1, state2, states};
     }
-    // Worker threads start once and meet at a spinning barrier before and after each repetition, so thread
-    // start-up and wake-up (tens of microseconds, a large part of a sub-millisecond bag run) are not timed.
-    pthread_t th[64];
-    run_args_t args[64];
-    for (int k = 1; k < threads; k++) {
-        args[k] = (run_args_t){&run, k};
-        pthread_create(&th[k], NULL, run_worker, &args[k]);
-    }
-    args[0] = (run_args_t){&run, 0};
-    run_worker(&args[0]);
-    for (int k = 1; k < threads; k++) pthread_join(th[k], NULL);
+    run_all(&run);
     double best = run.best;
     int best_streaming = run.best_streaming;
     if (update)
@@ -288,6 +342,39 @@ static void gather(size_t rows, size_t dims, const char *ids_path, int threads, 
         printf("{\"workload\":\"gather\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"bytes_per_second\":%.0f,\"stores\":\"%s\"}\n",
                rows, dims, n, threads, best, n * dims * 4.0 / best, best_streaming ? "streaming" : "ordinary");
     free(table); free(out); free(ids); free(grad); free(state1); free(state2);
+}
+
+static void qbag(size_t rows, size_t dims, const char *ids_path, int threads, int fused) {
+    size_t n;
+    int32_t *ids = read_ids(ids_path, rows, &n);
+    size_t code_bytes = dims / 2, groups = dims / 64, record = code_bytes + 2 * groups * 4;
+    uint8_t *codes = huge_alloc(rows * record); // either layout holds the same bytes
+    for (size_t i = 0; i < rows * code_bytes; i++) codes[i] = (uint8_t)(i * 37);
+    const float *scales, *biases;
+    size_t code_stride, scale_stride;
+    if (fused) {
+        code_stride = scale_stride = record;
+        scales = (const float *)(codes + code_bytes);
+        biases = scales + groups;
+    } else {
+        code_stride = code_bytes;
+        scale_stride = groups * 4;
+        scales = (const float *)(codes + rows * code_bytes); // three arrays, one allocation: each starts on its own lines
+        biases = scales + rows * groups;
+    }
+    float *out = huge_alloc((n / 32 + 1) * dims * 4);
+    size_t per = (n + threads - 1) / threads;
+    per = (per + 31) / 32 * 32;
+    qjob_t jobs[64];
+    runner_t run = {.threads = threads, .reps = 20, .fn = qbag_range, .qjobs = jobs};
+    for (int k = 0; k < threads; k++) {
+        size_t start = k * per, count = start >= n ? 0 : (n - start < per ? n - start : per);
+        jobs[k] = (qjob_t){codes, scales, biases, code_stride, scale_stride, ids + start, out + start / 32 * dims, count, dims};
+    }
+    run_all(&run);
+    printf("{\"workload\":\"qbag_%s\",\"rows\":%zu,\"dims\":%zu,\"ids\":%zu,\"threads\":%d,\"seconds\":%.9f,\"ids_per_second\":%.0f}\n",
+           fused ? "fused" : "mlx", rows, dims, n, threads, run.best, n / run.best);
+    free(codes); free(out); free(ids);
 }
 
 int main(int argc, char **argv) {
@@ -304,6 +391,17 @@ int main(int argc, char **argv) {
         gather(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), argv[4], threads, 0, states);
         return 0;
     }
-    fprintf(stderr, "usage: memprobe stream | memprobe gather|bag ROWS DIMS IDS.bin THREADS | memprobe update ROWS DIMS IDS.bin THREADS STATES\n");
+    if (argc >= 7 && strcmp(argv[1], "qbag") == 0) {
+        int threads = atoi(argv[5]);
+        int fused = strcmp(argv[6], "fused") == 0;
+        size_t dims = strtoull(argv[3], 0, 10);
+        if (threads < 1 || threads > 64 || (!fused && strcmp(argv[6], "mlx") != 0) || dims == 0 || dims % 64 != 0) {
+            fprintf(stderr, "memprobe: qbag needs threads 1..64, DIMS a multiple of 64, layout mlx or fused\n");
+            return 2;
+        }
+        qbag(strtoull(argv[2], 0, 10), dims, argv[4], threads, fused);
+        return 0;
+    }
+    fprintf(stderr, "usage: memprobe stream | memprobe gather|bag ROWS DIMS IDS.bin THREADS | memprobe update ROWS DIMS IDS.bin THREADS STATES | memprobe qbag ROWS DIMS IDS.bin THREADS mlx|fused\n");
     return 2;
 }
