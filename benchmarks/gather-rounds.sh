@@ -4,12 +4,12 @@
 # by ±20 % between its own runs. Here each round times both sides back to back (best of REPS calls
 # each; which side goes first alternates), and the ratio is taken within the round.
 #
-#   bash benchmarks/gather-rounds.sh [ROUNDS] [REPS]      (defaults 6 and 50; ~4 minutes)
+#   bash benchmarks/gather-rounds.sh [ROUNDS] [REPS]      (defaults 10 and 50; about 2 minutes)
 #
 # Needs what benchmarks/run.sh needs (it installs PyTorch when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-6}
+rounds=${1:-10}
 reps=${2:-50}
 out=benchmarks/results
 mkdir -p "$out"
