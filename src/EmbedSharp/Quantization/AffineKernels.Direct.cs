@@ -162,16 +162,16 @@ internal static unsafe partial class AffineKernels
         if (Wide && TBits.Bits == 4)
         {
             if (fused)
-                SumRowsByTable512<OneRounding>(rows, bag, dst, dims);
+                SumRows512<Bits4, ByTable<OneRounding>>(rows, bag, dst, dims);
             else
-                SumRowsByTable512<TwoRoundings>(rows, bag, dst, dims);
+                SumRows512<Bits4, ByTable<TwoRoundings>>(rows, bag, dst, dims);
         }
         else if (Wide)
         {
             if (fused)
-                SumRows512<TBits, OneRounding>(rows, bag, dst, dims);
+                SumRows512<TBits, ByArithmetic<TBits, OneRounding>>(rows, bag, dst, dims);
             else
-                SumRows512<TBits, TwoRoundings>(rows, bag, dst, dims);
+                SumRows512<TBits, ByArithmetic<TBits, TwoRoundings>>(rows, bag, dst, dims);
         }
         else if (fused)
         {
@@ -250,17 +250,110 @@ internal static unsafe partial class AffineKernels
     }
 
     /// <summary>
-    /// AVX-512: chunks of 128 codes (four 32-code units, eight accumulators). A full chunk has its own loop
-    /// with no per-unit tests; the last chunk of a row whose length is not a multiple of 128 takes the general one.
+    /// How <see cref="SumRows512{TBits, TRow}"/> adds one row's part of a chunk (1 to 4 units) to its eight sums:
+    /// <c>s</c> and <c>o</c> are the scales and biases of the chunk's first group, and unit
+    /// u reads group <c>g_u</c> (<c>g1 = 1 &gt;&gt; shift</c> and so on; 0 when units share a group).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SumRows512<TBits, TRound>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+    private interface IRowAdder512
+    {
+        static abstract void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+            ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
+            ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3);
+    }
+
+    /// <summary>Each code converted, scaled and shifted (<see cref="AddUnit{TBits, TRound}(byte*, float, float, ref Vector512{float}, ref Vector512{float})"/>).</summary>
+    private readonly struct ByArithmetic<TBits, TRound> : IRowAdder512
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+            ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
+            ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3)
+        {
+            int unitBytes = 32 * TBits.Bits / 8;
+            AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
+            if (units == 4)
+            {
+                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
+                AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
+            }
+            else if (units > 1)
+            {
+                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                if (units > 2)
+                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
+            }
+        }
+    }
+
+    /// <summary>
+    /// 4-bit only: each group of the row is dequantized once into a 16-entry table (<see cref="GroupTable{TRound}"/>)
+    /// and its codes are looked up (<see cref="AddUnitByTable"/>). The table holds exactly the values the per-code
+    /// arithmetic gives, so the sums are the same bits as <see cref="ByArithmetic{TBits, TRound}"/>'s.
+    /// </summary>
+    private readonly struct ByTable<TRound> : IRowAdder512
+        where TRound : struct, IRounding
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+            ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
+            ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3)
+        {
+            const int UnitBytes = 16;
+            bool ownGroups = g1 != 0; // groups of 32 codes: every unit has its own table
+            var t0 = GroupTable<TRound>(s[0], o[0]);
+            if (units == 4)
+            {
+                var t2 = GroupTable<TRound>(s[g2], o[g2]);
+                Vector512<float> t1 = t0, t3 = t2;
+                if (ownGroups)
+                {
+                    t1 = GroupTable<TRound>(s[g1], o[g1]);
+                    t3 = GroupTable<TRound>(s[g3], o[g3]);
+                }
+                AddUnitByTable(p, t0, ref a0, ref b0);
+                AddUnitByTable(p + UnitBytes, t1, ref a1, ref b1);
+                AddUnitByTable(p + 2 * UnitBytes, t2, ref a2, ref b2);
+                AddUnitByTable(p + 3 * UnitBytes, t3, ref a3, ref b3);
+                return;
+            }
+            AddUnitByTable(p, t0, ref a0, ref b0);
+            if (units > 1)
+                AddUnitByTable(p + UnitBytes, ownGroups ? GroupTable<TRound>(s[g1], o[g1]) : t0, ref a1, ref b1);
+            if (units > 2)
+                AddUnitByTable(p + 2 * UnitBytes, GroupTable<TRound>(s[g2], o[g2]), ref a2, ref b2);
+        }
+    }
+
+    /// <summary>The 16 values a 4-bit group dequantizes to: <c>q·s + b</c> for q = 0…15, rounded as each code is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> GroupTable<TRound>(float s, float b) where TRound : struct, IRounding =>
+        TRound.Apply(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(s), Vector512.Create(b));
+
+    /// <summary>Adds one 32-code 4-bit unit, looked up in its group's table, to a pair of sums (kernel order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddUnitByTable(byte* p, Vector512<float> table, ref Vector512<float> sumA, ref Vector512<float> sumB)
+    {
+        Vector512<int> v = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
+        // vpermps reads only the low 4 bits of each index: the low nibble needs no mask.
+        sumA += Avx512F.PermuteVar16x32(table, v);
+        sumB += Avx512F.PermuteVar16x32(table, Vector512.ShiftRightLogical(v, 4));
+    }
+
+    /// <summary>
+    /// AVX-512: chunks of 128 codes (four 32-code units, eight accumulators), each row's part added by
+    /// <typeparamref name="TRow"/>; the chunk's sums are interleaved back into code order and stored once per bag.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumRows512<TBits, TRow>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+        where TBits : struct, IBitWidth
+        where TRow : struct, IRowAdder512
+    {
         const int UnitCodes = 32;
-        int unitBytes = UnitCodes * TBits.Bits / 8;
         int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes)); // unit u reads group u >> shift
+        int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
         int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
@@ -274,7 +367,6 @@ internal static unsafe partial class AffineKernels
             nint codeOffset = (nint)c * TBits.Bits / 8;
             int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
             Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
             for (int k = 0; k < count; k++)
             {
                 if (k < prefetchEnd)
@@ -283,22 +375,8 @@ internal static unsafe partial class AffineKernels
                     PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
                 }
                 nint row = ids[k];
-                byte* p = words + row * rowBytes + codeOffset;
-                float* s = scales + row * groups + firstGroup;
-                float* o = biases + row * groups + firstGroup;
-                AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
-                if (units == 4)
-                {
-                    AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
-                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
-                    AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
-                }
-                else if (units > 1)
-                {
-                    AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
-                    if (units > 2)
-                        AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
-                }
+                TRow.Add(words + row * rowBytes + codeOffset, scales + row * groups + firstGroup, biases + row * groups + firstGroup,
+                    units, g1, g2, g3, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
             }
             float* d = dst + c;
             InOrder512<TBits>(a0, b0, out var first, out var second);
@@ -319,105 +397,6 @@ internal static unsafe partial class AffineKernels
             if (units > 3)
             {
                 InOrder512<TBits>(a3, b3, out first, out second);
-                first.Store(d + 96);
-                second.Store(d + 112);
-            }
-        }
-    }
-
-    /// <summary>The 16 values a 4-bit group dequantizes to: <c>q·s + b</c> for q = 0…15, rounded as each code is.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> GroupTable<TRound>(float s, float b) where TRound : struct, IRounding =>
-        TRound.Apply(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(s), Vector512.Create(b));
-
-    /// <summary>Adds one 32-code 4-bit unit, looked up in its group's table, to a pair of sums (kernel order).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnitByTable(byte* p, Vector512<float> table, ref Vector512<float> sumA, ref Vector512<float> sumB)
-    {
-        Vector512<int> v = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
-        // vpermps reads only the low 4 bits of each index: the low nibble needs no mask.
-        sumA += Avx512F.PermuteVar16x32(table, v);
-        sumB += Avx512F.PermuteVar16x32(table, Vector512.ShiftRightLogical(v, 4));
-    }
-
-    /// <summary>
-    /// AVX-512, 4-bit: as <see cref="SumRows512{TBits, TRound}"/>, but each group of a row is dequantized once into a
-    /// 16-entry table and its codes are looked up (<c>vpermps</c>) instead of converted, scaled and shifted one by one.
-    /// The table holds exactly the values the per-code arithmetic gives, so the sums are the same bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SumRowsByTable512<TRound>(in PackedRows rows, in BagIds bag, float* dst, int dims)
-        where TRound : struct, IRounding
-    {
-        const int UnitCodes = 32, UnitBytes = 16;
-        int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes)); // unit u reads group u >> shift
-        int* ids = bag.Ids;
-        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
-        byte* words = rows.Words;
-        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
-        float* scales = rows.Scales, biases = rows.Biases;
-        for (int c = 0; c < dims; c += 4 * UnitCodes)
-        {
-            int units = Math.Min(4, (dims - c) / UnitCodes);
-            int firstGroup = c / groupSize;
-            nint codeOffset = (nint)c / 2;
-            int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
-            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
-            for (int k = 0; k < count; k++)
-            {
-                if (k < prefetchEnd)
-                {
-                    nint ahead = ids[k + distance];
-                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
-                }
-                nint row = ids[k];
-                byte* p = words + row * rowBytes + codeOffset;
-                float* s = scales + row * groups + firstGroup;
-                float* o = biases + row * groups + firstGroup;
-                var t0 = GroupTable<TRound>(s[0], o[0]);
-                if (units == 4)
-                {
-                    var t2 = GroupTable<TRound>(s[g2], o[g2]);
-                    Vector512<float> t1 = t0, t3 = t2;
-                    if (shift == 0)
-                    {
-                        t1 = GroupTable<TRound>(s[g1], o[g1]);
-                        t3 = GroupTable<TRound>(s[g3], o[g3]);
-                    }
-                    AddUnitByTable(p, t0, ref a0, ref b0);
-                    AddUnitByTable(p + UnitBytes, t1, ref a1, ref b1);
-                    AddUnitByTable(p + 2 * UnitBytes, t2, ref a2, ref b2);
-                    AddUnitByTable(p + 3 * UnitBytes, t3, ref a3, ref b3);
-                }
-                else
-                {
-                    AddUnitByTable(p, t0, ref a0, ref b0);
-                    if (units > 1)
-                        AddUnitByTable(p + UnitBytes, shift == 0 ? GroupTable<TRound>(s[g1], o[g1]) : t0, ref a1, ref b1);
-                    if (units > 2)
-                        AddUnitByTable(p + 2 * UnitBytes, GroupTable<TRound>(s[g2], o[g2]), ref a2, ref b2);
-                }
-            }
-            float* d = dst + c;
-            InOrder512<Bits4>(a0, b0, out var first, out var second);
-            first.Store(d);
-            second.Store(d + 16);
-            if (units > 1)
-            {
-                InOrder512<Bits4>(a1, b1, out first, out second);
-                first.Store(d + 32);
-                second.Store(d + 48);
-            }
-            if (units > 2)
-            {
-                InOrder512<Bits4>(a2, b2, out first, out second);
-                first.Store(d + 64);
-                second.Store(d + 80);
-            }
-            if (units > 3)
-            {
-                InOrder512<Bits4>(a3, b3, out first, out second);
                 first.Store(d + 96);
                 second.Store(d + 112);
             }
