@@ -5,10 +5,11 @@ Usage: python3 torch_gather.py IDS_DIR THREADS REPS
 """
 import json
 import sys
-import time
 
 import numpy as np
 import torch
+
+from torch_peer import best_time
 
 
 def main(ids_dir: str, threads: int, reps: int) -> None:
@@ -19,13 +20,7 @@ def main(ids_dir: str, threads: int, reps: int) -> None:
         for dist in ("uniform", "zipf"):
             ids = torch.from_numpy(np.fromfile(f"{ids_dir}/{dist}_{rows}.bin", dtype="<i4").astype(np.int64))
             out = torch.empty(len(ids), dims)
-            for _ in range(3):
-                torch.index_select(weight, 0, ids, out=out)
-            best = float("inf")
-            for _ in range(reps):
-                t = time.perf_counter()
-                torch.index_select(weight, 0, ids, out=out)
-                best = min(best, time.perf_counter() - t)
+            best = best_time(lambda: torch.index_select(weight, 0, ids, out=out), reps=reps)
             print(json.dumps({"side": "torch", "workload": f"gather_into_buffer_{rows}x{dims}_{dist}",
                               "threads": threads, "seconds": best}), flush=True)
 
