@@ -16,7 +16,7 @@ public static class EmbedSharpCli
     /// <summary>Parses <paramref name="args"/> and runs the chosen command, writing to <paramref name="console"/>.</summary>
     public static int Run(string[] args, IConsole console)
     {
-        var root = new RootCommand("embedsharp: embedding tables for .NET (lookup, training, quantization, vectors).");
+        var root = ToolRoot.Create("embedsharp: embedding tables for .NET (lookup, training, quantization, vectors).");
         root.Subcommands.Add(QuickstartCommand.Create(console));
         root.Subcommands.Add(TrainCommand.Create(console));
         root.Subcommands.Add(ConvertCommand.Create(console));

@@ -28,7 +28,7 @@ internal static class QuickstartCommand
         var data = new Option<string?>("--data") { Description = "Folder holding corpus.txt.gz, questions-words.txt and wordsim353.tsv (default: the repository's data/quickstart)." };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 5 };
         var dims = new Option<int>("--dims") { Description = "Vector size (a multiple of 32, as MLX quantization needs).", DefaultValueFactory = _ => 128 };
-        var threads = new Option<int>("--threads") { Description = "Training threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "Training threads (default: this machine's core count).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("quickstart", "Train word vectors on the shipped public-domain corpus, evaluate them, quantize to 8 and 4 bits, and write tables and pictures.\n\nExamples:\n  embedsharp quickstart\n  embedsharp quickstart --out /tmp/qs --epochs 5 --threads 2")
         {

@@ -28,12 +28,12 @@ internal static class TrainCommand
         var model = new Option<string>("--model") { Description = "word2vec, fasttext, glove or nplm.", DefaultValueFactory = _ => "word2vec" };
         var arch = new Option<string>("--arch") { Description = "skipgram or cbow (word2vec, fasttext).", DefaultValueFactory = _ => "skipgram" };
         var dims = new Option<int>("--dims") { Description = "Vector size.", DefaultValueFactory = _ => 100 };
-        var window = new Option<int>("--window") { Description = "Context window (default 5; 15 for glove, as in Stanford's GloVe).", DefaultValueFactory = _ => 0 };
+        var window = new Option<int>("--window") { Description = "Context window; 0 = the model's own (5, or 15 for glove as in Stanford's GloVe).", DefaultValueFactory = _ => 0 };
         var negative = new Option<int>("--negative") { Description = "Negative samples (0 with --hs for hierarchical softmax only).", DefaultValueFactory = _ => 5 };
         var hs = new Option<bool>("--hs") { Description = "Hierarchical softmax (word2vec)." };
         var minCount = new Option<int>("--min-count") { Description = "Drop words seen fewer times.", DefaultValueFactory = _ => 5 };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the corpus (GloVe default 25 if not given).", };
-        var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: this machine's core count).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (with one thread the result is deterministic).", DefaultValueFactory = _ => 1 };
         var minn = new Option<int>("--minn") { Description = "Shortest character n-gram (fasttext).", DefaultValueFactory = _ => 3 };
         var maxn = new Option<int>("--maxn") { Description = "Longest character n-gram (fasttext; 0 = no subwords).", DefaultValueFactory = _ => 6 };

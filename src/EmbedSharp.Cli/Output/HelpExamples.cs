@@ -11,7 +11,7 @@ namespace EmbedSharp.Cli.Output;
 /// </summary>
 internal static class HelpExamples
 {
-    public static void Install(RootCommand root)
+    public static void Install(Command root)
     {
         var extra = new Dictionary<Command, string>();
         foreach (var cmd in root.Subcommands)
