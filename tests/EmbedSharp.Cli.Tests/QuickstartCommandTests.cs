@@ -17,12 +17,37 @@ public sealed class QuickstartCommandTests(CliFixture fx) : IClassFixture<CliFix
         foreach (string side in new[] { "float32", "8-bit (g32)", "4-bit (g32)" })
             Assert.Contains(side, output);
         Assert.Contains("nearest neighbours", output);
-        // The 4-bit table is about 1/8 of float32 plus scales and biases; its analogy accuracy is printed beside.
-        double[] acc = Regex.Matches(output, @"(\d\.\d{3}) \([\d,]+ q\.\)").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
-        Assert.Equal(3, acc.Length);
+        Assert.Contains("times in corpus", output);
+        // Every score comes with its coverage: analogy questions and WS-353 pairs covered of all.
+        var cells = Regex.Matches(output, @"(\d\.\d{3}) \(([\d,]+) of ([\d,]+)\)").Select(m => (
+            Score: double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
+            Covered: int.Parse(m.Groups[2].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture),
+            Total: int.Parse(m.Groups[3].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture))).ToArray();
+        Assert.Equal(8, cells.Length);   // float32, 8-bit, 4-bit and the gensim baseline, two tests each
+        Assert.All(cells.Where((_, i) => i % 2 == 0), c => Assert.Equal(19_544, c.Total));
+        Assert.All(cells.Where((_, i) => i % 2 == 1), c => Assert.Equal(353, c.Total));
+        Assert.All(cells, c => Assert.InRange(c.Covered, 1, c.Total - 1));
+        Assert.Contains("gensim", output);
+        // Neighbour overlap with float32: 8-bit keeps nearly all, 4-bit fewer, both as percentages.
+        double[] overlap = Regex.Matches(output, @"(\d+\.\d) %").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(2, overlap.Length);
+        Assert.InRange(overlap[0], 80, 100);
+        Assert.True(overlap[1] <= overlap[0]);
+        Assert.Matches(@"mean loss per epoch \d\.\d{3}", output);
+        Assert.Contains("reading the scores", output);
         foreach (string f in new[] { "vectors.safetensors", "vectors.safetensors.vocab", "vectors.txt", "map.png", "loss.png", Path.Combine("mlx-4bit", "config.json") })
             Assert.True(File.Exists(Path.Combine(outDir, f)), f + " missing");
         Assert.Matches(@"quickstart took [\d.]+ s", output);
+    }
+
+    [Fact]
+    public void NeighbourOverlap_CountsSharedNeighbours()
+    {
+        string[][] reference = [["a", "b"], ["c", "d"]];
+        Assert.Equal(1.0, Commands.QuickstartReport.Overlap(reference, [["b", "a"], ["d", "c"]]));
+        Assert.Equal(0.0, Commands.QuickstartReport.Overlap(reference, [["x", "y"], ["z", "w"]]));
+        Assert.Equal(0.5, Commands.QuickstartReport.Overlap(reference, [["a", "x"], ["y", "d"]]));
+        Assert.Equal(0.25, Commands.QuickstartReport.Overlap(reference, [["a", "a"], ["y", "z"]]));   // a repeat counts once
     }
 
     [Fact]

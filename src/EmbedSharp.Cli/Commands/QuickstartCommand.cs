@@ -38,13 +38,13 @@ internal static class QuickstartCommand
         return cmd;
     }
 
-    private static readonly string[] ProbeWords = ["king", "love", "london", "sister", "money"];
-
     public static int Run(IConsole console, string outDir, string? dataDir, int epochs, int dims, int threads, ulong seed, CancellationToken cancellationToken)
     {
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "[quickstart] --epochs must be ≥ 1");
         if (dims < 1) throw new ArgumentOutOfRangeException(nameof(dims), dims, "[quickstart] --dims must be ≥ 1");
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "[quickstart] --threads must be ≥ 1");
+        if (dims % 32 != 0)
+            throw new ArgumentException($"[quickstart] --dims {dims} must be a multiple of 32 to quantize; try 64 or 128");
         dataDir ??= FindData();
         string corpusPath = Path.Combine(dataDir, "corpus.txt.gz");
         string analogies = Path.Combine(dataDir, "questions-words.txt");
@@ -57,16 +57,17 @@ internal static class QuickstartCommand
         Directory.CreateDirectory(outDir);
         var r = new Renderer(console, json: false);
         var total = Stopwatch.StartNew();
+        var ci = CultureInfo.InvariantCulture;
 
         // 1. Train word2vec skip-gram with negative sampling, streaming the gzipped corpus.
         var losses = new List<(double Fraction, double Loss)>();
         var corpus = TextCorpus.FromTextReader(() => new StreamReader(new GZipStream(File.OpenRead(corpusPath), CompressionMode.Decompress)));
-        r.Line($"training word2vec skip-gram ({dims} dims, window 5, 5 negatives, min count 5, {epochs} epochs, {threads} threads) on {corpusPath}");
+        r.Line($"training word2vec skip-gram ({dims} dims, window 5, 5 negatives, min count 5, {epochs} epochs, {threads} threads) on {QuickstartReport.Show(corpusPath)}");
         WordVectors trained = r.Progress("word2vec", report =>
             Word2VecTrainer.Train(corpus, new Word2VecOptions
             {
                 Dims = dims, Window = 5, Negative = 5, MinCount = 5, Epochs = epochs, Threads = threads, Seed = seed,
-                ProgressInterval = 100_000,
+                ProgressInterval = 50_000,
                 Progress = new SyncProgress(p =>
                 {
                     if (p.Stage == "train")
@@ -80,74 +81,69 @@ internal static class QuickstartCommand
         using (trained)
         {
             var s = trained.Summary;
-            r.Line($"trained {trained.Vocabulary.Count:N0} words in {s.Elapsed.TotalSeconds:0.0} s ({s.ItemsPerSecond / 1e3:N0}k words/s){(s.Cancelled ? " — cancelled, the table is usable as it is" : "")}");
+            var vocabulary = trained.Vocabulary;
+            r.Line($"trained {vocabulary.Count:N0} words in {s.Elapsed.TotalSeconds:0.0} s ({s.ItemsPerSecond / 1e3:N0}k words/s){(s.Cancelled ? " — cancelled, the table is usable as it is" : "")}; "
+                + $"mean loss per epoch {string.Join(" → ", s.EpochLosses.Select(l => l.ToString("0.000", ci)))}");
 
             // 2. Write the table (safetensors + word2vec text) and build the query object.
-            var words = trained.Vocabulary.Tokens.ToArray();
+            var words = vocabulary.Tokens.ToArray();
             using var embeddings = new WordEmbeddings(words, trained.Vectors, ownsTable: false);
             string st = Path.Combine(outDir, "vectors.safetensors"), w2v = Path.Combine(outDir, "vectors.txt");
             SafetensorsFormat.Instance.Write(st, embeddings);
             Word2VecFormat.Text.Write(w2v, embeddings);
 
-            // 3. Quantize to 8 and 4 bits (MLX affine, group 64 when it divides the dims, else 32).
+            // 3. Neighbours of words the corpus knows well.
+            using var kv32 = new KeyedVectors(words, trained.Vectors);
+            r.Line("");
+            r.Line("nearest neighbours of words the corpus uses often (float32 table):");
+            r.Table(["word", "times in corpus", "nearest neighbours"], QuickstartReport.ProbeRows(kv32, w => vocabulary.GetCount(vocabulary.GetId(w))));
+
+            // 4. Quantize to 8 and 4 bits (MLX affine, group 64 when it divides the dims, else 32) and compare:
+            //    reconstruction, how many of each common word's neighbours survive, and the two test sets.
             int group = dims % 64 == 0 ? 64 : 32;
-            if (dims % group != 0)
-                throw new ArgumentException($"[quickstart] --dims {dims} must be a multiple of 32 to quantize; try 64 or 128");
             var q8Table = QuantizedTable.Quantize(trained.Vectors, group, 8);
             using var q8 = q8Table.Dequantize(DType.Float32);
             var q4Table = QuantizedTable.Quantize(trained.Vectors, group, 4);
             using var q4 = q4Table.Dequantize(DType.Float32);
-            var variants = new (string Name, EmbeddingTable Table, QuantizationReport? Report)[]
-            {
-                ("float32", trained.Vectors, null),
-                ($"8-bit (g{group})", q8, QuantizationReport.Compare(trained.Vectors, q8Table)),
-                ($"4-bit (g{group})", q4, QuantizationReport.Compare(trained.Vectors, q4Table)),
-            };
             new Formats.Mlx.MlxCheckpointWriter().AddQuantized("embed_tokens", q4Table).Save(Path.Combine(outDir, "mlx-4bit"));
 
-            // 4. Evaluate each side by side.
-            var ci = CultureInfo.InvariantCulture;
-            var rows = new List<IReadOnlyList<string>>();
-            var neighbours = new List<IReadOnlyList<string>>();
-            foreach (var (name, table, report) in variants)
+            var reference = QuickstartReport.Neighbours(kv32, QuickstartReport.OverlapWords);
+            var scores32 = QuickstartReport.Evaluate(kv32, analogies, pairs);
+            var rows = new List<IReadOnlyList<string>>
+            {
+                new[] { "float32", QuickstartReport.Size(trained.Vectors), "—", "—", "—", QuickstartReport.AnalogyCell(scores32.Analogy), QuickstartReport.PairsCell(scores32.Pairs) },
+            };
+            foreach (var (name, table, quantized) in new[] { ($"8-bit (g{group})", q8, q8Table), ($"4-bit (g{group})", q4, q4Table) })
             {
                 using var kv = new KeyedVectors(words, table);
-                AnalogyEvaluation a;
-                using (var f = File.OpenRead(analogies))
-                    a = kv.EvaluateWordAnalogies(f);
-                WordPairsEvaluation p;
-                using (var f = File.OpenRead(pairs))
-                    p = kv.EvaluateWordPairs(f);
-                long bytes = report?.BytesAfter ?? table.ByteLength;
-                rows.Add([name, $"{bytes / 1024.0 / 1024.0:0.00} MiB", report is null ? "—" : report.RmsError.ToString("0.00000", ci),
-                    report is null ? "—" : report.MeanCosine.ToString("0.0000", ci),
-                    $"{a.Score.ToString("0.000", ci)} ({a.Questions - a.OutOfVocabulary:N0} q.)", p.Spearman.ToString("0.000", ci)]);
-                foreach (string w in ProbeWords.Where(kv.Contains).Take(3))
-                    neighbours.Add([name, w, string.Join(", ", kv.MostSimilar(w, 5).Select(x => x.Word))]);
+                var report = QuantizationReport.Compare(trained.Vectors, quantized);
+                var sc = QuickstartReport.Evaluate(kv, analogies, pairs);
+                double overlap = QuickstartReport.Overlap(reference, QuickstartReport.Neighbours(kv, QuickstartReport.OverlapWords));
+                rows.Add([name, QuickstartReport.Size(report.BytesAfter), report.RmsError.ToString("0.00000", ci), report.MeanCosine.ToString("0.0000", ci),
+                    (overlap * 100).ToString("0.0", ci) + " %", QuickstartReport.AnalogyCell(sc.Analogy), QuickstartReport.PairsCell(sc.Pairs)]);
             }
-            r.Table(["table", "size", "RMS error", "row cosine", "analogy accuracy", "WS-353 ρ"], rows);
-            r.Table(["table", "word", "nearest neighbours"], neighbours);
+            var g = QuickstartReport.Gensim;
+            rows.Add([g.Name, "", "", "", "", QuickstartReport.Cell(g.Analogy, g.AnalogyCovered, g.AnalogyTotal), QuickstartReport.Cell(g.Spearman, g.PairsCovered, g.PairsTotal)]);
+            r.Line("");
+            r.Line($"the table, quantized (MLX affine), on the analogy test and WS-353 (score, then questions or pairs covered of all):");
+            r.Table(["table", "size", "RMS error", "row cosine", $"top-{QuickstartReport.OverlapK} shared", "analogy accuracy", "WS-353 Spearman ρ"], rows);
+            r.Line($"top-{QuickstartReport.OverlapK} shared: of the {QuickstartReport.OverlapK} nearest neighbours of each of the {Math.Min(QuickstartReport.OverlapWords, words.Length):N0} commonest words, the share the float32 table also lists.");
+            foreach (string line in QuickstartReport.Reading(scores32, vocabulary.TotalCount))
+                r.Line(line);
 
             // 5. Pictures: a PCA map of frequent words and the loss curve.
             string map = Path.Combine(outDir, "map.png"), curve = Path.Combine(outDir, "loss.png");
             DrawMap(trained.Vectors, words, map);
             (double Fraction, double Loss)[] points;
             lock (losses) points = losses.OrderBy(x => x.Fraction).ToArray();
-            if (points.Length > 1)
-            {
-                // The corpus is three books in a row, so the loss moves with the text within each epoch;
-                // the moving average over a tenth of the run shows the trend.
-                double[] x = points.Select(p => p.Fraction).ToArray(), y = points.Select(p => p.Loss).ToArray();
-                int w = Math.Max(1, points.Length / 10);
-                double[] smooth = y.Select((_, i) => y.Skip(Math.Max(0, i - w + 1)).Take(Math.Min(w, i + 1)).Average()).ToArray();
-                Plots.Curve(curve, "word2vec training loss", "share of training done", "mean negative-sampling loss",
-                    [("per progress report", x, y), ($"moving average ({w} reports)", x, smooth)]);
-            }
+            bool drewLoss = QuickstartReport.DrawLoss(curve, points, s.EpochLosses, epochs);
 
             r.Line("");
-            r.Line($"wrote {Path.GetFullPath(st)} (+ .vocab), {Path.GetFullPath(w2v)}");
-            r.Line($"      {Path.GetFullPath(Path.Combine(outDir, "mlx-4bit"))} (MLX checkpoint, 4-bit), {Path.GetFullPath(map)}{(points.Length > 1 ? ", " + Path.GetFullPath(curve) : "")}");
-            r.Line($"next: embedsharp neighbors {w2v} king   ·   embedsharp analogy {w2v} man king woman   ·   embedsharp plot {w2v} --top 100");
+            r.Line($"wrote {QuickstartReport.Show(st)} (+ .vocab), {QuickstartReport.Show(w2v)} (word2vec text), {QuickstartReport.Show(Path.Combine(outDir, "mlx-4bit"))} (MLX checkpoint, 4-bit),");
+            r.Line($"      {QuickstartReport.Show(map)} (PCA map){(drewLoss ? ", " + QuickstartReport.Show(curve) + " (loss per epoch)" : "")}");
+            string v = QuickstartReport.Show(w2v);
+            r.Line($"next: embedsharp neighbors {v} king   ·   embedsharp analogy {v} man king woman   ·   embedsharp plot {v} --top 100");
+            r.Line("      (from the repository, `dotnet run --project src/EmbedSharp.Cli --` stands for `embedsharp`; docs/train-and-query.md goes further)");
             r.Line($"quickstart took {total.Elapsed.TotalSeconds:0.0} s");
         }
         return EmbedSharpCli.Ok;

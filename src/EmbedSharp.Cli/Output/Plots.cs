@@ -48,6 +48,61 @@ internal static class Plots
         Save(plot, path, 900, 500);
     }
 
+    /// <summary>
+    /// A training loss against epochs: the raw reports (thin), a smoothed trend (bold), each epoch's
+    /// mean as a labelled step, and a dashed line at every epoch boundary.
+    /// </summary>
+    public static void LossByEpoch(string path, string title, string yLabel, double[] x, double[] y, double[] trendX, double[] trendY, IReadOnlyList<double> epochMeans, int epochs)
+    {
+        var plot = new ScottPlot.Plot();
+        plot.Title(title);
+        plot.Axes.Bottom.Label.Text = "epochs done";
+        plot.Axes.Left.Label.Text = yLabel;
+        plot.Axes.Title.Label.FontSize = 18;
+        plot.Axes.Bottom.Label.FontSize = 15;
+        plot.Axes.Left.Label.FontSize = 15;
+        plot.Axes.Bottom.TickLabelStyle.FontSize = 13;
+        plot.Axes.Left.TickLabelStyle.FontSize = 13;
+        for (int e = 1; e < epochs; e++)
+        {
+            var boundary = plot.Add.VerticalLine(e);
+            boundary.LinePattern = ScottPlot.LinePattern.Dashed;
+            boundary.LineWidth = 1;
+            boundary.Color = ScottPlot.Colors.Gray;
+        }
+        var raw = plot.Add.Scatter(x, y);
+        raw.LegendText = "each progress report (rises and falls with the books in the corpus)";
+        raw.MarkerSize = 0;
+        raw.LineWidth = 1;
+        raw.Color = ScottPlot.Colors.SteelBlue.WithAlpha(0.45);
+        if (trendX.Length > 1)
+        {
+            var trend = plot.Add.Scatter(trendX, trendY);
+            trend.LegendText = "mean over the last epoch of reports (the trend)";
+            trend.MarkerSize = 0;
+            trend.LineWidth = 3;
+            trend.Color = ScottPlot.Colors.DarkBlue;
+        }
+        var palette = ScottPlot.Colors.OrangeRed;
+        for (int e = 0; e < epochMeans.Count && e < epochs; e++)
+        {
+            var step = plot.Add.Line(e, epochMeans[e], e + 1, epochMeans[e]);
+            step.LineWidth = 3;
+            step.Color = palette;
+            step.LegendText = e == 0 ? "mean of each epoch" : "";
+            var label = plot.Add.Text($"epoch {e + 1}: {epochMeans[e]:0.000}", e + 0.5, epochMeans[e]);
+            label.LabelFontSize = 13;
+            label.LabelFontColor = palette;
+            label.LabelBold = true;
+            label.LabelAlignment = ScottPlot.Alignment.LowerCenter;
+            label.LabelOffsetY = -4;
+        }
+        plot.Axes.SetLimitsX(0, epochs);
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        plot.Legend.FontSize = 13;
+        Save(plot, path, 1100, 600);
+    }
+
     private static void Save(ScottPlot.Plot plot, string path, int width, int height)
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
