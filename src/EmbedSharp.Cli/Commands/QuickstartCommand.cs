@@ -133,34 +133,55 @@ internal static class QuickstartCommand
 
             // 5. Pictures: a PCA map of frequent words and the loss curve.
             string map = Path.Combine(outDir, "map.png"), curve = Path.Combine(outDir, "loss.png");
-            DrawMap(trained.Vectors, words, map);
+            bool drewMap = DrawMap(kv32, map);
             (double Fraction, double Loss)[] points;
             lock (losses) points = losses.OrderBy(x => x.Fraction).ToArray();
             bool drewLoss = QuickstartReport.DrawLoss(curve, points, s.EpochLosses, epochs);
 
             r.Line("");
             r.Line($"wrote {QuickstartReport.Show(st)} (+ .vocab), {QuickstartReport.Show(w2v)} (word2vec text), {QuickstartReport.Show(Path.Combine(outDir, "mlx-4bit"))} (MLX checkpoint, 4-bit),");
-            r.Line($"      {QuickstartReport.Show(map)} (PCA map){(drewLoss ? ", " + QuickstartReport.Show(curve) + " (loss per epoch)" : "")}");
+            var pictures = new List<string>();
+            if (drewMap) pictures.Add(QuickstartReport.Show(map) + " (word map)");
+            if (drewLoss) pictures.Add(QuickstartReport.Show(curve) + " (loss per epoch)");
+            if (pictures.Count > 0) r.Line("      " + string.Join(", ", pictures));
             string v = QuickstartReport.Show(w2v);
-            r.Line($"next: embedsharp neighbors {v} king   ·   embedsharp analogy {v} man king woman   ·   embedsharp plot {v} --top 100");
+            r.Line($"next: embedsharp neighbors {v} sister   ·   embedsharp analogy {v} man king woman   ·   embedsharp plot {v} --top 100");
             r.Line("      (from the repository, `dotnet run --project src/EmbedSharp.Cli --` stands for `embedsharp`; docs/train-and-query.md goes further)");
             r.Line($"quickstart took {total.Elapsed.TotalSeconds:0.0} s");
         }
         return EmbedSharpCli.Ok;
     }
 
-    private static void DrawMap(EmbeddingTable table, string[] words, string path)
+    /// <summary>
+    /// A PCA map of the probe words and their nearest neighbours, one colour per probe word, so the
+    /// groups the training found show as clusters.
+    /// </summary>
+    private static bool DrawMap(KeyedVectors kv, string path)
     {
-        // The 80 most frequent words after the 20 commonest function words.
-        int from = Math.Min(20, words.Length), n = Math.Min(80, words.Length - from);
-        if (n < 2)
-            return;
-        var data = new float[n * table.Dims];
+        var labels = new List<string>();
+        var groups = new List<int>();
+        int group = 0;
+        foreach (string probe in QuickstartReport.ProbeWords.Where(kv.Contains))
+        {
+            foreach (string w in kv.MostSimilar(probe, 5).Select(x => x.Word).Prepend(probe))
+            {
+                if (labels.Contains(w))
+                    continue;
+                labels.Add(w);
+                groups.Add(group);
+            }
+            group++;
+        }
+        int n = labels.Count;
+        if (n < 3)
+            return false;
+        var data = new float[n * kv.Dims];
         for (int i = 0; i < n; i++)
-            table.ReadRow(from + i, data.AsSpan(i * table.Dims, table.Dims));
+            kv.TryGetVector(labels[i], data.AsSpan(i * kv.Dims, kv.Dims));
         var xy = new float[n * 2];
-        Kernels.Pca(data, n, table.Dims, Math.Min(2, table.Dims), xy);
-        Plots.Map(path, $"{n} frequent words of the quick-start corpus (PCA)", xy, words.Skip(from).Take(n).ToArray());
+        Kernels.Pca(data, n, kv.Dims, 2, xy);
+        Plots.Map(path, $"{group} words the corpus knows well and their 5 nearest neighbours (PCA of these {n} vectors)", xy, labels, groups);
+        return true;
     }
 
     /// <summary>The repository's data/quickstart, found from the working directory or the tool's own location.</summary>

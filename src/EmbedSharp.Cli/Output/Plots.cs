@@ -19,13 +19,14 @@ internal static class Plots
             var color = palette.GetColor(groups is null ? 0 : groups[i]);
             var marker = plot.Add.Marker(x, y);
             marker.Color = color;
-            marker.Size = 6;
+            marker.Size = 8;
             var text = plot.Add.Text(labels[i], x, y);
-            text.LabelFontSize = 11;
+            text.LabelFontSize = 14;
             text.LabelFontColor = color;
             text.LabelOffsetX = 4;
             text.LabelOffsetY = -4;
         }
+        plot.Axes.Margins(horizontal: 0.12, vertical: 0.06);   // room for the labels of the outermost points
         Save(plot, path, 1000, 800);
     }
 
