@@ -70,6 +70,15 @@ public sealed class QuickstartCommandTests(CliFixture fx) : IClassFixture<CliFix
     }
 
     [Fact]
+    public void DimsThatCannotBeQuantized_AreRefusedBeforeTraining()
+    {
+        var (code, output, error) = CliFixture.Run("quickstart", "--dims", "48", "--out", fx.PathOf("qs3"));
+        Assert.Equal(1, code);
+        Assert.Equal("error: [quickstart] --dims 48 must be a multiple of 32 to quantize; try 64 or 128\n", error);
+        Assert.Equal("", output);   // nothing trained, nothing written
+    }
+
+    [Fact]
     public void UnknownCommand_FailsWithUsage()
     {
         Assert.NotEqual(0, CliFixture.Run("no-such-command").Code);
