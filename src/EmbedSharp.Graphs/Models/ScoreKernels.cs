@@ -1,0 +1,118 @@
+using System.Numerics.Tensors;
+
+namespace EmbedSharp.Graphs.Models;
+
+/// <summary>How a query vector q is compared with an entity vector e.</summary>
+internal enum ScoreKind
+{
+    /// <summary><c>q · e</c> (DistMult, ComplEx with real and imaginary halves side by side).</summary>
+    Dot,
+
+    /// <summary><c>−Σ|q − e|</c> (TransE L1).</summary>
+    L1,
+
+    /// <summary><c>−‖q − e‖₂</c> (TransE L2).</summary>
+    L2,
+
+    /// <summary><c>−Σₖ |qₖ − eₖ|</c> over complex coordinates stored as [re | im] halves (RotatE).</summary>
+    ComplexL1,
+}
+
+/// <summary>Score of one query against one entity and its gradient, as plain loops (the reference the fast paths are tested against).</summary>
+internal static class ScoreKernels
+{
+    public static float Score(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e)
+    {
+        switch (kind)
+        {
+            case ScoreKind.Dot:
+                return TensorPrimitives.Dot(q, e);
+            case ScoreKind.L1:
+            {
+                double s = 0;
+                for (int i = 0; i < q.Length; i++)
+                    s += Math.Abs(q[i] - e[i]);
+                return (float)-s;
+            }
+            case ScoreKind.L2:
+                return -TensorPrimitives.Distance(q, e);
+            default:
+            {
+                int d = q.Length / 2;
+                double s = 0;
+                for (int k = 0; k < d; k++)
+                {
+                    float dr = q[k] - e[k], di = q[d + k] - e[d + k];
+                    s += MathF.Sqrt(dr * dr + di * di);
+                }
+                return (float)-s;
+            }
+        }
+    }
+
+    /// <summary><c>gq += g · ∂s/∂q</c> and <c>ge += g · ∂s/∂e</c> (either may be empty to skip it).</summary>
+    public static void Backward(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e, float g, Span<float> gq, Span<float> ge)
+    {
+        if (g == 0)
+            return;
+        switch (kind)
+        {
+            case ScoreKind.Dot:
+                if (!gq.IsEmpty)
+                    TensorPrimitives.MultiplyAdd(e, g, gq, gq);
+                if (!ge.IsEmpty)
+                    TensorPrimitives.MultiplyAdd(q, g, ge, ge);
+                return;
+            case ScoreKind.L1:
+                for (int i = 0; i < q.Length; i++)
+                {
+                    float diff = q[i] - e[i];
+                    float s = diff > 0 ? -g : diff < 0 ? g : 0;
+                    if (!gq.IsEmpty)
+                        gq[i] += s;
+                    if (!ge.IsEmpty)
+                        ge[i] -= s;
+                }
+                return;
+            case ScoreKind.L2:
+            {
+                float dist = TensorPrimitives.Distance(q, e);
+                if (dist == 0)
+                    return;
+                float f = -g / dist;
+                for (int i = 0; i < q.Length; i++)
+                {
+                    float diff = (q[i] - e[i]) * f;
+                    if (!gq.IsEmpty)
+                        gq[i] += diff;
+                    if (!ge.IsEmpty)
+                        ge[i] -= diff;
+                }
+                return;
+            }
+            default:
+            {
+                int d = q.Length / 2;
+                for (int k = 0; k < d; k++)
+                {
+                    float dr = q[k] - e[k], di = q[d + k] - e[d + k];
+                    float m = MathF.Sqrt(dr * dr + di * di);
+                    if (m == 0)
+                        continue;
+                    float f = -g / m;
+                    if (!gq.IsEmpty)
+                    {
+                        gq[k] += dr * f;
+                        gq[d + k] += di * f;
+                    }
+                    if (!ge.IsEmpty)
+                    {
+                        ge[k] -= dr * f;
+                        ge[d + k] -= di * f;
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
