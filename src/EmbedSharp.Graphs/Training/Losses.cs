@@ -9,11 +9,14 @@ internal static class Losses
     /// One positive and k negatives of one query. Returns the loss and adds its gradient to the anchor,
     /// relation, target and negative rows' gradients. <paramref name="negatives"/> holds k entity rows
     /// (row-major), <paramref name="gNegatives"/> their gradients. Scratch: q and gq of the entity width, k scores.
+    /// The self-adversarial weights are constants of the gradient (as in the paper); <paramref name="heldWeights"/>,
+    /// when given, replaces them (tests hold them fixed to check the gradient by finite differences), and
+    /// <paramref name="weightsUsed"/>, when given, receives them.
     /// </summary>
     public static float NegativeSampling(KgModel model, KgLoss loss, float margin, float alpha,
         ReadOnlySpan<float> anchor, ReadOnlySpan<float> relation, bool headSide, ReadOnlySpan<float> target, ReadOnlySpan<float> negatives, int k,
         Span<float> gAnchor, Span<float> gRelation, Span<float> gTarget, Span<float> gNegatives,
-        Span<float> q, Span<float> gq, Span<float> scores)
+        Span<float> q, Span<float> gq, Span<float> scores, ReadOnlySpan<float> heldWeights = default, Span<float> weightsUsed = default)
     {
         int d = anchor.Length;
         var kind = model.Kind;
@@ -50,7 +53,9 @@ internal static class Losses
             double negLoss = 0;
             for (int j = 0; j < k; j++)
             {
-                float p = (float)(Math.Exp(alpha * scores[j] - max) / z);
+                float p = heldWeights.IsEmpty ? (float)(Math.Exp(alpha * scores[j] - max) / z) : heldWeights[j];
+                if (!weightsUsed.IsEmpty)
+                    weightsUsed[j] = p;
                 negLoss += p * Softplus(scores[j]);           // −log σ(−s) = softplus(s)
                 float g = 0.5f * p * Sigmoid(scores[j]);      // d softplus(s)/ds = σ(s)
                 ScoreKernels.Backward(kind, q, negatives.Slice(j * d, d), g, gq, gNegatives.Slice(j * d, d));
