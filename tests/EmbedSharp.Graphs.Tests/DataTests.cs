@@ -48,6 +48,17 @@ public class DataTests
     }
 
     [Fact]
+    public void UnseenEntitiesCanBeIncludedOnRequest()
+    {
+        var kg = KnowledgeGraph.Read(Src("train.txt", "a\tr\tb\n"), Src("valid.txt", "a\tr\tc\n"), Src("test.txt", "d\tr\tb\n"), includeUnseenEntities: true);
+        Assert.Equal(["a", "b", "c", "d"], kg.Entities.Names);
+        Assert.Equal(new Triple(3, 0, 1), kg.Test[0]);
+        // Unseen relations stay an error: a model could not even score them.
+        var ex = Assert.Throws<InvalidDataException>(() => KnowledgeGraph.Read(Src("train.txt", "a\tr\tb\n"), Src("valid.txt", "a\tq\tb\n"), includeUnseenEntities: true));
+        Assert.Contains("valid.txt:1", ex.Message);
+    }
+
+    [Fact]
     public void InversesDoubleTheTriples()
     {
         var inv = KnowledgeGraph.WithInverses([new Triple(0, 1, 2), new Triple(3, 0, 4)], 2);

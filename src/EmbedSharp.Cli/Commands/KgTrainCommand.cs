@@ -36,6 +36,8 @@ internal static class KgTrainCommand
         var curve = new Option<string?>("--curve") { Description = "Write the epoch/time/loss/valid-MRR curve as CSV here (with --eval-every)." };
         var plot = new Option<string?>("--plot") { Description = "Plot the valid-MRR curve against training time to this PNG (with --eval-every)." };
         var json = CommonOptions.Json();
+        var allEntities = new Option<bool>("--all-entities") { Description = "Number entities from every split, so valid/test triples naming entities training never saw are ranked (with untrained rows) instead of being an error; published WN18RR results count them this way." };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many seconds (then evaluate and save as after Ctrl-C)." };
         var options = new Dictionary<string, Option>
         {
             ["model"] = new Option<string?>("--model") { Description = "transe, distmult, complex or rotate (default complex)." },
@@ -62,7 +64,7 @@ internal static class KgTrainCommand
         };
         var cmd = new Command("train", "Train a knowledge-graph model and save it as safetensors; prints filtered MRR on valid (and test) at the end.\n\nExamples:\n  embedsharp kg train ../shared/data/kg/umls --model complex --dims 200 --out umls.safetensors\n  embedsharp kg train ../shared/data/kg/kinship --config benchmarks/kg/configs/kinship-complex.json --out kinship.safetensors\n  embedsharp kg train data/WN18RR --model rotate --dims 500 --negatives 256 --eval-every 5 --curve curve.csv --plot curve.png --out wn.safetensors\n\nCtrl-C stops at the next batch and still writes the model.")
         {
-            dir, output, config, curve, plot, json,
+            dir, output, config, curve, plot, json, timeLimit, allEntities,
         };
         foreach (var o in options.Values)
             cmd.Options.Add(o);
@@ -78,7 +80,14 @@ internal static class KgTrainCommand
                 Option<ulong?> o => r.GetValue(o),
                 _ => null,
             });
-            return Task.FromResult(Run(console, r.GetValue(dir)!, r.GetValue(output)!, r.GetValue(config), given, r.GetValue(curve), r.GetValue(plot), r.GetValue(json), ct));
+            using var limited = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (r.GetValue(timeLimit) is double seconds)
+            {
+                if (!(seconds > 0) || double.IsInfinity(seconds))
+                    throw new ArgumentOutOfRangeException(nameof(timeLimit), $"[{Op}] --time-limit must be a number of seconds > 0");
+                limited.CancelAfter(TimeSpan.FromSeconds(seconds));
+            }
+            return Task.FromResult(Run(console, r.GetValue(dir)!, r.GetValue(output)!, r.GetValue(config), given, r.GetValue(curve), r.GetValue(plot), r.GetValue(json), r.GetValue(allEntities), limited.Token));
         });
         return cmd;
     }
@@ -158,7 +167,7 @@ internal static class KgTrainCommand
         return s;
     }
 
-    public static int Run(IConsole console, string dir, string output, string? configPath, IReadOnlyDictionary<string, object?> given, string? curvePath, string? plotPath, bool json, CancellationToken ct)
+    public static int Run(IConsole console, string dir, string output, string? configPath, IReadOnlyDictionary<string, object?> given, string? curvePath, string? plotPath, bool json, bool allEntities, CancellationToken ct)
     {
         var s = Resolve(given, configPath);
         string trainPath = Path.Combine(dir, "train.txt"), validPath = Path.Combine(dir, "valid.txt"), testPath = Path.Combine(dir, "test.txt");
@@ -172,7 +181,7 @@ internal static class KgTrainCommand
         using (var train = KgModelFile.Open(Op, trainPath).Reader)
         using (var valid = File.Exists(validPath) ? File.OpenText(validPath) : null)
         using (var test = File.Exists(testPath) ? File.OpenText(testPath) : null)
-            kg = KnowledgeGraph.Read(new(trainPath, train), valid is null ? null : new(validPath, valid), test is null ? null : new(testPath, test));
+            kg = KnowledgeGraph.Read(new(trainPath, train), valid is null ? null : new(validPath, valid), test is null ? null : new(testPath, test), allEntities);
         var filter = kg.AllKnown();
         r.Line($"{dir}: {kg.Entities.Count:N0} entities, {kg.Relations.Count:N0} relations, {kg.Train.Length:N0} train / {kg.Valid.Length:N0} valid / {kg.Test.Length:N0} test triples"
             + (kg.Test.Length == 0 ? " (no test split: results are on valid)" : ""));
@@ -220,6 +229,8 @@ internal static class KgTrainCommand
             ["loss"] = summary.Loss,
             ["train_seconds"] = trainTime,
             ["examples_per_second"] = trainTime > 0 ? summary.Examples / trainTime : 0,
+            // 1-N counts two queries per triple; negative sampling one positive per triple.
+            ["triples_per_second"] = trainTime > 0 ? summary.Examples / (summary.LossKind == KgLoss.OneToN ? 2.0 : 1.0) / trainTime : 0,
         };
         foreach (var (name, split) in new[] { ("valid", kg.Valid), ("test", kg.Test) })
         {
@@ -260,7 +271,7 @@ internal static class KgTrainCommand
         }
         if (json)
             r.JsonLine(result);
-        r.Line($"{(summary.Cancelled ? "stopped early (Ctrl-C); saved what was learned: " : "")}{summary.Epochs} epoch(s), {trainTime.ToString("0.0", CultureInfo.InvariantCulture)} s training");
+        r.Line($"{(summary.Cancelled ? "stopped early (Ctrl-C or --time-limit); saved what was learned: " : "")}{summary.Epochs} epoch(s), {trainTime.ToString("0.0", CultureInfo.InvariantCulture)} s training");
         r.Line($"wrote {Path.GetFullPath(output)}");
         return EmbedSharpCli.Ok;
     }
