@@ -97,4 +97,19 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Equal(1, c4);
         Assert.Contains("pluto", e4);
     }
+
+    [Fact]
+    public void Node2Vec_WritesEntityVectorsThatTheVectorCommandsRead()
+    {
+        string dir = Data();
+        string output = fx.PathOf("kg-out/n2v.txt");
+        var (code, text, error) = CliFixture.Run("kg", "node2vec", dir, "--p", "0.5", "--q", "2", "--walks", "4", "--walk-length", "10", "--dims", "8", "--threads", "1", "--out", output);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("12 entity vectors of 8 dims", text);
+        var (c2, inspect, _) = CliFixture.Run("inspect", output, "--json");
+        Assert.Equal(0, c2);
+        Assert.Contains("\"dims\":8", inspect);
+        Assert.Equal(1, CliFixture.Run("kg", "node2vec", dir, "--q", "0", "--out", output).Code);
+    }
 }

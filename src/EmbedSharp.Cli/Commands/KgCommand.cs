@@ -11,5 +11,6 @@ internal static class KgCommand
         KgTrainCommand.Create(console),
         KgEvaluateCommand.Create(console),
         KgPredictCommand.Create(console),
+        KgNode2VecCommand.Create(console),
     };
 }
