@@ -88,3 +88,39 @@ public class ModelTests
         Assert.Equal(model.Gamma, model.Score(0, 0, 1), 4);
     }
 }
+
+public class ScoreKernelTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(16)]
+    [InlineData(33)]
+    [InlineData(130)]
+    public void VectorisedKernelsMatchThePlainLoops(int half)
+    {
+        var r = new Random(half);
+        int n = 2 * half;
+        foreach (var kind in Enum.GetValues<ScoreKind>())
+        {
+            var q = Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+            var e = Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+            if (n > 2)
+            {
+                e[1] = q[1];          // a zero difference (L1 sign 0)
+                e[half] = q[half];    // with e[0] below: a complex coordinate with zero modulus
+                e[0] = q[0];
+            }
+            Assert.Equal(ScoreKernels.ScoreReference(kind, q, e), ScoreKernels.Score(kind, q, e), 3);
+            var gq1 = new float[n]; var ge1 = new float[n]; var gq2 = new float[n]; var ge2 = new float[n];
+            ScoreKernels.BackwardReference(kind, q, e, 0.7f, gq1, ge1);
+            ScoreKernels.Backward(kind, q, e, 0.7f, gq2, ge2);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(gq1[i], gq2[i], 4);
+                Assert.Equal(ge1[i], ge2[i], 4);
+            }
+        }
+    }
+}

@@ -18,11 +18,99 @@ internal enum ScoreKind
     ComplexL1,
 }
 
-/// <summary>Score of one query against one entity and its gradient, as plain loops (the reference the fast paths are tested against).</summary>
+/// <summary>
+/// Score of one query against one entity and its gradient: <see cref="Score"/> and <see cref="Backward"/>
+/// are vectorised (TensorPrimitives over the difference, with a per-thread scratch row);
+/// <see cref="ScoreReference"/> and <see cref="BackwardReference"/> are the plain loops they are tested against.
+/// </summary>
 internal static class ScoreKernels
 {
+    [ThreadStatic]
+    private static float[]? t_scratch;
+
+    private static Span<float> Scratch(int length)
+    {
+        var s = t_scratch;
+        if (s is null || s.Length < length)
+            t_scratch = s = new float[Math.Max(length, 64)];
+        return s.AsSpan(0, length);
+    }
+
     public static float Score(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e)
     {
+        if (q.IsEmpty)
+            return 0;
+        if (kind == ScoreKind.Dot)
+            return TensorPrimitives.Dot(q, e);
+        if (kind == ScoreKind.L2)
+            return -TensorPrimitives.Distance(q, e);
+        var diff = Scratch(q.Length);
+        TensorPrimitives.Subtract(q, e, diff);
+        if (kind == ScoreKind.L1)
+            return -TensorPrimitives.SumOfMagnitudes<float>(diff);
+        int d = q.Length / 2;
+        var re = diff[..d];
+        TensorPrimitives.Hypot<float>(re, diff[d..], re);
+        return -TensorPrimitives.Sum<float>(re);
+    }
+
+    /// <summary><c>gq += g · ∂s/∂q</c> and <c>ge += g · ∂s/∂e</c> (either may be empty to skip it).</summary>
+    public static void Backward(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e, float g, Span<float> gq, Span<float> ge)
+    {
+        if (g == 0 || q.IsEmpty)
+            return;
+        if (kind == ScoreKind.Dot)
+        {
+            if (!gq.IsEmpty)
+                TensorPrimitives.MultiplyAdd(e, g, gq, gq);
+            if (!ge.IsEmpty)
+                TensorPrimitives.MultiplyAdd(q, g, ge, ge);
+            return;
+        }
+        int n = q.Length;
+        var scratch = Scratch(2 * n);
+        var diff = scratch[..n];
+        var unit = scratch[n..];
+        TensorPrimitives.Subtract(q, e, diff);
+        switch (kind)
+        {
+            case ScoreKind.L1:
+                // sign(diff), 0 where diff = 0.
+                TensorPrimitives.Abs<float>(diff, unit);
+                TensorPrimitives.Max(unit, float.Epsilon, unit);
+                TensorPrimitives.Divide(diff, unit, unit);
+                break;
+            case ScoreKind.L2:
+            {
+                float dist = TensorPrimitives.Norm<float>(diff);
+                if (dist == 0)
+                    return;
+                TensorPrimitives.Multiply(diff, 1 / dist, unit);
+                break;
+            }
+            default:
+            {
+                // Per complex coordinate k: (Δre, Δim) / |Δ|, 0 where |Δ| = 0.
+                int d = n / 2;
+                var m = unit[..d];
+                TensorPrimitives.Hypot<float>(diff[..d], diff[d..], m);
+                TensorPrimitives.Max(m, float.Epsilon, m);
+                TensorPrimitives.Divide(diff[d..], m, unit[d..]);
+                TensorPrimitives.Divide(diff[..d], m, unit[..d]);
+                break;
+            }
+        }
+        // s = −distance: ∂s/∂q = −unit, ∂s/∂e = +unit.
+        if (!gq.IsEmpty)
+            TensorPrimitives.MultiplyAdd(unit, -g, gq, gq);
+        if (!ge.IsEmpty)
+            TensorPrimitives.MultiplyAdd(unit, g, ge, ge);
+    }
+
+    public static float ScoreReference(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e)
+    {
+        if (q.IsEmpty)
+            return 0;
         switch (kind)
         {
             case ScoreKind.Dot:
@@ -50,10 +138,10 @@ internal static class ScoreKernels
         }
     }
 
-    /// <summary><c>gq += g · ∂s/∂q</c> and <c>ge += g · ∂s/∂e</c> (either may be empty to skip it).</summary>
-    public static void Backward(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e, float g, Span<float> gq, Span<float> ge)
+    /// <summary>The plain-loop form of <see cref="Backward"/>.</summary>
+    public static void BackwardReference(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e, float g, Span<float> gq, Span<float> ge)
     {
-        if (g == 0)
+        if (g == 0 || q.IsEmpty)
             return;
         switch (kind)
         {
