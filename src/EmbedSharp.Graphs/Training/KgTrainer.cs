@@ -298,6 +298,14 @@ public static class KgTrainer
         private readonly Dictionary<int, Embedding> _queriesT = [];
         private readonly int[] _allRows = Enumerable.Range(0, model.NumEntities).ToArray();
         private RowGradients? _relationGrads;
+        private float[] _q = [], _scores = [], _gq = [], _gT = [], _gEntities = [];
+
+        private static float[] Buffer(ref float[] buffer, long length)
+        {
+            if (buffer.Length < length)
+                buffer = new float[length];
+            return buffer;
+        }
 
         /// <summary>Loss of a batch and its gradients: dense for entities (<c>N × D</c>), gathered for relations.</summary>
         public double Compute(ReadOnlySpan<Query> batch, KgTrainingOptions options, float[] gEntities, RowGradients gRelations)
@@ -305,17 +313,17 @@ public static class KgTrainer
             int b = batch.Length, n = model.NumEntities, d = model.Entities.Dims;
             var table = model.Entities.Weight;
             var relations = model.Relations.Weight;
-            var q = new float[b * d];
+            var q = Buffer(ref _q, (long)b * d).AsSpan(0, b * d);
             for (int i = 0; i < b; i++)
-                model.Query(table.GetRow<float>(batch[i].Anchor), relations.GetRow<float>(batch[i].Relation), batch[i].HeadSide, q.AsSpan(i * d, d));
-            var scores = new float[(long)b * n];
-            model.Entities.AsLinear(q, scores);
+                model.Query(table.GetRow<float>(batch[i].Anchor), relations.GetRow<float>(batch[i].Relation), batch[i].HeadSide, q.Slice(i * d, d));
+            var scoresArray = Buffer(ref _scores, (long)b * n);
+            model.Entities.AsLinear(q, scoresArray.AsSpan(0, b * n));
             // Softmax cross-entropy; scores become G = (softmax − onehot) / b.
             var rowLoss = new double[b];
             var queries = batch.ToArray();
             Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, i =>
             {
-                var s = scores.AsSpan((int)((long)i * n), n);
+                var s = scoresArray.AsSpan((int)((long)i * n), n);
                 float max = System.Numerics.Tensors.TensorPrimitives.Max<float>(s);
                 float target = s[queries[i].Target];
                 System.Numerics.Tensors.TensorPrimitives.Subtract(s, max, s);
@@ -330,13 +338,14 @@ public static class KgTrainer
                 loss += rowLoss[i];
             // gQ = G · E, through the transposed table Eᵀ (D rows of N).
             Transpose(table.AsSpan<float>(), n, d, _entitiesT.Weight.AsSpan<float>());
-            var gq = new float[b * d];
+            var gq = Buffer(ref _gq, (long)b * d).AsSpan(0, b * d);
+            var scores = scoresArray.AsSpan(0, b * n);
             _entitiesT.AsLinear(scores, gq);
             // gE = Gᵀ · Q, through Qᵀ (D rows of b) and Gᵀ (N rows of b).
             if (!_queriesT.TryGetValue(b, out var queriesT))
                 _queriesT[b] = queriesT = new Embedding(d, b, new EmbeddingOptions { Initializer = Initializer.Zeros });
             Transpose(q, b, d, queriesT.Weight.AsSpan<float>());
-            var gT = new float[(long)n * b];
+            var gT = Buffer(ref _gT, (long)n * b).AsSpan(0, n * b);
             Transpose(scores, b, n, gT);
             queriesT.AsLinear(gT, gEntities);
             bool regularizeRelation = model.Name != "rotate";
@@ -348,7 +357,7 @@ public static class KgTrainer
                 var relationRow = relations.GetRow<float>(query.Relation);
                 var gAnchor = gEntities.AsSpan(query.Anchor * d, d);
                 var gRelation = gRelations.Row(query.Relation);
-                model.QueryBackward(anchorRow, relationRow, query.HeadSide, gq.AsSpan(i * d, d), gAnchor, gRelation);
+                model.QueryBackward(anchorRow, relationRow, query.HeadSide, gq.Slice(i * d, d), gAnchor, gRelation);
                 loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, anchorRow, gAnchor, scale);
                 loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, table.GetRow<float>(query.Target), gEntities.AsSpan(query.Target * d, d), scale);
                 if (regularizeRelation)
@@ -359,7 +368,8 @@ public static class KgTrainer
 
         public double Step(ReadOnlySpan<Query> batch, KgTrainingOptions options, SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer)
         {
-            var gEntities = new float[(long)model.NumEntities * model.Entities.Dims];
+            // Compute overwrites every value (the last GEMM writes all N × D), so the buffer is reused as is.
+            var gEntities = Buffer(ref _gEntities, (long)model.NumEntities * model.Entities.Dims);
             _relationGrads ??= new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
             double loss = Compute(batch, options, gEntities, _relationGrads);
             entityOptimizer.Step(new SparseGradient(model.NumEntities, model.Entities.Dims, _allRows, gEntities));
