@@ -107,6 +107,48 @@ internal static class ScoreKernels
             TensorPrimitives.MultiplyAdd(unit, g, ge, ge);
     }
 
+    /// <summary>
+    /// The score of a distance kind and, in <paramref name="unit"/>, the direction u with
+    /// <c>∂s/∂q = −u</c> and <c>∂s/∂e = u</c>, so a caller can form both gradients later without
+    /// recomputing the difference (what <see cref="Backward"/> does in one call).
+    /// </summary>
+    public static float ScoreWithUnit(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e, Span<float> unit)
+    {
+        if (q.IsEmpty)
+            return 0;
+        int n = q.Length;
+        var diff = Scratch(n);
+        TensorPrimitives.Subtract(q, e, diff);
+        switch (kind)
+        {
+            case ScoreKind.L1:
+            {
+                float s = TensorPrimitives.SumOfMagnitudes<float>(diff);
+                TensorPrimitives.Abs<float>(diff, unit);
+                TensorPrimitives.Max(unit, float.Epsilon, unit);
+                TensorPrimitives.Divide(diff, unit, unit);
+                return -s;
+            }
+            case ScoreKind.L2:
+            {
+                float dist = TensorPrimitives.Norm<float>(diff);
+                TensorPrimitives.Multiply(diff, dist == 0 ? 0 : 1 / dist, unit);
+                return -dist;
+            }
+            default:
+            {
+                int d = n / 2;
+                var m = unit[..d];
+                TensorPrimitives.Hypot<float>(diff[..d], diff[d..], m);
+                float s = TensorPrimitives.Sum<float>(m);
+                TensorPrimitives.Max(m, float.Epsilon, m);
+                TensorPrimitives.Divide(diff[d..], m, unit[d..]);
+                TensorPrimitives.Divide(diff[..d], m, unit[..d]);
+                return -s;
+            }
+        }
+    }
+
     public static float ScoreReference(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e)
     {
         if (q.IsEmpty)

@@ -226,7 +226,6 @@ public static class KgTrainer
                 Array.Clear(gAnchor);
                 Array.Clear(gTarget);
                 Array.Clear(gRelation);
-                Array.Clear(gNegatives);
                 var anchorRow = table.GetRow<float>(anchor);
                 var relationRow = relations.GetRow<float>(row);
                 var targetRow = table.GetRow<float>(target);

@@ -7,8 +7,8 @@ internal static class Losses
 {
     /// <summary>
     /// One positive and k negatives of one query. Returns the loss and adds its gradient to the anchor,
-    /// relation, target and negative rows' gradients. <paramref name="negatives"/> holds k entity rows
-    /// (row-major), <paramref name="gNegatives"/> their gradients. Scratch: q and gq of the entity width, k scores.
+    /// relation and target rows' gradients and writes (not adds) the negative rows' gradients.
+    /// <paramref name="negatives"/> holds k entity rows (row-major), <paramref name="gNegatives"/> their gradients. Scratch: q and gq of the entity width, k scores.
     /// The self-adversarial weights are constants of the gradient (as in the paper); <paramref name="heldWeights"/>,
     /// when given, replaces them (tests hold them fixed to check the gradient by finite differences), and
     /// <paramref name="weightsUsed"/>, when given, receives them.
@@ -20,26 +20,30 @@ internal static class Losses
     {
         int d = anchor.Length;
         var kind = model.Kind;
+        bool dot = kind == ScoreKind.Dot;
         model.Query(anchor, relation, headSide, q);
-        float pos = model.Gamma + ScoreKernels.Score(kind, q, target);
+        // Distance kinds: each negative's unit direction is kept in its gradient row and scaled once its weight is known.
+        float pos = model.Gamma + (dot ? ScoreKernels.Score(kind, q, target) : ScoreKernels.ScoreWithUnit(kind, q, target, gTargetUnit(d)));
         for (int j = 0; j < k; j++)
-            scores[j] = model.Gamma + ScoreKernels.Score(kind, q, negatives.Slice(j * d, d));
+            scores[j] = model.Gamma + (dot ? ScoreKernels.Score(kind, q, negatives.Slice(j * d, d)) : ScoreKernels.ScoreWithUnit(kind, q, negatives.Slice(j * d, d), gNegatives.Slice(j * d, d)));
         gq.Clear();
-        float value;
+        float value, gPos;
         if (loss == KgLoss.Margin)
         {
             value = 0;
-            float gPos = 0, inv = 1f / k;
+            gPos = 0;
+            float inv = 1f / k;
             for (int j = 0; j < k; j++)
             {
                 float m = margin - pos + scores[j];
-                if (m <= 0)
-                    continue;
-                value += m * inv;
-                gPos -= inv;
-                ScoreKernels.Backward(kind, q, negatives.Slice(j * d, d), inv, gq, gNegatives.Slice(j * d, d));
+                float g = m > 0 ? inv : 0;
+                if (m > 0)
+                {
+                    value += m * inv;
+                    gPos -= inv;
+                }
+                Apply(dot, q, negatives.Slice(j * d, d), g, gq, gNegatives.Slice(j * d, d));
             }
-            ScoreKernels.Backward(kind, q, target, gPos, gq, gTarget);
         }
         else
         {
@@ -58,13 +62,47 @@ internal static class Losses
                     weightsUsed[j] = p;
                 negLoss += p * Softplus(scores[j]);           // −log σ(−s) = softplus(s)
                 float g = 0.5f * p * Sigmoid(scores[j]);      // d softplus(s)/ds = σ(s)
-                ScoreKernels.Backward(kind, q, negatives.Slice(j * d, d), g, gq, gNegatives.Slice(j * d, d));
+                Apply(dot, q, negatives.Slice(j * d, d), g, gq, gNegatives.Slice(j * d, d));
             }
             value = (float)(0.5 * (Softplus(-pos) + negLoss)); // −log σ(s) = softplus(−s)
-            ScoreKernels.Backward(kind, q, target, -0.5f * Sigmoid(-pos), gq, gTarget);
+            gPos = -0.5f * Sigmoid(-pos);
+        }
+        if (dot)
+            ScoreKernels.Backward(kind, q, target, gPos, gq, gTarget);
+        else
+        {
+            var unit = gTargetUnit(d);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(unit, -gPos, gq, gq);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(unit, gPos, gTarget, gTarget);
         }
         model.QueryBackward(anchor, relation, headSide, gq, gAnchor, gRelation);
         return value;
+    }
+
+    [ThreadStatic]
+    private static float[]? t_targetUnit;
+
+    private static Span<float> gTargetUnit(int d)
+    {
+        if (t_targetUnit is null || t_targetUnit.Length < d)
+            t_targetUnit = new float[d];
+        return t_targetUnit.AsSpan(0, d);
+    }
+
+    /// <summary>
+    /// One negative's share: with its score's weight g, <c>gq += g · ∂s/∂q</c>, and its gradient row set to
+    /// <c>g · ∂s/∂e</c> (for distance kinds the row holds the unit direction on entry and is scaled in place).
+    /// </summary>
+    private static void Apply(bool dot, ReadOnlySpan<float> q, ReadOnlySpan<float> negative, float g, Span<float> gq, Span<float> gNegative)
+    {
+        if (dot)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Multiply(q, g, gNegative);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(negative, g, gq, gq);
+            return;
+        }
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(gNegative, -g, gq, gq);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(gNegative, g, gNegative);
     }
 
     /// <summary>Adds <c>scale · ∂R/∂row</c> to <paramref name="grad"/> and returns <c>scale · R(row)</c> for the regularizer R.</summary>
