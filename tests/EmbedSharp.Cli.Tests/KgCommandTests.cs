@@ -112,4 +112,19 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Contains("\"dims\":8", inspect);
         Assert.Equal(1, CliFixture.Run("kg", "node2vec", dir, "--q", "0", "--out", output).Code);
     }
+
+    [Fact]
+    public void EveryKgCommand_HasHelpWithAnExample()
+    {
+        foreach (string command in new[] { "train", "evaluate", "predict", "node2vec" })
+        {
+            var (code, output, _) = CliFixture.Run("kg", command, "--help");
+            Assert.Equal(0, code);
+            Assert.Contains("Examples:", output);
+            Assert.Contains("embedsharp kg " + command, output);
+        }
+        var (c, list, _) = CliFixture.Run("kg", "--help");
+        Assert.Equal(0, c);
+        Assert.DoesNotContain("embedsharp kg train ../shared", list); // the group's list keeps one line per command
+    }
 }
