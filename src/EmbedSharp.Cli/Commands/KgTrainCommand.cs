@@ -226,7 +226,7 @@ internal static class KgTrainCommand
             ["model"] = s.Model,
             ["epochs"] = summary.Epochs,
             ["cancelled"] = summary.Cancelled,
-            ["loss"] = summary.Loss,
+            ["loss"] = double.IsFinite(summary.Loss) ? summary.Loss : null,
             ["train_seconds"] = trainTime,
             ["examples_per_second"] = trainTime > 0 ? summary.Examples / trainTime : 0,
             // 1-N counts two queries per triple; negative sampling one positive per triple.

@@ -139,7 +139,11 @@ public static class KgTrainer
                 }
                 examples += seen;
                 if (cancelled)
+                {
+                    if (completed == 0 && seen > 0)
+                        lastLoss = sum / seen; // nothing better to report: the mean over the part of the first epoch that ran
                     break;
+                }
                 completed = epoch;
                 lastLoss = seen == 0 ? 0 : sum / seen;
                 options.Progress?.Invoke(new KgEpochReport(epoch, options.Epochs, lastLoss, examples, clock.Elapsed));

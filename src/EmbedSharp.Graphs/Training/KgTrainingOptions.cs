@@ -118,7 +118,7 @@ public sealed record KgEpochReport(int Epoch, int Epochs, double Loss, long Exam
 
 /// <summary>What a training run did.</summary>
 /// <param name="Epochs">Epochs completed.</param>
-/// <param name="Loss">Mean loss of the last complete epoch (NaN if none completed).</param>
+/// <param name="Loss">Mean loss of the last complete epoch (if cancelled during the first, the mean over the batches that ran; NaN if none ran).</param>
 /// <param name="Examples">Examples seen.</param>
 /// <param name="Elapsed">Wall time.</param>
 /// <param name="Cancelled">True when the token stopped training before the last epoch; the model holds what was learned.</param>
