@@ -16,7 +16,7 @@ CLI=(dotnet src/EmbedSharp.Cli/bin/Release/net10.0/EmbedSharp.Cli.dll)
 echo "load before: $(uptime)"
 "${CLI[@]}" kg train "$DATA" --all-entities --config benchmarks/kg/configs/wn18rr-complex.json --eval-every 1 --time-limit "$SECONDS_PER_MODEL" \
   --curve "$OUT/wn18rr-complex-curve.csv" --plot "$OUT/wn18rr-complex-curve.png" --out "$OUT/wn18rr-complex.safetensors" --json | tail -1 > "$OUT/wn18rr-complex.json"
-"${CLI[@]}" kg train "$DATA" --all-entities --config benchmarks/kg/configs/wn18rr-rotate.json --eval-every 4 --time-limit "$SECONDS_PER_MODEL" \
+"${CLI[@]}" kg train "$DATA" --all-entities --config benchmarks/kg/configs/wn18rr-rotate.json --eval-every 3 --time-limit "$SECONDS_PER_MODEL" \
   --curve "$OUT/wn18rr-rotate-curve.csv" --plot "$OUT/wn18rr-rotate-curve.png" --out "$OUT/wn18rr-rotate.safetensors" --json | tail -1 > "$OUT/wn18rr-rotate.json"
 /usr/bin/time -v "${CLI[@]}" kg evaluate "$OUT/wn18rr-complex.safetensors" --test "$DATA/valid.txt" --filter "$DATA/train.txt" --json \
   > "$OUT/wn18rr-eval.json" 2> "$OUT/wn18rr-eval-time.txt"

@@ -189,7 +189,7 @@ internal static class KgTrainCommand
         {
             Dims = s.Dims, InverseRelations = s.Inverse, Gamma = s.Gamma, Norm = s.Norm, InitScale = s.InitScale, Seed = s.Seed,
         });
-        var curve = new List<(int Epoch, double Seconds, double Loss, double ValidMrr)>();
+        var curve = new List<(double Epoch, double Seconds, double Loss, double ValidMrr)>();
         double evalSeconds = 0;
         var options = new KgTrainingOptions
         {
@@ -242,6 +242,12 @@ internal static class KgTrainCommand
             result[$"{name}_hits_at_1"] = m.HitsAt1;
             result[$"{name}_hits_at_3"] = m.HitsAt3;
             result[$"{name}_hits_at_10"] = m.HitsAt10;
+            if (name == "valid" && (curve.Count == 0 || double.IsNaN(curve[^1].ValidMrr) || summary.Cancelled))
+            {
+                // The run's end is a point of the curve too (a time-limited run may stop inside an epoch).
+                double epochs = summary.Examples / (kg.Train.Length * (summary.LossKind == KgLoss.OneToN ? 2.0 : 1.0));
+                curve.Add((epochs, trainTime, double.IsFinite(summary.Loss) ? summary.Loss : double.NaN, m.Mrr));
+            }
             r.Line($"{name} (filtered, {split.Length:N0} triples): MRR {F(m.Mrr)}, MR {m.MeanRank.ToString("0.0", CultureInfo.InvariantCulture)}, Hits@1 {F(m.HitsAt1)}, Hits@3 {F(m.HitsAt3)}, Hits@10 {F(m.HitsAt10)}");
         }
         var settingsJson = JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -257,14 +263,14 @@ internal static class KgTrainCommand
             OutputPaths.Prepare(curvePath);
             var sb = new StringBuilder("epoch,train_seconds,loss,valid_mrr\n");
             foreach (var c in curve)
-                sb.Append(CultureInfo.InvariantCulture, $"{c.Epoch},{c.Seconds:0.###},{c.Loss:0.######},{(double.IsNaN(c.ValidMrr) ? "" : c.ValidMrr.ToString("0.######", CultureInfo.InvariantCulture))}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"{c.Epoch:0.###},{c.Seconds:0.###},{(double.IsNaN(c.Loss) ? "" : c.Loss.ToString("0.######", CultureInfo.InvariantCulture))},{(double.IsNaN(c.ValidMrr) ? "" : c.ValidMrr.ToString("0.######", CultureInfo.InvariantCulture))}\n");
             File.WriteAllText(curvePath, sb.ToString());
         }
         if (plotPath is not null)
         {
             var points = curve.Where(c => !double.IsNaN(c.ValidMrr)).ToArray();
             if (points.Length == 0)
-                throw new ArgumentException($"[{Op}] --plot needs valid-MRR points: give --eval-every N and a folder with valid.txt");
+                throw new ArgumentException($"[{Op}] --plot needs valid-MRR points: give a folder with valid.txt (and --eval-every N for more than the final point)");
             OutputPaths.Prepare(plotPath);
             Plots.Curve(plotPath, $"{s.Model} on {Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'))}: filtered valid MRR", "training time (s)", "valid MRR",
                 [(s.Model, points.Select(p => p.Seconds).ToArray(), points.Select(p => p.ValidMrr).ToArray())]);
