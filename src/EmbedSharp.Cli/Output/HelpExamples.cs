@@ -14,7 +14,7 @@ internal static class HelpExamples
     public static void Install(Command root)
     {
         var extra = new Dictionary<Command, string>();
-        foreach (var cmd in root.Subcommands)
+        foreach (var cmd in Descendants(root))
         {
             string? d = cmd.Description;
             int cut = d?.IndexOf("\n\n", StringComparison.Ordinal) ?? -1;
@@ -27,6 +27,10 @@ internal static class HelpExamples
         if (help.Action is SynchronousCommandLineAction inner)
             help.Action = new WithExamples(inner, extra);
     }
+
+    /// <summary>Every command below <paramref name="command"/>, groups' subcommands included (e.g. <c>kg train</c>).</summary>
+    private static IEnumerable<Command> Descendants(Command command) =>
+        command.Subcommands.SelectMany(c => Descendants(c).Prepend(c));
 
     private sealed class WithExamples(SynchronousCommandLineAction inner, Dictionary<Command, string> extra) : SynchronousCommandLineAction
     {

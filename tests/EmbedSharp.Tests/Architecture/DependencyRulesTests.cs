@@ -65,4 +65,19 @@ public sealed partial class DependencyRulesTests
             .ToArray();
         Assert.Empty(offenders);
     }
+
+    // EmbedSharp.Graphs (issue 21): depends on Core only, and, like Training, does no file IO of its own.
+    [Fact]
+    public void Graphs_DependsOnCoreOnly_AndDoesNoFileIo()
+    {
+        string dir = Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp.Graphs");
+        var references = Regex.Matches(File.ReadAllText(Path.Combine(dir, "EmbedSharp.Graphs.csproj")), @"(?:ProjectReference|PackageReference) Include=""([^""]+)""")
+            .Select(m => m.Groups[1].Value).ToArray();
+        Assert.Equal(["../EmbedSharp/EmbedSharp.csproj"], references);
+        var offenders = Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+            .Where(f => Regex.IsMatch(File.ReadAllText(f), @"\b(File|Directory|FileStream|MemoryMappedFile)\.\w+\(") || File.ReadAllText(f).Contains("EmbedSharp.Formats", StringComparison.Ordinal))
+            .ToArray();
+        Assert.Empty(offenders);
+    }
 }

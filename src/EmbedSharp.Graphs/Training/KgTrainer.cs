@@ -1,0 +1,407 @@
+using System.Diagnostics;
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Graphs.Data;
+using EmbedSharp.Graphs.Models;
+using EmbedSharp.Initializers;
+using EmbedSharp.Numerics;
+using EmbedSharp.Optimizers;
+using EmbedSharp.Sparse;
+
+namespace EmbedSharp.Graphs.Training;
+
+/// <summary>
+/// Trains a <see cref="KgModel"/> in place with hand-derived gradients and our fused sparse optimizers,
+/// one optimizer per table. Two regimes:
+/// <list type="bullet">
+/// <item>1-N (DistMult, ComplEx): a batch of B queries is scored against all N entities with one GEMM
+/// (<c>S = Q·Eᵀ</c>), softmax cross-entropy gives <c>G = ∂L/∂S</c>, and two more GEMMs give the gradients
+/// of the queries (<c>G·E</c>) and of every entity row (<c>Gᵀ·Q</c>); all three go through
+/// <see cref="Embedding.AsLinear(ReadOnlySpan{float}, Span{float})"/> (the second and third over transposed scratch tables).</item>
+/// <item>Negative sampling (all models): k corrupted triples per positive, uniform or Bernoulli corruption,
+/// per-sample or shared negatives; the batch is split over threads, each gathering its rows' gradients,
+/// and the gathered gradients are merged in a fixed order, so a run is reproducible for a given thread count.</item>
+/// </list>
+/// Cancellation is checked between batches; a cancelled run returns with <see cref="KgTrainingSummary.Cancelled"/> set.
+/// </summary>
+public static class KgTrainer
+{
+    private const string Op = "kg.train";
+
+    /// <summary>Trains <paramref name="model"/> on <paramref name="triples"/> (relation ids of the data, without inverses).</summary>
+    /// <exception cref="ArgumentException">An option is out of range, a triple's id is out of the model's range, or 1-N is asked of a distance model.</exception>
+    public static KgTrainingSummary Train(KgModel model, ReadOnlySpan<Triple> triples, KgTrainingOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        Guard.NotNull(Op, model);
+        options ??= new KgTrainingOptions();
+        Validate(options);
+        KnowledgeGraph.Check(Op, "triples", triples, model.NumEntities, model.NumRelations);
+        KgLoss loss = options.Loss != KgLoss.Auto ? options.Loss : model.Name switch
+        {
+            "distmult" or "complex" => KgLoss.OneToN,
+            "transe" => KgLoss.Margin,
+            _ => KgLoss.SelfAdversarial,
+        };
+        if (loss == KgLoss.OneToN && model.Kind != ScoreKind.Dot)
+            ThrowHelper.Argument(Op, "Loss", $"1-N training needs a dot-product model (distmult, complex) but the model is {model.Name}; use margin or self-adversarial negative sampling");
+        KgOptimizer optimizer = options.Optimizer ?? (loss == KgLoss.OneToN ? KgOptimizer.Adagrad : KgOptimizer.Adam);
+        double lr = options.LearningRate ?? (optimizer == KgOptimizer.Adam ? 1e-3 : 0.1);
+        Guard.PositiveFinite(Op, lr, "LearningRate");
+        using var entityOptimizer = CreateOptimizer(optimizer, lr, model.Entities.Weight);
+        using var relationOptimizer = CreateOptimizer(optimizer, lr, model.Relations.Weight);
+        var run = new Run(model, options, loss, entityOptimizer, relationOptimizer);
+        return run.Execute(triples.ToArray(), cancellationToken);
+    }
+
+    private static void Validate(KgTrainingOptions o)
+    {
+        Guard.NonNegative(Op, o.Epochs, "Epochs");
+        Guard.Positive(Op, o.BatchSize, "BatchSize");
+        Guard.Positive(Op, o.Negatives, "Negatives");
+        Guard.Positive(Op, o.Threads, "Threads");
+        Guard.Finite(Op, o.Margin, "Margin");
+        Guard.Finite(Op, o.AdversarialTemperature, "AdversarialTemperature");
+        Guard.Finite(Op, o.RegularizationWeight, "RegularizationWeight");
+        if (o.RegularizationWeight < 0)
+            ThrowHelper.ArgumentOutOfRange(Op, "RegularizationWeight", o.RegularizationWeight, "the regularization weight must be ≥ 0");
+        if (!Enum.IsDefined(o.Loss))
+            ThrowHelper.ArgumentOutOfRange(Op, "Loss", o.Loss, "valid values are Auto, OneToN, Margin, SelfAdversarial");
+        if (!Enum.IsDefined(o.Corruption))
+            ThrowHelper.ArgumentOutOfRange(Op, "Corruption", o.Corruption, "valid values are Uniform, Bernoulli");
+        if (!Enum.IsDefined(o.Regularizer))
+            ThrowHelper.ArgumentOutOfRange(Op, "Regularizer", o.Regularizer, "valid values are None, L2, N3");
+        if (o.Optimizer is KgOptimizer opt && !Enum.IsDefined(opt))
+            ThrowHelper.ArgumentOutOfRange(Op, "Optimizer", opt, "valid values are Adagrad, Adam, RowwiseAdagrad");
+    }
+
+    private static SparseOptimizer CreateOptimizer(KgOptimizer kind, double lr, Tables.EmbeddingTable table) => kind switch
+    {
+        KgOptimizer.Adam => FusedSparseBackward.Create(table, new Adam(lr)),
+        KgOptimizer.RowwiseAdagrad => FusedSparseBackward.Create(table, new RowwiseAdagrad(lr)),
+        _ => FusedSparseBackward.Create(table, new Adagrad(lr)),
+    };
+
+    /// <summary>One query of 1-N training: anchor, relation row, side of the query map, answer.</summary>
+    internal readonly record struct Query(int Anchor, int Relation, bool HeadSide, int Target);
+
+    private sealed class Run(KgModel model, KgTrainingOptions options, KgLoss loss, SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer)
+    {
+        private readonly int _threads = Math.Max(1, options.Threads);
+
+        public KgTrainingSummary Execute(Triple[] triples, CancellationToken ct)
+        {
+            var clock = Stopwatch.StartNew();
+            var random = new SeededRandom(options.Seed);
+            long examples = 0;
+            double lastLoss = double.NaN;
+            int completed = 0;
+            bool cancelled = false;
+            Query[]? queries = null;
+            double[]? headProbability = null;
+            if (loss == KgLoss.OneToN)
+                queries = Queries(model, triples);
+            else if (options.Corruption == CorruptionMode.Bernoulli)
+                headProbability = BernoulliProbabilities(triples, model.NumRelations);
+            using var oneToN = loss == KgLoss.OneToN ? new OneToNWorkspace(model) : null;
+            for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
+            {
+                double sum = 0;
+                long seen = 0;
+                if (queries is not null)
+                {
+                    Shuffle(queries, random);
+                    for (int start = 0; start < queries.Length; start += options.BatchSize)
+                    {
+                        if (ct.IsCancellationRequested)
+                        {
+                            cancelled = true;
+                            break;
+                        }
+                        int count = Math.Min(options.BatchSize, queries.Length - start);
+                        sum += oneToN!.Step(queries.AsSpan(start, count), options, entityOptimizer, relationOptimizer) * count;
+                        seen += count;
+                    }
+                }
+                else
+                {
+                    Shuffle(triples, random);
+                    ulong epochSeed = random.NextUInt64();
+                    for (int start = 0, batch = 0; start < triples.Length; start += options.BatchSize, batch++)
+                    {
+                        if (ct.IsCancellationRequested)
+                        {
+                            cancelled = true;
+                            break;
+                        }
+                        int count = Math.Min(options.BatchSize, triples.Length - start);
+                        sum += NegativeStep(triples.AsSpan(start, count), headProbability, epochSeed ^ ((ulong)batch * 0x9E3779B97F4A7C15UL)) * count;
+                        seen += count;
+                    }
+                }
+                examples += seen;
+                if (cancelled)
+                {
+                    if (completed == 0 && seen > 0)
+                        lastLoss = sum / seen; // nothing better to report: the mean over the part of the first epoch that ran
+                    break;
+                }
+                completed = epoch;
+                lastLoss = seen == 0 ? 0 : sum / seen;
+                options.Progress?.Invoke(new KgEpochReport(epoch, options.Epochs, lastLoss, examples, clock.Elapsed));
+            }
+            return new KgTrainingSummary(completed, lastLoss, examples, clock.Elapsed, cancelled, loss);
+        }
+
+        private static void Shuffle<T>(T[] items, SeededRandom random)
+        {
+            for (int i = items.Length - 1; i > 0; i--)
+            {
+                int j = random.NextInt(i + 1);
+                (items[i], items[j]) = (items[j], items[i]);
+            }
+        }
+
+        /// <summary>One negative-sampling step; returns the batch's mean loss.</summary>
+        private double NegativeStep(ReadOnlySpan<Triple> batch, double[]? headProbability, ulong seed)
+        {
+            int n = model.NumEntities, k = options.Negatives, count = batch.Length;
+            int[]? shared = null;
+            if (options.SharedNegatives)
+            {
+                var r = new SeededRandom(seed ^ 0x5DEECE66DUL);
+                shared = new int[k];
+                for (int j = 0; j < k; j++)
+                    shared[j] = r.NextInt(n);
+            }
+            int workers = Math.Min(_threads, Math.Max(1, count / 16));
+            var triples = batch.ToArray();
+            var losses = new double[workers];
+            var entityGrads = new RowGradients[workers];
+            var relationGrads = new RowGradients[workers];
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+            {
+                int first = (int)((long)count * w / workers), last = (int)((long)count * (w + 1) / workers);
+                entityGrads[w] = new RowGradients(n, model.Entities.Dims);
+                relationGrads[w] = new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
+                losses[w] = NegativeRange(triples, first, last, headProbability, shared, new SeededRandom(seed + (ulong)w * 0xD1B54A32D192ED03UL), entityGrads[w], relationGrads[w]);
+            });
+            double total = 0;
+            for (int w = 0; w < workers; w++)
+                total += losses[w];
+            for (int w = 1; w < workers; w++)
+            {
+                entityGrads[0].MergeFrom(entityGrads[w]);
+                relationGrads[0].MergeFrom(relationGrads[w]);
+            }
+            entityOptimizer.Step(entityGrads[0].Build());
+            relationOptimizer.Step(relationGrads[0].Build());
+            return total / count;
+        }
+
+        private double NegativeRange(Triple[] triples, int first, int last, double[]? headProbability, int[]? shared, SeededRandom random, RowGradients entityGrads, RowGradients relationGrads)
+        {
+            int d = model.Entities.Dims, k = options.Negatives, n = model.NumEntities;
+            var table = model.Entities.Weight;
+            var relations = model.Relations.Weight;
+            float inv = 1f / (triples.Length);
+            var negatives = new float[k * d];
+            var gNegatives = new float[k * d];
+            var gAnchor = new float[d];
+            var gTarget = new float[d];
+            var gRelation = new float[model.Relations.Dims];
+            var q = new float[d];
+            var gq = new float[d];
+            var scores = new float[k];
+            var ids = shared ?? new int[k];
+            double sum = 0;
+            bool regularizeRelation = model.Name != "rotate";
+            for (int i = first; i < last; i++)
+            {
+                var t = triples[i];
+                double pHead = headProbability is null ? 0.5 : headProbability[t.Relation];
+                var side = random.NextDouble() < pHead ? QuerySide.Head : QuerySide.Tail;
+                int anchor = side == QuerySide.Tail ? t.Head : t.Tail;
+                int target = side == QuerySide.Tail ? t.Tail : t.Head;
+                var (row, headSide) = model.ResolveRelation(t.Relation, side);
+                if (shared is null)
+                    for (int j = 0; j < k; j++)
+                        ids[j] = random.NextInt(n);
+                for (int j = 0; j < k; j++)
+                    table.GetRow<float>(ids[j]).CopyTo(negatives.AsSpan(j * d, d));
+                Array.Clear(gAnchor);
+                Array.Clear(gTarget);
+                Array.Clear(gRelation);
+                var anchorRow = table.GetRow<float>(anchor);
+                var relationRow = relations.GetRow<float>(row);
+                var targetRow = table.GetRow<float>(target);
+                float value = Losses.NegativeSampling(model, loss, options.Margin, options.AdversarialTemperature, anchorRow, relationRow, headSide, targetRow, negatives, k,
+                    gAnchor, gRelation, gTarget, gNegatives, q, gq, scores);
+                value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, anchorRow, gAnchor, 1);
+                value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, targetRow, gTarget, 1);
+                if (regularizeRelation)
+                    value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, relationRow, gRelation, 1);
+                sum += value;
+                AddScaled(entityGrads.Row(anchor), gAnchor, inv);
+                AddScaled(entityGrads.Row(target), gTarget, inv);
+                AddScaled(relationGrads.Row(row), gRelation, inv);
+                for (int j = 0; j < k; j++)
+                    AddScaled(entityGrads.Row(ids[j]), gNegatives.AsSpan(j * d, d), inv);
+            }
+            return sum;
+        }
+    }
+
+    private static void AddScaled(Span<float> destination, ReadOnlySpan<float> source, float scale) =>
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source, scale, destination, destination);
+
+    /// <summary>Both directions of every triple as queries (reciprocal rows when the model has inverse relations).</summary>
+    internal static Query[] Queries(KgModel model, ReadOnlySpan<Triple> triples)
+    {
+        var result = new Query[triples.Length * 2];
+        for (int i = 0; i < triples.Length; i++)
+        {
+            var t = triples[i];
+            var (row, headSide) = model.ResolveRelation(t.Relation, QuerySide.Tail);
+            result[2 * i] = new Query(t.Head, row, headSide, t.Tail);
+            (row, headSide) = model.ResolveRelation(t.Relation, QuerySide.Head);
+            result[2 * i + 1] = new Query(t.Tail, row, headSide, t.Head);
+        }
+        return result;
+    }
+
+    /// <summary>Per relation, the probability of corrupting the head: tph / (tph + hpt) (Wang et al. 2014).</summary>
+    internal static double[] BernoulliProbabilities(ReadOnlySpan<Triple> triples, int numRelations)
+    {
+        var heads = new HashSet<long>[numRelations];
+        var tails = new HashSet<long>[numRelations];
+        var counts = new long[numRelations];
+        foreach (var t in triples)
+        {
+            (heads[t.Relation] ??= []).Add(t.Head);
+            (tails[t.Relation] ??= []).Add(t.Tail);
+            counts[t.Relation]++;
+        }
+        var p = new double[numRelations];
+        for (int r = 0; r < numRelations; r++)
+        {
+            if (counts[r] == 0)
+            {
+                p[r] = 0.5;
+                continue;
+            }
+            double tph = (double)counts[r] / heads[r].Count, hpt = (double)counts[r] / tails[r].Count;
+            p[r] = tph / (tph + hpt);
+        }
+        return p;
+    }
+
+    /// <summary>Scratch of 1-N training: transposed copies of the entity table and of a batch's queries, as tables for <see cref="Embedding.AsLinear(ReadOnlySpan{float}, Span{float})"/>.</summary>
+    internal sealed class OneToNWorkspace(KgModel model) : IDisposable
+    {
+        private readonly Embedding _entitiesT = new(model.Entities.Dims, model.NumEntities, new EmbeddingOptions { Initializer = Initializer.Zeros });
+        private readonly Dictionary<int, Embedding> _queriesT = [];
+        private readonly int[] _allRows = Enumerable.Range(0, model.NumEntities).ToArray();
+        private RowGradients? _relationGrads;
+        private float[] _q = [], _scores = [], _gq = [], _gT = [], _gEntities = [];
+
+        private static float[] Buffer(ref float[] buffer, long length)
+        {
+            if (buffer.Length < length)
+                buffer = new float[length];
+            return buffer;
+        }
+
+        /// <summary>Loss of a batch and its gradients: dense for entities (<c>N × D</c>), gathered for relations.</summary>
+        public double Compute(ReadOnlySpan<Query> batch, KgTrainingOptions options, float[] gEntities, RowGradients gRelations)
+        {
+            int b = batch.Length, n = model.NumEntities, d = model.Entities.Dims;
+            var table = model.Entities.Weight;
+            var relations = model.Relations.Weight;
+            var q = Buffer(ref _q, (long)b * d).AsSpan(0, b * d);
+            for (int i = 0; i < b; i++)
+                model.Query(table.GetRow<float>(batch[i].Anchor), relations.GetRow<float>(batch[i].Relation), batch[i].HeadSide, q.Slice(i * d, d));
+            var scoresArray = Buffer(ref _scores, (long)b * n);
+            model.Entities.AsLinear(q, scoresArray.AsSpan(0, b * n));
+            // Softmax cross-entropy; scores become G = (softmax − onehot) / b.
+            var rowLoss = new double[b];
+            var queries = batch.ToArray();
+            Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, i =>
+            {
+                var s = scoresArray.AsSpan((int)((long)i * n), n);
+                float max = System.Numerics.Tensors.TensorPrimitives.Max<float>(s);
+                float target = s[queries[i].Target];
+                System.Numerics.Tensors.TensorPrimitives.Subtract(s, max, s);
+                System.Numerics.Tensors.TensorPrimitives.Exp(s, s);
+                float z = System.Numerics.Tensors.TensorPrimitives.Sum<float>(s);
+                rowLoss[i] = Math.Log(z) + max - target;
+                System.Numerics.Tensors.TensorPrimitives.Multiply(s, 1f / (z * b), s);
+                s[queries[i].Target] -= 1f / b;
+            });
+            double loss = 0;
+            for (int i = 0; i < b; i++)
+                loss += rowLoss[i];
+            // gQ = G · E, through the transposed table Eᵀ (D rows of N).
+            Transpose(table.AsSpan<float>(), n, d, _entitiesT.Weight.AsSpan<float>());
+            var gq = Buffer(ref _gq, (long)b * d).AsSpan(0, b * d);
+            var scores = scoresArray.AsSpan(0, b * n);
+            _entitiesT.AsLinear(scores, gq);
+            // gE = Gᵀ · Q, through Qᵀ (D rows of b) and Gᵀ (N rows of b).
+            if (!_queriesT.TryGetValue(b, out var queriesT))
+                _queriesT[b] = queriesT = new Embedding(d, b, new EmbeddingOptions { Initializer = Initializer.Zeros });
+            Transpose(q, b, d, queriesT.Weight.AsSpan<float>());
+            var gT = Buffer(ref _gT, (long)n * b).AsSpan(0, n * b);
+            Transpose(scores, b, n, gT);
+            queriesT.AsLinear(gT, gEntities);
+            bool regularizeRelation = model.Name != "rotate";
+            float scale = 1f / b;
+            for (int i = 0; i < b; i++)
+            {
+                var query = queries[i];
+                var anchorRow = table.GetRow<float>(query.Anchor);
+                var relationRow = relations.GetRow<float>(query.Relation);
+                var gAnchor = gEntities.AsSpan(query.Anchor * d, d);
+                var gRelation = gRelations.Row(query.Relation);
+                model.QueryBackward(anchorRow, relationRow, query.HeadSide, gq.Slice(i * d, d), gAnchor, gRelation);
+                loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, anchorRow, gAnchor, scale);
+                loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, table.GetRow<float>(query.Target), gEntities.AsSpan(query.Target * d, d), scale);
+                if (regularizeRelation)
+                    loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, relationRow, gRelation, scale);
+            }
+            return loss / b;
+        }
+
+        public double Step(ReadOnlySpan<Query> batch, KgTrainingOptions options, SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer)
+        {
+            // Compute overwrites every value (the last GEMM writes all N × D), so the buffer is reused as is.
+            var gEntities = Buffer(ref _gEntities, (long)model.NumEntities * model.Entities.Dims);
+            _relationGrads ??= new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
+            double loss = Compute(batch, options, gEntities, _relationGrads);
+            entityOptimizer.Step(new SparseGradient(model.NumEntities, model.Entities.Dims, _allRows, gEntities));
+            relationOptimizer.Step(_relationGrads.Build());
+            return loss;
+        }
+
+        public void Dispose()
+        {
+            _entitiesT.Dispose();
+            foreach (var e in _queriesT.Values)
+                e.Dispose();
+        }
+    }
+
+    /// <summary><c>destination[j · rows + i] = source[i · cols + j]</c>, in cache blocks.</summary>
+    internal static void Transpose(ReadOnlySpan<float> source, int rows, int cols, Span<float> destination)
+    {
+        const int block = 32;
+        for (int i0 = 0; i0 < rows; i0 += block)
+        {
+            int i1 = Math.Min(rows, i0 + block);
+            for (int j0 = 0; j0 < cols; j0 += block)
+            {
+                int j1 = Math.Min(cols, j0 + block);
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++)
+                        destination[j * rows + i] = source[i * cols + j];
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text.Json;
+
+namespace EmbedSharp.Cli.Tests;
+
+public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
+{
+    /// <summary>A tiny planted graph: a 12-cycle under "next" and its reverse under "prev", split into train/valid/test.</summary>
+    private string Data()
+    {
+        string dir = fx.PathOf("kg");
+        if (Directory.Exists(dir))
+            return dir;
+        Directory.CreateDirectory(dir);
+        var all = new List<string>();
+        for (int e = 0; e < 12; e++)
+        {
+            all.Add($"n{e}\tnext\tn{(e + 1) % 12}");
+            all.Add($"n{(e + 1) % 12}\tprev\tn{e}");
+        }
+        File.WriteAllLines(Path.Combine(dir, "train.txt"), all.Where((_, i) => i % 8 != 3 && i % 8 != 7));
+        File.WriteAllLines(Path.Combine(dir, "valid.txt"), all.Where((_, i) => i % 8 == 3));
+        File.WriteAllLines(Path.Combine(dir, "test.txt"), all.Where((_, i) => i % 8 == 7));
+        return dir;
+    }
+
+    [Fact]
+    public void TrainEvaluatePredict_RoundTripThroughSafetensors()
+    {
+        string dir = Data();
+        string model = fx.PathOf("kg-out/model.safetensors");
+        string curve = fx.PathOf("kg-out/curve.csv");
+        var (code, text, error) = CliFixture.Run("kg", "train", dir, "--model", "complex", "--dims", "8", "--epochs", "60", "--batch-size", "8", "--lr", "0.5",
+            "--threads", "1", "--eval-every", "20", "--curve", curve, "--out", model);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("test (filtered", text);
+        Assert.Equal(3, File.ReadAllLines(curve).Skip(1).Count(l => !l.EndsWith(','))); // valid MRR at epochs 20, 40, 60
+
+        var (c2, json, e2) = CliFixture.Run("kg", "evaluate", model, "--test", Path.Combine(dir, "test.txt"), "--filter", Path.Combine(dir, "train.txt"), Path.Combine(dir, "valid.txt"), "--json");
+        Assert.Equal("", e2);
+        Assert.Equal(0, c2);
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        foreach (string key in new[] { "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "mr", "triples" })
+            Assert.True(root.TryGetProperty(key, out _), key);
+        Assert.Equal(3, root.GetProperty("triples").GetInt32());
+        Assert.True(root.GetProperty("mrr").GetDouble() > 0.5, json);
+
+        var (c3, predicted, e3) = CliFixture.Run("kg", "predict", model, "n3", "next", "--top", "1", "--json");
+        Assert.Equal("", e3);
+        Assert.Equal(0, c3);
+        Assert.Contains("\"entity\":\"n4\"", predicted);
+    }
+
+    [Fact]
+    public void ConfigFileSettingsApplyAndCommandLineWins()
+    {
+        string dir = Data();
+        string config = fx.PathOf("kg-config.json");
+        File.WriteAllText(config, """{"model": "distmult", "dims": 4, "epochs": 2, "reg_weight": 0.1}""");
+        string model = fx.PathOf("kg-out/config.safetensors");
+        var (code, text, error) = CliFixture.Run("kg", "train", dir, "--config", config, "--epochs", "1", "--threads", "1", "--out", model);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("training distmult: 4 dims, 1 epochs", text);
+        File.WriteAllText(config, """{"model": "complex", "dimz": 4}""");
+        var (bad, _, message) = CliFixture.Run("kg", "train", dir, "--config", config, "--out", model);
+        Assert.Equal(1, bad);
+        Assert.Contains("unknown setting 'dimz'", message);
+    }
+
+    [Fact]
+    public void BadInputsGiveOneLineErrors()
+    {
+        string dir = Data();
+        string bad = fx.PathOf("kg-bad");
+        Directory.CreateDirectory(bad);
+        File.WriteAllText(Path.Combine(bad, "train.txt"), "a\tr\tb\na\tr\n");
+        var (code, _, error) = CliFixture.Run("kg", "train", bad, "--out", fx.PathOf("kg-out/bad.safetensors"));
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: [kg.read]", error);
+        Assert.Contains("train.txt:2", error);
+
+        var (c2, _, e2) = CliFixture.Run("kg", "evaluate", fx.Word2VecText, "--test", Path.Combine(dir, "test.txt"));
+        Assert.Equal(1, c2);
+        Assert.StartsWith("error:", e2);
+
+        string model = fx.PathOf("kg-out/small.safetensors");
+        Assert.Equal(0, CliFixture.Run("kg", "train", dir, "--model", "transe", "--dims", "4", "--epochs", "1", "--out", model).Code);
+        string unknown = fx.PathOf("unknown.txt");
+        File.WriteAllText(unknown, "n1\tnext\tn2\nn1\tnext\tmars\n");
+        var (c3, _, e3) = CliFixture.Run("kg", "evaluate", model, "--test", unknown);
+        Assert.Equal(1, c3);
+        Assert.Contains("unknown.txt:2", e3);
+        Assert.Contains("'mars'", e3);
+        var (c4, _, e4) = CliFixture.Run("kg", "predict", model, "pluto", "next");
+        Assert.Equal(1, c4);
+        Assert.Contains("pluto", e4);
+    }
+
+    [Fact]
+    public void Node2Vec_WritesEntityVectorsThatTheVectorCommandsRead()
+    {
+        string dir = Data();
+        string output = fx.PathOf("kg-out/n2v.txt");
+        var (code, text, error) = CliFixture.Run("kg", "node2vec", dir, "--p", "0.5", "--q", "2", "--walks", "4", "--walk-length", "10", "--dims", "8", "--threads", "1", "--out", output);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("12 entity vectors of 8 dims", text);
+        var (c2, inspect, _) = CliFixture.Run("inspect", output, "--json");
+        Assert.Equal(0, c2);
+        Assert.Contains("\"dims\":8", inspect);
+        Assert.Equal(1, CliFixture.Run("kg", "node2vec", dir, "--q", "0", "--out", output).Code);
+    }
+
+    [Fact]
+    public void EveryKgCommand_HasHelpWithAnExample()
+    {
+        foreach (string command in new[] { "train", "evaluate", "predict", "node2vec" })
+        {
+            var (code, output, _) = CliFixture.Run("kg", command, "--help");
+            Assert.Equal(0, code);
+            Assert.Contains("Examples:", output);
+            Assert.Contains("embedsharp kg " + command, output);
+        }
+        var (c, list, _) = CliFixture.Run("kg", "--help");
+        Assert.Equal(0, c);
+        Assert.DoesNotContain("embedsharp kg train ../shared", list); // the group's list keeps one line per command
+    }
+}
