@@ -49,7 +49,7 @@ switch (mode)
         var all = Read("u.data");
         var (train, test) = all.LeaveLastOut();
         var sw = Stopwatch.StartNew();
-        var model = RecommenderTrainer.Train(train.Positives((float)D("threshold", 0)), Options(Kind(kindName)));
+        var model = RecommenderTrainer.Train(D("raw", 0) > 0 ? train : train.Positives((float)D("threshold", 0)), Options(Kind(kindName)));
         sw.Stop();
         var r = Metrics.SampledRanking(model, test, 10, 99, 7);
         Console.WriteLine($"{{\"mode\":\"loo\",\"kind\":\"{kindName}\",\"hr10\":{r.HitRate:F4},\"ndcg10\":{r.Ndcg:F4},\"auc\":{r.Auc:F4},\"users\":{r.Users},\"seconds\":{sw.Elapsed.TotalSeconds:F2},\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
