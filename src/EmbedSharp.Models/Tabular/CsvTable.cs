@@ -12,7 +12,7 @@ public sealed class CsvTable
 {
     /// <summary>Wraps a header and rows (not copied).</summary>
     /// <exception cref="ArgumentException">A row of the wrong width or a repeated column name.</exception>
-    public CsvTable(IReadOnlyList<string> header, IReadOnlyList<string[]> rows)
+    public CsvTable(IReadOnlyList<string> header, IReadOnlyList<string[]> rows, string source = "table")
     {
         const string op = "csv.create";
         Guard.NotNull(op, header);
@@ -24,7 +24,11 @@ public sealed class CsvTable
                 ThrowHelper.Argument(op, nameof(rows), $"row {r} has {rows[r]?.Length ?? 0} fields but the header has {header.Count}");
         Header = header;
         Rows = rows;
+        Source = source ?? "table";
     }
+
+    /// <summary>The file name (for messages; line numbers in them count the header as line 1 and no blank lines).</summary>
+    public string Source { get; }
 
     /// <summary>Column names.</summary>
     public IReadOnlyList<string> Header { get; }
@@ -76,7 +80,7 @@ public sealed class CsvTable
         }
         if (header is null)
             throw new DataFormatException(op, source, Math.Max(lineNumber, 1), 1, "the file is empty (a header line is needed)");
-        return new CsvTable(header, rows);
+        return new CsvTable(header, rows, source);
     }
 
     private static void Split(string op, string source, long lineNumber, string line, char separator, List<string> fields, StringBuilder field)

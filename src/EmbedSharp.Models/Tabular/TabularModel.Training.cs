@@ -61,7 +61,7 @@ public sealed partial class TabularModel
             var values = new double[table.Rows.Count];
             for (int r = 0; r < values.Length; r++)
                 if (!double.TryParse(table.Rows[r][targetColumn], NumberStyles.Float, CultureInfo.InvariantCulture, out values[r]) || !double.IsFinite(values[r]))
-                    throw new DataFormatException(op, "table", r + 2, targetColumn + 1, $"target '{table.Rows[r][targetColumn]}' is not a number (regression)");
+                    throw new DataFormatException(op, table.Source, r + 2, targetColumn + 1, $"target '{table.Rows[r][targetColumn]}' is not a number (regression)");
             (targetMean, targetStd) = MeanStd(values);
         }
         else
@@ -91,7 +91,7 @@ public sealed partial class TabularModel
                 if (cell.Length == 0)
                     continue;
                 if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-                    throw new DataFormatException(op, "table", r + 2, c + 1, $"'{cell}' in continuous column '{continuous[k]}' is not a number");
+                    throw new DataFormatException(op, table.Source, r + 2, c + 1, $"'{cell}' in continuous column '{continuous[k]}' is not a number");
                 values.Add(v);
             }
             (means[k], stds[k]) = values.Count == 0 ? (0, 1) : MeanStd([.. values]);

@@ -275,26 +275,26 @@ public sealed partial class TabularModel : IDisposable
                 string cell = row[contIndex[k]];
                 double v = Means[k];
                 if (cell.Length > 0 && !double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out v))
-                    throw new DataFormatException(op, "table", r + 2, contIndex[k] + 1, $"'{cell}' in continuous column '{ContinuousColumns[k]}' is not a number");
+                    throw new DataFormatException(op, table.Source, r + 2, contIndex[k] + 1, $"'{cell}' in continuous column '{ContinuousColumns[k]}' is not a number");
                 conts[r * nx + k] = (float)((v - Means[k]) / Stds[k]);
             }
             if (withTarget)
-                target[r] = EncodeTarget(op, row[targetIndex], r, targetIndex);
+                target[r] = EncodeTarget(op, table.Source, row[targetIndex], r, targetIndex);
         }
         return (cats, conts, target);
     }
 
-    private float EncodeTarget(string op, string cell, int r, int column)
+    private float EncodeTarget(string op, string source, string cell, int r, int column)
     {
         if (Task == TabularTask.Regression)
         {
             if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-                throw new DataFormatException(op, "table", r + 2, column + 1, $"target '{cell}' is not a number");
+                throw new DataFormatException(op, source, r + 2, column + 1, $"target '{cell}' is not a number");
             return (float)((v - TargetMean) / TargetStd);
         }
         int label = Array.IndexOf((string[])ClassLabels, cell);
         if (label < 0)
-            throw new DataFormatException(op, "table", r + 2, column + 1, $"target '{cell}' is not one of the trained classes ({string.Join(", ", ClassLabels)})");
+            throw new DataFormatException(op, source, r + 2, column + 1, $"target '{cell}' is not one of the trained classes ({string.Join(", ", ClassLabels)})");
         return label;
     }
 
