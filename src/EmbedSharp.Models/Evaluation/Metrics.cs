@@ -164,6 +164,17 @@ public static class Metrics
             k, hr / n, ndcg / n, recall / n, map / n, auc / n, users);
     }
 
+    /// <summary>
+    /// Area under the ROC curve of <paramref name="scores"/> against 0/1 <paramref name="labels"/> (the
+    /// rank-sum form; tied scores count half). NaN when only one class is present.
+    /// </summary>
+    /// <exception cref="ArgumentException">Lengths differ.</exception>
+    public static double Auc(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels)
+    {
+        Guard.Length("metrics.auc", labels.Length, scores.Length, "one label per score");
+        return Tabular.TabularModel.Auc(scores, labels.ToArray());
+    }
+
     private static Dictionary<int, HashSet<int>> HeldOutRows(FactorModel model, RatingData test)
     {
         var result = new Dictionary<int, HashSet<int>>();
