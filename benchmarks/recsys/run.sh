@@ -29,4 +29,19 @@ for t in 1 2; do
   "$bench" "$data" mlp batch=512 sizes=256,512,256,1 reps=50 threads=$t
   "$py" "$here/mlp_torch.py" 512 256,512,256,1 50 $t
 done
+echo "## tabular: entity embeddings vs one-hot + the same MLP (200-100), joined ML-100K CSV in a temp folder"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+"$py" "$here/make_tabular.py" "$data" "$tmp/ml"
+"$bench" "$data" tabular csv="$tmp/ml" epochs=5 export="$tmp/maps"
+dotnet build -c Release "$root/src/EmbedSharp.Cli" -v q -nologo >/dev/null
+cli="$root/src/EmbedSharp.Cli/bin/Release/net10.0/EmbedSharp.Cli"
+"$cli" plot "$tmp/maps/rating-occupation.vec" --top 22 --out "$here/occupation-map.png"
+"$cli" neighbors "$tmp/maps/rating-occupation.vec" programmer --top 4
+"$cli" neighbors "$tmp/maps/rating-occupation.vec" retired --top 4
+echo "## DLRM vs logistic regression vs popularity, click = rating >= 4, seeded 80/20 split, AUC"
+"$bench" "$data" dlrm epochs=5
+echo "## two-tower (log-Q on / off) vs BPR vs popularity, leave-one-out vs 99 sampled negatives"
+"$bench" "$data" twotower epochs=10 logq=1
+"$bench" "$data" twotower epochs=10 logq=0
 echo "# load after: $(uptime)"

@@ -160,6 +160,7 @@ switch (mode)
                 using var model = TabularModel.Train(train, new TabularOptions
                 {
                     Target = target, Ignore = [ignore], Categorical = ["item", "zip", "zip3"], Encoding = encoding, Epochs = epochs,
+                    Task = target == "rating" ? TabularTask.Regression : TabularTask.Auto,
                     Hidden = [200, 100], LearningRate = 1e-3, Seed = 1,
                 });
                 var r = model.Evaluate(test);
