@@ -40,6 +40,7 @@ cli="$root/src/EmbedSharp.Cli/bin/Release/net10.0/EmbedSharp.Cli"
 "$cli" neighbors "$tmp/maps/rating-occupation.vec" programmer --top 4
 "$cli" neighbors "$tmp/maps/rating-occupation.vec" retired --top 4
 echo "## DLRM vs logistic regression vs popularity, click = rating >= 4, seeded 80/20 split, AUC"
+"$bench" "$data" dlrm epochs=2
 "$bench" "$data" dlrm epochs=5
 echo "## two-tower (log-Q on / off) vs BPR vs popularity, leave-one-out vs 99 sampled negatives"
 "$bench" "$data" twotower epochs=10 logq=1
