@@ -144,6 +144,20 @@ public sealed class TwoTower : IDisposable
         return loss;
     }
 
+    /// <summary>
+    /// The item side as a search table: row r is the item tower's unit vector for bag r of
+    /// <paramref name="items"/> (e.g. every item id once), ready for <c>Search.ExactIndex</c> with the dot
+    /// (= cosine) metric, or for any format writer. The caller owns (disposes) the table.
+    /// </summary>
+    public EmbeddingTable ExportItems(KeyedBatch items)
+    {
+        Guard.NotNull("two_tower.export_items", items);
+        float[] vectors = Items.Encode(items);
+        var table = new EmbeddingTable(items.BatchSize, Items.OutputDims);
+        table.CopyFrom(vectors);
+        return table;
+    }
+
     /// <summary>Frees both towers.</summary>
     public void Dispose()
     {

@@ -144,6 +144,30 @@ public sealed class DlrmTwoTowerTests
     }
 
     [Fact]
+    public void Dlrm_IsDeterministicForASeed()
+    {
+        float[] Run()
+        {
+            using var model = new Dlrm(2, CtrTables(), [8], [8], seed: 4);
+            var dense = new DenseAdam(model.DenseParameters, 0.01);
+            var sparse = model.Tables.Configs.ToDictionary(c => c.Name, c => (SparseOptimizer)FusedSparseBackward.Create(model.Tables[c.Name], new Adam(0.05), new SparseOptimizerOptions { Threads = 1 }));
+            var rng = new SeededRandom(5);
+            for (int step = 0; step < 20; step++)
+            {
+                var (x, s, y, _) = CtrBatch(rng, 32);
+                model.TrainStep(x, s, y, dense, sparse);
+            }
+            var (tx, ts, _, _) = CtrBatch(new SeededRandom(6), 16);
+            var logits = new float[16];
+            model.Forward(tx, ts, logits);
+            foreach (var o in sparse.Values)
+                o.Dispose();
+            return logits;
+        }
+        Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
     public void TwoTower_RetrievesItemsOfTheUsersGroup()
     {
         // 40 users and 40 items in 4 groups (id mod 4); training pairs join a user with a random item of their group.
@@ -182,6 +206,11 @@ public sealed class DlrmTwoTowerTests
             recall += top.Count(i => i % 4 == u % 4) / 10.0;
         }
         Assert.True(recall / 40 > 0.9, $"recall@10 of the user's group {recall / 40:F3}");
+        // The item side exported as a table answers the same queries through core's exact index.
+        using EmbeddingTable exported = model.ExportItems(new KeyedBatch(40).Add("item", all, allOffsets));
+        var index = new EmbedSharp.Search.ExactIndex(exported, EmbedSharp.Search.SimilarityMetric.Dot);
+        var hits = index.Search(userVectors.AsSpan(0, 8), 10);
+        Assert.True(hits.Count(h => h.Index % 4 == 0) >= 9, string.Join(",", hits.Select(h => h.Index)));
         foreach (var o in userOpt.Values.Concat(itemOpt.Values))
             o.Dispose();
     }
