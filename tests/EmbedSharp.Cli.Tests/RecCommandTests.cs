@@ -78,7 +78,7 @@ public sealed class RecCommandTests : IDisposable
         Assert.StartsWith("error: [rec recommend] user 777 is not in", error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "nope", "--out", model);
         Assert.Equal(1, code);
-        Assert.Contains("valid values are mf, svdpp, als, ials, bpr", error);
+        Assert.Contains("valid values are mf, svdpp, als, ials, bpr, two-tower", error);
         File.WriteAllText(Path.Combine(_dir, "junk.rec"), "not a model at all, just some text that is long enough to read a header from it");
         (code, _, error) = CliFixture.Run("rec", "evaluate", Path.Combine(_dir, "junk.rec"), "--test", train);
         Assert.Equal(1, code);

@@ -21,6 +21,7 @@ internal static class RecCommand
         ["als"] = RecommenderKind.ExplicitAls,
         ["ials"] = RecommenderKind.ImplicitAls,
         ["bpr"] = RecommenderKind.Bpr,
+        ["two-tower"] = RecommenderKind.TwoTower,
     };
 
     public static Command Create(IConsole console)
@@ -36,7 +37,7 @@ internal static class RecCommand
     private static Command Train(IConsole console)
     {
         var ratings = new Argument<string>("ratings") { Description = "Training ratings: user<TAB>item<TAB>rating<TAB>timestamp per line (MovieLens u.data form)." };
-        var model = new Option<string>("--model") { Description = "mf (biased MF, SGD), svdpp (MF + implicit term), als (biased MF, ALS), ials (implicit ALS), bpr.", DefaultValueFactory = _ => "mf" };
+        var model = new Option<string>("--model") { Description = "mf (biased MF, SGD), svdpp (MF + implicit term), als (biased MF, ALS), ials (implicit ALS), bpr, two-tower (id towers, in-batch softmax with log-Q).", DefaultValueFactory = _ => "mf" };
         var output = new Option<string>("--out") { Description = "Where to write the model.", Required = true };
         var test = new Option<string?>("--test") { Description = "Ratings to evaluate on after training." };
         var factors = new Option<int>("--factors") { Description = "Latent factors.", DefaultValueFactory = _ => 100 };
@@ -44,7 +45,7 @@ internal static class RecCommand
         var lr = new Option<double>("--lr") { Description = "SGD learning rate; 0 = the model's default." };
         var reg = new Option<double>("--reg") { Description = "Factor regularization; negative = the model's default.", DefaultValueFactory = _ => -1 };
         var alpha = new Option<double>("--alpha") { Description = "Implicit ALS confidence slope (c = 1 + alpha·r).", DefaultValueFactory = _ => 10 };
-        var threshold = new Option<float>("--positive-threshold") { Description = "Implicit models (ials, bpr): ratings ≥ this count as interactions (0: all)." };
+        var threshold = new Option<float>("--positive-threshold") { Description = "Implicit models (ials, bpr, two-tower): ratings ≥ this count as interactions (0: all)." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var minRating = new Option<float>("--min-rating") { Description = "Smallest valid rating.", DefaultValueFactory = _ => 1 };
         var maxRating = new Option<float>("--max-rating") { Description = "Largest valid rating.", DefaultValueFactory = _ => 5 };
@@ -68,7 +69,8 @@ internal static class RecCommand
         RecommenderKind.MatrixFactorization => new() { Kind = kind, Epochs = 60, LearningRate = 0.01, LearningRateDecay = 0.97, Regularization = 0.05, InitStd = 0.01 },
         RecommenderKind.SvdPlusPlus => new() { Kind = kind, Factors = 50, Epochs = 40, LearningRate = 0.007, LearningRateDecay = 0.97, Regularization = 0.08, InitStd = 0.05 },
         RecommenderKind.ExplicitAls => new() { Kind = kind, Factors = 30, Epochs = 12, Regularization = 0.1, BiasRegularization = 0.01 },
-        RecommenderKind.ImplicitAls => new() { Kind = kind, Factors = 64, Epochs = 15, Regularization = 1, Alpha = 10 },
+        RecommenderKind.ImplicitAls => new() { Kind = kind, Factors = 16, Epochs = 15, Regularization = 1, Alpha = 5 },
+        RecommenderKind.TwoTower => new() { Kind = kind, Factors = 32, Epochs = 10, LearningRate = 0.005, BatchSize = 256 },
         _ => new() { Kind = kind, Factors = 64, Epochs = 40, LearningRate = 0.05, LearningRateDecay = 0.97, Regularization = 0.01 },
     };
 
@@ -80,8 +82,8 @@ internal static class RecCommand
         var options = Defaults(kind) with { Seed = s.Seed, Factors = s.Factors, MinRating = s.MinRating, MaxRating = s.MaxRating, Alpha = s.Alpha };
         if (kind == RecommenderKind.SvdPlusPlus && s.Factors == 100)
             options = options with { Factors = 50 };
-        if (kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr && s.Factors == 100)
-            options = options with { Factors = 64 };
+        if (kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr or RecommenderKind.TwoTower && s.Factors == 100)
+            options = options with { Factors = Defaults(kind).Factors };
         if (s.Epochs > 0)
             options = options with { Epochs = s.Epochs };
         if (s.LearningRate > 0)
@@ -91,7 +93,7 @@ internal static class RecCommand
         RatingData train = ReadRatings(op, s.Ratings, s.MinRating, s.MaxRating);
         RatingData? test = s.Test is null ? null : ReadRatings(op, s.Test, s.MinRating, s.MaxRating);
         string output = OutputPaths.Prepare(s.Output);
-        bool implicitKind = kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr;
+        bool implicitKind = kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr or RecommenderKind.TwoTower;
         if (implicitKind)
             train = train.Positives(s.Threshold);
         var r = new Renderer(console, s.Json);

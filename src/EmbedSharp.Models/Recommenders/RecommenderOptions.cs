@@ -19,6 +19,13 @@ public enum RecommenderKind
 
     /// <summary>Bayesian personalised ranking (Rendle et al. 2009) with item biases, by SGD with uniform negatives.</summary>
     Bpr,
+
+    /// <summary>
+    /// A two-tower model over user and item id embeddings (<see cref="TwoTower"/>: MLP towers, unit
+    /// vectors, in-batch softmax with log-Q correction and a learnable temperature); after training both
+    /// towers are encoded into the factor tables (scaled by the learned inverse temperature).
+    /// </summary>
+    TwoTower,
 }
 
 /// <summary>Progress after an epoch (or ALS sweep).</summary>
@@ -60,6 +67,9 @@ public sealed record RecommenderOptions
     /// <summary>Conjugate-gradient iterations per implicit-ALS solve (warm-started; the implicit library uses 3).</summary>
     public int CgSteps { get; init; } = 3;
 
+    /// <summary>Pairs per step for <see cref="RecommenderKind.TwoTower"/> (the in-batch negatives).</summary>
+    public int BatchSize { get; init; } = 256;
+
     /// <summary>Seed of initialisation, shuffling and negative sampling.</summary>
     public ulong Seed { get; init; } = 42;
 
@@ -85,6 +95,7 @@ public sealed record RecommenderOptions
         Guard.PositiveFinite(op, InitStd, nameof(InitStd));
         Guard.PositiveFinite(op, Alpha, nameof(Alpha));
         Guard.InRange(op, CgSteps, 1, 1001, nameof(CgSteps));
+        Guard.InRange(op, BatchSize, 2, 1 << 16, nameof(BatchSize));
         Guard.Finite(op, MinRating, nameof(MinRating));
         Guard.Finite(op, MaxRating, nameof(MaxRating));
         if (!(MinRating <= MaxRating))

@@ -58,6 +58,9 @@ public static class RecommenderTrainer
             case RecommenderKind.Bpr:
                 Bpr(model, set, options, rng, progress, cancellationToken);
                 break;
+            case RecommenderKind.TwoTower:
+                TwoTowers(model, set, options, rng, progress, cancellationToken);
+                break;
         }
         return model;
     }
@@ -334,6 +337,65 @@ public static class RecommenderTrainer
             }
             lr *= o.LearningRateDecay;
             Report("recommender.train", epoch, o, loss / set.Count, progress);
+        }
+    }
+
+    /// <summary>
+    /// Two towers over the user and item rows (id tables of <c>Factors</c> dims, one hidden layer of
+    /// 2·Factors, unit outputs), trained on the interactions in shuffled batches with in-batch
+    /// negatives and log-Q of each item's share of the interactions; the encoded users (times the
+    /// learned inverse temperature) and items become the factor tables.
+    /// </summary>
+    private static void TwoTowers(FactorModel m, Interactions set, RecommenderOptions o, SeededRandom rng, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        int k = m.Factors, users = m.Users.Count, items = m.Items.Count;
+        using var model = new TwoTower(
+            new Tower([new Tables.TableConfig("user", users, k, ["user"])], [2 * k], k, o.Seed),
+            new Tower([new Tables.TableConfig("item", items, k, ["item"])], [2 * k], k, o.Seed + 1));
+        var dense = new Dense.DenseAdam(model.DenseParameters, o.LearningRate);
+        var userOpt = new Dictionary<string, Optimizers.SparseOptimizer> { ["user"] = Optimizers.FusedSparseBackward.Create(model.Users.Tables["user"], new Optimizers.Adam(o.LearningRate)) };
+        var itemOpt = new Dictionary<string, Optimizers.SparseOptimizer> { ["item"] = Optimizers.FusedSparseBackward.Create(model.Items.Tables["item"], new Optimizers.Adam(o.LearningRate)) };
+        try
+        {
+            var logQ = new float[items];
+            for (int i = 0; i < items; i++)
+                logQ[i] = (float)Math.Log(Math.Max(set.ItemOffsets[i + 1] - set.ItemOffsets[i], 1) / (double)set.Count);
+            int b = Math.Min(o.BatchSize, set.Count);
+            int[] order = Enumerable.Range(0, set.Count).ToArray();
+            int[] offsets = [.. Enumerable.Range(0, b + 1)];
+            var us = new int[b];
+            var its = new int[b];
+            var q = new float[b];
+            for (int epoch = 1; epoch <= o.Epochs; epoch++)
+            {
+                ct.ThrowIfCancellationRequested();
+                Shuffle(order, rng);
+                double loss = 0;
+                int steps = 0;
+                for (int start = 0; start + b <= order.Length; start += b)
+                {
+                    for (int t = 0; t < b; t++)
+                    {
+                        us[t] = set.Users[order[start + t]];
+                        its[t] = set.Items[order[start + t]];
+                        q[t] = logQ[its[t]];
+                    }
+                    loss += model.TrainStep(new Tables.KeyedBatch(b).Add("user", (int[])us.Clone(), offsets), new Tables.KeyedBatch(b).Add("item", (int[])its.Clone(), offsets),
+                        q, dense, userOpt, itemOpt);
+                    steps++;
+                }
+                Report("recommender.train", epoch, o, loss / Math.Max(steps, 1), progress);
+            }
+            float scale = (float)(1 / model.Loss.Temperature);
+            float[] u = model.Users.Encode(new Tables.KeyedBatch(users).Add("user", [.. Enumerable.Range(0, users)], [.. Enumerable.Range(0, users + 1)]));
+            float[] v = model.Items.Encode(new Tables.KeyedBatch(items).Add("item", [.. Enumerable.Range(0, items)], [.. Enumerable.Range(0, items + 1)]));
+            TensorPrimitives.Multiply(u, scale, m.UserFactors);
+            v.CopyTo(m.ItemFactors, 0);
+        }
+        finally
+        {
+            foreach (var opt in userOpt.Values.Concat(itemOpt.Values))
+                opt.Dispose();
         }
     }
 }

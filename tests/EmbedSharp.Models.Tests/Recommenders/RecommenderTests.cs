@@ -34,11 +34,14 @@ public sealed class RecommenderTests
     [Theory]
     [InlineData(RecommenderKind.ImplicitAls)]
     [InlineData(RecommenderKind.Bpr)]
+    [InlineData(RecommenderKind.TwoTower)]
     public void ImplicitModels_RankHeldOutItemsOfThePlantedCluster(RecommenderKind kind)
     {
         var (train, test) = Planted.Clusters();
         var options = kind == RecommenderKind.Bpr
             ? new RecommenderOptions { Kind = kind, Factors = 8, Epochs = 200, LearningRate = 0.05, LearningRateDecay = 1, Regularization = 0.001 }
+            : kind == RecommenderKind.TwoTower
+            ? new RecommenderOptions { Kind = kind, Factors = 8, Epochs = 60, LearningRate = 0.01, BatchSize = 32 }
             : new RecommenderOptions { Kind = kind, Factors = 8, Epochs = 15, Regularization = 0.1, Alpha = 20, CgSteps = 6 };
         var model = RecommenderTrainer.Train(train, options);
         var full = Metrics.FullRanking(model, test, k: 10);
