@@ -42,6 +42,10 @@ public sealed class TabularCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(tables, "colour.csv")));
         string[] vec = File.ReadAllLines(Path.Combine(tables, "colour.vec"));
         Assert.StartsWith("6 ", vec[0]);
+        Assert.True(File.Exists(Path.Combine(tables, "colour.safetensors")));
+        var (vcode, vout, _) = CliFixture.Run("inspect", Path.Combine(tables, "colour.safetensors"));
+        Assert.Equal(0, vcode);
+        Assert.Contains("6", vout);
         (code, output, _) = CliFixture.Run("tabular", "evaluate", model, "--test", test, "--json");
         Assert.Equal(0, code);
         using var again = JsonDocument.Parse(output);

@@ -37,7 +37,7 @@ internal static class TabularCommand
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
         var dropout = new Option<float>("--dropout") { Description = "Dropout after hidden layers." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
-        var export = new Option<string?>("--export") { Description = "A folder to write each categorical column's table to (COLUMN.csv and COLUMN.vec, word2vec text for `embedsharp plot`)." };
+        var export = new Option<string?>("--export") { Description = "A folder to write each categorical column's table to (COLUMN.csv, COLUMN.vec (word2vec text for `embedsharp plot`) and COLUMN.safetensors with its .vocab)." };
         var json = CommonOptions.Json();
         var cmd = new Command("train", "Train a tabular model (entity embeddings + MLP) on a CSV.\n\nExamples:\n  embedsharp tabular train users.csv --target occupation --out occ.tab\n  embedsharp tabular train ratings.csv --target click --categorical zip,occupation --test test.csv --out click.tab --export tables/")
         {
@@ -118,6 +118,12 @@ internal static class TabularCommand
                     model.WriteEmbeddingsCsv(column, writer);
                 });
                 RecCommand.SaveAtomically(Path.Combine(s.Export, safe + ".vec"), stream => WriteVec(model, column, stream));
+                var (vocab, rows, dims) = model.ExportEmbeddings(column);
+                var table = new EmbedSharp.Tables.EmbeddingTable(vocab.Length, dims);
+                table.CopyFrom(rows);
+                // COLUMN.safetensors (tensor "embeddings") + COLUMN.safetensors.vocab, both written atomically.
+                using var embeddings = new EmbedSharp.Formats.WordEmbeddings(vocab, table);
+                EmbedSharp.Formats.Safetensors.SafetensorsFormat.Instance.Write(Path.Combine(s.Export, safe + ".safetensors"), embeddings);
             }
             fields["export"] = s.Export;
         }
