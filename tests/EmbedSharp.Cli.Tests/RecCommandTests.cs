@@ -2,6 +2,14 @@ using System.Text.Json;
 
 namespace EmbedSharp.Cli.Tests;
 
+/// <summary>
+/// The model-training CLI tests run alone, after the parallel ones: they keep both cores busy, and
+/// TrainCancellationTests cancels after a fixed 1.5 s that must fall inside its training.
+/// </summary>
+[CollectionDefinition(nameof(ModelTrainingCollection), DisableParallelization = true)]
+public sealed class ModelTrainingCollection;
+
+[Collection(nameof(ModelTrainingCollection))]
 public sealed class RecCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("es-rec-").FullName;

@@ -3,6 +3,7 @@ using System.Text.Json;
 
 namespace EmbedSharp.Cli.Tests;
 
+[Collection(nameof(ModelTrainingCollection))]
 public sealed class TabularCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("es-tab-").FullName;
