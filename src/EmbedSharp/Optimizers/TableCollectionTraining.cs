@@ -8,10 +8,18 @@ namespace EmbedSharp.Optimizers;
 public static class TableCollectionTraining
 {
     /// <summary>
-    /// Computes every table's coalesced gradient (see <see cref="TableCollectionBackward.Backward"/>) and
-    /// applies one step per table with the optimizer keyed by that table's name; tables without an
-    /// optimizer stay frozen. All inputs are validated before any table changes.
+    /// Applies one step per table with the optimizer keyed by that table's name, in one pass over the
+    /// tables; tables without an optimizer stay frozen. All inputs are validated before any table changes.
     /// </summary>
+    /// <remarks>
+    /// A table read by one sum- or mean-pooled feature (the usual case: TorchRec's one feature per table)
+    /// takes the fused path of <c>EmbeddingBag.BackwardAndStep</c>: each touched row's gradient is summed
+    /// from the bags' upstream rows just before the optimizer updates it, so the table's coalesced
+    /// gradient is never materialised. A max-pooled table, or one shared by several features (whose
+    /// gradients are added per feature, see <see cref="TableCollectionBackward.Backward"/>), forms its
+    /// coalesced gradient first. Either way the result equals <c>Backward</c> followed by one
+    /// <see cref="SparseOptimizer.Step(SparseGradient)"/> per table, bit for bit.
+    /// </remarks>
     /// <exception cref="ArgumentException">An optimizer is keyed by an unknown table or bound to another table; the batch or gradient is malformed.</exception>
     public static void BackwardAndStep(this TableCollection collection, KeyedBatch batch, ReadOnlySpan<float> gradOutput,
         IReadOnlyDictionary<string, SparseOptimizer> optimizers)
@@ -26,8 +34,38 @@ public static class TableCollectionTraining
             if (optimizer is null || !ReferenceEquals(optimizer.Table, table))
                 ThrowHelper.Argument(op, nameof(optimizers), $"the optimizer for '{name}' is null or was created over another table");
         }
-        foreach (var (name, gradient) in collection.Backward(batch, gradOutput))
-            if (optimizers.TryGetValue(name, out var optimizer))
-                optimizer.Step(gradient);
+        collection.Validate(op, batch);
+        int bags = batch.BatchSize;
+        int total = collection.TotalDims;
+        Guard.Length(op, gradOutput.Length, (long)bags * total, $"B × TotalDims = {bags} × {total}");
+
+        foreach (TableConfig config in collection.Configs)
+        {
+            if (!optimizers.TryGetValue(config.Name, out var optimizer))
+                continue;
+            EmbeddingTable table = collection.TableOf(config);
+            int dims = config.Dims;
+            SparseGradient? materialised = null;
+            foreach (var (feature, featureConfig, offset) in collection.FeatureSlots)
+            {
+                if (!ReferenceEquals(featureConfig, config))
+                    continue;
+                batch.TryGet(feature, out var f);
+                var grad = new float[(long)bags * dims];
+                for (int b = 0; b < bags; b++)
+                    gradOutput.Slice(b * total + offset, dims).CopyTo(grad.AsSpan(b * dims, dims));
+                using var layout = BagBatch.FromOffsets(op, config.NumEmbeddings, f.Indices, f.Offsets, includeLastOffset: true);
+                if (config.PoolingMode != PoolingMode.Max && config.FeatureNames.Count == 1)
+                {
+                    var (bagOf, scale) = PooledBackward.Prepare(table, config.PoolingMode, f.Indices, layout, grad, f.PerSampleWeights, -1, false, default);
+                    optimizer.Step(f.Indices, -1, null, new GradientSource(grad, dims, bagOf, scale));
+                    continue;
+                }
+                SparseGradient g = PooledBackward.Backward(table, config.PoolingMode, f.Indices, layout, grad, f.PerSampleWeights, -1, scaleGradByFreq: false, default);
+                materialised = materialised is null ? g : SparseMerge.Add(materialised, g);
+            }
+            if (materialised is not null)
+                optimizer.Step(materialised);
+        }
     }
 }

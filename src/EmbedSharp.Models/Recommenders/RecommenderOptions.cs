@@ -1,0 +1,104 @@
+using EmbedSharp.Diagnostics;
+
+namespace EmbedSharp.Models.Recommenders;
+
+/// <summary>Which factor model <see cref="RecommenderTrainer"/> fits.</summary>
+public enum RecommenderKind
+{
+    /// <summary>Biased matrix factorisation on explicit ratings by SGD (Koren, Bell &amp; Volinsky 2009; Surprise's SVD).</summary>
+    MatrixFactorization,
+
+    /// <summary>Biased matrix factorisation on explicit ratings by alternating least squares with count-scaled regularisation (ALS-WR).</summary>
+    ExplicitAls,
+
+    /// <summary>Biased MF plus the SVD++ implicit term <c>|N(u)|^−½ Σ_{j∈N(u)} y_j</c> (Koren 2008), by SGD.</summary>
+    SvdPlusPlus,
+
+    /// <summary>Implicit-feedback ALS (Hu, Koren &amp; Volinsky 2008): confidence <c>1 + α·r</c>, conjugate-gradient solves.</summary>
+    ImplicitAls,
+
+    /// <summary>Bayesian personalised ranking (Rendle et al. 2009) with item biases, by SGD with uniform negatives.</summary>
+    Bpr,
+
+    /// <summary>
+    /// A two-tower model over user and item id embeddings (<see cref="TwoTower"/>: MLP towers, unit
+    /// vectors, in-batch softmax with log-Q correction and a learnable temperature); after training both
+    /// towers are encoded into the factor tables (scaled by the learned inverse temperature).
+    /// </summary>
+    TwoTower,
+}
+
+/// <summary>Progress after an epoch (or ALS sweep).</summary>
+/// <param name="Epoch">Epochs done.</param>
+/// <param name="Epochs">Epochs in all.</param>
+/// <param name="Loss">The epoch's mean training loss (squared error, BPR's −log σ, or the weighted implicit loss).</param>
+public readonly record struct TrainingProgress(int Epoch, int Epochs, double Loss);
+
+/// <summary>Hyper-parameters of <see cref="RecommenderTrainer"/>; defaults are sensible for MovieLens-100K.</summary>
+public sealed record RecommenderOptions
+{
+    /// <summary>The model.</summary>
+    public RecommenderKind Kind { get; init; } = RecommenderKind.MatrixFactorization;
+
+    /// <summary>Latent factors per user and item.</summary>
+    public int Factors { get; init; } = 100;
+
+    /// <summary>Passes over the data (SGD) or alternating sweeps (ALS).</summary>
+    public int Epochs { get; init; } = 40;
+
+    /// <summary>SGD step size (MF, SVD++, BPR).</summary>
+    public double LearningRate { get; init; } = 0.01;
+
+    /// <summary>Multiplies the step size after each epoch.</summary>
+    public double LearningRateDecay { get; init; } = 0.96;
+
+    /// <summary>L2 penalty on factors (ALS: scaled by each row's count, ALS-WR; implicit ALS: unscaled λ).</summary>
+    public double Regularization { get; init; } = 0.05;
+
+    /// <summary>L2 penalty on biases.</summary>
+    public double BiasRegularization { get; init; } = 0.01;
+
+    /// <summary>Standard deviation of the initial factors.</summary>
+    public double InitStd { get; init; } = 0.1;
+
+    /// <summary>Implicit ALS confidence slope α: <c>c = 1 + α·r</c>.</summary>
+    public double Alpha { get; init; } = 10;
+
+    /// <summary>Conjugate-gradient iterations per implicit-ALS solve (warm-started; the implicit library uses 3).</summary>
+    public int CgSteps { get; init; } = 3;
+
+    /// <summary>Pairs per step for <see cref="RecommenderKind.TwoTower"/> (the in-batch negatives).</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>Seed of initialisation, shuffling and negative sampling.</summary>
+    public ulong Seed { get; init; } = 42;
+
+    /// <summary>Smallest rating (predictions are clipped to the scale).</summary>
+    public float MinRating { get; init; } = 1;
+
+    /// <summary>Largest rating.</summary>
+    public float MaxRating { get; init; } = 5;
+
+    internal void Validate()
+    {
+        const string op = "recommender.train";
+        if (!Enum.IsDefined(Kind))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(Kind), Kind, $"kind {Kind} is unknown; valid values are {string.Join(", ", Enum.GetNames<RecommenderKind>())}");
+        Guard.InRange(op, Factors, 1, 4097, nameof(Factors));
+        Guard.InRange(op, Epochs, 0, 100_001, nameof(Epochs));
+        Guard.PositiveFinite(op, LearningRate, nameof(LearningRate));
+        Guard.PositiveFinite(op, LearningRateDecay, nameof(LearningRateDecay));
+        Guard.Finite(op, Regularization, nameof(Regularization));
+        Guard.Finite(op, BiasRegularization, nameof(BiasRegularization));
+        if (Regularization < 0 || BiasRegularization < 0)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(Regularization), Regularization, "Regularization and BiasRegularization must be ≥ 0");
+        Guard.PositiveFinite(op, InitStd, nameof(InitStd));
+        Guard.PositiveFinite(op, Alpha, nameof(Alpha));
+        Guard.InRange(op, CgSteps, 1, 1001, nameof(CgSteps));
+        Guard.InRange(op, BatchSize, 2, 1 << 16, nameof(BatchSize));
+        Guard.Finite(op, MinRating, nameof(MinRating));
+        Guard.Finite(op, MaxRating, nameof(MaxRating));
+        if (!(MinRating <= MaxRating))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(MaxRating), MaxRating, $"MaxRating {MaxRating} must be ≥ MinRating {MinRating}");
+    }
+}

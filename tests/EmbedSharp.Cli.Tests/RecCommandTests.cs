@@ -1,0 +1,95 @@
+using System.Text.Json;
+
+namespace EmbedSharp.Cli.Tests;
+
+/// <summary>
+/// The model-training CLI tests run alone, after the parallel ones: they keep both cores busy, and
+/// TrainCancellationTests cancels after a fixed 1.5 s that must fall inside its training.
+/// </summary>
+[CollectionDefinition(nameof(ModelTrainingCollection), DisableParallelization = true)]
+public sealed class ModelTrainingCollection;
+
+[Collection(nameof(ModelTrainingCollection))]
+public sealed class RecCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("es-rec-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Two taste groups: users 1–20 rate items 1–10 high and 11–20 low; users 21–40 the reverse.</summary>
+    private (string Train, string Test) Ratings()
+    {
+        var train = new List<string>();
+        var test = new List<string>();
+        for (int u = 1; u <= 40; u++)
+            for (int i = 1; i <= 20; i++)
+            {
+                bool likes = (u <= 20) == (i <= 10);
+                string line = $"{u}\t{i}\t{(likes ? 5 : 1)}\t{u * 100 + i}";
+                ((u + i) % 4 == 0 ? test : train).Add(line);
+            }
+        string a = Path.Combine(_dir, "train.tsv"), b = Path.Combine(_dir, "test.tsv");
+        File.WriteAllLines(a, train);
+        File.WriteAllLines(b, test);
+        return (a, b);
+    }
+
+    [Fact]
+    public void TrainEvaluatePredictRecommend_RoundTrip()
+    {
+        var (train, test) = Ratings();
+        string model = Path.Combine(_dir, "out", "mf.rec");
+        var (code, output, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--factors", "4", "--epochs", "80", "--out", model, "--test", test, "--json");
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        Assert.True(File.Exists(model));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(model)!, "*.tmp-*"));
+        (code, output, _) = CliFixture.Run("rec", "evaluate", model, "--test", test, "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        double rmse = doc.RootElement.GetProperty("rmse").GetDouble();
+        Assert.True(rmse < 1.0, $"rmse {rmse}");
+        Assert.Equal(200, doc.RootElement.GetProperty("ratings").GetInt32());
+        Assert.True(doc.RootElement.TryGetProperty("hr_at_10", out _));
+
+        (code, output, _) = CliFixture.Run("rec", "predict", model, "--pairs", test);
+        Assert.Equal(0, code);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(200, lines.Length);
+        Assert.Matches(@"^\d+\t\d+\t[0-9.]+$", lines[0]);
+
+        (code, output, _) = CliFixture.Run("rec", "recommend", model, "1", "--k", "2");
+        Assert.Equal(0, code);
+        // User 1 likes items 1–10 and has not seen 3 and 7: those come first.
+        Assert.All(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.InRange(int.Parse(l.Split('\t')[0]), 1, 10));
+
+        (code, output, _) = CliFixture.Run("rec", "recommend", model, "--like", "11,12,13", "--k", "3", "--json");
+        Assert.Equal(0, code);
+        Assert.All(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.InRange(JsonDocument.Parse(l).RootElement.GetProperty("item").GetInt32(), 14, 20));
+    }
+
+    [Fact]
+    public void BadInput_GetsOneLineErrorsNamingFileLineAndColumn()
+    {
+        var (train, _) = Ratings();
+        string bad = Path.Combine(_dir, "bad.tsv");
+        File.WriteAllLines(bad, ["1\t2\t4\t0", "1\t3\t9\t0"]);
+        var (code, _, error) = CliFixture.Run("rec", "train", bad, "--out", Path.Combine(_dir, "x.rec"));
+        Assert.Equal(1, code);
+        Assert.Equal($"error: [movielens.ratings] {bad} line 2 column 3: rating 9 is outside 1..5", error.Trim());
+
+        string model = Path.Combine(_dir, "bpr.rec");
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "bpr", "--factors", "4", "--epochs", "2", "--out", model);
+        Assert.Equal(0, code);
+        (code, _, error) = CliFixture.Run("rec", "recommend", model, "777");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: [rec recommend] user 777 is not in", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "nope", "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("valid values are mf, svdpp, als, ials, bpr, two-tower", error);
+        File.WriteAllText(Path.Combine(_dir, "junk.rec"), "not a model at all, just some text that is long enough to read a header from it");
+        (code, _, error) = CliFixture.Run("rec", "evaluate", Path.Combine(_dir, "junk.rec"), "--test", train);
+        Assert.Equal(1, code);
+        Assert.Contains("magic", error);
+    }
+}
