@@ -529,6 +529,19 @@ window.explorer = {
     return { x: rect.left + s.x, y: rect.top + s.y };
   },
   get pointCount() { return state.points.length; },
+  // The visible point farthest from its nearest neighbour on screen: one a click cannot miss.
+  isolatedPoint() {
+    const rect = canvas.getBoundingClientRect();
+    const screen = state.points.map((p) => ({ word: p.word, ...toScreen(p) }))
+      .filter((s) => s.x > 20 && s.y > 20 && s.x < rect.width - 20 && s.y < rect.height - 20);
+    let best = null, bestGap = -1;
+    for (const a of screen) {
+      let gap = Infinity;
+      for (const b of screen) if (a !== b) gap = Math.min(gap, (a.x - b.x) ** 2 + (a.y - b.y) ** 2);
+      if (gap > bestGap) { bestGap = gap; best = a; }
+    }
+    return best && { word: best.word, x: rect.left + best.x, y: rect.top + best.y };
+  },
 };
 
 (async () => {
