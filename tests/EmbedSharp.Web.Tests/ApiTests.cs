@@ -44,7 +44,7 @@ public sealed class ApiTests(ExplorerFactory factory) : IClassFixture<ExplorerFa
         Assert.Equal(T, table.GetProperty("name").GetString());
         Assert.Equal(90, table.GetProperty("numEmbeddings").GetInt32());
         Assert.Equal(TestTables.Dims, table.GetProperty("dims").GetInt32());
-        Assert.Equal("float32", table.GetProperty("dType").GetString());
+        Assert.Equal("float32", table.GetProperty("dtype").GetString());
         var available = json.GetProperty("available").EnumerateArray().Select(e => e.GetString()).ToArray();
         Assert.Contains("sub/small.txt", available);
         Assert.Contains("link-in.txt", available);

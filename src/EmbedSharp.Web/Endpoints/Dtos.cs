@@ -7,7 +7,7 @@ namespace EmbedSharp.Web.Endpoints;
 
 internal sealed record ErrorDto(string Error);
 
-internal sealed record TableSummaryDto(string Name, string Format, int NumEmbeddings, int Dims, string DType, bool HasSubwords);
+internal sealed record TableSummaryDto(string Name, string Format, int NumEmbeddings, int Dims, string Dtype, bool HasSubwords);
 
 internal sealed record TablesDto(IReadOnlyList<TableSummaryDto> Tables, IReadOnlyList<string> Available);
 

@@ -329,13 +329,14 @@ async function compare() {
     h.textContent = title;
     const m = document.createElement("div");
     m.className = "meta";
+    const o = document.createElement("span");
     if (overlap !== null) {
-      const o = document.createElement("span");
       o.className = "overlap " + (overlap >= 0.9 ? "good" : overlap >= 0.6 ? "fair" : "poor");
       o.textContent = `overlap ${Math.round(overlap * 100)}%`;
-      m.append(o, document.createElement("br"));
+    } else {
+      o.textContent = "reference";
     }
-    m.append(meta);
+    m.append(o, document.createElement("br"), meta);
     const ol = document.createElement("ol");
     for (const n of list) {
       const li = document.createElement("li");
@@ -352,7 +353,7 @@ async function compare() {
     div.append(h, m, ol);
     return div;
   };
-  const columns = [column("float32", "exact", null, result.float32)];
+  const columns = [column("float32", "4 bytes a value", null, result.float32)];
   for (const q of result.quantized) {
     columns.push(column(`${q.bits}-bit`, `${q.report.compressionRatio.toFixed(1)}× smaller · cos ${q.report.meanCosine.toFixed(4)}`, q.overlap, q.neighbors));
   }
