@@ -164,9 +164,15 @@ internal static class TsneGradient
         private const int MaxDepth = 40;
         private readonly int[] _order = new int[rows];
         private readonly int[] _scratch = new int[rows];
-        private double[] _cx = new double[64], _cy = new double[64], _side = new double[64];
-        private int[] _count = new int[64], _first = new int[64], _start = new int[64];
+        private Node[] _tree = new Node[64];
         private int _nodes;
+
+        /// <summary>One cell, its fields side by side so a visit touches one cache line.</summary>
+        private struct Node
+        {
+            public double X, Y, Side2;
+            public int Count, First, Start;
+        }
 
         public void Build(double[] y)
         {
@@ -193,12 +199,13 @@ internal static class TsneGradient
                 sy += y[2 * _order[t] + 1];
             }
             int n = end - start;
-            _cx[node] = n == 0 ? 0 : sx / n;
-            _cy[node] = n == 0 ? 0 : sy / n;
-            _side[node] = side;
-            _count[node] = n;
-            _start[node] = start;
-            _first[node] = -1;
+            ref Node cell = ref _tree[node];
+            cell.X = n == 0 ? 0 : sx / n;
+            cell.Y = n == 0 ? 0 : sy / n;
+            cell.Side2 = side * side;
+            cell.Count = n;
+            cell.Start = start;
+            cell.First = -1;
             if (n <= 1 || depth >= MaxDepth)
                 return;
             // Partition the range into quadrants (x low/high × y low/high) through the scratch array.
@@ -217,7 +224,7 @@ internal static class TsneGradient
             }
             Array.Copy(_scratch, start, _order, start, n);
             int first = Allocate();
-            _first[node] = first;
+            _tree[node].First = first;
             int s = start;
             for (int q = 0; q < 4; q++)
             {
@@ -233,16 +240,8 @@ internal static class TsneGradient
         {
             int first = _nodes;
             _nodes += 4;
-            if (_nodes > _cx.Length)
-            {
-                int size = Math.Max(_nodes, _cx.Length * 2);
-                Array.Resize(ref _cx, size);
-                Array.Resize(ref _cy, size);
-                Array.Resize(ref _side, size);
-                Array.Resize(ref _count, size);
-                Array.Resize(ref _first, size);
-                Array.Resize(ref _start, size);
-            }
+            if (_nodes > _tree.Length)
+                Array.Resize(ref _tree, Math.Max(_nodes, _tree.Length * 2));
             return first;
         }
 
@@ -260,15 +259,15 @@ internal static class TsneGradient
             stack[top++] = 0;
             while (top > 0)
             {
-                int node = stack[--top];
-                int count = _count[node];
+                ref readonly Node cell = ref _tree[stack[--top]];
+                int count = cell.Count;
                 if (count == 0)
                     continue;
-                double dx = px - _cx[node], dy = py - _cy[node], d2 = dx * dx + dy * dy;
-                int first = _first[node];
+                double dx = px - cell.X, dy = py - cell.Y, d2 = dx * dx + dy * dy;
+                int first = cell.First;
                 if (first < 0)
                 {
-                    for (int t = _start[node]; t < _start[node] + count; t++)
+                    for (int t = cell.Start; t < cell.Start + count; t++)
                     {
                         int j = _order[t];
                         if (j == i)
@@ -281,8 +280,7 @@ internal static class TsneGradient
                     }
                     continue;
                 }
-                double side = _side[node];
-                if (side * side < theta2 * d2)
+                if (cell.Side2 < theta2 * d2)
                 {
                     double w = 1 / (1 + d2);
                     z += count * w;
