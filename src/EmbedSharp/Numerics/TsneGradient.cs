@@ -265,6 +265,17 @@ internal static class TsneGradient
                     continue;
                 double dx = px - cell.X, dy = py - cell.Y, d2 = dx * dx + dy * dy;
                 int first = cell.First;
+                if (first < 0 && count == 1)
+                {
+                    // A one-point leaf (most leaves): its centre is the point, so no trip to the layout.
+                    if (_order[cell.Start] == i)
+                        continue;
+                    double w = 1 / (1 + d2);
+                    z += w;
+                    fx += w * w * dx;
+                    fy += w * w * dy;
+                    continue;
+                }
                 if (first < 0)
                 {
                     for (int t = cell.Start; t < cell.Start + count; t++)
