@@ -44,6 +44,8 @@ internal static class ServeCommand
         if (!loopback)
             console.Error.WriteLine($"warning: [{op}] binding to {s.Host}: anyone who can reach this machine can read the served tables (read-only, no authentication)");
 
+        if (s.Files.Length > 0)
+            console.Out.WriteLine($"opening {s.Files.Length} file(s) (large tables take a while: each is read whole, and its unit-norm copy made)…");
         using var catalog = new TableCatalog(new ExplorerOptions { Files = s.Files, Root = s.Root });
         string hostPart = s.Host.Contains(':') ? $"[{s.Host}]" : s.Host;
         var app = ExplorerHost.Build(["--urls", $"http://{hostPart}:{s.Port}"], null, catalog);
