@@ -1,14 +1,14 @@
-using EmbedSharp.Formats;
 using EmbedSharp.Formats.FastText;
 using EmbedSharp.Search;
 
-namespace EmbedSharp.Cli.Io;
+namespace EmbedSharp.Formats;
 
 /// <summary>
 /// A vector file opened for the query commands: the words and table of any format we read, and
-/// for a full fastText model the subword rows that give out-of-vocabulary words a vector.
+/// for a full fastText model the subword rows that give out-of-vocabulary words a vector. Used by
+/// the CLI's query commands and the web explorer.
 /// </summary>
-internal sealed class VectorFile : IDisposable
+public sealed class VectorFile : IDisposable
 {
     private KeyedVectors? _keyed;
 
@@ -20,15 +20,19 @@ internal sealed class VectorFile : IDisposable
         Model = model;
     }
 
+    /// <summary>The path the file was opened from.</summary>
     public string Path { get; }
 
+    /// <summary>The file's format (detected from its content).</summary>
     public EmbeddingFormat Format { get; }
 
+    /// <summary>The words and table read from the file.</summary>
     public WordEmbeddings Embeddings { get; }
 
     /// <summary>The full fastText model when the file is a <c>.bin</c>/<c>.ftz</c>; null otherwise.</summary>
     public FastTextModel? Model { get; }
 
+    /// <summary>Row length of the table.</summary>
     public int Dims => Embeddings.Dims;
 
     /// <summary>Opens <paramref name="path"/>, detecting its format, or checking it against <paramref name="formatName"/>.</summary>
@@ -57,15 +61,19 @@ internal sealed class VectorFile : IDisposable
         return new VectorFile(path, format, format.Read(path, options), null);
     }
 
+    /// <summary>The registered format called <paramref name="name"/> (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">No format has that name.</exception>
     public static EmbeddingFormat FormatByName(string op, string name)
     {
         var match = FormatRegistry.Default.Formats.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
         return match ?? throw new ArgumentException($"[{op}] unknown format '{name}'; valid formats are {FormatNames}");
     }
 
+    /// <summary>The registered formats' names, comma-separated (for messages).</summary>
     public static string FormatNames => string.Join(", ", FormatRegistry.Default.Formats.Select(f => f.Name));
 
     /// <summary>The gensim-style query object over the file's words.</summary>
+    /// <exception cref="ArgumentException">The file has no words.</exception>
     public KeyedVectors Keyed(string op)
     {
         if (_keyed is not null)
@@ -90,6 +98,7 @@ internal sealed class VectorFile : IDisposable
         return Keyed("vector").TryGetVector(word, destination);
     }
 
+    /// <summary>Releases the table, the query object and the fastText model.</summary>
     public void Dispose()
     {
         _keyed?.Dispose();
