@@ -63,7 +63,7 @@ public sealed class HnswIndexTests
     [Fact]
     public void Recall_is_high_on_clustered_data_for_every_metric_and_threaded_build()
     {
-        int dims = 16, n = 4000;
+        int dims = 16, n = 2500;
         var x = TestData.Mixture(n, dims, 20, 3);
         using var table = TestData.Table(x, dims);
         var q = TestData.Mixture(100, dims, 20, 4);
