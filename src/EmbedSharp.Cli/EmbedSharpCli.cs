@@ -29,6 +29,7 @@ public static class EmbedSharpCli
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PlotCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(IndexCommand.Create(console));
         HelpExamples.Install(root);
         // Ctrl-C cancels the running command's token; training then stops at its next progress report
         // and writes what it has learned, so allow a minute for that before the process is ended.

@@ -111,6 +111,17 @@ public sealed unsafe partial class HnswIndex : IVectorIndex, IDisposable
     /// <summary>Whether <paramref name="id"/> is a live id.</summary>
     public bool Contains(int id) => (uint)id < (uint)_numEmbeddings && _internalOf[id] >= 0;
 
+    /// <summary>Copies the stored vector of live id <paramref name="id"/> (unit length under Cosine); false when the id is not live.</summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is not Dims long.</exception>
+    public bool TryGetVector(int id, Span<float> destination)
+    {
+        Guard.Length("hnsw.get_vector", destination.Length, Dims, "Dims");
+        if (!Contains(id))
+            return false;
+        new ReadOnlySpan<float>(Vector(_internalOf[id]), Dims).CopyTo(destination);
+        return true;
+    }
+
     // ---- node storage ------------------------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -118,6 +118,34 @@ public sealed partial class IvfIndex : IVectorIndex
     /// <summary>Whether <paramref name="id"/> is a live id.</summary>
     public bool Contains(int id) => (uint)id < (uint)_numEmbeddings && (_removed[id >> 6] & (1UL << id)) == 0;
 
+    /// <summary>
+    /// Copies the vector of live id <paramref name="id"/>: exact for IVF-Flat and kept vectors (unit
+    /// length under Cosine), otherwise the PQ reconstruction (centroid + decoded residual); false when the id is not live.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is not Dims long.</exception>
+    public bool TryGetVector(int id, Span<float> destination)
+    {
+        Guard.Length("ivf.get_vector", destination.Length, Dims, "Dims");
+        if (!Contains(id))
+            return false;
+        if (KeepsVectors)
+        {
+            _raw.AsSpan(id * Dims, Dims).CopyTo(destination);
+            return true;
+        }
+        var list = _lists[_listOf[id]];
+        int at = Array.IndexOf(list.Ids, id, 0, list.Count);
+        if (_pq is null)
+        {
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(list.Data.AsSpan(at * Dims * 4, Dims * 4)).CopyTo(destination);
+            return true;
+        }
+        _pq.Decode(list.Data.AsSpan(at * _pq.M, _pq.M), destination);
+        for (int j = 0; j < Dims; j++)
+            destination[j] += _centroids[_listOf[id] * Dims + j];
+        return true;
+    }
+
     /// <inheritdoc/>
     public int Add(ReadOnlySpan<float> vector) => AddBatch(vector, 1);
 

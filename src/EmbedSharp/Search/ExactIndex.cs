@@ -134,6 +134,17 @@ public sealed partial class ExactIndex : IVectorIndex, IDisposable
     /// <summary>Whether <paramref name="id"/> is a live id.</summary>
     public bool Contains(int id) => (uint)id < (uint)_count && !IsRemoved(id);
 
+    /// <summary>Copies the stored vector of live id <paramref name="id"/> (dequantized for packed rows); false when the id is not live.</summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is not Dims long.</exception>
+    public bool TryGetVector(int id, Span<float> destination)
+    {
+        Guard.Length("exact_index.get_vector", destination.Length, Dims, "Dims");
+        if (!Contains(id))
+            return false;
+        ReadExactRow(id, destination);
+        return true;
+    }
+
     /// <inheritdoc/>
     public int Add(ReadOnlySpan<float> vector)
     {
