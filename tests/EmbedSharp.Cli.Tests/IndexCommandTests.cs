@@ -87,6 +87,30 @@ public sealed class IndexCommandTests(CliFixture fx) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void Filtered_search_returns_only_allowed_ids_and_plot_draws_curves()
+    {
+        string vectors = WriteNpy("base-f.npy", 400, 8, 3);
+        string queries = WriteNpy("q-f.npy", 5, 8, 4);
+        string index = fx.PathOf("base-f.hnsw");
+        string ids = fx.PathOf("ids-f.npy");
+        Assert.Equal(0, CliFixture.Run("index", "build", vectors, "--type", "hnsw", "--out", index).Code);
+        var (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "4", "--filter-modulo", "100", "--out", ids);
+        Assert.True(code == 0, error);
+        var got = ReadIds(ids, out _, out _);
+        Assert.All(got, id => Assert.Equal(0, id % 100));
+        string points = fx.PathOf("points.jsonl");
+        File.WriteAllLines(points, ["{\"series\": \"a\", \"recall\": 0.9, \"qps\": 1000}", "{\"series\": \"a\", \"recall\": 0.95, \"qps\": 600}", "{\"series\": \"b\", \"recall\": 1.0, \"qps\": 100}"]);
+        (code, var output, error) = CliFixture.Run("index", "plot", points, "--out", fx.PathOf("curves.png"));
+        Assert.True(code == 0, error);
+        Assert.Contains("2 series", output);
+        Assert.True(new FileInfo(fx.PathOf("curves.png")).Length > 1000);
+        File.WriteAllLines(points, ["{\"series\": 1}"]);
+        (code, _, error) = CliFixture.Run("index", "plot", points);
+        Assert.Equal(1, code);
+        Assert.Contains("line 1", error);
+    }
+
+    [Fact]
     public void Errors_are_one_line_and_say_what_to_do()
     {
         var (code, _, error) = CliFixture.Run("index", "build", fx.Word2VecText, "--type", "annoy", "--out", fx.PathOf("x.idx"));

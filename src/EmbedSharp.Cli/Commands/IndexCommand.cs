@@ -19,6 +19,7 @@ internal static class IndexCommand
         var cmd = new Command("index", "Build and search nearest-neighbour indexes (exact, HNSW, IVF-Flat, IVF-PQ).\n\nExamples:\n  embedsharp index build vectors.bin --type hnsw --m 16 --ef-construction 200 --out words.hnsw\n  embedsharp index search words.hnsw --word king --k 10\n  embedsharp index build base.npy --type ivfpq --nlist 1024 --pq 16 --out base.ivf\n  embedsharp index search base.ivf --queries q.npy --k 10 --nprobe 16 --out ids.npy --json");
         cmd.Subcommands.Add(Build(console));
         cmd.Subcommands.Add(SearchCommand(console));
+        cmd.Subcommands.Add(PlotCommand(console));
         return cmd;
     }
 
@@ -55,14 +56,62 @@ internal static class IndexCommand
         var threads = new Option<int>("--threads") { Description = "Search threads (default: all cores).", DefaultValueFactory = _ => -1 };
         var single = new Option<bool>("--single") { Description = "Send the queries one at a time instead of as one batch." };
         var output = new Option<string?>("--out") { Description = "Write the ids as an int32 .npy [queries × k], best first (−1 where fewer were found)." };
+        var modulo = new Option<int?>("--filter-modulo") { Description = "Allow only ids divisible by N (an allow-list; N = 100 is 1 % selectivity)." };
         var json = CommonOptions.Json();
         var cmd = new Command("search", "Search an index with a batch of query vectors or a word.")
         {
-            index, queries, word, k, ef, nprobe, threads, single, output, json,
+            index, queries, word, k, ef, nprobe, threads, single, output, modulo, json,
         };
         cmd.SetAction(r => RunSearch(console, r.GetValue(index)!, r.GetValue(queries), r.GetValue(word), r.GetValue(k), r.GetValue(ef), r.GetValue(nprobe),
-            r.GetValue(threads), r.GetValue(single), r.GetValue(output), r.GetValue(json)));
+            r.GetValue(threads), r.GetValue(single), r.GetValue(output), r.GetValue(json), r.GetValue(modulo)));
         return cmd;
+    }
+
+    private static Command PlotCommand(IConsole console)
+    {
+        var input = new Argument<string>("points") { Description = "JSON lines with series, recall and qps (benchmarks/ann writes them)." };
+        var output = new Option<string>("--out", "-o") { Description = "Picture to write: .png or .svg.", DefaultValueFactory = _ => "recall_qps.png" };
+        var cmd = new Command("plot", "Draw recall@10 against queries/s, one curve per series.") { input, output };
+        cmd.SetAction(r => RunPlot(console, r.GetValue(input)!, r.GetValue(output)!));
+        return cmd;
+    }
+
+    public static int RunPlot(IConsole console, string path, string output)
+    {
+        const string op = "index plot";
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"[{op}] no such file: {path}", path);
+        var points = new Dictionary<string, List<(double Recall, double Qps)>>();
+        int line = 0;
+        foreach (string text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text))
+                continue;
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(text);
+                var e = doc.RootElement;
+                string series = e.GetProperty("series").GetString() ?? "";
+                if (!points.TryGetValue(series, out var list))
+                    points[series] = list = [];
+                list.Add((e.GetProperty("recall").GetDouble(), e.GetProperty("qps").GetDouble()));
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new InvalidDataException($"[{op}] {path} line {line}: expected {{\"series\": ..., \"recall\": ..., \"qps\": ...}} ({ex.Message})");
+            }
+        }
+        if (points.Count == 0)
+            throw new ArgumentException($"[{op}] {path} has no points");
+        Plots.Curve(OutputPaths.Prepare(output), "recall@10 vs queries/s", "recall@10", "queries/s",
+            points.Select(p =>
+            {
+                var sorted = p.Value.OrderBy(v => v.Recall).ToArray();
+                return (p.Key, sorted.Select(v => v.Recall).ToArray(), sorted.Select(v => v.Qps).ToArray());
+            }).ToList());
+        new Renderer(console, false).Line($"wrote {output} ({points.Count} series)");
+        return EmbedSharpCli.Ok;
     }
 
     private static SimilarityMetric ParseMetric(string op, string name) => name.ToLowerInvariant() switch
@@ -138,7 +187,7 @@ internal static class IndexCommand
     }
 
     public static int RunSearch(IConsole console, string path, string? queriesPath, string? word, int k, int? ef, int? nprobe, int threads, bool single,
-        string? output, bool json)
+        string? output, bool json, int? filterModulo = null)
     {
         const string op = "index search";
         if (k < 1)
@@ -168,17 +217,27 @@ internal static class IndexCommand
                 throw new ArgumentException($"[{op}] {queriesPath} has {queries.Dims}-long queries but the index holds {index.Dims}-long vectors");
             var q = queries.Table.ToArray();
             int m = queries.NumEmbeddings;
+            SearchFilter? filter = null;
+            if (filterModulo is int every)
+            {
+                if (every < 1)
+                    throw new ArgumentOutOfRangeException(nameof(filterModulo), every, $"[{op}] --filter-modulo must be ≥ 1");
+                var allowed = new List<int>();
+                for (int id = 0; id < index.NumEmbeddings; id += every)
+                    allowed.Add(id);
+                filter = SearchFilter.Allow(allowed.ToArray());
+            }
             var clock = Stopwatch.StartNew();
             Neighbor[][] results;
             if (single)
             {
                 results = new Neighbor[m][];
                 for (int i = 0; i < m; i++)
-                    results[i] = index is ExactIndex x ? x.Search(q.AsSpan(i * index.Dims, index.Dims), k, null, threads) : index.Search(q.AsSpan(i * index.Dims, index.Dims), k);
+                    results[i] = index is ExactIndex x ? x.Search(q.AsSpan(i * index.Dims, index.Dims), k, filter, threads) : index.Search(q.AsSpan(i * index.Dims, index.Dims), k, filter);
             }
             else
             {
-                results = index.SearchBatch(q, k, null, threads);
+                results = index.SearchBatch(q, k, filter, threads);
             }
             double seconds = clock.Elapsed.TotalSeconds;
             if (output is not null)
