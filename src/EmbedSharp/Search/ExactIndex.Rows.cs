@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using EmbedSharp.Numerics;
 using EmbedSharp.Quantization;
 
@@ -13,7 +14,11 @@ internal interface IRowDots
 /// <summary>How a dot product and the row's squared norm become "goodness" (higher is nearer).</summary>
 internal interface IGoodness
 {
+    /// <summary>Goodness from the dot product and the row term (<c>|row|²</c>, or <c>1/|row|</c> for Cosine).</summary>
     static abstract float Of(float dot, float rowNorm2);
+
+    /// <summary>Eight goodness values at once: <paramref name="aux"/> holds the rows' <c>1/|row|</c> (Cosine) or <c>|row|²</c> (L2).</summary>
+    static abstract Vector256<float> Of(Vector256<float> dot, Vector256<float> aux);
 }
 
 /// <summary>Dot metric: the dot product itself.</summary>
@@ -21,13 +26,19 @@ internal readonly struct DotGoodness : IGoodness
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Of(float dot, float rowNorm2) => dot;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Of(Vector256<float> dot, Vector256<float> aux) => dot;
 }
 
-/// <summary>Cosine with a unit query: <c>dot / |row|</c>, 0 for a zero row.</summary>
+/// <summary>Cosine with a unit query: <c>dot · (1/|row|)</c>, the inverse norm (0 for a zero row) passed as the row term.</summary>
 internal readonly struct CosineGoodness : IGoodness
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Of(float dot, float rowNorm2) => rowNorm2 > 0 ? dot / MathF.Sqrt(rowNorm2) : 0f;
+    public static float Of(float dot, float rowNorm2) => dot * rowNorm2;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Of(Vector256<float> dot, Vector256<float> aux) => dot * aux;
 }
 
 /// <summary>L2: <c>2 q·row − |row|²</c>, which is <c>|q|² − |q − row|²</c> (same order as the distance, reversed).</summary>
@@ -35,14 +46,16 @@ internal readonly struct L2Goodness : IGoodness
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Of(float dot, float rowNorm2) => 2f * dot - rowNorm2;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Of(Vector256<float> dot, Vector256<float> aux) => dot + dot - aux;
 }
 
 /// <summary>Float32 rows, read in place.</summary>
 internal readonly unsafe struct FloatRows(float* rows, int dims, float* q) : IRowDots
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float Dot(int row) =>
-        SearchKernels.Dot(new ReadOnlySpan<float>(rows + (nint)row * dims, dims), new ReadOnlySpan<float>(q, dims));
+    public float Dot(int row) => SearchKernels.DotUnrolled(rows + (nint)row * dims, q, dims);
 }
 
 /// <summary>16-bit rows (float16, bfloat16), widened a block at a time into registers by the widening dot.</summary>

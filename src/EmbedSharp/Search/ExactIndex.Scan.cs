@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
 using EmbedSharp.Quantization;
@@ -240,7 +241,7 @@ public sealed partial class ExactIndex
         where TRows : struct, IRowDots
         where TGoodness : struct, IGoodness
     {
-        float[] norm2 = _norm2;
+        float[] norm2 = RowTerms();
         ulong[] removed = _removed;
         for (int r = start; r < end; r++)
         {
@@ -339,17 +340,54 @@ public sealed partial class ExactIndex
     private void Collect<TGoodness>(ReadOnlySpan<float> dots, int r0, TopKCollector top, SearchFilter? filter)
         where TGoodness : struct, IGoodness
     {
-        float[] norm2 = _norm2;
+        float[] norm2 = RowTerms();
         ulong[] removed = _removed;
-        for (int j = 0; j < dots.Length; j++)
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            int r = r0 + j;
-            float g = TGoodness.Of(dots[j], norm2[r]);
-            if (g < top.Floor)
-                continue;
-            if ((removed[r >> 6] & (1UL << r)) != 0 || (filter is not null && !filter.Allows(r)))
-                continue;
-            top.Push(g, r);
+            // Eight candidates at a time: most tiles hold no row better than the current k-th, so
+            // one compare skips them; a block with a candidate (or a NaN) goes through the scalar path.
+            float[] aux = norm2;
+            for (; j <= dots.Length - 8; j += 8)
+            {
+                var g = TGoodness.Of(Vector256.Create(dots.Slice(j, 8)), Vector256.Create(aux.AsSpan(r0 + j, 8)));
+                var floor = Vector256.Create(top.Floor);
+                if (Vector256.LessThanAll(g, floor))
+                    continue;
+                for (int t = j; t < j + 8; t++)
+                    Consider<TGoodness>(dots[t], r0 + t, top, filter, norm2, removed);
+            }
         }
+        for (; j < dots.Length; j++)
+            Consider<TGoodness>(dots[j], r0 + j, top, filter, norm2, removed);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Consider<TGoodness>(float dot, int r, TopKCollector top, SearchFilter? filter, float[] norm2, ulong[] removed)
+        where TGoodness : struct, IGoodness
+    {
+        float g = TGoodness.Of(dot, norm2[r]);
+        if (g < top.Floor)
+            return;
+        if ((removed[r >> 6] & (1UL << r)) != 0 || (filter is not null && !filter.Allows(r)))
+            return;
+        top.Push(g, r);
+    }
+
+    private float[]? _inverseNorms;
+
+    /// <summary>The per-row term of the goodness: <c>1/|row|</c> for Cosine, <c>|row|²</c> otherwise.</summary>
+    private float[] RowTerms() => Metric == SimilarityMetric.Cosine ? InverseNorms() : _norm2;
+
+    /// <summary><c>1/|row|</c> per row (0 for a zero row), made once per index state for the vectorised Cosine collect.</summary>
+    private float[] InverseNorms()
+    {
+        var inv = _inverseNorms;
+        if (inv is not null && inv.Length == _norm2.Length)
+            return inv;
+        inv = new float[_norm2.Length];
+        for (int r = 0; r < inv.Length; r++)
+            inv[r] = _norm2[r] > 0 ? 1f / MathF.Sqrt(_norm2[r]) : 0f;
+        return _inverseNorms = inv;
     }
 }

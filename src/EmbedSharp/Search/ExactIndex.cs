@@ -165,6 +165,7 @@ public sealed partial class ExactIndex : IVectorIndex, IDisposable
         int id = _count;
         table.WriteRow(id, vector);
         _norm2[id] = RowNorm2(id);
+        _inverseNorms = null;
         _count++;
         _live++;
         return id;

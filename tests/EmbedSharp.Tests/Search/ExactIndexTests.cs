@@ -237,7 +237,7 @@ public sealed class ExactIndexTests
     }
 
     [Fact]
-    public unsafe void Byte_dot_matches_its_reference_at_every_length()
+    public unsafe void Byte_and_unrolled_dots_match_their_references_at_every_length()
     {
         var rng = new SeededRandom(8);
         for (int n = 0; n <= 100; n++)
@@ -249,9 +249,16 @@ public sealed class ExactIndexTests
                 codes[i] = (byte)rng.NextInt(256);
                 x[i] = (float)rng.NextNormal();
             }
+            var y = new float[n];
+            for (int i = 0; i < n; i++)
+                y[i] = (float)rng.NextNormal();
             fixed (byte* c = codes)
             fixed (float* xp = x)
+            fixed (float* yp = y)
+            {
                 Assert.Equal(SearchKernels.DotBytesReference(codes, x), SearchKernels.DotBytes(c, xp, n), 2);
+                Assert.True(Math.Abs(SearchKernels.DotReference(x, y) - SearchKernels.DotUnrolled(xp, yp, n)) <= 1e-5 * (1 + n), $"unrolled dot n={n}");
+            }
         }
     }
 
