@@ -91,6 +91,8 @@ if "exact" in parts:
         t, (_, I) = best_time(lambda: idx.search(Q, 10))
         record(name="exact batch", impl="faiss FlatIP", threads=th, qps=len(Q) / t, recall=recall(I))
         ours_search("exact single", p, th, queries=f"{W}/single_query.npy", single=True)
+        for bits in (8, 4):
+            ours_search(f"exact single mlx{bits}+rerank", p, th, queries=f"{W}/single_query.npy", single=True, quantize=bits)
         Qs = Q[: a.single_queries]
         t, I = best_time(lambda: [idx.search(Qs[i:i + 1], 10)[1][0] for i in range(len(Qs))])
         record(name="exact single", impl="faiss FlatIP", threads=th, qps=len(Qs) / t, recall=recall(I))

@@ -84,6 +84,22 @@ public sealed class IndexCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         }
         (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "3", "--single");
         Assert.True(code == 0, error);
+        (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "3", "--quantize", "4");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: [", error);
+    }
+
+    [Fact]
+    public void Exact_indexes_search_packed_codes_with_rerank()
+    {
+        string vectors = WriteNpy("base-q.npy", 300, 64, 5);
+        string queries = WriteNpy("q-q.npy", 6, 64, 6);
+        string index = fx.PathOf("base-q.exact");
+        string ids = fx.PathOf("ids-q.npy");
+        Assert.Equal(0, CliFixture.Run("index", "build", vectors, "--type", "exact", "--metric", "dot", "--out", index).Code);
+        var (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "5", "--quantize", "4", "--single", "--out", ids);
+        Assert.True(code == 0, error);
+        Assert.All(ReadIds(ids, out _, out _), id => Assert.InRange(id, 0, 299));
     }
 
     [Fact]

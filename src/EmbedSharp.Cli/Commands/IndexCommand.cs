@@ -56,14 +56,15 @@ internal static class IndexCommand
         var threads = new Option<int>("--threads") { Description = "Search threads (default: all cores).", DefaultValueFactory = _ => -1 };
         var single = new Option<bool>("--single") { Description = "Send the queries one at a time instead of as one batch." };
         var output = new Option<string?>("--out") { Description = "Write the ids as an int32 .npy [queries × k], best first (−1 where fewer were found)." };
+        var quantize = new Option<int?>("--quantize") { Description = "Exact indexes: scan MLX affine 4- or 8-bit codes of the rows (made at load) and re-rank k × 4 on float32." };
         var modulo = new Option<int?>("--filter-modulo") { Description = "Allow only ids divisible by N (an allow-list; N = 100 is 1 % selectivity)." };
         var json = CommonOptions.Json();
         var cmd = new Command("search", "Search an index with a batch of query vectors or a word.")
         {
-            index, queries, word, k, ef, nprobe, threads, single, output, modulo, json,
+            index, queries, word, k, ef, nprobe, threads, single, output, modulo, quantize, json,
         };
         cmd.SetAction(r => RunSearch(console, r.GetValue(index)!, r.GetValue(queries), r.GetValue(word), r.GetValue(k), r.GetValue(ef), r.GetValue(nprobe),
-            r.GetValue(threads), r.GetValue(single), r.GetValue(output), r.GetValue(json), r.GetValue(modulo)));
+            r.GetValue(threads), r.GetValue(single), r.GetValue(output), r.GetValue(json), r.GetValue(modulo), r.GetValue(quantize)));
         return cmd;
     }
 
@@ -187,7 +188,7 @@ internal static class IndexCommand
     }
 
     public static int RunSearch(IConsole console, string path, string? queriesPath, string? word, int k, int? ef, int? nprobe, int threads, bool single,
-        string? output, bool json, int? filterModulo = null)
+        string? output, bool json, int? filterModulo = null, int? quantizeBits = null)
     {
         const string op = "index search";
         if (k < 1)
@@ -208,6 +209,15 @@ internal static class IndexCommand
                 if (index is not IvfIndex ivf)
                     throw new ArgumentException($"[{op}] --nprobe applies to IVF indexes; {path} is {Kind(index)}");
                 ivf.NProbe = p > 0 ? p : throw new ArgumentOutOfRangeException(nameof(nprobe), p, $"[{op}] --nprobe must be ≥ 1");
+            }
+            if (quantizeBits is int bits)
+            {
+                if (index is not ExactIndex exact)
+                    throw new ArgumentException($"[{op}] --quantize applies to exact indexes; {path} is {Kind(index)}");
+                if (bits is not (4 or 8))
+                    throw new ArgumentOutOfRangeException(nameof(quantizeBits), bits, $"[{op}] --quantize {bits} is not supported; valid values are 4, 8");
+                index = exact.ToQuantized(bits, groupSize: exact.Dims % 64 == 0 ? 64 : 32, rerankFactor: 4);
+                exact.Dispose();
             }
             var r = new Renderer(console, json);
             if (word is not null)

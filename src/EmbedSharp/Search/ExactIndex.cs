@@ -113,6 +113,33 @@ public sealed partial class ExactIndex : IVectorIndex, IDisposable
         return new ExactIndex(null, int8, rerank, rerankFactor, metric);
     }
 
+    /// <summary>
+    /// A read-only exact index over an MLX affine <paramref name="bits"/>-bit copy of this index's rows,
+    /// scanned on the packed codes and re-ranked (<c>k × rerankFactor</c> candidates) against a float32
+    /// copy of the rows; removed ids stay removed. The copies are the result's own (dispose it to free them).
+    /// </summary>
+    /// <exception cref="NotSupportedException">This index is itself a quantized view.</exception>
+    public ExactIndex ToQuantized(int bits = 4, int groupSize = 64, int rerankFactor = 4)
+    {
+        const string op = "exact_index.to_quantized";
+        if (_table is null)
+            ThrowHelper.NotSupported(op, "this index is already quantized; quantize the float index it came from");
+        var rows = new EmbeddingTable(_count, Dims);
+        var row = new float[Dims];
+        for (int r = 0; r < _count; r++)
+        {
+            _table.ReadRowUnchecked(r, row);
+            rows.WriteRow(r, row);
+        }
+        var packed = QuantizedTable.Quantize(rows, groupSize, bits);
+        var view = new ExactIndex(packed, null, rows, rerankFactor, Metric) { _ownedRerank = rows };
+        Array.Copy(_removed, view._removed, view._removed.Length);
+        view._live = _live;
+        return view;
+    }
+
+    private EmbeddingTable? _ownedRerank;
+
     /// <inheritdoc/>
     public int NumEmbeddings => _count;
 
@@ -187,6 +214,7 @@ public sealed partial class ExactIndex : IVectorIndex, IDisposable
     {
         if (_owned)
             _table?.Dispose();
+        _ownedRerank?.Dispose();
     }
 
     internal bool IsRemoved(int id) => (_removed[id >> 6] & (1UL << id)) != 0;

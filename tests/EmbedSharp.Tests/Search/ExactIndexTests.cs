@@ -212,6 +212,34 @@ public sealed class ExactIndexTests
     }
 
     [Fact]
+    public void A_float_index_quantizes_to_a_reranked_packed_view_keeping_removals()
+    {
+        using var index = new ExactIndex(64, SimilarityMetric.Dot);
+        using var table = RandomTable(800, 64, 51);
+        var row = new float[64];
+        for (int i = 0; i < 800; i++)
+        {
+            table.ReadRow(i, row);
+            index.Add(row);
+        }
+        index.Remove(5);
+        using var q4 = index.ToQuantized(4, 64, 4);
+        Assert.True(q4.IsReadOnly);
+        Assert.Equal(799, q4.Count);
+        var queries = RandomQueries(10, 64, 52);
+        var exact = index.SearchBatch(queries, 10);
+        var packed = q4.SearchBatch(queries, 10);
+        int hits = 0;
+        for (int i = 0; i < 10; i++)
+        {
+            hits += packed[i].Select(h => h.Index).Intersect(exact[i].Select(h => h.Index)).Count();
+            Assert.DoesNotContain(packed[i], h => h.Index == 5);
+        }
+        Assert.True(hits >= 95, $"4-bit re-ranked recall {hits}/100");
+        Assert.Throws<NotSupportedException>(() => q4.ToQuantized());
+    }
+
+    [Fact]
     public void Int8_rows_are_scanned_on_their_codes()
     {
         using var table = RandomTable(900, 48, 31);
