@@ -16,7 +16,7 @@ internal sealed class MinHeap
 
     public void Clear() => Count = 0;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public void Push(float d, int id)
     {
         if (Count == _d.Length)
@@ -38,6 +38,7 @@ internal sealed class MinHeap
         _id[i] = id;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (float Distance, int Id) Pop()
     {
         var top = (_d[0], _id[0]);

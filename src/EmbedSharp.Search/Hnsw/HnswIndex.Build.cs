@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmbedSharp.Diagnostics;
 
 namespace EmbedSharp.Search.Hnsw;
@@ -86,6 +87,7 @@ public sealed unsafe partial class HnswIndex
     }
 
     /// <summary>Links <paramref name="node"/> into the graph (safe to run on several nodes at once).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Insert(int node)
     {
         int level = _levels[node];
@@ -214,6 +216,7 @@ public sealed unsafe partial class HnswIndex
     }
 
     /// <summary>Greedy walk on one upper layer: move to a closer neighbour while there is one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private (int, float) Greedy(float* q, int ep, float epDist, int level)
     {
         bool changed = true;
@@ -243,6 +246,7 @@ public sealed unsafe partial class HnswIndex
     /// <paramref name="top"/>, a max-heap through negated distances, but every node is walked through,
     /// so tombstones and filters never cut the graph.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SearchLayer(float* q, int ep, int ef, int level, SearchFilter? filter, bool checkAccept, MinHeap top, MinHeap candidates)
     {
         top.Clear();

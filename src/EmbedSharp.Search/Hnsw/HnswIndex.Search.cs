@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmbedSharp.Diagnostics;
 
 namespace EmbedSharp.Search.Hnsw;
@@ -48,6 +49,7 @@ public sealed unsafe partial class HnswIndex
         return results;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Neighbor[] SearchPrepared(float[] q, int k, SearchFilter? filter, int ef)
     {
         if (k == 0 || _live == 0)

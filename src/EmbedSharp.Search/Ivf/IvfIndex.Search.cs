@@ -97,6 +97,7 @@ public sealed unsafe partial class IvfIndex
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private Neighbor[] SearchPrepared(float[] q, int k, SearchFilter? filter, int nprobe)
     {
         if (k == 0 || _live == 0)
