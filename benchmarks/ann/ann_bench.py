@@ -159,9 +159,13 @@ with open(f"{W}/ann_table.md", "w") as t:
         knob = ", ".join(f"{k} {r[k]}" for k in ("ef", "nprobe") if k in r)
         t.write(f"| {r['name']} | {r['impl']} | {r['threads']} | {knob} | {r.get('recall', float('nan')):.3f} | {r.get('qps', 0):,.0f} | {r.get('seconds', float('nan')):.1f} |\n")
 print(open(f"{W}/ann_table.md").read())
-curves = [r for r in rows if "qps" in r and "recall" in r]
+# Curves only (series with several ef / nprobe points); single points are in the table.
+from collections import Counter
+series = lambda r: f"{r['impl']} {r['name']} {r['threads']}t"
+count = Counter(series(r) for r in rows if "qps" in r and "recall" in r)
+curves = [r for r in rows if "qps" in r and "recall" in r and count[series(r)] > 1]
 with open(f"{W}/ann_curves.jsonl", "w") as c:
     for r in curves:
-        c.write(json.dumps({"series": f"{r['impl']} {r['name']} {r['threads']}t", "recall": r["recall"], "qps": r["qps"]}) + "\n")
+        c.write(json.dumps({"series": series(r), "recall": r["recall"], "qps": r["qps"]}) + "\n")
 cli("index", "plot", f"{W}/ann_curves.jsonl", "--out", f"{W}/ann_recall_qps.png")
 print(f"plot: {W}/ann_recall_qps.png")
