@@ -200,7 +200,7 @@ public sealed partial class KeyedVectors
         if (topN == 0)
             return [];
         if (Index is { } index)
-            return index.Search(unitQuery, topN, rowLimit, exclude);
+            return index.Search(unitQuery, topN, SearchFilter.Below(rowLimit).Except(exclude));
         var scores = new float[rowLimit];
         var unit = UnitTable();
         for (int r = 0; r < rowLimit; r++)

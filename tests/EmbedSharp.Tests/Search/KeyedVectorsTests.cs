@@ -167,16 +167,28 @@ public sealed class KeyedVectorsTests
 
     private sealed class CountingIndex(EmbeddingTable unit) : IVectorIndex
     {
+        private readonly ExactIndex _exact = new(unit, SimilarityMetric.Cosine);
         public int Calls;
         public int NumEmbeddings => unit.NumEmbeddings;
+        public int Count => unit.NumEmbeddings;
         public int Dims => unit.Dims;
         public SimilarityMetric Metric => SimilarityMetric.Cosine;
+        public bool IsReadOnly => true;
 
-        public Neighbor[] Search(ReadOnlySpan<float> query, int k, int? rowLimit = null, ReadOnlySpan<int> exclude = default)
+        public Neighbor[] Search(ReadOnlySpan<float> query, int k, SearchFilter? filter = null)
         {
             Calls++;
-            return VectorSearch.Search(unit, query, k, SimilarityMetric.Cosine, rowLimit, exclude);
+            return _exact.Search(query, k, filter);
         }
+
+        public Neighbor[][] SearchBatch(ReadOnlySpan<float> queries, int k, SearchFilter? filter = null, int threads = -1) =>
+            _exact.SearchBatch(queries, k, filter, threads);
+
+        public int Add(ReadOnlySpan<float> vector) => _exact.Add(vector);
+
+        public bool Remove(int id) => _exact.Remove(id);
+
+        public void Save(Stream destination) => _exact.Save(destination);
     }
 
     [Fact]
@@ -190,6 +202,11 @@ public sealed class KeyedVectorsTests
         var viaIndex = kv.MostSimilar(["king", "woman"], ["man"], 4);
         Assert.Equal(1, index.Calls);
         Assert.Equal(exact.Select(e => e.Word), viaIndex.Select(v => v.Word));
+        // restrict_vocab and the excluded query words reach the index as a filter.
+        kv.Index = null;
+        var restricted = kv.MostSimilar(["king", "woman"], ["man"], 4, restrictVocab: 6);
+        kv.Index = index;
+        Assert.Equal(restricted.Select(r => r.Word), kv.MostSimilar(["king", "woman"], ["man"], 4, restrictVocab: 6).Select(r => r.Word));
     }
 
     private const string Analogies = """
