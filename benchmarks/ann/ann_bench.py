@@ -151,8 +151,8 @@ if "ivf" in parts:
                 t, (_, I) = best_time(lambda: f.search(Q, 10))
                 record(name=name, impl="faiss", threads=th, qps=len(Q) / t, recall=recall(I), nprobe=nprobe)
 
-# The table of everything recorded so far in this work folder, and the plot.
-rows = [json.loads(l) for l in open(f"{W}/ann_results.jsonl")]
+# The table and the plot of this run (ann_results.jsonl keeps every run's lines).
+rows = results
 with open(f"{W}/ann_table.md", "w") as t:
     t.write("| workload | implementation | threads | knob | recall@10 | queries/s | build s |\n|---|---|---:|---|---:|---:|---:|\n")
     for r in rows:
