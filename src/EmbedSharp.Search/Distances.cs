@@ -14,41 +14,9 @@ namespace EmbedSharp.Search;
 /// </remarks>
 internal static unsafe class Distances
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    public static float Dot(float* x, float* y, int n)
-    {
-        int i = 0;
-        float sum = 0;
-        if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; i <= n - 32; i += 32)
-            {
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i + 8), Vector256.Load(y + i + 8), a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i + 16), Vector256.Load(y + i + 16), a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i + 24), Vector256.Load(y + i + 24), a3);
-            }
-            for (; i <= n - 8; i += 8)
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), a0);
-            sum = Vector256.Sum((a0 + a1) + (a2 + a3));
-        }
-        else if (Vector128.IsHardwareAccelerated && n >= 4)
-        {
-            Vector128<float> a0 = default, a1 = default;
-            for (; i <= n - 8; i += 8)
-            {
-                a0 += Vector128.Load(x + i) * Vector128.Load(y + i);
-                a1 += Vector128.Load(x + i + 4) * Vector128.Load(y + i + 4);
-            }
-            for (; i <= n - 4; i += 4)
-                a0 += Vector128.Load(x + i) * Vector128.Load(y + i);
-            sum = Vector128.Sum(a0 + a1);
-        }
-        for (; i < n; i++)
-            sum += x[i] * y[i];
-        return sum;
-    }
+    /// <summary>Dot product: core's unrolled streaming-scan kernel (<c>SearchKernels.DotUnrolled</c>), shared so both scans round alike.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* x, float* y, int n) => SearchKernels.DotUnrolled(x, y, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static float SquaredL2(float* x, float* y, int n)

@@ -30,23 +30,7 @@ public sealed unsafe partial class HnswIndex
         ThrowIfDisposed(op);
         Guard.NonNegative(op, k);
         Guard.Positive(op, ef);
-        if (queries.Length % Dims != 0)
-            ThrowHelper.Argument(op, nameof(queries), $"{queries.Length} values is not a whole number of {Dims}-long queries");
-        int m = queries.Length / Dims;
-        var prepared = new float[m][];
-        for (int i = 0; i < m; i++)
-            prepared[i] = Prepare(op, queries.Slice(i * Dims, Dims), nameof(queries));
-        var results = new Neighbor[m][];
-        if (threads <= 0)
-            threads = Environment.ProcessorCount;
-        int next = -1;
-        Parallel.For(0, Math.Max(1, Math.Min(threads, m)), new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < m)
-                results[i] = SearchPrepared(prepared[i], k, filter, ef);
-        });
-        return results;
+        return BatchSearch.Run(op, queries, Dims, threads, q => Prepare(op, q, nameof(queries)), q => SearchPrepared(q, k, filter, ef));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
