@@ -38,6 +38,14 @@ internal static class TsneAffinities
                     int i = start + r;
                     SelectNearest(new ReadOnlySpan<float>(c + (long)r * rows, rows), norms, i, k,
                         neighbours.AsSpan(i * k, k), distances.AsSpan(i * k, k));
+                    // The GEMM's form cancels for points close together far from the origin: it picks the
+                    // neighbours, but their probabilities use the distance taken directly, √Σ(a − b)², squared.
+                    var row = data.Slice(i * dims, dims);
+                    for (int t = 0; t < k; t++)
+                    {
+                        double d = System.Numerics.Tensors.TensorPrimitives.Distance(row, data.Slice(neighbours[i * k + t] * dims, dims));
+                        distances[i * k + t] = d * d;
+                    }
                 }
             }
         }
