@@ -154,12 +154,7 @@ public sealed partial class IvfIndex : IVectorIndex
     public int AddBatch(ReadOnlySpan<float> vectors, int threads = -1, IProgress<int>? progress = null)
     {
         const string op = "ivf.add";
-        if (vectors.Length % Dims != 0)
-            ThrowHelper.Argument(op, nameof(vectors), $"{vectors.Length} values is not a whole number of {Dims}-long vectors");
-        int bad = Distances.FirstNonFinite(vectors);
-        if (bad >= 0)
-            ThrowHelper.Argument(op, nameof(vectors), $"vectors[{bad}] (vector {bad / Dims}) is {vectors[bad]}; vectors must be finite");
-        int n = vectors.Length / Dims;
+        int n = VectorRows.Count(op, vectors, Dims);
         int first = _numEmbeddings;
         if (n == 0)
             return first;
