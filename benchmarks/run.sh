@@ -74,7 +74,7 @@ for case in ${CASES:-$all_cases}; do
   } | tee "$out/limit$sfx.jsonl"
 
   echo "== peer (PyTorch, $case)"
-  env "${peer_env[@]}" /usr/bin/python3 -c "import torch; print(torch.__version__, torch.backends.cpu.get_cpu_capability())"
+  env "${peer_env[@]}" /usr/bin/python3 -c "import torch; print(torch.__version__, *[l.strip() for l in torch.__config__.show().splitlines() if 'CPU capability' in l])"
   : > "$out/torch$sfx.jsonl"
   # torch.set_num_threads does not bound OpenBLAS's own pool: pin it, or "1 thread" GEMM runs on all cores.
   # PyTorch's rows move by up to 1.6x from one run of its script to the next: TORCH_RUNS runs (default 3),
