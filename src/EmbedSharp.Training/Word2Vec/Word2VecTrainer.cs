@@ -24,7 +24,7 @@ namespace EmbedSharp.Training.Word2Vec;
 /// <para>One thread and a fixed seed give bit-identical results. With several threads the result depends
 /// on scheduling, as in every Hogwild trainer. Cancelling stops the workers within 10 000 words each and
 /// returns the vectors as they are (<see cref="TrainingSummary.Cancelled"/> is set). A non-finite loss
-/// stops training with <see cref="Optimizers.NonFiniteException"/>.</para>
+/// stops training with <see cref="Diagnostics.NonFiniteException"/>.</para>
 /// </remarks>
 public static class Word2VecTrainer
 {
