@@ -2,6 +2,7 @@ using EmbedSharp.Diagnostics;
 using EmbedSharp.Formats.Mapping;
 using EmbedSharp.Search;
 using EmbedSharp.Tables;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp.Formats.FastText;
 
