@@ -37,16 +37,7 @@ public sealed partial class FusedSparseBackward<TRule>
         if (!stream.CanWrite)
             ThrowHelper.Argument(SaveOp, nameof(stream), "the stream is not writable");
         var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        w.Write(Magic);
-        w.Write(FormatVersion);
-        byte[] name = Encoding.UTF8.GetBytes(_rule.Name);
-        w.Write(name.Length);
-        w.Write(name);
-        w.Write(Table.NumEmbeddings);
-        w.Write(Table.Dims);
-        w.Write(_state.Width);
-        w.Write(RowStateStore.PageRows);
-        w.Write(StepCount);
+        WriteHeader(w, Magic);
         w.Write(_state.AllocatedPages);
         for (int p = 0; p < _state.PageCount; p++)
         {
@@ -73,28 +64,7 @@ public sealed partial class FusedSparseBackward<TRule>
         Guard.NotNull(LoadOp, stream);
         if (!stream.CanRead)
             ThrowHelper.Argument(LoadOp, nameof(stream), "the stream is not readable");
-        Span<byte> magic = stackalloc byte[8];
-        ReadExactly(stream, magic, "magic");
-        if (!magic.SequenceEqual(Magic))
-            throw Invalid("not an EmbedSharp optimizer state stream (bad magic)");
-        int version = ReadInt32(stream, "version");
-        if (version != FormatVersion)
-            throw Invalid($"format version {version} is not supported (supported: {FormatVersion})");
-        int nameLength = ReadInt32(stream, "rule name length");
-        if (nameLength < 1 || nameLength > 64)
-            throw Invalid($"rule name length {nameLength} is out of range (1..64)");
-        var nameBytes = new byte[nameLength];
-        ReadExactly(stream, nameBytes, "rule name");
-        string name = Encoding.UTF8.GetString(nameBytes);
-        if (name != _rule.Name)
-            throw Invalid($"the state was saved by rule '{name}' but this optimizer runs '{_rule.Name}'");
-        Expect(ReadInt32(stream, "numEmbeddings"), Table.NumEmbeddings, "numEmbeddings");
-        Expect(ReadInt32(stream, "dims"), Table.Dims, "dims");
-        Expect(ReadInt32(stream, "stateWidth"), _state.Width, "stateWidth");
-        Expect(ReadInt32(stream, "pageRows"), RowStateStore.PageRows, "pageRows");
-        long step = ReadInt64(stream, "step");
-        if (step < 0)
-            throw Invalid($"step {step} is negative");
+        long step = ReadHeader(stream, Magic, "state", "saved");
         int pageCount = ReadInt32(stream, "page count");
         if (pageCount < 0 || pageCount > _state.PageCount)
             throw Invalid($"page count {pageCount} is out of range (0..{_state.PageCount})");
@@ -178,16 +148,7 @@ public sealed partial class FusedSparseBackward<TRule>
         if (!stream.CanWrite)
             ThrowHelper.Argument(ExportOp, nameof(stream), "the stream is not writable");
         var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        w.Write(RangeMagic);
-        w.Write(FormatVersion);
-        byte[] name = Encoding.UTF8.GetBytes(_rule.Name);
-        w.Write(name.Length);
-        w.Write(name);
-        w.Write(Table.NumEmbeddings);
-        w.Write(Table.Dims);
-        w.Write(_state.Width);
-        w.Write(RowStateStore.PageRows);
-        w.Write(StepCount);
+        WriteHeader(w, RangeMagic);
         w.Write(firstRow);
         w.Write(rowCount);
         foreach ((int page, int first, int count) in RangePages(firstRow, rowCount))
@@ -207,28 +168,7 @@ public sealed partial class FusedSparseBackward<TRule>
         Guard.NotNull(ImportOp, stream);
         if (!stream.CanRead)
             ThrowHelper.Argument(ImportOp, nameof(stream), "the stream is not readable");
-        Span<byte> magic = stackalloc byte[8];
-        ReadExactly(stream, magic, "magic");
-        if (!magic.SequenceEqual(RangeMagic))
-            throw Invalid("not an EmbedSharp optimizer row-range stream (bad magic)");
-        int version = ReadInt32(stream, "version");
-        if (version != FormatVersion)
-            throw Invalid($"format version {version} is not supported (supported: {FormatVersion})");
-        int nameLength = ReadInt32(stream, "rule name length");
-        if (nameLength < 1 || nameLength > 64)
-            throw Invalid($"rule name length {nameLength} is out of range (1..64)");
-        var nameBytes = new byte[nameLength];
-        ReadExactly(stream, nameBytes, "rule name");
-        string name = Encoding.UTF8.GetString(nameBytes);
-        if (name != _rule.Name)
-            throw Invalid($"the state was exported by rule '{name}' but this optimizer runs '{_rule.Name}'");
-        Expect(ReadInt32(stream, "numEmbeddings"), Table.NumEmbeddings, "numEmbeddings");
-        Expect(ReadInt32(stream, "dims"), Table.Dims, "dims");
-        Expect(ReadInt32(stream, "stateWidth"), _state.Width, "stateWidth");
-        Expect(ReadInt32(stream, "pageRows"), RowStateStore.PageRows, "pageRows");
-        long step = ReadInt64(stream, "step");
-        if (step < 0)
-            throw Invalid($"step {step} is negative");
+        long step = ReadHeader(stream, RangeMagic, "row-range", "exported");
         int firstRow = ReadInt32(stream, "first row"), rowCount = ReadInt32(stream, "row count");
         if (firstRow < 0 || rowCount < 0 || (long)firstRow + rowCount > Table.NumEmbeddings)
             throw Invalid($"rows [{firstRow}, {(long)firstRow + rowCount}) are not inside the table (0..{Table.NumEmbeddings})");
@@ -273,6 +213,49 @@ public sealed partial class FusedSparseBackward<TRule>
             ThrowHelper.ArgumentOutOfRange(op, nameof(firstRow), firstRow, $"firstRow {firstRow} is out of range; valid values are 0..{Table.NumEmbeddings}");
         if (rowCount < 0 || rowCount > Table.NumEmbeddings - firstRow)
             ThrowHelper.ArgumentOutOfRange(op, nameof(rowCount), rowCount, $"rowCount {rowCount} is out of range; valid values are 0..{Table.NumEmbeddings - firstRow} from row {firstRow}");
+    }
+
+    /// <summary>The part both stream layouts share: magic, version, rule name, shape, page rows and t.</summary>
+    private void WriteHeader(BinaryWriter w, ReadOnlySpan<byte> magic)
+    {
+        w.Write(magic);
+        w.Write(FormatVersion);
+        byte[] name = Encoding.UTF8.GetBytes(_rule.Name);
+        w.Write(name.Length);
+        w.Write(name);
+        w.Write(Table.NumEmbeddings);
+        w.Write(Table.Dims);
+        w.Write(_state.Width);
+        w.Write(RowStateStore.PageRows);
+        w.Write(StepCount);
+    }
+
+    /// <summary>Reads and checks what <see cref="WriteHeader"/> wrote against this optimizer; returns t.</summary>
+    private long ReadHeader(Stream stream, ReadOnlySpan<byte> expectedMagic, string what, string verb)
+    {
+        Span<byte> magic = stackalloc byte[8];
+        ReadExactly(stream, magic, "magic");
+        if (!magic.SequenceEqual(expectedMagic))
+            throw Invalid($"not an EmbedSharp optimizer {what} stream (bad magic)");
+        int version = ReadInt32(stream, "version");
+        if (version != FormatVersion)
+            throw Invalid($"format version {version} is not supported (supported: {FormatVersion})");
+        int nameLength = ReadInt32(stream, "rule name length");
+        if (nameLength < 1 || nameLength > 64)
+            throw Invalid($"rule name length {nameLength} is out of range (1..64)");
+        var nameBytes = new byte[nameLength];
+        ReadExactly(stream, nameBytes, "rule name");
+        string name = Encoding.UTF8.GetString(nameBytes);
+        if (name != _rule.Name)
+            throw Invalid($"the state was {verb} by rule '{name}' but this optimizer runs '{_rule.Name}'");
+        Expect(ReadInt32(stream, "numEmbeddings"), Table.NumEmbeddings, "numEmbeddings");
+        Expect(ReadInt32(stream, "dims"), Table.Dims, "dims");
+        Expect(ReadInt32(stream, "stateWidth"), _state.Width, "stateWidth");
+        Expect(ReadInt32(stream, "pageRows"), RowStateStore.PageRows, "pageRows");
+        long step = ReadInt64(stream, "step");
+        if (step < 0)
+            throw Invalid($"step {step} is negative");
+        return step;
     }
 
     private static unsafe void WriteTableBytes(Stream stream, EmbeddingTable table)
