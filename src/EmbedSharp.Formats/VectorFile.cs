@@ -1,5 +1,6 @@
 using EmbedSharp.Formats.FastText;
 using EmbedSharp.Search;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp.Formats;
 
@@ -8,7 +9,7 @@ namespace EmbedSharp.Formats;
 /// for a full fastText model the subword rows that give out-of-vocabulary words a vector. Used by
 /// the CLI's query commands and the web explorer.
 /// </summary>
-public sealed class VectorFile : IDisposable
+public sealed class VectorFile : IDisposable, IWordVectorSource
 {
     private KeyedVectors? _keyed;
 
@@ -96,6 +97,24 @@ public sealed class VectorFile : IDisposable
             return true;
         }
         return Keyed("vector").TryGetVector(word, destination);
+    }
+
+    /// <summary>
+    /// The <paramref name="top"/> nearest words to <paramref name="word"/> by cosine (gensim's
+    /// <c>most_similar</c>, the word itself left out); a word outside the vocabulary is looked up by its
+    /// subword vector when the file is a full fastText model (<paramref name="fromSubwords"/> is then true).
+    /// </summary>
+    /// <exception cref="ArgumentException">The word is unknown and the format has no subwords.</exception>
+    public WordSimilarity[] MostSimilar(string op, string word, int top, out bool fromSubwords)
+    {
+        KeyedVectors keyed = Keyed(op);
+        fromSubwords = !keyed.Contains(word);
+        if (!fromSubwords)
+            return keyed.MostSimilar(word, top);
+        var v = new float[Dims];
+        if (!TryGetWordVector(word, v))
+            throw new ArgumentException($"[{op}] '{word}' is not in the vocabulary of {Path} ({keyed.Count:N0} words) and the format has no subwords to build it from");
+        return keyed.SimilarByVector(v, top);
     }
 
     /// <summary>Releases the table, the query object and the fastText model.</summary>

@@ -60,7 +60,7 @@ public sealed partial class Embedding
     /// <exception cref="ArgumentException"><paramref name="optimizer"/> does not update this layer's <see cref="Weight"/>, or <paramref name="gradOutput"/> has the wrong length.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An index is out of range.</exception>
     /// <exception cref="InvalidOperationException">The table is frozen.</exception>
-    /// <exception cref="Optimizers.NonFiniteException">The gradient or an update is not finite (see the optimizer's guard).</exception>
+    /// <exception cref="Diagnostics.NonFiniteException">The gradient or an update is not finite (see the optimizer's guard).</exception>
     public void BackwardAndStep(ReadOnlySpan<int> indices, ReadOnlySpan<float> gradOutput, Optimizers.SparseOptimizer optimizer)
     {
         const string op = "embedding.backward_step";

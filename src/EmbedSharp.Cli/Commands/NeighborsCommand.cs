@@ -28,19 +28,7 @@ internal static class NeighborsCommand
     {
         CommonOptions.CheckTop("neighbors", top);
         using var vectors = VectorFile.Open("neighbors", path, limit: limit);
-        var keyed = vectors.Keyed("neighbors");
-        WordSimilarity[] result;
-        if (keyed.Contains(word))
-        {
-            result = keyed.MostSimilar(word, top);
-        }
-        else
-        {
-            var v = new float[vectors.Dims];
-            if (!vectors.TryGetWordVector(word, v))
-                throw new ArgumentException($"[neighbors] '{word}' is not in the vocabulary of {path} ({keyed.Count:N0} words) and the format has no subwords to build it from");
-            result = keyed.SimilarByVector(v, top);
-        }
+        WordSimilarity[] result = vectors.MostSimilar("neighbors", word, top, out _);
         Print(console, json, result);
         return EmbedSharpCli.Ok;
     }

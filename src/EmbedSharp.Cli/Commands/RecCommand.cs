@@ -104,7 +104,7 @@ internal static class RecCommand
             {
                 return RecommenderTrainer.Train(train, options, new Progress(p => report((double)p.Epoch / Math.Max(p.Epochs, 1))), ct);
             }
-            catch (Optimizers.NonFiniteException ex)
+            catch (Diagnostics.NonFiniteException ex)
             {
                 throw new InvalidOperationException(ex.Message, ex);
             }

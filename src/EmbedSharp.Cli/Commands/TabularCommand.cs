@@ -92,7 +92,7 @@ internal static class TabularCommand
             {
                 return TabularModel.Train(train, options, new Progress(p => report((double)p.Epoch / p.Epochs)), ct);
             }
-            catch (Optimizers.NonFiniteException ex)
+            catch (Diagnostics.NonFiniteException ex)
             {
                 throw new InvalidOperationException(ex.Message, ex);
             }

@@ -126,14 +126,7 @@ internal static class TrainCommand
             if (format is null)
             {
                 // A full fastText model: Debian's `fasttext` can load it, and `embedsharp vector` gives subword vectors.
-                var a = trained.Args;
-                var args = new FastTextArgs
-                {
-                    Dims = a.Dims, WindowSize = a.WindowSize, Epoch = a.Epoch, MinCount = a.MinCount, Neg = a.Neg, WordNgrams = a.WordNgrams,
-                    Loss = (FastTextLoss)(int)a.Loss, Model = (FastTextModelKind)(int)a.Model, Bucket = a.EffectiveBucket, Minn = a.Minn, Maxn = a.Maxn,
-                    LrUpdateRate = a.LrUpdateRate, SamplingThreshold = a.SamplingThreshold,
-                };
-                using var model = FastTextModel.FromParts(args, trained.Words, trained.Counts.ToArray(), trained.NumTokens, trained.Input, trained.Output);
+                using var model = FastTextModel.FromParts(trained.Args.StoredArgs, trained.Words, trained.Counts.ToArray(), trained.NumTokens, trained.Input, trained.Output);
                 model.Save(path);
                 return (trained.Summary, trained.Words.Count);
             }

@@ -15,18 +15,6 @@ public static class FastTextConstants
     /// <summary>End-of-sentence token; it never gets character n-grams.</summary>
     public const string EndOfSentence = "</s>";
 
-    /// <summary>Begin-of-word marker put before a word when cutting character n-grams.</summary>
-    public const byte BeginOfWord = (byte)'<';
-
-    /// <summary>End-of-word marker put after a word when cutting character n-grams.</summary>
-    public const byte EndOfWord = (byte)'>';
-
-    /// <summary>FNV-1a 32-bit offset basis.</summary>
-    public const uint FnvOffsetBasis = 2166136261;
-
-    /// <summary>FNV-1a 32-bit prime.</summary>
-    public const uint FnvPrime = 16777619;
-
     /// <summary>Centroids per sub-quantizer in a product-quantized matrix (8-bit codes).</summary>
     public const int CentroidsPerSubquantizer = 256;
 

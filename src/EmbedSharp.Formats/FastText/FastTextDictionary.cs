@@ -1,5 +1,6 @@
 using System.Text;
 using EmbedSharp.Formats.IO;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp.Formats.FastText;
 
@@ -13,11 +14,12 @@ public sealed class FastTextDictionary
     private readonly long[] _counts;
     private readonly Dictionary<string, int> _ids;
     private readonly Dictionary<int, int>? _pruneIndex;
-    private readonly FastTextArgs _args;
+    private readonly SubwordHasher? _hasher;
 
     internal FastTextDictionary(FastTextArgs args, string[] entries, long[] counts, int numWords, long numTokens, Dictionary<int, int>? pruneIndex)
     {
-        _args = args;
+        // No n-grams when maxn is 0 or below minn; minn 0 takes the same n-grams as minn 1.
+        _hasher = args.Maxn > 0 && args.Minn <= args.Maxn ? new SubwordHasher(Math.Max(args.Minn, 1), args.Maxn, args.Bucket) : null;
         _entries = entries;
         _counts = counts;
         NumWords = numWords;
@@ -56,20 +58,10 @@ public sealed class FastTextDictionary
     public int GetId(string word) => _ids.TryGetValue(word, out int id) ? id : -1;
 
     /// <summary>
-    /// fastText's 32-bit FNV-1a hash of a byte string. Each byte is sign-extended first, because
-    /// fastText hashes <c>int8_t(c)</c> of a (signed) <c>char</c>: bytes ≥ 0x80 contribute
-    /// <c>0xFFFFFF80 | b</c>, not <c>b</c>. Every model relies on this quirk.
+    /// fastText's 32-bit FNV-1a hash of a byte string, with each byte sign-extended first (fastText
+    /// hashes <c>int8_t(c)</c>): core's <see cref="SubwordHasher.Hash(ReadOnlySpan{byte})"/>.
     /// </summary>
-    public static uint Hash(ReadOnlySpan<byte> bytes)
-    {
-        uint h = FastTextConstants.FnvOffsetBasis;
-        foreach (byte b in bytes)
-        {
-            h ^= unchecked((uint)(sbyte)b);
-            h *= FastTextConstants.FnvPrime;
-        }
-        return h;
-    }
+    public static uint Hash(ReadOnlySpan<byte> bytes) => SubwordHasher.Hash(bytes);
 
     /// <summary>
     /// Input-matrix rows whose mean is the vector of <paramref name="word"/>: its own row when it is
@@ -108,58 +100,21 @@ public sealed class FastTextDictionary
             ids.Add(id);
             texts?.Add(word);
         }
-        if (word == FastTextConstants.EndOfSentence || _args.Maxn <= 0)
+        if (word == FastTextConstants.EndOfSentence || _hasher is null)
             return;
-        int n = Encoding.UTF8.GetByteCount(word);
-        byte[] bytes = new byte[n + 2];
-        bytes[0] = FastTextConstants.BeginOfWord;
-        Encoding.UTF8.GetBytes(word, bytes.AsSpan(1));
-        bytes[^1] = FastTextConstants.EndOfWord;
-        ComputeSubwords(bytes, ids, texts);
-    }
-
-    /// <summary>
-    /// Cuts character n-grams of <c>minn..maxn</c> UTF-8 characters from a word that already has its
-    /// <c>&lt;</c> and <c>&gt;</c> markers. An n-gram starts at a character boundary (never at a
-    /// continuation byte 10xxxxxx) and takes whole characters. The single characters <c>&lt;</c> and
-    /// <c>&gt;</c> themselves are skipped. Each n-gram's row is <c>NumWords + Hash(ngram) mod bucket</c>,
-    /// mapped through the prune index in pruned models.
-    /// </summary>
-    private void ComputeSubwords(ReadOnlySpan<byte> word, List<int> ids, List<string>? texts)
-    {
-        for (int i = 0; i < word.Length; i++)
+        // Core's SubwordHasher cuts and hashes the n-grams of <word> (fastText's computeSubwords); a
+        // pruned model keeps only some buckets, mapped to its rows, and the others contribute nothing.
+        var buckets = new List<int>();
+        List<string>? grams = texts is null ? null : [];
+        _hasher.GetNgramBuckets(word, buckets, grams);
+        for (int k = 0; k < buckets.Count; k++)
         {
-            if ((word[i] & 0xC0) == 0x80)
+            int bucket = buckets[k];
+            if (_pruneIndex is not null && !_pruneIndex.TryGetValue(bucket, out bucket))
                 continue;
-            int j = i;
-            for (int n = 1; j < word.Length && n <= _args.Maxn; n++)
-            {
-                j++;
-                while (j < word.Length && (word[j] & 0xC0) == 0x80)
-                    j++;
-                if (n >= _args.Minn && !(n == 1 && (i == 0 || j == word.Length)))
-                {
-                    var ngram = word[i..j];
-                    // uint32 % int32 in C++ converts the bucket count to unsigned.
-                    int h = (int)(Hash(ngram) % (uint)_args.Bucket);
-                    if (PushHash(ids, h))
-                        texts?.Add(Encoding.UTF8.GetString(ngram));
-                }
-            }
+            ids.Add(NumWords + bucket);
+            texts?.Add(grams![k]);
         }
-    }
-
-    private bool PushHash(List<int> ids, int bucketId)
-    {
-        if (_pruneIndex is not null)
-        {
-            // A pruned model keeps only some buckets; the others contribute nothing.
-            if (!_pruneIndex.TryGetValue(bucketId, out int mapped))
-                return false;
-            bucketId = mapped;
-        }
-        ids.Add(NumWords + bucketId);
-        return true;
     }
 
     internal static FastTextDictionary Read(ByteReader r, FastTextArgs args, ReadOptions options)

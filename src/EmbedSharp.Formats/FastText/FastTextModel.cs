@@ -2,6 +2,7 @@ using EmbedSharp.Diagnostics;
 using EmbedSharp.Formats.Mapping;
 using EmbedSharp.Search;
 using EmbedSharp.Tables;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp.Formats.FastText;
 
@@ -10,7 +11,7 @@ namespace EmbedSharp.Formats.FastText;
 /// (dense or product-quantized) and, when loaded, the output matrix. Gives every word a vector,
 /// including words it never saw, exactly as <c>fasttext print-word-vectors</c> does.
 /// </summary>
-public sealed class FastTextModel : IDisposable
+public sealed class FastTextModel : IDisposable, IWordVectorSource
 {
     private EmbeddingTable? _unitWords;
     private readonly object _gate = new();
@@ -93,6 +94,14 @@ public sealed class FastTextModel : IDisposable
             for (int i = 0; i < v.Length; i++)
                 v[i] *= scale;
         }
+    }
+
+    /// <summary>As <see cref="GetWordVector(string, Span{float})"/>: every word has a vector (zeros when it has no subword rows).</summary>
+    /// <returns>Always true.</returns>
+    public bool TryGetWordVector(string word, Span<float> destination)
+    {
+        GetWordVector(word, destination);
+        return true;
     }
 
     /// <summary>The vector of a word as a new array (see <see cref="GetWordVector(string, Span{float})"/>).</summary>

@@ -1,6 +1,7 @@
 using EmbedSharp.Formats.IO;
 using EmbedSharp.Formats.Mapping;
 using EmbedSharp.Tables;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp.Formats.FastText;
 

@@ -18,7 +18,7 @@ public static class RecommenderTrainer
     /// <exception cref="ArgumentException">No interactions.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option out of range.</exception>
     /// <exception cref="OperationCanceledException">Cancelled (checked between epochs).</exception>
-    /// <exception cref="Optimizers.NonFiniteException">The loss became NaN or infinite (lower the learning rate).</exception>
+    /// <exception cref="Diagnostics.NonFiniteException">The loss became NaN or infinite (lower the learning rate).</exception>
     public static FactorModel Train(RatingData data, RecommenderOptions options, IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -74,7 +74,7 @@ public static class RecommenderTrainer
     private static void Report(string op, int epoch, RecommenderOptions o, double loss, IProgress<TrainingProgress>? progress)
     {
         if (!double.IsFinite(loss))
-            throw new Optimizers.NonFiniteException(ThrowHelper.Format(op, $"the training loss became {loss} in epoch {epoch}; lower the learning rate or raise the regularization"), epoch, -1, -1);
+            throw new Diagnostics.NonFiniteException(ThrowHelper.Format(op, $"the training loss became {loss} in epoch {epoch}; lower the learning rate or raise the regularization"), epoch, -1, -1);
         progress?.Report(new TrainingProgress(epoch, o.Epochs, loss));
     }
 

@@ -26,29 +26,29 @@ internal sealed class TextReaderLines : LineSource
 {
     public const int MaxLineChars = 1 << 20;
     private readonly TextReader _reader;
+    private readonly LineBuffer<char, CharUnits> _lines;
     private readonly int _modulo, _residue;
-    private char[] _buffer = new char[1 << 15];
-    private int _start, _end, _lineStart, _lineLength;
+    private int _lineStart, _lineLength;
     private long _lineNumber = -1;
-    private bool _eof, _midLine, _continuation;
+    private bool _continuation;
 
     public TextReaderLines(TextReader reader, int shard, int shardCount)
     {
         _reader = reader;
+        _lines = new LineBuffer<char, CharUnits>(reader.Read, MaxLineChars, 1 << 15);
         _modulo = Math.Max(1, shardCount);
         _residue = shard;
     }
 
-    public override ReadOnlySpan<char> Line => _buffer.AsSpan(_lineStart, _lineLength);
-    public override Span<char> WritableLine => _buffer.AsSpan(_lineStart, _lineLength);
+    public override ReadOnlySpan<char> Line => _lines.Buffer.AsSpan(_lineStart, _lineLength);
+    public override Span<char> WritableLine => _lines.Buffer.AsSpan(_lineStart, _lineLength);
     public override bool IsContinuation => _continuation;
 
     public override bool ReadLine()
     {
         while (true)
         {
-            bool lineStart = !_midLine;
-            if (!ReadRaw())
+            if (!_lines.Next(out _lineStart, out _lineLength, out bool lineStart, out _))
                 return false;
             if (lineStart)
                 _lineNumber++;
@@ -57,61 +57,6 @@ internal sealed class TextReaderLines : LineSource
             _continuation = !lineStart;
             return true;
         }
-    }
-
-    private bool ReadRaw()
-    {
-        while (true)
-        {
-            int nl = _buffer.AsSpan(_start, _end - _start).IndexOf('\n');
-            if (nl >= 0)
-            {
-                Take(nl, nl + 1);
-                _midLine = false;
-                return true;
-            }
-            if (_eof)
-            {
-                bool any = _end > _start || _midLine;
-                Take(_end - _start, _end - _start);
-                _midLine = false;
-                return any;
-            }
-            if (_end - _start >= MaxLineChars)
-            {
-                var span = _buffer.AsSpan(_start, _end - _start);
-                int cut = span.LastIndexOfAny(' ', '\t');
-                if (cut <= 0)
-                    cut = char.IsHighSurrogate(span[^1]) ? span.Length - 1 : span.Length;
-                Take(cut, cut);
-                _midLine = true;
-                return true;
-            }
-            Fill();
-        }
-    }
-
-    private void Take(int length, int advance)
-    {
-        _lineStart = _start;
-        _lineLength = length;
-        _start += advance;
-    }
-
-    private void Fill()
-    {
-        if (_start > 0)
-        {
-            Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-        }
-        if (_end == _buffer.Length)
-            Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxLineChars + (1 << 15)));
-        int read = _reader.Read(_buffer, _end, _buffer.Length - _end);
-        if (read == 0)
-            _eof = true;
-        _end += read;
     }
 
     public override void Dispose() => _reader.Dispose();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EmbedSharp.Diagnostics;
 using EmbedSharp.Optimizers;
 
 namespace EmbedSharp.Training.Common;

@@ -1,5 +1,6 @@
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Training.Common;
+using EmbedSharp.Vocabularies;
 
 namespace EmbedSharp.Training.FastText;
 
@@ -27,49 +28,31 @@ public enum FastTextTrainingLoss
 }
 
 /// <summary>
-/// fastText's training arguments (names as in fastText's <c>Args</c>, in .NET casing) plus the
-/// run-time settings. The first group is what a fastText <c>.bin</c> stores.
+/// fastText's training arguments — core's <see cref="FastTextArgs"/>, the record a fastText <c>.bin</c>
+/// stores (names as in fastText's <c>Args</c>, in .NET casing; the same defaults) — plus the run-time
+/// settings. <see cref="StoredArgs"/> is what a trained model saves, with no mapping by the caller.
 /// </summary>
-public sealed record FastTextOptions
+/// <remarks>
+/// <see cref="Loss"/> and <see cref="Model"/> are typed by the losses and models this trainer has (a
+/// subset of core's <see cref="FastTextLoss"/> and <see cref="FastTextModelKind"/>, with fastText's codes)
+/// and set the inherited fields; <see cref="FastTextArgs.Bucket"/> is forced to 0 when
+/// <see cref="FastTextArgs.Maxn"/> is 0, as fastText does (<see cref="EffectiveBucket"/>).
+/// </remarks>
+public sealed record FastTextOptions : FastTextArgs
 {
-    /// <summary>Vector length (<c>-dim</c>, default 100).</summary>
-    public int Dims { get; init; } = 100;
-
-    /// <summary>Context window (<c>-ws</c>, default 5); each position draws its window uniformly in <c>1 … WindowSize</c>.</summary>
-    public int WindowSize { get; init; } = 5;
-
-    /// <summary>Epochs (<c>-epoch</c>, default 5).</summary>
-    public int Epoch { get; init; } = 5;
-
-    /// <summary>Words seen fewer times are dropped (<c>-minCount</c>, default 5).</summary>
-    public int MinCount { get; init; } = 5;
-
-    /// <summary>Negatives per target (<c>-neg</c>, default 5).</summary>
-    public int Neg { get; init; } = 5;
-
-    /// <summary>Word n-gram length (<c>-wordNgrams</c>); stored for the file format, only 1 is meaningful for unsupervised models.</summary>
-    public int WordNgrams { get; init; } = 1;
-
     /// <summary>Loss (<c>-loss</c>, default negative sampling).</summary>
-    public FastTextTrainingLoss Loss { get; init; } = FastTextTrainingLoss.NegativeSampling;
+    public new FastTextTrainingLoss Loss
+    {
+        get => (FastTextTrainingLoss)base.Loss;
+        init => base.Loss = (FastTextLoss)value; // the same codes
+    }
 
     /// <summary>Model (default skip-gram).</summary>
-    public FastTextTrainingModel Model { get; init; } = FastTextTrainingModel.Skipgram;
-
-    /// <summary>Number of n-gram hash buckets (<c>-bucket</c>, default 2 000 000). Forced to 0 when <see cref="Maxn"/> is 0, as fastText does.</summary>
-    public int Bucket { get; init; } = 2_000_000;
-
-    /// <summary>Shortest character n-gram (<c>-minn</c>, default 3).</summary>
-    public int Minn { get; init; } = 3;
-
-    /// <summary>Longest character n-gram (<c>-maxn</c>, default 6); 0 trains plain word vectors.</summary>
-    public int Maxn { get; init; } = 6;
-
-    /// <summary>Tokens between learning-rate updates (<c>-lrUpdateRate</c>, default 100).</summary>
-    public int LrUpdateRate { get; init; } = 100;
-
-    /// <summary>Sub-sampling threshold (<c>-t</c>, default 1e-4): a word of frequency f is kept with probability <c>min(1, √(t/f) + t/f)</c>.</summary>
-    public double SamplingThreshold { get; init; } = 1e-4;
+    public new FastTextTrainingModel Model
+    {
+        get => (FastTextTrainingModel)base.Model;
+        init => base.Model = (FastTextModelKind)value; // the same codes
+    }
 
     /// <summary>Starting learning rate (<c>-lr</c>, default 0.05); it decays linearly to 0.</summary>
     public double LearningRate { get; init; } = 0.05;
@@ -86,8 +69,11 @@ public sealed record FastTextOptions
     /// <summary>Tokens between progress reports (default 1 000 000).</summary>
     public long ProgressInterval { get; init; } = 1_000_000;
 
-    /// <summary><see cref="Bucket"/> as used: 0 when there are no character n-grams.</summary>
+    /// <summary><see cref="FastTextArgs.Bucket"/> as used: 0 when there are no character n-grams.</summary>
     public int EffectiveBucket => Maxn == 0 ? 0 : Bucket;
+
+    /// <summary>The arguments as a model file stores them: these fields with <see cref="EffectiveBucket"/> as the bucket count.</summary>
+    public FastTextArgs StoredArgs => ToArgs() with { Bucket = EffectiveBucket };
 
     internal void Validate()
     {

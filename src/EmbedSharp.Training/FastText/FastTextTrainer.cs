@@ -46,14 +46,14 @@ public static class FastTextTrainer
         int nwords = vocabulary.Count, dims = options.Dims;
         var random = new SeededRandom(options.Seed);
         var input = new EmbeddingTable(nwords + options.EffectiveBucket, dims);
-        Word2Vec.Word2VecTrainer.InitializeUniform(input, random, 1f / dims);
+        TableRows.InitializeUniform(input, random, 1f / dims);
         var output = new EmbeddingTable(nwords, dims);
         var (offsets, rows) = SubwordRows(vocabulary, options);
         var shared = new FastTextShared(
             options, vocabulary, input, output, offsets, rows,
             options.Loss == FastTextTrainingLoss.NegativeSampling ? new NegativeSampler(vocabulary.Counts, 0.5) : null,
             options.Loss == FastTextTrainingLoss.HierarchicalSoftmax ? new HuffmanTree(vocabulary.Counts) : null,
-            KeepThresholds(vocabulary, options.SamplingThreshold),
+            Subsampling.Thresholds<FastTextKeep>(vocabulary.Counts, vocabulary.TotalCount, options.SamplingThreshold),
             vocabulary.TryGetId(EndOfLine, out int eos) ? eos : -1);
 
         var run = new TrainingRun("fasttext", options.Threads, options.Epoch, vocabulary.TotalCount,
@@ -77,24 +77,7 @@ public static class FastTextTrainer
     }
 
     /// <summary>fastText's keep probability <c>min(1, √(t/f) + t/f)</c> for a word of frequency <c>f = count/total</c>.</summary>
-    public static double KeepProbability(long count, long totalWords, double threshold)
-    {
-        if (threshold <= 0 || count <= 0 || totalWords <= 0)
-            return 1;
-        double f = (double)count / totalWords;
-        return Math.Min(1, Math.Sqrt(threshold / f) + threshold / f);
-    }
-
-    private static uint[] KeepThresholds(Vocabulary vocabulary, double t)
-    {
-        var keep = new uint[vocabulary.Count];
-        for (int i = 0; i < keep.Length; i++)
-        {
-            double p = KeepProbability(vocabulary.GetCount(i), vocabulary.TotalCount, t);
-            keep[i] = p >= 1 ? uint.MaxValue : (uint)(p * 4294967296.0);
-        }
-        return keep;
-    }
+    public static double KeepProbability(long count, long totalWords, double threshold) => FastTextKeep.Probability(count, totalWords, threshold);
 
     private static (int[] Offsets, int[] Rows) SubwordRows(Vocabulary vocabulary, FastTextOptions options)
     {

@@ -18,9 +18,8 @@ internal sealed unsafe class FastTextWorker
     private readonly float[] _hidden, _grad, _scores;
     private readonly int[] _bag;
     private readonly int[] _subOffsets, _subRows;
-    private readonly int[]? _negTable;
-    private readonly byte[]? _codes;
-    private readonly int[]? _points, _pathOffsets;
+    private readonly NegativeSamplingStep<RedrawCollision> _nsStep;
+    private readonly HierarchicalSoftmaxStep<KeepSaturated> _hsStep;
     private readonly bool _cbow;
     private readonly FastTextTrainingLoss _loss;
     private float _lr;
@@ -35,8 +34,8 @@ internal sealed unsafe class FastTextWorker
         // A generator allocated by this worker's own thread: the parent's forks sit next to each other on the
         // heap, and two threads advancing states in one cache line would slow each other down (false sharing).
         _random = new SeededRandom(random.NextUInt64());
-        _wi = Word2Vec.Word2VecWorker.Base(s.Input);
-        _wo = Word2Vec.Word2VecWorker.Base(s.Output);
+        _wi = TableRows.Base(s.Input);
+        _wo = TableRows.Base(s.Output);
         _dims = s.Options.Dims;
         _ws = s.Options.WindowSize;
         _neg = s.Options.Neg;
@@ -50,10 +49,10 @@ internal sealed unsafe class FastTextWorker
         for (int i = 0; i < _nwords; i++)
             maxSub = Math.Max(maxSub, _subOffsets[i + 1] - _subOffsets[i]);
         _bag = new int[s.Options.Model == FastTextTrainingModel.Cbow ? 2 * _ws * maxSub : 0];
-        _negTable = s.Sampler?.Table;
-        _codes = s.Tree?.Codes;
-        _points = s.Tree?.Points;
-        _pathOffsets = s.Tree?.Offsets;
+        if (s.Sampler is not null)
+            _nsStep = new(s.Sampler, _wo, _dims, _neg, _nwords);
+        if (s.Tree is not null)
+            _hsStep = new(s.Tree, _wo, _dims);
         _cbow = s.Options.Model == FastTextTrainingModel.Cbow;
         _loss = s.Options.Loss;
         _lr = run.InitialRate;
@@ -213,43 +212,11 @@ internal sealed unsafe class FastTextWorker
         switch (_loss)
         {
             case FastTextTrainingLoss.NegativeSampling:
-            {
-                int[] table = _negTable!;
-                for (int d = 0; d <= _neg; d++)
-                {
-                    int t;
-                    float label;
-                    if (d == 0)
-                    {
-                        t = target;
-                        label = 1;
-                    }
-                    else
-                    {
-                        do
-                            t = table[(int)(((_random.NextUInt64() >> 32) * (ulong)table.Length) >> 32)];
-                        while (t == target && _nwords > 1);
-                        label = 0;
-                    }
-                    float* wo = _wo + (long)t * dims;
-                    float f = VectorMath.Dot(h, wo, dims);
-                    loss -= SigmoidTable.LogSigmoid(label > 0 ? f : -f);
-                    VectorMath.AccumulateAndUpdate(lr * (label - SigmoidTable.Sigmoid(f)), h, wo, g, dims);
-                }
+                _nsStep.Apply(target, h, g, lr, _random, ref loss);
                 break;
-            }
             case FastTextTrainingLoss.HierarchicalSoftmax:
-            {
-                for (int k = _pathOffsets![target]; k < _pathOffsets[target + 1]; k++)
-                {
-                    float* wo = _wo + (long)_points![k] * dims;
-                    float f = VectorMath.Dot(h, wo, dims);
-                    float label = _codes![k] == 0 ? 1 : 0; // bit 0 ⇔ σ(h·u) is the branch probability
-                    loss -= SigmoidTable.LogSigmoid(label > 0 ? f : -f);
-                    VectorMath.AccumulateAndUpdate(lr * (label - SigmoidTable.Sigmoid(f)), h, wo, g, dims);
-                }
+                _hsStep.Apply(target, h, g, lr, ref loss);
                 break;
-            }
             default:
                 fixed (float* scores = _scores)
                     loss += Softmax.FullStep(h, _wo, null, _nwords, dims, target, lr, g, scores);

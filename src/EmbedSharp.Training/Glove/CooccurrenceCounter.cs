@@ -55,7 +55,7 @@ internal sealed class CooccurrenceCounter : IDisposable
         var history = new int[window];
         // Sub-sampling: keep when the top 32 bits of a draw are below keep[w] (uint.MaxValue: always). Its own
         // generator, so the fit's initial vectors and shuffles do not depend on it.
-        uint[]? keep = _o.Sample > 0 ? Word2Vec.Word2VecTrainer.KeepThresholds(vocabulary.Counts, vocabulary.TotalCount, _o.Sample) : null;
+        uint[]? keep = _o.Sample > 0 ? Subsampling.Thresholds<Word2VecKeep>(vocabulary.Counts, vocabulary.TotalCount, _o.Sample) : null;
         var random = new EmbedSharp.Numerics.SeededRandom(_o.Seed ^ 0x5EED_C0C0_0000_0001UL);
         var clock = Stopwatch.StartNew();
         long nextReport = 1_000_000;

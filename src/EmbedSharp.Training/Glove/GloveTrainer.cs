@@ -64,8 +64,8 @@ public static class GloveTrainer
         var biasC = new float[v];
         var gb = new float[v];
         var gbc = new float[v];
-        Word2Vec.Word2VecTrainer.InitializeUniform(w, random, 0.5f / dims);
-        Word2Vec.Word2VecTrainer.InitializeUniform(wc, random, 0.5f / dims);
+        TableRows.InitializeUniform(w, random, 0.5f / dims);
+        TableRows.InitializeUniform(wc, random, 0.5f / dims);
         for (int i = 0; i < v; i++)
         {
             bias[i] = (random.NextSingle() - 0.5f) / dims;
@@ -76,8 +76,8 @@ public static class GloveTrainer
         gb.AsSpan().Fill(1);
         gbc.AsSpan().Fill(1);
 
-        float* pw = Word2Vec.Word2VecWorker.Base(w), pwc = Word2Vec.Word2VecWorker.Base(wc);
-        float* pgw = Word2Vec.Word2VecWorker.Base(gw), pgwc = Word2Vec.Word2VecWorker.Base(gwc);
+        float* pw = TableRows.Base(w), pwc = TableRows.Base(wc);
+        float* pgw = TableRows.Base(gw), pgwc = TableRows.Base(gwc);
         float eta = (float)o.LearningRate, xMax = (float)o.XMax, alpha = (float)o.Alpha;
         var losses = new List<double>();
         var clock = Stopwatch.StartNew();

@@ -21,6 +21,8 @@ internal sealed unsafe class NplmFit
     private readonly int[] _batchIds;
     private readonly float[] _batchGrads;
     private int _batchCount;
+    private readonly CurrentRate _rate = new();
+    private FusedSparseBackward<Sgd>? _optimizer;
 
     public NplmFit(NplmModel model, NplmOptions options)
     {
@@ -250,6 +252,11 @@ internal sealed unsafe class NplmFit
         return loss;
     }
 
+    /// <summary>
+    /// Steps the embedding rows of the buffered examples with core's fused sparse backward and plain SGD,
+    /// <c>w −= lr·Σ ∂L/∂x</c> per row (<see cref="Embedding.BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{float}, SparseOptimizer)"/>).
+    /// The rate reaches the rule as the schedule's factor of a unit rate, so the step uses exactly lr.
+    /// </summary>
     private void FlushEmbedding(float lr)
     {
         if (_batchCount == 0)
@@ -258,12 +265,19 @@ internal sealed unsafe class NplmFit
         _batchCount = 0;
         if (_m.Embedding.Frozen)
             return;
-        var grad = _m.Embedding.Backward(_batchIds.AsSpan(0, n * _n), _batchGrads.AsSpan(0, n * _nm));
-        var rows = grad.Rows;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            Span<float> row = _m.Embedding.Weight.GetRow<float>(rows[i]);
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(grad.GetRow(i), -lr, row, row);
-        }
+        // NaN is caught by the loss check (as before the optimizer was used), so the guard is off; one
+        // thread, as the rest of the fit.
+        _optimizer ??= FusedSparseBackward.Create(_m.Embedding.Weight, new Sgd(1.0),
+            new SparseOptimizerOptions { Threads = 1, GuardNonFinite = false, Schedule = _rate });
+        _rate.Rate = lr;
+        _m.Embedding.BackwardAndStep(_batchIds.AsSpan(0, n * _n), _batchGrads.AsSpan(0, n * _nm), _optimizer);
+    }
+
+    /// <summary>The learning rate of the current flush, as a schedule factor.</summary>
+    private sealed class CurrentRate : LearningRateSchedule
+    {
+        public double Rate { get; set; }
+
+        public override double Factor(long step) => Rate;
     }
 }

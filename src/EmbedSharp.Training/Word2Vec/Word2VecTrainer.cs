@@ -24,7 +24,7 @@ namespace EmbedSharp.Training.Word2Vec;
 /// <para>One thread and a fixed seed give bit-identical results. With several threads the result depends
 /// on scheduling, as in every Hogwild trainer. Cancelling stops the workers within 10 000 words each and
 /// returns the vectors as they are (<see cref="TrainingSummary.Cancelled"/> is set). A non-finite loss
-/// stops training with <see cref="Optimizers.NonFiniteException"/>.</para>
+/// stops training with <see cref="Diagnostics.NonFiniteException"/>.</para>
 /// </remarks>
 public static class Word2VecTrainer
 {
@@ -57,7 +57,7 @@ public static class Word2VecTrainer
         int v = vocabulary.Count, dims = options.Dims;
         var random = new SeededRandom(options.Seed);
         var input = new EmbeddingTable(v, dims);
-        InitializeUniform(input, random, 0.5f / dims);
+        TableRows.InitializeUniform(input, random, 0.5f / dims);
         EmbeddingTable? outputNeg = options.Negative > 0 ? new EmbeddingTable(v, dims) : null;
         HuffmanTree? tree = options.HierarchicalSoftmax ? new HuffmanTree(vocabulary.Counts) : null;
         EmbeddingTable? outputHs = tree is not null ? new EmbeddingTable(Math.Max(1, tree.NumInnerNodes), dims) : null;
@@ -107,30 +107,8 @@ public static class Word2VecTrainer
     /// corpus of <paramref name="totalWords"/> words: <c>min(1, (√(f/t) + 1)·t/f)</c> with <c>f = count/total</c>
     /// and <c>t = sample</c>; 1 when <paramref name="sample"/> is 0.
     /// </summary>
-    public static double KeepProbability(long count, long totalWords, double sample)
-    {
-        if (sample <= 0 || count <= 0 || totalWords <= 0)
-            return 1;
-        double threshold = sample * totalWords;
-        return Math.Min(1, (Math.Sqrt(count / threshold) + 1) * threshold / count);
-    }
+    public static double KeepProbability(long count, long totalWords, double sample) => Word2VecKeep.Probability(count, totalWords, sample);
 
-    // Keep when the top 32 bits of a random draw are below the threshold (2³² = keep always, stored as uint.MaxValue with a flag bit of 1).
-    internal static uint[] KeepThresholds(ReadOnlySpan<long> counts, long total, double sample)
-    {
-        var thresholds = new uint[counts.Length];
-        for (int i = 0; i < counts.Length; i++)
-        {
-            double p = KeepProbability(counts[i], total, sample);
-            thresholds[i] = p >= 1 ? uint.MaxValue : (uint)(p * 4294967296.0);
-        }
-        return thresholds;
-    }
-
-    internal static void InitializeUniform(EmbeddingTable table, SeededRandom random, float halfWidth)
-    {
-        Span<float> all = table.AsSpan<float>();
-        for (int i = 0; i < all.Length; i++)
-            all[i] = (random.NextSingle() * 2 - 1) * halfWidth;
-    }
+    /// <summary>The workers' keep thresholds for word2vec's probability (<see cref="Subsampling"/>).</summary>
+    internal static uint[] KeepThresholds(ReadOnlySpan<long> counts, long total, double sample) => Subsampling.Thresholds<Word2VecKeep>(counts, total, sample);
 }

@@ -20,11 +20,10 @@ internal sealed unsafe class Word2VecWorker
     private readonly float* _syn0, _syn1neg, _syn1;
     private readonly int _dims, _window, _negative;
     private readonly bool _hs, _cbow, _mean;
-    private readonly int[]? _negTable;
+    private readonly NegativeSamplingStep<SkipCollision> _nsStep;
+    private readonly HierarchicalSoftmaxStep<SkipSaturated> _hsStep;
     private readonly int[] _sentence;
     private readonly uint[] _keep;
-    private readonly byte[]? _codes;
-    private readonly int[]? _points, _offsets;
     private readonly float[] _hidden, _error;
     private readonly TrainingRun _run;
     private readonly SeededRandom _random;
@@ -44,13 +43,13 @@ internal sealed unsafe class Word2VecWorker
         _cbow = o.Architecture == Word2VecArchitecture.Cbow;
         _mean = o.CbowReduction == CbowReduction.Mean;
         // The tables live in native memory that never moves, so raw row pointers stay valid for the whole run.
-        _syn0 = Base(input);
-        _syn1neg = outputNeg is null ? null : Base(outputNeg);
-        _syn1 = outputHs is null ? null : Base(outputHs);
-        _negTable = sampler?.Table;
-        _codes = tree?.Codes;
-        _points = tree?.Points;
-        _offsets = tree?.Offsets;
+        _syn0 = TableRows.Base(input);
+        _syn1neg = outputNeg is null ? null : TableRows.Base(outputNeg);
+        _syn1 = outputHs is null ? null : TableRows.Base(outputHs);
+        if (sampler is not null)
+            _nsStep = new(sampler, _syn1neg, _dims, _negative, vocab.Count);
+        if (tree is not null)
+            _hsStep = new(tree, _syn1, _dims);
         _keep = keep;
         _sentence = new int[o.MaxSentenceLength];
         _hidden = new float[_dims];
@@ -61,20 +60,6 @@ internal sealed unsafe class Word2VecWorker
         _random = new SeededRandom(random.NextUInt64());
         _alpha = run.InitialRate;
     }
-
-    /// <summary>Hints the CPU to fetch a row's cache lines (a no-op where the hint is unavailable).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Prefetch(float* row, int dims)
-    {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-        {
-            byte* p = (byte*)row, end = (byte*)(row + dims);
-            for (; p < end; p += 64)
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
-        }
-    }
-
-    internal static float* Base(EmbeddingTable t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.AsSpan<float>()));
 
     /// <summary>Trains all epochs, pulling chunks of the corpus from the run; returns the number of epochs finished.</summary>
     public int Run(TextCorpus corpus)
@@ -182,50 +167,11 @@ internal sealed unsafe class Word2VecWorker
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Output(int word, float* l1, float* e)
     {
-        int dims = _dims;
-        float alpha = _alpha;
         double loss = 0;
         if (_hs)
-        {
-            int from = _offsets![word], to = _offsets[word + 1];
-            for (int k = from; k < to; k++)
-            {
-                float* l2 = _syn1 + (long)_points![k] * dims;
-                float f = VectorMath.Dot(l1, l2, dims);
-                int code = _codes![k];
-                loss -= SigmoidTable.LogSigmoid(code == 0 ? f : -f);
-                if (f <= -SigmoidTable.MaxExp || f >= SigmoidTable.MaxExp)
-                    continue; // word2vec skips saturated nodes
-                float g = (1 - code - SigmoidTable.Sigmoid(f)) * alpha;
-                VectorMath.AccumulateAndUpdate(g, l1, l2, e, dims);
-            }
-        }
+            _hsStep.Apply(word, l1, e, _alpha, ref loss);
         if (_negative > 0)
-        {
-            // Draw the targets first and prefetch their output rows, so the cache misses overlap with the
-            // arithmetic of the earlier targets instead of stalling one by one.
-            int[] table = _negTable!;
-            int* targets = stackalloc int[_negative + 1];
-            targets[0] = word;
-            for (int d = 1; d <= _negative; d++)
-            {
-                int t = table[(int)(((_random.NextUInt64() >> 32) * (ulong)table.Length) >> 32)];
-                targets[d] = t;
-                Prefetch(_syn1neg + (long)t * dims, dims);
-            }
-            for (int d = 0; d <= _negative; d++)
-            {
-                int target = targets[d];
-                float label = d == 0 ? 1 : 0;
-                if (d > 0 && target == word)
-                    continue;
-                float* l2 = _syn1neg + (long)target * dims;
-                float f = VectorMath.Dot(l1, l2, dims);
-                loss -= SigmoidTable.LogSigmoid(label > 0 ? f : -f);
-                float g = (label - SigmoidTable.Sigmoid(f)) * alpha;
-                VectorMath.AccumulateAndUpdate(g, l1, l2, e, dims);
-            }
-        }
+            _nsStep.Apply(word, l1, e, _alpha, _random, ref loss);
         _loss += loss;
         _pairs++;
     }

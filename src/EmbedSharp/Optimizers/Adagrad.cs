@@ -79,8 +79,12 @@ public readonly struct Adagrad : ISparseUpdateRule
     public StepScalars Prepare(long step, double learningRateFactor) =>
         new(step, (float)(LearningRate * learningRateFactor / (1 + (step - 1) * LrDecay)));
 
-    /// <summary>As <see cref="UpdateRow"/>, first copying the row's weights and state into the backups, and returning false when any new value is not finite.</summary>
-    internal bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup) =>
+    /// <inheritdoc/>
+    static bool ISparseUpdateRule.HasGuardedUpdate => true;
+
+    /// <inheritdoc/>
+    /// <remarks>The backup stores and the check ride in the update's own loop (as separate passes they were the first to touch the row's cold lines).</remarks>
+    public bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup) =>
         Update<WithBackup>(weight, grad, state, scalars, weightBackup, stateBackup);
 
     /// <inheritdoc/>

@@ -17,74 +17,58 @@ namespace EmbedSharp.Optimizers;
 /// </remarks>
 public readonly struct Adam : ISparseUpdateRule
 {
-    private readonly bool _initialized;
-    private readonly float _b1, _b2, _eps, _decay;
+    private readonly AdamCore<L2Decay> _core;
 
     /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new Adam()</c> would otherwise zero every field).</summary>
     public Adam() : this(1e-3) { }
 
     /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no decay).</summary>
     /// <exception cref="ArgumentOutOfRangeException">lr, eps or weightDecay negative or not finite; a beta outside [0, 1).</exception>
-    public Adam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
-    {
-        const string op = "adam";
-        AdamMath.Check(op, lr, beta1, beta2, eps, weightDecay, false);
-        LearningRate = lr;
-        _initialized = true;
-        Beta1 = beta1;
-        Beta2 = beta2;
-        Eps = eps;
-        WeightDecay = weightDecay;
-        AmsGrad = amsgrad;
-        _b1 = (float)beta1;
-        _b2 = (float)beta2;
-        _eps = (float)eps;
-        _decay = (float)weightDecay;
-    }
+    public Adam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false) =>
+        _core = new("adam", lr, beta1, beta2, eps, weightDecay, amsgrad);
 
     /// <inheritdoc/>
-    public string Name => AmsGrad ? "adam_amsgrad" : "adam";
+    public string Name => _core.Name;
 
     /// <inheritdoc/>
-    public double LearningRate { get; }
+    public double LearningRate => _core.LearningRate;
 
     /// <summary>Decay of the first moment.</summary>
-    public double Beta1 { get; }
+    public double Beta1 => _core.Beta1;
 
     /// <summary>Decay of the second moment.</summary>
-    public double Beta2 { get; }
+    public double Beta2 => _core.Beta2;
 
     /// <summary>Added to the bias-corrected √v.</summary>
-    public double Eps { get; }
+    public double Eps => _core.Eps;
 
     /// <summary>L2 penalty added to the gradient.</summary>
-    public double WeightDecay { get; }
+    public double WeightDecay => _core.WeightDecay;
 
     /// <summary>Whether the running maximum of v is used (AMSGrad).</summary>
-    public bool AmsGrad { get; }
+    public bool AmsGrad => _core.AmsGrad;
 
     /// <inheritdoc/>
-    public int StateWidth(int dims) => (AmsGrad ? 3 : 2) * dims;
+    public int StateWidth(int dims) => _core.StateWidth(dims);
 
     /// <inheritdoc/>
     public void InitializeState(Span<float> state) => state.Clear();
 
     /// <inheritdoc/>
-    public bool IdleIsNoOp => _decay == 0;
+    public bool IdleIsNoOp => _core.IdleIsNoOp;
 
     /// <inheritdoc/>
-    public bool IsInitialized => _initialized;
+    public bool IsInitialized => _core.IsInitialized;
 
     /// <inheritdoc/>
     public bool SupportsDense => true;
 
     /// <inheritdoc/>
-    public StepScalars Prepare(long step, double learningRateFactor) =>
-        AdamMath.Prepare(step, LearningRate * learningRateFactor, Beta1, Beta2, 1);
+    public StepScalars Prepare(long step, double learningRateFactor) => _core.Prepare(step, learningRateFactor);
 
     /// <inheritdoc/>
     public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars) =>
-        AdamMath.Update(weight, grad, state, scalars, _b1, _b2, _eps, _decay, AmsGrad);
+        _core.UpdateRow(weight, grad, state, scalars);
 }
 
 /// <summary>
@@ -99,20 +83,91 @@ public readonly struct Adam : ISparseUpdateRule
 /// </remarks>
 public readonly struct AdamW : ISparseUpdateRule
 {
-    private readonly bool _initialized;
-    private readonly float _b1, _b2, _eps;
+    private readonly AdamCore<DecoupledDecay> _core;
 
     /// <summary>Creates the rule with PyTorch defaults (a struct's <c>new AdamW()</c> would otherwise zero every field).</summary>
     public AdamW() : this(1e-3) { }
 
     /// <summary>Creates the rule (PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weightDecay 1e-2).</summary>
     /// <exception cref="ArgumentOutOfRangeException">lr, eps or weightDecay negative or not finite; a beta outside [0, 1).</exception>
-    public AdamW(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false)
+    public AdamW(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false) =>
+        _core = new("adamw", lr, beta1, beta2, eps, weightDecay, amsgrad);
+
+    /// <inheritdoc/>
+    public string Name => _core.Name;
+
+    /// <inheritdoc/>
+    public double LearningRate => _core.LearningRate;
+
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 => _core.Beta1;
+
+    /// <summary>Decay of the second moment.</summary>
+    public double Beta2 => _core.Beta2;
+
+    /// <summary>Added to the bias-corrected √v.</summary>
+    public double Eps => _core.Eps;
+
+    /// <summary>Decoupled decay rate: each step multiplies the row by <c>1 − lr·WeightDecay</c>.</summary>
+    public double WeightDecay => _core.WeightDecay;
+
+    /// <summary>Whether the running maximum of v is used (AMSGrad).</summary>
+    public bool AmsGrad => _core.AmsGrad;
+
+    /// <inheritdoc/>
+    public int StateWidth(int dims) => _core.StateWidth(dims);
+
+    /// <inheritdoc/>
+    public void InitializeState(Span<float> state) => state.Clear();
+
+    /// <inheritdoc/>
+    public bool IdleIsNoOp => _core.IdleIsNoOp;
+
+    /// <inheritdoc/>
+    public bool IsInitialized => _core.IsInitialized;
+
+    /// <inheritdoc/>
+    public bool SupportsDense => true;
+
+    /// <inheritdoc/>
+    public StepScalars Prepare(long step, double learningRateFactor) => _core.Prepare(step, learningRateFactor);
+
+    /// <inheritdoc/>
+    public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars) =>
+        _core.UpdateRow(weight, grad, state, scalars);
+}
+
+/// <summary>How Adam's weight decay enters: <see cref="L2Decay"/> adds it to the gradient (Adam), <see cref="DecoupledDecay"/> shrinks the row first (AdamW).</summary>
+internal interface IAdamDecay
+{
+    /// <summary>True for decoupled decay.</summary>
+    static abstract bool Decoupled { get; }
+}
+
+/// <inheritdoc cref="IAdamDecay"/>
+internal readonly struct L2Decay : IAdamDecay
+{
+    public static bool Decoupled => false;
+}
+
+/// <inheritdoc cref="IAdamDecay"/>
+internal readonly struct DecoupledDecay : IAdamDecay
+{
+    public static bool Decoupled => true;
+}
+
+/// <summary>The one body of <see cref="Adam"/> and <see cref="AdamW"/>, the decay mode a type parameter.</summary>
+internal readonly struct AdamCore<TDecay> where TDecay : struct, IAdamDecay
+{
+    private readonly float _b1, _b2, _eps, _decay;
+    private readonly string _name;
+
+    public AdamCore(string op, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad)
     {
-        const string op = "adamw";
         AdamMath.Check(op, lr, beta1, beta2, eps, weightDecay, false);
+        _name = amsgrad ? op + "_amsgrad" : op;
         LearningRate = lr;
-        _initialized = true;
+        IsInitialized = true;
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
@@ -121,59 +176,45 @@ public readonly struct AdamW : ISparseUpdateRule
         _b1 = (float)beta1;
         _b2 = (float)beta2;
         _eps = (float)eps;
+        _decay = (float)weightDecay;
     }
 
-    /// <inheritdoc/>
-    public string Name => AmsGrad ? "adamw_amsgrad" : "adamw";
+    public string Name => _name;
 
-    /// <inheritdoc/>
     public double LearningRate { get; }
 
-    /// <summary>Decay of the first moment.</summary>
     public double Beta1 { get; }
 
-    /// <summary>Decay of the second moment.</summary>
     public double Beta2 { get; }
 
-    /// <summary>Added to the bias-corrected √v.</summary>
     public double Eps { get; }
 
-    /// <summary>Decoupled decay rate: each step multiplies the row by <c>1 − lr·WeightDecay</c>.</summary>
     public double WeightDecay { get; }
 
-    /// <summary>Whether the running maximum of v is used (AMSGrad).</summary>
     public bool AmsGrad { get; }
 
-    /// <inheritdoc/>
+    public bool IsInitialized { get; }
+
     public int StateWidth(int dims) => (AmsGrad ? 3 : 2) * dims;
 
-    /// <inheritdoc/>
-    public void InitializeState(Span<float> state) => state.Clear();
+    public bool IdleIsNoOp => TDecay.Decoupled ? WeightDecay == 0 : _decay == 0;
 
-    /// <inheritdoc/>
-    public bool IdleIsNoOp => WeightDecay == 0;
-
-    /// <inheritdoc/>
-    public bool IsInitialized => _initialized;
-
-    /// <inheritdoc/>
-    public bool SupportsDense => true;
-
-    /// <inheritdoc/>
     public StepScalars Prepare(long step, double learningRateFactor)
     {
         double lr = LearningRate * learningRateFactor;
-        return AdamMath.Prepare(step, lr, Beta1, Beta2, 1 - lr * WeightDecay);
+        return AdamMath.Prepare(step, lr, Beta1, Beta2, TDecay.Decoupled ? 1 - lr * WeightDecay : 1);
     }
 
-    /// <inheritdoc/>
     public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)
     {
-        float shrink = scalars.C;
-        if (shrink != 1f)
-            for (int i = 0; i < weight.Length; i++)
-                weight[i] *= shrink;
-        AdamMath.Update(weight, grad, state, scalars, _b1, _b2, _eps, 0f, AmsGrad);
+        if (TDecay.Decoupled)
+        {
+            float shrink = scalars.C;
+            if (shrink != 1f)
+                for (int i = 0; i < weight.Length; i++)
+                    weight[i] *= shrink;
+        }
+        AdamMath.Update(weight, grad, state, scalars, _b1, _b2, _eps, TDecay.Decoupled ? 0f : _decay, AmsGrad);
     }
 }
 

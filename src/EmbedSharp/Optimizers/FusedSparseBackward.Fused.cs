@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
 using EmbedSharp.Sparse;
@@ -227,161 +225,18 @@ public sealed partial class FusedSparseBackward<TRule>
         int singles = batch.SingleCount;
         int split = Math.Clamp(singles, start, end);
         if (start < split)
-            ApplySingles(worker, source, batch.SingleRows[start..split], batch.SinglePositions[start..split], precheck, scalars);
-        if (split < end)
-            ApplySegments(worker, batch.Others, source, split - singles, end - singles, scalars);
-    }
-
-    /// <summary>Applies rows fed by one position each, in the order given, prefetching their weights (the upstream rows stream).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ApplySingles(RowWorker worker, in GradientSource source, ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, bool precheck, in StepScalars scalars)
-    {
-        float[] sum = worker.Summed;
-        bool unit = source.PositionScale.IsEmpty && source.Scale == 1f;
-        if (typeof(TRule) == typeof(Sgd) && unit && (precheck || !Options.GuardNonFinite) && Table.DType == DType.Float32
-            && Unsafe.As<TRule, Sgd>(ref Unsafe.AsRef(in _rule)).IsPlain)
         {
-            ApplySinglesPlainSgd(source, rows, positions, precheck, scalars);
-            return;
-        }
-        bool check = Options.GuardNonFinite && !unit;
-        int dims = source.Dims;
-        for (int k = 0; k < rows.Length; k++)
-        {
-            if (k + PrefetchDistance < rows.Length)
-            {
-                Prefetch(rows[k + PrefetchDistance]);
-                PrefetchGradient(source, source.Source(positions[k + PrefetchDistance]));
-            }
-            ReadOnlySpan<float> grad = sum;
-            if (unit && typeof(TRule) == typeof(LazyAdam))
-                grad = source.GradRows.Slice(source.Source(positions[k]) * dims, dims); // see LazyAdam.UpdateRow: ±0 alike
-            else if (unit)
-                AddZero(source.GradRows.Slice(source.Source(positions[k]) * dims, dims), sum);
-            else
-                source.Sum(positions.Slice(k, 1), sum);
-            if (check)
-                CheckSum(sum, rows[k], scalars);
+            var visit = new SingleVisit(source, batch.SingleRows[start..split], batch.SinglePositions[start..split]);
             if (precheck)
-                worker.ApplyPrechecked(rows[k], grad, scalars);
+                ApplyRows<SingleVisit, PrecheckGuard>(worker, ref visit, 0, split - start, scalars);
             else
-                worker.Apply(rows[k], grad, 1f, scalars);
+                ApplyRowsGuarded(worker, ref visit, 0, split - start, scalars);
         }
-    }
-
-    /// <summary>Rows ahead prefetched by <see cref="ApplySinglesPlainSgd"/>: with one weight row and one upstream row per step (no state), farther than the rules with state.</summary>
-    private const int PlainSgdPrefetchDistance = 12;
-
-    /// <summary>
-    /// <see cref="ApplySingles"/> for plain SGD on a float32 table at scale 1, without the guard or with
-    /// its precheck: each weight row is updated straight from its upstream row,
-    /// <c>w + (−lr)·(g + 0)</c> (<see cref="Sgd.AddScaledPlusZero"/>), the operations of the general path
-    /// (<c>0 + g</c> summed into scratch, then <see cref="Sgd.UpdateRow"/>) without the scratch row or the
-    /// per-row dispatch.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void ApplySinglesPlainSgd(in GradientSource source, ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, bool precheck, in StepScalars scalars)
-    {
-        int dims = source.Dims;
-        nint rowBytes = (nint)dims * sizeof(float);
-        nint lines = Math.Min(rowBytes, 2048);
-        float negLr = -scalars.LearningRate;
-        byte* table = Table.Pointer;
-        fixed (float* grad = source.GradRows)
+        if (split < end)
         {
-            for (int k = 0; k < rows.Length; k++)
-            {
-                if (System.Runtime.Intrinsics.X86.Sse.IsSupported && k + PlainSgdPrefetchDistance < rows.Length)
-                {
-                    byte* pw = table + rows[k + PlainSgdPrefetchDistance] * rowBytes;
-                    byte* pg = (byte*)grad + source.Source(positions[k + PlainSgdPrefetchDistance]) * rowBytes;
-                    for (nint offset = 0; offset < lines; offset += 64)
-                    {
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(pw + offset);
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(pg + offset);
-                    }
-                }
-                float* w = (float*)(table + rows[k] * rowBytes);
-                if (precheck)
-                {
-                    int bad = Kernels.FirstNonFinite(new ReadOnlySpan<float>(w, dims));
-                    if (bad >= 0)
-                        ThrowNotFiniteBeforeUpdate(rows[k], w[bad], bad, scalars.Step);
-                }
-                Sgd.AddScaledPlusZero(w, (float*)((byte*)grad + source.Source(positions[k]) * rowBytes), dims, negLr);
-            }
-        }
-    }
-
-    /// <summary>The guard's precheck refused a row that already holds a non-finite weight.</summary>
-    private static void ThrowNotFiniteBeforeUpdate(int row, float value, int element, long step) =>
-        throw new NonFiniteException(ThrowHelper.Format(StepOp,
-            $"step {step}: row {row} holds weight {value} at element {element} before its update; the row was left as it was, and rows applied before it in this step keep their update (find what wrote it, or reinitialise the row)"),
-            step, row, element);
-
-    /// <summary>Sums and applies segments <c>[first, end)</c> of <paramref name="groups"/>, prefetching the weights, state and upstream rows of segments ahead.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ApplySegments(RowWorker worker, RowGroups groups, in GradientSource source, int first, int end, in StepScalars scalars)
-    {
-        ReadOnlySpan<int> rows = groups.Rows;
-        ReadOnlySpan<int> starts = groups.Starts;
-        ReadOnlySpan<int> positions = groups.Positions;
-        float[] sum = worker.Summed;
-        // The upstream rows were checked before the step, but finite rows can overflow in their sum.
-        bool guard = Options.GuardNonFinite;
-        for (int i = first; i < end; i++)
-        {
-            if (i + PrefetchDistance < end)
-            {
-                int ahead = i + PrefetchDistance;
-                Prefetch(rows[ahead]);
-                PrefetchGradient(source, source.Source(positions[starts[ahead]]));
-            }
-            source.Sum(positions[starts[i]..starts[i + 1]], sum);
-            if (guard)
-                CheckSum(sum, rows[i], scalars);
-            worker.Apply(rows[i], sum, 1f, scalars);
-        }
-    }
-
-    /// <summary><c>destination = 0 + source</c>: a single position's sum at scale 1 (what <see cref="GradientSource.Sum(ReadOnlySpan{int}, Span{float})"/> computes), inline.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddZero(ReadOnlySpan<float> source, Span<float> destination)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref float s = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-            ref float d = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination);
-            for (; i <= source.Length - 8; i += 8)
-                (Vector256.LoadUnsafe(ref s, (nuint)i) + Vector256<float>.Zero).StoreUnsafe(ref d, (nuint)i);
-        }
-        for (; i < source.Length; i++)
-            destination[i] = source[i] + 0f;
-    }
-
-    /// <summary>Throws when a row's summed gradient overflowed (its inputs were checked before the step).</summary>
-    private static void CheckSum(ReadOnlySpan<float> sum, int row, in StepScalars scalars)
-    {
-        int d = Kernels.FirstNonFinite(sum);
-        if (d >= 0)
-            throw new NonFiniteException(ThrowHelper.Format(StepOp,
-                $"step {scalars.Step}: the gradient of row {row} sums to {sum[d]} at dimension {d} (its positions' finite gradients overflowed); the row was left as it was, and other rows of this step may already be updated"),
-                scalars.Step, row, d);
-    }
-
-    /// <summary>Starts loading upstream gradient row <paramref name="sourceRow"/>.</summary>
-    private static unsafe void PrefetchGradient(in GradientSource source, int sourceRow)
-    {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            return;
-        int dims = source.Dims;
-        fixed (float* g = source.GradRows)
-        {
-            byte* p = (byte*)(g + (nint)sourceRow * dims);
-            nint lines = Math.Min((nint)dims * sizeof(float), 2048);
-            for (nint offset = 0; offset < lines; offset += 64)
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + offset);
+            // The upstream rows were checked before the step, but finite rows can overflow in their sum.
+            var visit = new SegmentVisit(source, batch.Others);
+            ApplyRowsGuarded(worker, ref visit, split - singles, end - singles, scalars);
         }
     }
 }

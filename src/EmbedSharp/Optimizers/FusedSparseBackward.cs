@@ -1,6 +1,5 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using EmbedSharp.Diagnostics;
+using EmbedSharp.Numerics;
 using EmbedSharp.Sparse;
 using EmbedSharp.Tables;
 
@@ -119,13 +118,7 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
     private static void CheckGradient(SparseGradient gradient, long step)
     {
         for (int i = 0; i < gradient.Count; i++)
-        {
-            ReadOnlySpan<float> g = gradient.GetRow(i);
-            int d = Numerics.Kernels.FirstNonFinite(g);
-            if (d >= 0)
-                throw new NonFiniteException(ThrowHelper.Format(StepOp,
-                    $"step {step}: the gradient of row {gradient.Rows[i]} is {g[d]} at dimension {d}; nothing was updated"), step, gradient.Rows[i], d);
-        }
+            NonFiniteGuard.Check(gradient.GetRow(i), NonFiniteGuard.Finding.Gradient, step, gradient.Rows[i]);
     }
 
     /// <summary>Per-listed-row scale factors from per-row then global-norm clipping, or null when nothing is clipped.</summary>
@@ -160,201 +153,37 @@ public sealed partial class FusedSparseBackward<TRule> : SparseOptimizer where T
     private void ApplyLazy(SparseGradient gradient, float[]? factors, in StepScalars scalars, bool exact)
     {
         int count = gradient.Count;
-        if (exact || count < 2 || Options.Threads == 1)
-        {
-            var worker = new RowWorker(this);
-            ReadOnlySpan<int> rows = gradient.Rows;
-            for (int i = 0; i < count; i++)
-            {
-                if (i + PrefetchDistance < count)
-                    Prefetch(rows[i + PrefetchDistance]);
-                worker.Apply(rows[i], gradient.GetRow(i), factors is null ? 1f : factors[i], scalars);
-            }
-            return;
-        }
+        int threads = exact || count < 2 ? 1 : Math.Min(Options.Threads, count);
         StepScalars s = scalars;
-        int chunks = Math.Min(Options.Threads, count);
-        RunParallel(chunks, (worker, c) =>
+        ParallelWork.For(count, (count + threads - 1) / threads, threads, () => new RowWorker(this), (worker, start, end) =>
         {
-            int start = (int)((long)count * c / chunks), stop = (int)((long)count * (c + 1) / chunks);
-            ReadOnlySpan<int> rows = gradient.Rows;
-            for (int i = start; i < stop; i++)
-            {
-                if (i + PrefetchDistance < stop)
-                    Prefetch(rows[i + PrefetchDistance]);
-                worker.Apply(rows[i], gradient.GetRow(i), factors is null ? 1f : factors[i], s);
-            }
-        });
-    }
-
-    /// <summary>Rows ahead whose weights and optimizer state are prefetched (random rows of a large table miss every cache).</summary>
-    private const int PrefetchDistance = 4;
-
-    /// <summary>Starts loading the weights and (if allocated) the state of <paramref name="row"/>.</summary>
-    private unsafe void Prefetch(int row)
-    {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            return;
-        nint bytes = (nint)Table.Dims * Table.ElementSize;
-        byte* w = Table.Pointer + row * bytes;
-        nint weightLines = Math.Min(bytes, 2048); // loop bounds hoisted: recomputed per line they cost more than the prefetches
-        for (nint offset = 0; offset < weightLines; offset += 64)
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(w + offset);
-        if (_state.Width == 0 || !_state.IsAllocated(row >> RowStateStore.PageShift))
-            return;
-        byte* st = (byte*)_state.RowPointer(row);
-        nint stateLines = Math.Min((nint)_state.Width * 4, 2048);
-        for (nint offset = 0; offset < stateLines; offset += 64)
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(st + offset);
+            var visit = new MaterializedVisit(gradient, factors);
+            ApplyRowsGuarded(worker, ref visit, start, end, s);
+        }, static _ => { });
     }
 
     private void ApplyDense(SparseGradient gradient, float[]? factors, in StepScalars scalars, bool exact)
     {
         int pages = (Table.NumEmbeddings + RowStateStore.PageRows - 1) >> RowStateStore.PageShift;
         StepScalars s = scalars;
-        void Page(RowWorker worker, int p)
+        ParallelWork.For(pages, 1, exact ? 1 : Options.Threads, () => new RowWorker(this), (worker, start, end) =>
         {
-            int first = p << RowStateStore.PageShift;
-            int end = Math.Min(Table.NumEmbeddings, first + RowStateStore.PageRows);
-            bool visitAll = !_rule.IdleIsNoOp || (_state.Width > 0 && _state.IsAllocated(p));
-            ReadOnlySpan<int> rows = gradient.Rows;
-            int k = rows.BinarySearch(first);
-            if (k < 0)
-                k = ~k;
-            for (int r = first; r < end; r++)
+            for (int p = start; p < end; p++)
             {
-                if (k < rows.Length && rows[k] == r)
-                {
-                    worker.Apply(r, gradient.GetRow(k), factors is null ? 1f : factors[k], s);
-                    k++;
-                }
-                else if (visitAll)
-                {
-                    worker.Apply(r, worker.Zeros, 1f, s);
-                }
+                int first = p << RowStateStore.PageShift;
+                bool visitAll = !_rule.IdleIsNoOp || (_state.Width > 0 && _state.IsAllocated(p));
+                var visit = new PageVisit(gradient, factors, first, visitAll, worker.Zeros);
+                ApplyRowsGuarded(worker, ref visit, 0, Math.Min(Table.NumEmbeddings, first + RowStateStore.PageRows) - first, s);
             }
-        }
-        if (exact || pages < 2 || Options.Threads == 1)
-        {
-            var worker = new RowWorker(this);
-            for (int p = 0; p < pages; p++)
-                Page(worker, p);
-            return;
-        }
-        RunParallel(pages, Page);
+        }, static _ => { });
     }
 
-    /// <summary>Runs <paramref name="body"/> for items 0..count−1 on up to Threads workers; rethrows the first failure as is.</summary>
-    private void RunParallel(int count, Action<RowWorker, int> body)
+    /// <summary><see cref="ApplyRows{TVisit, TGuard}"/> with the guard the options ask for (a materialised gradient was checked whole, so its rows are backed up and checked after their update).</summary>
+    private void ApplyRowsGuarded<TVisit>(RowWorker worker, scoped ref TVisit visit, int start, int end, in StepScalars scalars) where TVisit : IRowVisit, allows ref struct
     {
-        try
-        {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Options.Threads },
-                () => new RowWorker(this),
-                (item, _, worker) =>
-                {
-                    body(worker, item);
-                    return worker;
-                },
-                _ => { });
-        }
-        catch (AggregateException ae) when (ae.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Capture(ae.InnerExceptions[0]).Throw();
-        }
-    }
-
-    /// <summary>Scratch rows of one thread and the per-row update with clipping, guard and storage conversion.</summary>
-    private sealed class RowWorker(FusedSparseBackward<TRule> owner)
-    {
-        private readonly float[] _weight = new float[owner.Table.Dims];
-        private readonly float[] _grad = new float[owner.Table.Dims];
-        private readonly float[] _backupWeight = new float[owner.Table.Dims];
-        private readonly float[] _backupState = new float[owner._state.Width];
-
-        public float[] Zeros { get; } = new float[owner.Table.Dims];
-
-        /// <summary>The fused step's summed gradient row.</summary>
-        public float[] Summed { get; } = new float[owner.Table.Dims];
-
-        public void Apply(int row, ReadOnlySpan<float> grad, float factor, in StepScalars scalars)
-        {
-            EmbeddingTable table = owner.Table;
-            bool guard = owner.Options.GuardNonFinite;
-            if (factor != 1f)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Multiply(grad, factor, _grad);
-                grad = _grad;
-            }
-            Span<float> state = owner._state.Row(row, owner._rule);
-            bool inPlace = table.DType == DType.Float32;
-            Span<float> w = inPlace ? table.RowUnchecked<float>(row) : _weight;
-            if (!inPlace)
-                table.ReadRowUnchecked(row, w);
-            if (guard && inPlace && (typeof(TRule) == typeof(LazyAdam) || typeof(TRule) == typeof(Adagrad)))
-            {
-                // PyTorch's SparseAdam and Adagrad: the backup and the check ride in the update's own loop
-                // (the JIT drops this branch for every other rule). As separate copies and passes, which
-                // were the first to touch the row's cold lines, the guard cost LazyAdam about 45 % of its
-                // rows/s instead of 25–35 %.
-                TRule rule = owner._rule;
-                bool finite = typeof(TRule) == typeof(LazyAdam)
-                    ? Unsafe.As<TRule, LazyAdam>(ref rule).UpdateRowGuarded(w, grad, state, scalars, _backupWeight, _backupState)
-                    : Unsafe.As<TRule, Adagrad>(ref rule).UpdateRowGuarded(w, grad, state, scalars, _backupWeight, _backupState);
-                if (finite)
-                    return;
-            }
-            else
-            {
-                if (guard)
-                {
-                    w.CopyTo(_backupWeight);
-                    state.CopyTo(_backupState);
-                }
-                owner._rule.UpdateRow(w, grad, state, scalars);
-            }
-            if (!inPlace)
-            {
-                table.WriteRowUnchecked(row, w);
-                if (guard)
-                    table.ReadRowUnchecked(row, w); // what was stored: a finite float can round to ±∞ in float16
-            }
-            if (!guard)
-                return;
-            int bad = FirstNonFinite(w);
-            string what = "weight";
-            if (bad < 0)
-            {
-                bad = FirstNonFinite(state);
-                what = "optimizer state";
-            }
-            if (bad < 0)
-                return;
-            float value = what == "weight" ? w[bad] : state[bad];
-            if (inPlace)
-                _backupWeight.CopyTo(w);
-            else
-                table.WriteRowUnchecked(row, _backupWeight);
-            _backupState.CopyTo(state);
-            throw new NonFiniteException(ThrowHelper.Format(StepOp,
-                $"step {scalars.Step}: updating row {row} produced {what} {value} at element {bad}; the row was restored, and rows applied before it in this step keep their update (lower the learning rate or enable clipping)"),
-                scalars.Step, row, bad);
-        }
-
-        /// <summary>
-        /// The guard's cheap form for a stateless rule on a float32 table whose gradient is within the
-        /// rule's <see cref="ISparseUpdateRule.SafeGradientBound"/>: finite weights cannot leave the update
-        /// non-finite, so only weights already non-finite are refused, before anything changes.
-        /// </summary>
-        public void ApplyPrechecked(int row, ReadOnlySpan<float> grad, in StepScalars scalars)
-        {
-            Span<float> w = owner.Table.RowUnchecked<float>(row);
-            int bad = FirstNonFinite(w);
-            if (bad >= 0)
-                ThrowNotFiniteBeforeUpdate(row, w[bad], bad, scalars.Step);
-            owner._rule.UpdateRow(w, grad, default, scalars);
-        }
-
-        private static int FirstNonFinite(ReadOnlySpan<float> x) => Numerics.Kernels.FirstNonFinite(x);
+        if (Options.GuardNonFinite)
+            ApplyRows<TVisit, BackupGuard>(worker, ref visit, start, end, scalars);
+        else
+            ApplyRows<TVisit, NoGuard>(worker, ref visit, start, end, scalars);
     }
 }

@@ -56,4 +56,52 @@ public interface ISparseUpdateRule
     /// weights before its update instead of backing the row up and checking it after.
     /// </summary>
     float SafeGradientBound(in StepScalars scalars) => 0f;
+
+    // Capabilities: shortcuts a rule declares so the optimizer's one row loop can take them without
+    // naming the rule. The static ones are constants of the rule type, folded by the JIT, and gate the
+    // per-row calls (a default member called on a struct that does not define it boxes the struct).
+
+    /// <summary>
+    /// True when <see cref="UpdateRow"/> (and <see cref="UpdateRowGuarded"/>) give the same bits for a
+    /// gradient row as for its sum <c>0 + g</c> (−0 and +0 alike), so a row fed by one position at scale 1
+    /// is handed over as the upstream row itself, without the scratch row (<see cref="LazyAdam"/>).
+    /// </summary>
+    static virtual bool AcceptsUnsummedRow => false;
+
+    /// <summary>
+    /// True when the rule defines its own <see cref="UpdateRowGuarded"/>, with the guard's backup
+    /// stores and finiteness check inside the update's loop; the optimizer calls it for every guarded
+    /// row then (<see cref="LazyAdam"/>, <see cref="Adagrad"/>).
+    /// </summary>
+    static virtual bool HasGuardedUpdate => false;
+
+    /// <summary>
+    /// As <see cref="UpdateRow"/>, first copying the row's weights and state into
+    /// <paramref name="weightBackup"/> and <paramref name="stateBackup"/>; returns false when any new
+    /// weight or state value is not finite. The default backs up, updates, then checks, in three passes.
+    /// </summary>
+    bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup) =>
+        RowGuard.BackupAndUpdate(this, weight, grad, state, scalars, weightBackup, stateBackup);
+
+    /// <summary>
+    /// A factor f such that this step's <see cref="UpdateRow"/> is exactly <c>w[i] + f·g[i]</c> with no
+    /// state (plain SGD: f = −lr), or NaN (the default) when the update is anything else. The optimizer
+    /// then updates rows fed by one position straight from their upstream rows with a pointer loop,
+    /// <c>w[i] + f·(g[i] + 0)</c>: the same bits as the update of the summed row.
+    /// </summary>
+    float PlainStepFactor(in StepScalars scalars) => float.NaN;
+}
+
+/// <summary>The non-finite guard's default row update: back up, update, check.</summary>
+internal static class RowGuard
+{
+    /// <summary>Copies the row and its state into the backups, applies <paramref name="rule"/>, and returns whether every new value is finite.</summary>
+    public static bool BackupAndUpdate<TRule>(in TRule rule, Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars,
+        Span<float> weightBackup, Span<float> stateBackup) where TRule : ISparseUpdateRule
+    {
+        weight.CopyTo(weightBackup);
+        state.CopyTo(stateBackup);
+        rule.UpdateRow(weight, grad, state, scalars);
+        return Numerics.Kernels.FirstNonFinite(weight) < 0 && Numerics.Kernels.FirstNonFinite(state) < 0;
+    }
 }

@@ -79,8 +79,15 @@ public readonly struct LazyAdam : ISparseUpdateRule
         return new StepScalars(step, (float)lr, (float)(lr * Math.Sqrt(bc2) / bc1));
     }
 
-    /// <summary>As <see cref="UpdateRow"/>, first copying the row's weights and state into the backups, and returning false when any new value is not finite.</summary>
-    internal bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup) =>
+    /// <inheritdoc/>
+    static bool ISparseUpdateRule.HasGuardedUpdate => true;
+
+    /// <inheritdoc/>
+    static bool ISparseUpdateRule.AcceptsUnsummedRow => true; // see UpdateRow's remarks
+
+    /// <inheritdoc/>
+    /// <remarks>The backup stores and the check ride in the update's own loop (as separate passes they were the first to touch the row's cold lines).</remarks>
+    public bool UpdateRowGuarded(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars, Span<float> weightBackup, Span<float> stateBackup) =>
         Update<WithBackup>(weight, grad, state, scalars, weightBackup, stateBackup);
 
     /// <inheritdoc/>

@@ -153,6 +153,36 @@ internal sealed unsafe class RowStateStore : IDisposable
         }
     }
 
+    /// <summary>Copies the state of rows <c>[first, first + count)</c> into <paramref name="destination"/>, the initial state for rows of pages never allocated.</summary>
+    public void CopyRowsTo<TRule>(int first, int count, Span<float> destination, in TRule rule) where TRule : struct, ISparseUpdateRule
+    {
+        for (int r = first; r < first + count; r++)
+        {
+            Span<float> row = destination.Slice((r - first) * Width, Width);
+            if (IsAllocated(r >> PageShift))
+                new ReadOnlySpan<float>(RowPointer(r), Width).CopyTo(row);
+            else
+                rule.InitializeState(row);
+        }
+    }
+
+    /// <summary>
+    /// Writes rows <c>[first, first + count)</c> from <paramref name="source"/>; rows whose
+    /// <paramref name="present"/> is false (null: all present) are reset to the initial state if their page
+    /// holds state and left without state otherwise.
+    /// </summary>
+    public void WriteRows<TRule>(int first, int count, ReadOnlySpan<float> source, Func<int, bool>? present, in TRule rule) where TRule : struct, ISparseUpdateRule
+    {
+        for (int r = first; r < first + count; r++)
+        {
+            ReadOnlySpan<float> values = source.Slice((r - first) * Width, Width);
+            if (present is null || present(r))
+                values.CopyTo(Row(r, rule));
+            else if (IsAllocated(r >> PageShift))
+                rule.InitializeState(new Span<float>(RowPointer(r), Width));
+        }
+    }
+
     public void Dispose()
     {
         Free();

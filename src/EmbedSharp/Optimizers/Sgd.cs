@@ -99,24 +99,8 @@ public readonly struct Sgd : ISparseUpdateRule
     /// <summary>True without momentum and weight decay: the update is <c>w + (−lr)·g</c> and there is no state.</summary>
     internal bool IsPlain => _momentum == 0 && _decay == 0;
 
-    /// <summary>
-    /// Plain SGD on one row straight from a single upstream row: <c>w[i] = w[i] + negLr·(g[i] + 0)</c>, the
-    /// operations of <see cref="UpdateRow"/> on the scratch row <c>0 + g</c> a single position sums to (so
-    /// −0 gradients become +0 exactly as there). No checks: the caller owns both rows of
-    /// <paramref name="dims"/> floats.
-    /// </summary>
-    internal static unsafe void AddScaledPlusZero(float* w, float* g, int dims, float negLr)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var step = Vector256.Create(negLr);
-            for (; i <= dims - Vector256<float>.Count; i += Vector256<float>.Count)
-                (Vector256.Load(w + i) + step * (Vector256.Load(g + i) + Vector256<float>.Zero)).Store(w + i);
-        }
-        for (; i < dims; i++)
-            w[i] = w[i] + negLr * (g[i] + 0f);
-    }
+    /// <inheritdoc/>
+    public float PlainStepFactor(in StepScalars scalars) => IsPlain ? -scalars.LearningRate : float.NaN;
 
     /// <inheritdoc/>
     public void UpdateRow(Span<float> weight, ReadOnlySpan<float> grad, Span<float> state, in StepScalars scalars)

@@ -158,4 +158,37 @@ public abstract class SparseOptimizer : IDisposable
 
     /// <summary>Copies the state of <paramref name="row"/> (its initial value if the row was never updated) into <paramref name="destination"/>.</summary>
     public abstract void ReadState(int row, Span<float> destination);
+
+    /// <summary>
+    /// Copies the state of rows <c>[firstRow, firstRow + rowCount)</c>, <see cref="StateWidth"/> floats a
+    /// row (the initial value for rows never updated), into <paramref name="destination"/>: the state that
+    /// travels with those rows when they move to another store.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the table.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>rowCount · StateWidth</c>.</exception>
+    public abstract void ExportState(int firstRow, int rowCount, Span<float> destination);
+
+    /// <summary>
+    /// Replaces the state of rows <c>[firstRow, firstRow + rowCount)</c> by <paramref name="source"/>
+    /// (<see cref="StateWidth"/> floats a row, as <see cref="ExportState(int, int, Span{float})"/> wrote);
+    /// every value is checked to be finite before anything changes. Not safe while steps are running.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the table.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is shorter than <c>rowCount · StateWidth</c> or holds NaN or ±∞.</exception>
+    public abstract void ImportState(int firstRow, int rowCount, ReadOnlySpan<float> source);
+
+    /// <summary>
+    /// Writes the state of rows <c>[firstRow, firstRow + rowCount)</c> to <paramref name="stream"/> with
+    /// the rule's name, the shape and t: only the state pages that hold state are written, so a range
+    /// never updated costs a byte a page (layout in <see cref="FusedSparseBackward{TRule}"/>'s remarks).
+    /// </summary>
+    public abstract void ExportState(int firstRow, int rowCount, Stream stream);
+
+    /// <summary>
+    /// Restores a range written by <see cref="ExportState(int, int, Stream)"/> into the same rows, and t
+    /// (the bias corrections read it). Rows the export had no state for get no state here either. The
+    /// stream is read and checked whole before anything changes; a truncated or malformed stream throws
+    /// <see cref="InvalidDataException"/>. Not safe while steps are running.
+    /// </summary>
+    public abstract void ImportState(Stream stream);
 }

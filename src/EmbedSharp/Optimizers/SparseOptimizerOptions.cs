@@ -1,3 +1,5 @@
+using EmbedSharp.Diagnostics;
+
 namespace EmbedSharp.Optimizers;
 
 /// <summary>How a <see cref="SparseOptimizer"/> applies its rule: mode, untouched rows, schedule, clipping, guard.</summary>

@@ -1,3 +1,4 @@
+using EmbedSharp.Diagnostics;
 using EmbedSharp.Models.Dense;
 using EmbedSharp.Models.Losses;
 using EmbedSharp.Optimizers;

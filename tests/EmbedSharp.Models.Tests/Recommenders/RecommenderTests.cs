@@ -161,7 +161,7 @@ public sealed class RecommenderTests
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => RecommenderTrainer.Train(train, new RecommenderOptions { Factors = 0 }));
         Assert.Contains("[recommender.train] Factors = 0 is out of range", ex.Message);
         Assert.Throws<ArgumentException>(() => RecommenderTrainer.Train(Planted.Make([]), new RecommenderOptions()));
-        Assert.Throws<Optimizers.NonFiniteException>(() => RecommenderTrainer.Train(train, new RecommenderOptions { LearningRate = 1e6, Epochs = 3 }));
+        Assert.Throws<Diagnostics.NonFiniteException>(() => RecommenderTrainer.Train(train, new RecommenderOptions { LearningRate = 1e6, Epochs = 3 }));
     }
 
     private sealed class SyncProgress(Action<TrainingProgress> action) : IProgress<TrainingProgress>

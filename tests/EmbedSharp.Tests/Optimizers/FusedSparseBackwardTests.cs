@@ -1,3 +1,4 @@
+using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
 using EmbedSharp.Optimizers;
 using EmbedSharp.Sparse;

@@ -1,4 +1,4 @@
-namespace EmbedSharp.Optimizers;
+namespace EmbedSharp.Diagnostics;
 
 /// <summary>
 /// A training step met NaN or ±∞, in the gradient or in an updated row. Thrown instead of writing a

@@ -1,0 +1,201 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EmbedSharp.Numerics;
+using EmbedSharp.Tables;
+
+namespace EmbedSharp.Optimizers;
+
+/// <remarks>
+/// The one row loop. A step is planned first (a coalesced gradient, every row of a page, or the fused
+/// step's <see cref="Sparse.BatchRows"/>: single rows in batch order, then segments ascending); each
+/// plan is an <see cref="IRowVisit"/>, and <see cref="ApplyRows{TVisit, TGuard}"/> — generic over the
+/// rule (the class's <c>TRule</c>), the visit and the guard (<see cref="IRowGuard"/>), as
+/// <c>AffineKernels.Row&lt;TBits, TSink, TRound&gt;</c> is over its policies — applies it. Rule
+/// shortcuts come from the rule's declared capabilities (<see cref="ISparseUpdateRule.AcceptsUnsummedRow"/>,
+/// <see cref="ISparseUpdateRule.HasGuardedUpdate"/>, <see cref="ISparseUpdateRule.PlainStepFactor"/>).
+/// </remarks>
+public sealed partial class FusedSparseBackward<TRule>
+{
+    /// <summary>Rows ahead whose weights and optimizer state are prefetched (random rows of a large table miss every cache).</summary>
+    private const int PrefetchDistance = 4;
+
+    /// <summary>Rows ahead prefetched by the plain update: with one weight row and one upstream row per step (no state), farther than the rules with state.</summary>
+    private const int PlainPrefetchDistance = 12;
+
+    /// <summary>
+    /// Applies entries <c>[start, end)</c> of <paramref name="visit"/>: each row's gradient is formed
+    /// (a source row, or a sum in the worker's scratch row), checked when it is a sum and the guard is
+    /// on, and the rule applied at once while the rows of entries ahead are prefetched.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void ApplyRows<TVisit, TGuard>(RowWorker worker, scoped ref TVisit visit, int start, int end, in StepScalars scalars)
+        where TVisit : IRowVisit, allows ref struct
+        where TGuard : struct, IRowGuard
+    {
+        if (visit.UnitSingles && typeof(TGuard) != typeof(BackupGuard) && Table.DType == DType.Float32)
+        {
+            float factor = _rule.PlainStepFactor(scalars);
+            if (!float.IsNaN(factor))
+            {
+                ApplyPlain<TVisit, TGuard>(ref visit, start, end, factor, scalars.Step);
+                return;
+            }
+        }
+        float[] scratch = worker.Summed;
+        for (int k = start; k < end; k++)
+        {
+            if (TVisit.MaySkip && visit.Skip(k))
+                continue;
+            if (TVisit.Prefetches && k + PrefetchDistance < end)
+            {
+                Prefetch(visit.Row(k + PrefetchDistance));
+                visit.PrefetchGradient(k + PrefetchDistance);
+            }
+            int row = visit.Row(k);
+            ReadOnlySpan<float> grad = visit.Gradient(k, scratch, TRule.AcceptsUnsummedRow);
+            if (TGuard.Checks && visit.MayOverflow)
+                NonFiniteGuard.Check(grad, NonFiniteGuard.Finding.GradientSum, scalars.Step, row);
+            ApplyRow<TGuard>(worker, row, grad, scalars);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ApplyRows{TVisit, TGuard}"/> for a rule whose step is <c>w + factor·g</c> without state
+    /// (<see cref="ISparseUpdateRule.PlainStepFactor"/>), a float32 table and single rows at scale 1: each
+    /// weight row is updated straight from its upstream row, <c>w + factor·(g + 0)</c>, the operations of
+    /// the update of the summed row without the scratch row or the per-row dispatch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void ApplyPlain<TVisit, TGuard>(scoped ref TVisit visit, int start, int end, float factor, long step)
+        where TVisit : IRowVisit, allows ref struct
+        where TGuard : struct, IRowGuard
+    {
+        int dims = Table.Dims;
+        nint rowBytes = (nint)dims * sizeof(float);
+        byte* table = Table.Pointer;
+        for (int k = start; k < end; k++)
+        {
+            if (k + PlainPrefetchDistance < end)
+            {
+                RowPrefetch.Lines(table + visit.Row(k + PlainPrefetchDistance) * rowBytes, rowBytes);
+                visit.PrefetchGradient(k + PlainPrefetchDistance);
+            }
+            int row = visit.Row(k);
+            float* w = (float*)(table + row * rowBytes);
+            if (TGuard.Checks)
+            {
+                int bad = Kernels.FirstNonFinite(new ReadOnlySpan<float>(w, dims));
+                if (bad >= 0)
+                    throw NonFiniteGuard.Error(NonFiniteGuard.Finding.WeightBefore, step, row, bad, w[bad]);
+            }
+            AddScaledPlusZero(w, visit.UpstreamRow(k), factor);
+        }
+    }
+
+    /// <summary><c>w[i] = w[i] + factor·(g[i] + 0)</c> (so −0 gradients become +0 exactly as in the summed row). No checks: the caller owns the rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddScaledPlusZero(float* w, ReadOnlySpan<float> g, float factor)
+    {
+        int dims = g.Length, i = 0;
+        ref float gr = ref MemoryMarshal.GetReference(g);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var step = Vector256.Create(factor);
+            for (; i <= dims - Vector256<float>.Count; i += Vector256<float>.Count)
+                (Vector256.Load(w + i) + step * (Vector256.LoadUnsafe(ref gr, (nuint)i) + Vector256<float>.Zero)).Store(w + i);
+        }
+        for (; i < dims; i++)
+            w[i] = w[i] + factor * (Unsafe.Add(ref gr, i) + 0f);
+    }
+
+    /// <summary>
+    /// Updates one row from its gradient under guard <typeparamref name="TGuard"/>: float32 rows in place,
+    /// 16-bit rows widened into scratch, updated and rounded back (nearest, ties to even). With
+    /// <see cref="BackupGuard"/> the row and its state are restored and the step stops when a new value is
+    /// not finite (after rounding: a finite float can round to ±∞ in float16).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ApplyRow<TGuard>(RowWorker worker, int row, ReadOnlySpan<float> grad, in StepScalars scalars) where TGuard : struct, IRowGuard
+    {
+        EmbeddingTable table = Table;
+        Span<float> state = _state.Row(row, _rule);
+        bool inPlace = table.DType == DType.Float32;
+        Span<float> w = inPlace ? table.RowUnchecked<float>(row) : worker.Weight;
+        if (!inPlace)
+            table.ReadRowUnchecked(row, w);
+        if (typeof(TGuard) != typeof(BackupGuard))
+        {
+            if (TGuard.Checks)
+            {
+                int before = Kernels.FirstNonFinite(w);
+                if (before >= 0)
+                    throw NonFiniteGuard.Error(NonFiniteGuard.Finding.WeightBefore, scalars.Step, row, before, w[before]);
+            }
+            _rule.UpdateRow(w, grad, state, scalars);
+            if (!inPlace)
+                table.WriteRowUnchecked(row, w);
+            return;
+        }
+        float[] weightBackup = worker.WeightBackup, stateBackup = worker.StateBackup;
+        bool finite = TRule.HasGuardedUpdate
+            ? _rule.UpdateRowGuarded(w, grad, state, scalars, weightBackup, stateBackup)
+            : RowGuard.BackupAndUpdate(_rule, w, grad, state, scalars, weightBackup, stateBackup);
+        if (!inPlace)
+        {
+            table.WriteRowUnchecked(row, w);
+            table.ReadRowUnchecked(row, w); // what was stored
+        }
+        else if (finite)
+        {
+            return;
+        }
+        int bad = Kernels.FirstNonFinite(w);
+        var finding = NonFiniteGuard.Finding.WeightProduced;
+        if (bad < 0)
+        {
+            bad = Kernels.FirstNonFinite(state);
+            finding = NonFiniteGuard.Finding.StateProduced;
+        }
+        if (bad < 0)
+            return;
+        float value = finding == NonFiniteGuard.Finding.WeightProduced ? w[bad] : state[bad];
+        if (inPlace)
+            weightBackup.CopyTo(w);
+        else
+            table.WriteRowUnchecked(row, weightBackup);
+        stateBackup.CopyTo(state);
+        throw NonFiniteGuard.Error(finding, scalars.Step, row, bad, value);
+    }
+
+    /// <summary>Starts loading the weights and (if allocated) the state of <paramref name="row"/>.</summary>
+    private unsafe void Prefetch(int row)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            return;
+        nint bytes = (nint)Table.Dims * Table.ElementSize;
+        RowPrefetch.Lines(Table.Pointer + row * bytes, bytes);
+        if (_state.Width == 0 || !_state.IsAllocated(row >> RowStateStore.PageShift))
+            return;
+        RowPrefetch.Lines((byte*)_state.RowPointer(row), (nint)_state.Width * sizeof(float));
+    }
+
+    /// <summary>Scratch rows of one worker thread.</summary>
+    private sealed class RowWorker(FusedSparseBackward<TRule> owner)
+    {
+        /// <summary>A 16-bit row widened to float32.</summary>
+        public float[] Weight { get; } = new float[owner.Table.Dims];
+
+        /// <summary>The guard's copy of the row before its update.</summary>
+        public float[] WeightBackup { get; } = new float[owner.Table.Dims];
+
+        /// <summary>The guard's copy of the row's state before its update.</summary>
+        public float[] StateBackup { get; } = new float[owner._state.Width];
+
+        /// <summary>A zero gradient (rows of <see cref="UntouchedRows.Dense"/> outside the gradient).</summary>
+        public float[] Zeros { get; } = new float[owner.Table.Dims];
+
+        /// <summary>A row's summed (or scaled) gradient.</summary>
+        public float[] Summed { get; } = new float[owner.Table.Dims];
+    }
+}
