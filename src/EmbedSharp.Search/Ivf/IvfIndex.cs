@@ -22,6 +22,7 @@ public sealed partial class IvfIndex : IVectorIndex
 {
     private readonly float[] _centroids;
     private readonly ProductQuantizer? _pq;
+    private readonly float[] _codebooksT;
     private readonly InvertedList[] _lists;
     private float[] _raw = [];
     private int[] _listOf = [];
@@ -37,6 +38,7 @@ public sealed partial class IvfIndex : IVectorIndex
         NProbe = options.NProbe;
         _centroids = centroids;
         _pq = pq;
+        _codebooksT = pq is null ? [] : IvfKernels.TransposeCodebooks(pq.Centroids, pq.M, pq.SubDims);
         _lists = new InvertedList[centroids.Length / dims];
         for (int i = 0; i < _lists.Length; i++)
             _lists[i] = new InvertedList();
