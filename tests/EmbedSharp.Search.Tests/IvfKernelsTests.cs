@@ -128,4 +128,24 @@ public sealed unsafe class IvfKernelsTests
         }
         Assert.Equal(-7, actual[count]);
     }
+
+    [Theory]
+    [InlineData(0, 3)]
+    [InlineData(1, 1)]
+    [InlineData(3, 7)]
+    [InlineData(5, 17)]
+    public void Opq_rotation_matches_the_reference(int rows, int dims)
+    {
+        var rng = new SeededRandom((ulong)(rows * 7 + dims));
+        var x = Normal(rng, rows * dims);
+        if (x.Length > 0)
+            x[0] = 0;
+        var r = Normal(rng, dims * dims);
+        var expected = new float[rows * dims];
+        var actual = new float[rows * dims];
+        Opq.RotateReference(x, dims, r, expected);
+        Opq.Rotate(x, dims, r, actual);
+        for (int i = 0; i < expected.Length; i++)
+            Close(expected[i], actual[i], $"rows={rows} dims={dims} entry {i}");
+    }
 }

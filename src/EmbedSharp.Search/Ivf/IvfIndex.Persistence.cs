@@ -12,8 +12,9 @@ public sealed partial class IvfIndex
     private const int HeaderBytes = 64;
 
     // Layout (little-endian): 64-byte header (magic "EIVF", version, metric, Dims, NList, PqM, RerankFactor,
-    // NProbe, NumEmbeddings, live count, TrainIterations, MaxPointsPerCentroid, Seed, reserved), the
-    // centroids (NList × Dims float32), the product quantizer when PqM > 0 (ProductQuantizer.Save),
+    // NProbe, NumEmbeddings, live count, TrainIterations, MaxPointsPerCentroid, Seed, OpqIterations at
+    // byte 56, reserved), the centroids (NList × Dims float32), the product quantizer when PqM > 0
+    // (ProductQuantizer.Save) followed by the OPQ rotation (Dims × Dims float32) when OpqIterations > 0,
     // each list as (count int32, ids int32[count], data[count × stride]), the kept float32 vectors
     // when re-ranking (NumEmbeddings × Dims), and the removed-id bit set (⌈NumEmbeddings/64⌉ uint64).
 
@@ -28,9 +29,12 @@ public sealed partial class IvfIndex
         for (int i = 0; i < fields.Length; i++)
             BinaryPrimitives.WriteInt32LittleEndian(h[(4 + 4 * i)..], fields[i]);
         BinaryPrimitives.WriteUInt64LittleEndian(h[48..], Options.Seed);
+        BinaryPrimitives.WriteInt32LittleEndian(h[56..], Options.OpqIterations);
         destination.Write(header);
         destination.Write(MemoryMarshal.AsBytes(_centroids.AsSpan()));
         _pq?.Save(destination);
+        if (_rotation is not null)
+            destination.Write(MemoryMarshal.AsBytes(_rotation.AsSpan()));
         int stride = _pq?.M ?? Dims * 4;
         Span<byte> count = stackalloc byte[4];
         foreach (var list in _lists)
@@ -96,7 +100,7 @@ public sealed partial class IvfIndex
         IvfOptions options;
         try
         {
-            options = new IvfOptions { NList = nlist, PqM = F(4), RerankFactor = F(5), NProbe = F(6), TrainIterations = F(9), MaxPointsPerCentroid = F(10), Seed = BinaryPrimitives.ReadUInt64LittleEndian(h.AsSpan(48)) };
+            options = new IvfOptions { NList = nlist, PqM = F(4), RerankFactor = F(5), NProbe = F(6), TrainIterations = F(9), MaxPointsPerCentroid = F(10), OpqIterations = F(13), Seed = BinaryPrimitives.ReadUInt64LittleEndian(h.AsSpan(48)) };
             options.Validate(op, dims);
         }
         catch (ArgumentException e)
@@ -117,7 +121,14 @@ public sealed partial class IvfIndex
             if (pq.Dims != dims || pq.M != options.PqM)
                 Bad($"the product quantizer is {pq.Dims} dims × {pq.M} but the header says {dims} × {options.PqM}");
         }
-        var index = new IvfIndex(dims, metric, options, centroids, pq);
+        float[]? rotation = null;
+        if (options.OpqIterations > 0)
+        {
+            rotation = MemoryMarshal.Cast<byte, float>(Read((long)dims * dims * 4, "the OPQ rotation")).ToArray();
+            if (Distances.FirstNonFinite(rotation) >= 0)
+                Bad("the OPQ rotation holds NaN or infinity");
+        }
+        var index = new IvfIndex(dims, metric, options, centroids, pq, rotation);
         index.Grow(numEmbeddings);
         Array.Fill(index._listOf, -1);
         int stride = pq?.M ?? dims * 4;

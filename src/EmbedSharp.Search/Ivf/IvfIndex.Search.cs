@@ -117,14 +117,20 @@ public sealed unsafe partial class IvfIndex
         var heap = scratch.Heap;
         heap.Clear();
         var removed = _removed;
+        // With OPQ the codes live in the rotated space: tables come from q·R and (for L2) the
+        // rotated residual q·R − c·R; the list's base score q·c needs no rotation.
+        if (_rotation is not null)
+            Opq.Rotate(q, Dims, _rotation, scratch.Rotated);
         fixed (float* qp = q)
+        fixed (float* qr = _rotation is null ? q : scratch.Rotated)
         fixed (float* cp = _centroids)
+        fixed (float* crp = _rotation is null ? _centroids : _rotatedCentroids)
         fixed (float* table = scratch.Table)
         fixed (float* residual = scratch.Residual)
         fixed (float* codebooks = _codebooksT)
         {
             if (_pq is not null && dot)
-                IvfKernels.AdcTable(qp, codebooks, _pq.M, _pq.SubDims, false, table);
+                IvfKernels.AdcTable(qr, codebooks, _pq.M, _pq.SubDims, false, table);
             for (int p = 0; p < probes; p++)
             {
                 int l = scratch.Lists[p];
@@ -142,8 +148,9 @@ public sealed unsafe partial class IvfIndex
                     }
                     else
                     {
+                        float* rc = crp + (nint)l * Dims;
                         for (int j = 0; j < Dims; j++)
-                            residual[j] = qp[j] - centroid[j];
+                            residual[j] = qr[j] - rc[j];
                         IvfKernels.AdcTable(residual, codebooks, _pq.M, _pq.SubDims, true, table);
                     }
                 }
@@ -215,6 +222,7 @@ public sealed unsafe partial class IvfIndex
         public int[] Lists = [];
         public float[] Table = [];
         public float[] Residual = [];
+        public float[] Rotated = [];
         public readonly MinHeap Heap = new();
 
         public static Scratch Rent(IvfIndex index)
@@ -231,6 +239,8 @@ public sealed unsafe partial class IvfIndex
                 s.Table = new float[table];
             if (s.Residual.Length < index.Dims)
                 s.Residual = new float[index.Dims];
+            if (index._rotation is not null && s.Rotated.Length != index.Dims)
+                s.Rotated = new float[index.Dims];
             return s;
         }
 

@@ -23,6 +23,8 @@ public sealed partial class IvfIndex : IVectorIndex
     private readonly float[] _centroids;
     private readonly ProductQuantizer? _pq;
     private readonly float[] _codebooksT;
+    private readonly float[]? _rotation;
+    private readonly float[] _rotatedCentroids;
     private readonly InvertedList[] _lists;
     private float[] _raw = [];
     private int[] _listOf = [];
@@ -30,7 +32,7 @@ public sealed partial class IvfIndex : IVectorIndex
     private int _numEmbeddings;
     private int _live;
 
-    private IvfIndex(int dims, SimilarityMetric metric, IvfOptions options, float[] centroids, ProductQuantizer? pq)
+    private IvfIndex(int dims, SimilarityMetric metric, IvfOptions options, float[] centroids, ProductQuantizer? pq, float[]? rotation)
     {
         Dims = dims;
         Metric = metric;
@@ -39,6 +41,13 @@ public sealed partial class IvfIndex : IVectorIndex
         _centroids = centroids;
         _pq = pq;
         _codebooksT = pq is null ? [] : IvfKernels.TransposeCodebooks(pq.Centroids, pq.M, pq.SubDims);
+        _rotation = rotation;
+        _rotatedCentroids = [];
+        if (rotation is not null)
+        {
+            _rotatedCentroids = new float[centroids.Length];
+            Opq.Rotate(centroids, dims, rotation, _rotatedCentroids);
+        }
         _lists = new InvertedList[centroids.Length / dims];
         for (int i = 0; i < _lists.Length; i++)
             _lists[i] = new InvertedList();
@@ -70,6 +79,7 @@ public sealed partial class IvfIndex : IVectorIndex
             NormalizeRows(data, dims);
         var centroids = KMeans.Train(data, dims, options.NList, options.TrainIterations, options.Seed, threads);
         ProductQuantizer? pq = null;
+        float[]? rotation = null;
         if (options.PqM > 0)
         {
             int m = data.Length / dims;
@@ -80,9 +90,12 @@ public sealed partial class IvfIndex : IVectorIndex
                 for (int j = 0; j < dims; j++)
                     residuals[i * dims + j] = data[i * dims + j] - centroids[assignment[i] * dims + j];
             var pqSample = Subsample(residuals, dims, 256L * options.MaxPointsPerCentroid, options.Seed + 1);
-            pq = ProductQuantizer.Train(pqSample, dims, options.PqM, options.TrainIterations, options.Seed + 2, threads);
+            if (options.OpqIterations > 0)
+                (rotation, pq) = Opq.Train(pqSample, dims, options.PqM, options.OpqIterations, options.TrainIterations, options.Seed + 2, threads);
+            else
+                pq = ProductQuantizer.Train(pqSample, dims, options.PqM, options.TrainIterations, options.Seed + 2, threads);
         }
-        return new IvfIndex(dims, metric, options, centroids, pq);
+        return new IvfIndex(dims, metric, options, centroids, pq, rotation);
     }
 
     /// <summary>The options the index was trained with.</summary>
@@ -108,6 +121,9 @@ public sealed partial class IvfIndex : IVectorIndex
 
     /// <summary>Number of inverted lists.</summary>
     public int NList => _lists.Length;
+
+    /// <summary>The OPQ rotation (Dims × Dims, row-major; residuals are coded as <c>r·R</c>), or null without OPQ.</summary>
+    public ReadOnlySpan<float> Rotation => _rotation;
 
     /// <summary>The product quantizer (null for IVF-Flat).</summary>
     public ProductQuantizer? Quantizer => _pq;
@@ -143,6 +159,13 @@ public sealed partial class IvfIndex : IVectorIndex
             return true;
         }
         _pq.Decode(list.Data.AsSpan(at * _pq.M, _pq.M), destination);
+        if (_rotation is not null)
+        {
+            // Back from the rotated space: x = y·Rᵀ.
+            var y = destination.ToArray();
+            for (int a = 0; a < Dims; a++)
+                destination[a] = Distances.DotReference(y, _rotation.AsSpan(a * Dims, Dims));
+        }
         for (int j = 0; j < Dims; j++)
             destination[j] += _centroids[_listOf[id] * Dims + j];
         return true;
@@ -173,11 +196,14 @@ public sealed partial class IvfIndex : IVectorIndex
             Parallel.For(0, (n + 255) / 256, new ParallelOptions { MaxDegreeOfParallelism = threads <= 0 ? Environment.ProcessorCount : threads }, block =>
             {
                 var residual = new float[dims];
+                var rotated = _rotation is null ? residual : new float[dims];
                 for (int i = block * 256; i < Math.Min(n, block * 256 + 256); i++)
                 {
                     for (int j = 0; j < dims; j++)
                         residual[j] = data[(long)i * dims + j] - _centroids[(long)assignment[i] * dims + j];
-                    _pq.Encode(residual, codes.AsSpan(i * m, m));
+                    if (_rotation is not null)
+                        Opq.Rotate(residual, dims, _rotation, rotated);
+                    _pq.Encode(rotated, codes.AsSpan(i * m, m));
                 }
             });
         }
