@@ -117,6 +117,7 @@ public sealed unsafe partial class IvfIndex
         var heap = scratch.Heap;
         heap.Clear();
         var removed = _removed;
+        int stride = _pq?.M ?? Dims * 4;
         // With OPQ the codes live in the rotated space: tables come from q·R and (for L2) the
         // rotated residual q·R − c·R; the list's base score q·c needs no rotation.
         if (_rotation is not null)
@@ -155,7 +156,7 @@ public sealed unsafe partial class IvfIndex
                     }
                 }
                 var scores = scratch.ScoresFor(count);
-                fixed (byte* data = list.Data)
+                fixed (byte* data = list.DataSpan(stride))
                 fixed (float* sp = scores)
                 {
                     if (_pq is null)
@@ -163,7 +164,7 @@ public sealed unsafe partial class IvfIndex
                     else
                         IvfKernels.AdcScan(data, count, _pq.M, table, sp);
                 }
-                var ids = list.Ids;
+                var ids = list.IdSpan;
                 for (int i = 0; i < count; i++)
                 {
                     float d = dot ? -(baseScore + scores[i]) : scores[i];
@@ -186,8 +187,9 @@ public sealed unsafe partial class IvfIndex
         if (KeepsVectors)
         {
             fixed (float* qp = q)
-            fixed (float* raw = _raw)
+            fixed (float* owned = _raw)
             {
+                float* raw = _rawMapped != null ? _rawMapped : owned;
                 for (int i = 0; i < found.Length; i++)
                 {
                     float* v = raw + (nint)found[i].Id * Dims;

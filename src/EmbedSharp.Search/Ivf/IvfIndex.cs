@@ -148,17 +148,18 @@ public sealed partial class IvfIndex : IVectorIndex
             return false;
         if (KeepsVectors)
         {
-            _raw.AsSpan(id * Dims, Dims).CopyTo(destination);
+            RawSpan.Slice(id * Dims, Dims).CopyTo(destination);
             return true;
         }
         var list = _lists[_listOf[id]];
-        int at = Array.IndexOf(list.Ids, id, 0, list.Count);
+        int at = list.IdSpan.IndexOf(id);
+        int stride = _pq?.M ?? Dims * 4;
         if (_pq is null)
         {
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(list.Data.AsSpan(at * Dims * 4, Dims * 4)).CopyTo(destination);
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(list.DataSpan(stride).Slice(at * Dims * 4, Dims * 4)).CopyTo(destination);
             return true;
         }
-        _pq.Decode(list.Data.AsSpan(at * _pq.M, _pq.M), destination);
+        _pq.Decode(list.DataSpan(stride).Slice(at * _pq.M, _pq.M), destination);
         if (_rotation is not null)
         {
             // Back from the rotated space: x = y·Rᵀ.
@@ -184,6 +185,7 @@ public sealed partial class IvfIndex : IVectorIndex
         if (n == 0)
             return first;
         var data = vectors.ToArray();
+        Materialize();
         if (Metric == SimilarityMetric.Cosine)
             NormalizeRows(data, Dims);
         var assignment = new int[n];
@@ -233,6 +235,7 @@ public sealed partial class IvfIndex : IVectorIndex
     {
         if (!Contains(id))
             return false;
+        Materialize();
         _removed[id >> 6] |= 1UL << id;
         _live--;
         return true;
@@ -241,6 +244,7 @@ public sealed partial class IvfIndex : IVectorIndex
     /// <summary>Drops removed vectors from the inverted lists, freeing their codes (kept float32 rows are indexed by id and stay).</summary>
     public void Compact()
     {
+        Materialize();
         int stride = _pq?.M ?? Dims * 4;
         foreach (var list in _lists)
             list.RemoveWhere(id => (_removed[id >> 6] & (1UL << id)) != 0, stride);
@@ -253,7 +257,7 @@ public sealed partial class IvfIndex : IVectorIndex
         int capacity = Math.Max(ids, Math.Max(1024, _listOf.Length * 2));
         Array.Resize(ref _listOf, capacity);
         Array.Resize(ref _removed, (capacity + 63) / 64);
-        if (KeepsVectors)
+        if (KeepsVectors && _mapping is null)
             Array.Resize(ref _raw, checked(capacity * Dims));
     }
 
@@ -301,11 +305,40 @@ public sealed partial class IvfIndex : IVectorIndex
 }
 
 /// <summary>One inverted list: ids and, side by side, each vector's stored bytes (floats or PQ codes).</summary>
-internal sealed class InvertedList
+internal sealed unsafe class InvertedList
 {
     public int[] Ids = [];
     public byte[] Data = [];
     public int Count;
+
+    /// <summary>Ids and data inside a memory-mapped file (null when the list owns arrays).</summary>
+    public int* MappedIds;
+    public byte* MappedData;
+
+    public ReadOnlySpan<int> IdSpan => MappedIds != null ? new ReadOnlySpan<int>(MappedIds, Count) : Ids.AsSpan(0, Count);
+
+    public ReadOnlySpan<byte> DataSpan(int stride) => MappedData != null ? new ReadOnlySpan<byte>(MappedData, Count * stride) : Data.AsSpan(0, Count * stride);
+
+    /// <summary>Copies mapped ids and data into owned arrays.</summary>
+    public void Materialize(int stride)
+    {
+        if (MappedIds == null)
+            return;
+        Ids = IdSpan.ToArray();
+        Data = DataSpan(stride).ToArray();
+        MappedIds = null;
+        MappedData = null;
+    }
+
+    /// <summary>Forgets a closed mapping: the list is empty.</summary>
+    public void Detach()
+    {
+        if (MappedIds == null)
+            return;
+        MappedIds = null;
+        MappedData = null;
+        Count = 0;
+    }
 
     public void Add(int id, ReadOnlySpan<byte> bytes)
     {
