@@ -124,4 +124,97 @@ public sealed class IvfIndexTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(4, 0)]
+    [InlineData(4, 3)]
+    public void Mapped_open_answers_as_a_loaded_copy_and_copies_on_first_change(int pqM, int rerank)
+    {
+        int dims = 8, n = 600;
+        var x = TestData.Mixture(n, dims, 6, 21);
+        var q = TestData.Mixture(15, dims, 6, 22);
+        var index = IvfIndex.Train(x, dims, SimilarityMetric.Dot, new IvfOptions { NList = 8, NProbe = 3, PqM = pqM, RerankFactor = rerank, TrainIterations = 3 });
+        index.AddBatch(x, threads: 1);
+        index.Remove(7);
+        string path = Path.Combine(Path.GetTempPath(), $"ivf-mapped-{Guid.NewGuid():N}.ivf");
+        try
+        {
+            index.SaveFile(path);
+            var expected = index.SearchBatch(q, 5);
+            using (var mapped = IvfIndex.Open(path))
+            {
+                Assert.True(mapped.IsMapped);
+                Assert.Equal(expected, mapped.SearchBatch(q, 5));
+                var v = new float[dims];
+                var w = new float[dims];
+                Assert.True(mapped.TryGetVector(11, v));
+                Assert.True(index.TryGetVector(11, w));
+                Assert.Equal(w, v);
+                Assert.False(mapped.Contains(7));
+                // The first change copies the lists out of the mapping; the file is untouched.
+                Assert.Equal(n, mapped.Add(x.AsSpan(0, dims)));
+                Assert.False(mapped.IsMapped);
+                Assert.Equal(n, mapped.Count);
+                Assert.True(mapped.TryGetVector(11, v));
+                Assert.Equal(w, v);
+            }
+            using (var copy = IvfIndex.Open(path, mapped: false))
+            {
+                Assert.False(copy.IsMapped);
+                Assert.Equal(expected, copy.SearchBatch(q, 5));
+            }
+            var disposed = IvfIndex.Open(path);
+            disposed.Dispose();
+            Assert.Equal(0, disposed.Count);
+            Assert.Empty(disposed.Search(q.AsSpan(0, dims), 3));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Mapped_open_of_truncated_or_corrupted_files_fails_clearly()
+    {
+        int dims = 4;
+        var x = TestData.Mixture(300, dims, 3, 9);
+        var index = IvfIndex.Train(x, dims, SimilarityMetric.L2, new IvfOptions { NList = 4, PqM = 2, RerankFactor = 2, TrainIterations = 3 });
+        index.AddBatch(x);
+        var ms = new MemoryStream();
+        index.Save(ms);
+        byte[] good = ms.ToArray();
+        string path = Path.Combine(Path.GetTempPath(), $"ivf-hostile-{Guid.NewGuid():N}.ivf");
+        try
+        {
+            for (int cut = 0; cut < good.Length; cut += 97)
+            {
+                File.WriteAllBytes(path, good[..cut]);
+                var e = Assert.Throws<InvalidDataException>(() => IvfIndex.Open(path));
+                Assert.StartsWith("[ivf.open]", e.Message);
+                Assert.Contains(path, e.Message);
+            }
+            var rng = new SeededRandom(5);
+            for (int trial = 0; trial < 150; trial++)
+            {
+                var bad = (byte[])good.Clone();
+                int at = trial % 2 == 0 ? rng.NextInt(64) : rng.NextInt(bad.Length);
+                bad[at] ^= (byte)(1 + rng.NextInt(255));
+                File.WriteAllBytes(path, bad);
+                try
+                {
+                    using var opened = IvfIndex.Open(path);
+                    opened.Search(x.AsSpan(0, dims), 3);
+                }
+                catch (InvalidDataException)
+                {
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

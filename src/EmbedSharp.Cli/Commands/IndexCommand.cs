@@ -237,6 +237,7 @@ internal static class IndexCommand
                     allowed.Add(id);
                 filter = SearchFilter.Allow(allowed.ToArray());
             }
+            var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             var clock = Stopwatch.StartNew();
             Neighbor[][] results;
             if (single)
@@ -250,11 +251,12 @@ internal static class IndexCommand
                 results = index.SearchBatch(q, k, filter, threads);
             }
             double seconds = clock.Elapsed.TotalSeconds;
+            double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
             if (output is not null)
                 WriteIds(OutputPaths.Prepare(output), results, k);
             if (json)
             {
-                r.JsonLine(new Dictionary<string, object?> { ["queries"] = m, ["k"] = k, ["seconds"] = seconds, ["qps"] = m / Math.Max(seconds, 1e-9), ["threads"] = threads, ["mode"] = single ? "single" : "batch" });
+                r.JsonLine(new Dictionary<string, object?> { ["queries"] = m, ["k"] = k, ["seconds"] = seconds, ["qps"] = m / Math.Max(seconds, 1e-9), ["cpu_seconds"] = cpuSeconds, ["threads"] = threads, ["mode"] = single ? "single" : "batch" });
             }
             else
             {

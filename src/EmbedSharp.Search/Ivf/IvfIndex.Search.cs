@@ -47,27 +47,45 @@ public sealed unsafe partial class IvfIndex
         return q;
     }
 
-    /// <summary>The <paramref name="nprobe"/> lists to visit: nearest centroids (L2, Cosine) or largest <c>q·c</c> (Dot).</summary>
+    /// <summary>The <paramref name="nprobe"/> lists to visit: nearest centroids (L2, Cosine) or largest <c>q·c</c> (Dot), best first.</summary>
     internal int[] ProbeLists(ReadOnlySpan<float> q, int nprobe)
     {
-        nprobe = Math.Min(nprobe, _lists.Length);
-        var heap = new MinHeap();
-        fixed (float* qp = q)
-        fixed (float* cp = _centroids)
-        {
-            for (int c = 0; c < _lists.Length; c++)
-            {
-                float d = Metric == SimilarityMetric.Dot ? -Distances.Dot(qp, cp + (nint)c * Dims, Dims) : Distances.SquaredL2(qp, cp + (nint)c * Dims, Dims);
-                Keep(heap, nprobe, d, c);
-            }
-        }
-        var lists = new int[heap.Count];
-        for (int i = lists.Length - 1; i >= 0; i--)
-            lists[i] = heap.Pop().Id;
+        var scratch = Scratch.Rent(this);
+        int count = SelectLists(q, nprobe, scratch);
+        var lists = scratch.Lists.AsSpan(0, count).ToArray();
+        Scratch.Return(scratch);
         return lists;
     }
 
+    /// <summary>Writes the <paramref name="nprobe"/> best lists, best first, to <c>scratch.Lists</c>; returns how many.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private int SelectLists(ReadOnlySpan<float> q, int nprobe, Scratch scratch)
+    {
+        int nlist = _lists.Length;
+        nprobe = Math.Min(nprobe, nlist);
+        bool dot = Metric == SimilarityMetric.Dot;
+        var scores = scratch.Scores;
+        fixed (float* qp = q)
+        fixed (float* cp = _centroids)
+        fixed (float* sp = scores)
+            IvfKernels.CentroidScores(qp, cp, nlist, Dims, !dot, sp);
+        var heap = scratch.Heap;
+        heap.Clear();
+        for (int c = 0; c < nlist; c++)
+        {
+            float d = dot ? -scores[c] : scores[c];
+            if (heap.Count == nprobe && d > -heap.TopDistance)
+                continue;
+            Keep(heap, nprobe, d, c);
+        }
+        int n = heap.Count;
+        for (int i = n - 1; i >= 0; i--)
+            scratch.Lists[i] = heap.Pop().Id;
+        return n;
+    }
+
     /// <summary>Keeps the <paramref name="k"/> smallest (distance, id) in a max-heap of negated distances.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void Keep(MinHeap heap, int k, float d, int id)
     {
         if (heap.Count < k)
@@ -93,54 +111,69 @@ public sealed unsafe partial class IvfIndex
                 nprobe = _lists.Length;
         }
         int candidates = KeepsVectors ? k * Options.RerankFactor : k;
-        var heap = new MinHeap();
-        float[]? table = _pq is null ? null : new float[_pq.M * ProductQuantizer.Ksub];
-        var residual = new float[Dims];
-        if (_pq is not null && Metric == SimilarityMetric.Dot)
-            _pq.ComputeTable(q, PqTable.Dot, table);
+        var scratch = Scratch.Rent(this);
+        int probes = SelectLists(q, nprobe, scratch);
+        bool dot = Metric == SimilarityMetric.Dot;
+        var heap = scratch.Heap;
+        heap.Clear();
+        var removed = _removed;
+        int stride = _pq?.M ?? Dims * 4;
+        // With OPQ the codes live in the rotated space: tables come from q·R and (for L2) the
+        // rotated residual q·R − c·R; the list's base score q·c needs no rotation.
+        if (_rotation is not null)
+            Opq.Rotate(q, Dims, _rotation, scratch.Rotated);
         fixed (float* qp = q)
+        fixed (float* qr = _rotation is null ? q : scratch.Rotated)
         fixed (float* cp = _centroids)
+        fixed (float* crp = _rotation is null ? _centroids : _rotatedCentroids)
+        fixed (float* table = scratch.Table)
+        fixed (float* residual = scratch.Residual)
+        fixed (float* codebooks = _codebooksT)
         {
-            foreach (int l in ProbeLists(q, nprobe))
+            if (_pq is not null && dot)
+                IvfKernels.AdcTable(qr, codebooks, _pq.M, _pq.SubDims, false, table);
+            for (int p = 0; p < probes; p++)
             {
+                int l = scratch.Lists[p];
                 var list = _lists[l];
-                if (list.Count == 0)
+                int count = list.Count;
+                if (count == 0)
                     continue;
                 float* centroid = cp + (nint)l * Dims;
                 float baseScore = 0;
                 if (_pq is not null)
                 {
-                    if (Metric == SimilarityMetric.Dot)
+                    if (dot)
                     {
                         baseScore = Distances.Dot(qp, centroid, Dims);
                     }
                     else
                     {
+                        float* rc = crp + (nint)l * Dims;
                         for (int j = 0; j < Dims; j++)
-                            residual[j] = q[j] - centroid[j];
-                        _pq.ComputeTable(residual, PqTable.L2, table);
+                            residual[j] = qr[j] - rc[j];
+                        IvfKernels.AdcTable(residual, codebooks, _pq.M, _pq.SubDims, true, table);
                     }
                 }
-                fixed (byte* data = list.Data)
+                var scores = scratch.ScoresFor(count);
+                fixed (byte* data = list.DataSpan(stride))
+                fixed (float* sp = scores)
                 {
-                    for (int i = 0; i < list.Count; i++)
-                    {
-                        int id = list.Ids[i];
-                        if ((_removed[id >> 6] & (1UL << id)) != 0 || (filter is not null && !filter.Allows(id)))
-                            continue;
-                        float d;
-                        if (_pq is null)
-                        {
-                            float* v = (float*)data + (nint)i * Dims;
-                            d = Metric == SimilarityMetric.Dot ? -Distances.Dot(qp, v, Dims) : Distances.SquaredL2(qp, v, Dims);
-                        }
-                        else
-                        {
-                            float s = ProductQuantizer.Score(table, new ReadOnlySpan<byte>(data + (nint)i * _pq.M, _pq.M));
-                            d = Metric == SimilarityMetric.Dot ? -(baseScore + s) : s;
-                        }
-                        Keep(heap, candidates, d, id);
-                    }
+                    if (_pq is null)
+                        IvfKernels.CentroidScores(qp, (float*)data, count, Dims, !dot, sp);
+                    else
+                        IvfKernels.AdcScan(data, count, _pq.M, table, sp);
+                }
+                var ids = list.IdSpan;
+                for (int i = 0; i < count; i++)
+                {
+                    float d = dot ? -(baseScore + scores[i]) : scores[i];
+                    if (heap.Count == candidates && d > -heap.TopDistance)
+                        continue;
+                    int id = ids[i];
+                    if ((removed[id >> 6] & (1UL << id)) != 0 || (filter is not null && !filter.Allows(id)))
+                        continue;
+                    Keep(heap, candidates, d, id);
                 }
             }
         }
@@ -150,11 +183,13 @@ public sealed unsafe partial class IvfIndex
             var (negD, id) = heap.Pop();
             found[i] = (-negD, id);
         }
+        Scratch.Return(scratch);
         if (KeepsVectors)
         {
             fixed (float* qp = q)
-            fixed (float* raw = _raw)
+            fixed (float* owned = _raw)
             {
+                float* raw = _rawMapped != null ? _rawMapped : owned;
                 for (int i = 0; i < found.Length; i++)
                 {
                     float* v = raw + (nint)found[i].Id * Dims;
@@ -177,5 +212,47 @@ public sealed unsafe partial class IvfIndex
             result[i] = new Neighbor(found[i].Id, score);
         }
         return result;
+    }
+
+    /// <summary>Per-thread buffers of one search, reused so that a query allocates only its answer.</summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic]
+        private static Scratch? s_cached;
+
+        public float[] Scores = [];
+        public int[] Lists = [];
+        public float[] Table = [];
+        public float[] Residual = [];
+        public float[] Rotated = [];
+        public readonly MinHeap Heap = new();
+
+        public static Scratch Rent(IvfIndex index)
+        {
+            var s = s_cached ?? new Scratch();
+            s_cached = null;
+            int nlist = index._lists.Length;
+            if (s.Scores.Length < nlist)
+                s.Scores = new float[nlist];
+            if (s.Lists.Length < nlist)
+                s.Lists = new int[nlist];
+            int table = index._pq is null ? 0 : index._pq.M * ProductQuantizer.Ksub;
+            if (s.Table.Length < table)
+                s.Table = new float[table];
+            if (s.Residual.Length < index.Dims)
+                s.Residual = new float[index.Dims];
+            if (index._rotation is not null && s.Rotated.Length != index.Dims)
+                s.Rotated = new float[index.Dims];
+            return s;
+        }
+
+        public static void Return(Scratch s) => s_cached = s;
+
+        public float[] ScoresFor(int count)
+        {
+            if (Scores.Length < count)
+                Scores = new float[Math.Max(count, Scores.Length * 2)];
+            return Scores;
+        }
     }
 }

@@ -22,6 +22,9 @@ public sealed partial class IvfIndex : IVectorIndex
 {
     private readonly float[] _centroids;
     private readonly ProductQuantizer? _pq;
+    private readonly float[] _codebooksT;
+    private readonly float[]? _rotation;
+    private readonly float[] _rotatedCentroids;
     private readonly InvertedList[] _lists;
     private float[] _raw = [];
     private int[] _listOf = [];
@@ -29,7 +32,7 @@ public sealed partial class IvfIndex : IVectorIndex
     private int _numEmbeddings;
     private int _live;
 
-    private IvfIndex(int dims, SimilarityMetric metric, IvfOptions options, float[] centroids, ProductQuantizer? pq)
+    private IvfIndex(int dims, SimilarityMetric metric, IvfOptions options, float[] centroids, ProductQuantizer? pq, float[]? rotation)
     {
         Dims = dims;
         Metric = metric;
@@ -37,6 +40,14 @@ public sealed partial class IvfIndex : IVectorIndex
         NProbe = options.NProbe;
         _centroids = centroids;
         _pq = pq;
+        _codebooksT = pq is null ? [] : IvfKernels.TransposeCodebooks(pq.Centroids, pq.M, pq.SubDims);
+        _rotation = rotation;
+        _rotatedCentroids = [];
+        if (rotation is not null)
+        {
+            _rotatedCentroids = new float[centroids.Length];
+            Opq.Rotate(centroids, dims, rotation, _rotatedCentroids);
+        }
         _lists = new InvertedList[centroids.Length / dims];
         for (int i = 0; i < _lists.Length; i++)
             _lists[i] = new InvertedList();
@@ -68,6 +79,7 @@ public sealed partial class IvfIndex : IVectorIndex
             NormalizeRows(data, dims);
         var centroids = KMeans.Train(data, dims, options.NList, options.TrainIterations, options.Seed, threads);
         ProductQuantizer? pq = null;
+        float[]? rotation = null;
         if (options.PqM > 0)
         {
             int m = data.Length / dims;
@@ -78,9 +90,12 @@ public sealed partial class IvfIndex : IVectorIndex
                 for (int j = 0; j < dims; j++)
                     residuals[i * dims + j] = data[i * dims + j] - centroids[assignment[i] * dims + j];
             var pqSample = Subsample(residuals, dims, 256L * options.MaxPointsPerCentroid, options.Seed + 1);
-            pq = ProductQuantizer.Train(pqSample, dims, options.PqM, options.TrainIterations, options.Seed + 2, threads);
+            if (options.OpqIterations > 0)
+                (rotation, pq) = Opq.Train(pqSample, dims, options.PqM, options.OpqIterations, options.TrainIterations, options.Seed + 2, threads);
+            else
+                pq = ProductQuantizer.Train(pqSample, dims, options.PqM, options.TrainIterations, options.Seed + 2, threads);
         }
-        return new IvfIndex(dims, metric, options, centroids, pq);
+        return new IvfIndex(dims, metric, options, centroids, pq, rotation);
     }
 
     /// <summary>The options the index was trained with.</summary>
@@ -107,6 +122,9 @@ public sealed partial class IvfIndex : IVectorIndex
     /// <summary>Number of inverted lists.</summary>
     public int NList => _lists.Length;
 
+    /// <summary>The OPQ rotation (Dims × Dims, row-major; residuals are coded as <c>r·R</c>), or null without OPQ.</summary>
+    public ReadOnlySpan<float> Rotation => _rotation;
+
     /// <summary>The product quantizer (null for IVF-Flat).</summary>
     public ProductQuantizer? Quantizer => _pq;
 
@@ -130,17 +148,25 @@ public sealed partial class IvfIndex : IVectorIndex
             return false;
         if (KeepsVectors)
         {
-            _raw.AsSpan(id * Dims, Dims).CopyTo(destination);
+            RawSpan.Slice(id * Dims, Dims).CopyTo(destination);
             return true;
         }
         var list = _lists[_listOf[id]];
-        int at = Array.IndexOf(list.Ids, id, 0, list.Count);
+        int at = list.IdSpan.IndexOf(id);
+        int stride = _pq?.M ?? Dims * 4;
         if (_pq is null)
         {
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(list.Data.AsSpan(at * Dims * 4, Dims * 4)).CopyTo(destination);
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(list.DataSpan(stride).Slice(at * Dims * 4, Dims * 4)).CopyTo(destination);
             return true;
         }
-        _pq.Decode(list.Data.AsSpan(at * _pq.M, _pq.M), destination);
+        _pq.Decode(list.DataSpan(stride).Slice(at * _pq.M, _pq.M), destination);
+        if (_rotation is not null)
+        {
+            // Back from the rotated space: x = y·Rᵀ.
+            var y = destination.ToArray();
+            for (int a = 0; a < Dims; a++)
+                destination[a] = Distances.DotReference(y, _rotation.AsSpan(a * Dims, Dims));
+        }
         for (int j = 0; j < Dims; j++)
             destination[j] += _centroids[_listOf[id] * Dims + j];
         return true;
@@ -159,6 +185,7 @@ public sealed partial class IvfIndex : IVectorIndex
         if (n == 0)
             return first;
         var data = vectors.ToArray();
+        Materialize();
         if (Metric == SimilarityMetric.Cosine)
             NormalizeRows(data, Dims);
         var assignment = new int[n];
@@ -171,11 +198,14 @@ public sealed partial class IvfIndex : IVectorIndex
             Parallel.For(0, (n + 255) / 256, new ParallelOptions { MaxDegreeOfParallelism = threads <= 0 ? Environment.ProcessorCount : threads }, block =>
             {
                 var residual = new float[dims];
+                var rotated = _rotation is null ? residual : new float[dims];
                 for (int i = block * 256; i < Math.Min(n, block * 256 + 256); i++)
                 {
                     for (int j = 0; j < dims; j++)
                         residual[j] = data[(long)i * dims + j] - _centroids[(long)assignment[i] * dims + j];
-                    _pq.Encode(residual, codes.AsSpan(i * m, m));
+                    if (_rotation is not null)
+                        Opq.Rotate(residual, dims, _rotation, rotated);
+                    _pq.Encode(rotated, codes.AsSpan(i * m, m));
                 }
             });
         }
@@ -205,6 +235,7 @@ public sealed partial class IvfIndex : IVectorIndex
     {
         if (!Contains(id))
             return false;
+        Materialize();
         _removed[id >> 6] |= 1UL << id;
         _live--;
         return true;
@@ -213,6 +244,7 @@ public sealed partial class IvfIndex : IVectorIndex
     /// <summary>Drops removed vectors from the inverted lists, freeing their codes (kept float32 rows are indexed by id and stay).</summary>
     public void Compact()
     {
+        Materialize();
         int stride = _pq?.M ?? Dims * 4;
         foreach (var list in _lists)
             list.RemoveWhere(id => (_removed[id >> 6] & (1UL << id)) != 0, stride);
@@ -225,7 +257,7 @@ public sealed partial class IvfIndex : IVectorIndex
         int capacity = Math.Max(ids, Math.Max(1024, _listOf.Length * 2));
         Array.Resize(ref _listOf, capacity);
         Array.Resize(ref _removed, (capacity + 63) / 64);
-        if (KeepsVectors)
+        if (KeepsVectors && _mapping is null)
             Array.Resize(ref _raw, checked(capacity * Dims));
     }
 
@@ -273,11 +305,40 @@ public sealed partial class IvfIndex : IVectorIndex
 }
 
 /// <summary>One inverted list: ids and, side by side, each vector's stored bytes (floats or PQ codes).</summary>
-internal sealed class InvertedList
+internal sealed unsafe class InvertedList
 {
     public int[] Ids = [];
     public byte[] Data = [];
     public int Count;
+
+    /// <summary>Ids and data inside a memory-mapped file (null when the list owns arrays).</summary>
+    public int* MappedIds;
+    public byte* MappedData;
+
+    public ReadOnlySpan<int> IdSpan => MappedIds != null ? new ReadOnlySpan<int>(MappedIds, Count) : Ids.AsSpan(0, Count);
+
+    public ReadOnlySpan<byte> DataSpan(int stride) => MappedData != null ? new ReadOnlySpan<byte>(MappedData, Count * stride) : Data.AsSpan(0, Count * stride);
+
+    /// <summary>Copies mapped ids and data into owned arrays.</summary>
+    public void Materialize(int stride)
+    {
+        if (MappedIds == null)
+            return;
+        Ids = IdSpan.ToArray();
+        Data = DataSpan(stride).ToArray();
+        MappedIds = null;
+        MappedData = null;
+    }
+
+    /// <summary>Forgets a closed mapping: the list is empty.</summary>
+    public void Detach()
+    {
+        if (MappedIds == null)
+            return;
+        MappedIds = null;
+        MappedData = null;
+        Count = 0;
+    }
 
     public void Add(int id, ReadOnlySpan<byte> bytes)
     {

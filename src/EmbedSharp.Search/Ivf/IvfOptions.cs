@@ -17,6 +17,12 @@ public sealed record IvfOptions
     /// <summary>Keep the float32 vectors too, so the best <c>k × RerankFactor</c> PQ candidates are re-scored exactly.</summary>
     public int RerankFactor { get; init; }
 
+    /// <summary>
+    /// Alternations of OPQ (a learned rotation applied before product quantization, Ge et al. 2013);
+    /// 0 (the default) trains plain PQ. Needs <see cref="PqM"/> &gt; 0.
+    /// </summary>
+    public int OpqIterations { get; init; }
+
     /// <summary>Lloyd iterations of the coarse and product quantizers.</summary>
     public int TrainIterations { get; init; } = 10;
 
@@ -33,6 +39,11 @@ public sealed record IvfOptions
         Guard.InRange(op, PqM, 0, dims + 1, nameof(PqM));
         if (PqM > 0 && dims % PqM != 0)
             ThrowHelper.ArgumentOutOfRange(op, nameof(PqM), PqM, $"PqM must divide Dims = {dims} (or be 0 for IVF-Flat)");
+        Guard.InRange(op, OpqIterations, 0, 101, nameof(OpqIterations));
+        if (OpqIterations > 0 && PqM == 0)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(OpqIterations), OpqIterations, "OPQ rotates vectors for product quantization; set PqM > 0 or OpqIterations = 0");
+        if (OpqIterations > 0 && dims > 2048)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(OpqIterations), OpqIterations, $"OPQ learns a Dims × Dims rotation, at most 2048 × 2048 (Dims = {dims}); set OpqIterations = 0");
         Guard.InRange(op, RerankFactor, 0, 1025, nameof(RerankFactor));
         Guard.InRange(op, TrainIterations, 0, 1001, nameof(TrainIterations));
         Guard.InRange(op, MaxPointsPerCentroid, 1, 1 << 16, nameof(MaxPointsPerCentroid));
