@@ -13,10 +13,10 @@ public sealed record GraphSageOptions
 
     /// <summary>
     /// Neighbours sampled per node at each hop, one entry per layer: <c>FanOuts[0]</c> for the targets'
-    /// own neighbours (default [10, 10]; the paper uses 10 then 25). Empty gives no layer at all: the output is
+    /// own neighbours (default [5, 5], sized for a CPU; the paper uses 10 then 25). Empty gives no layer at all: the output is
     /// the input embedding itself — a shallow embedding trained with the same loss, the natural baseline.
     /// </summary>
-    public IReadOnlyList<int> FanOuts { get; init; } = [10, 10];
+    public IReadOnlyList<int> FanOuts { get; init; } = [5, 5];
 
     /// <summary>Scale the output rows to unit length (the paper's last step; default true).</summary>
     public bool Normalize { get; init; } = true;
@@ -33,8 +33,12 @@ public sealed record GraphSageOptions
     /// <summary>Adam's learning rate, for the layers and (lazy Adam) the embedding table (default 0.01, as in the paper's code).</summary>
     public double LearningRate { get; init; } = 0.01;
 
-    /// <summary>Negatives per batch for the link-prediction loss, shared by the batch and drawn ∝ degree^0.75 (default 20, as in the paper).</summary>
-    public int Negatives { get; init; } = 20;
+    /// <summary>
+    /// Negatives per batch for the link-prediction loss, shared by the batch and drawn ∝ degree^0.75 (default 1).
+    /// The paper uses 20 with random-walk co-occurrences as positives; with edges as positives, measured on umls,
+    /// more shared negatives ranked worse (valid MRR of the shallow baseline 0.53 with 1, 0.39 with 5, 0.18 with 20).
+    /// </summary>
+    public int Negatives { get; init; } = 1;
 
     /// <summary>Temperature τ of the link-prediction loss: logits are <c>z_u · z_v / τ</c> (default 1; below 1 sharpens unit-length outputs).</summary>
     public double Temperature { get; init; } = 1;

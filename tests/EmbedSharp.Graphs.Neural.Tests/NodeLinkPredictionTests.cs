@@ -18,7 +18,7 @@ public class NodeLinkPredictionTests
             {
                 float Score(int e) => Enumerable.Range(0, d).Sum(c => z[anchor * d + c] * z[e * d + c]);
                 var neighbours = known.Where(k => k.Item1 == anchor).Select(k => k.Item2).Concat(known.Where(k => k.Item2 == anchor).Select(k => k.Item1)).ToHashSet();
-                var candidates = Enumerable.Range(0, n).Where(e => e == target || !neighbours.Contains(e)).ToArray();
+                var candidates = Enumerable.Range(0, n).Where(e => e == target || (e != anchor && !neighbours.Contains(e))).ToArray();
                 int greater = candidates.Count(e => Score(e) > Score(target)), equal = candidates.Count(e => e != target && Score(e) == Score(target));
                 expected += 1 / (greater + 1 + equal / 2.0);
             }
@@ -31,7 +31,7 @@ public class NodeLinkPredictionTests
     {
         var z = Enumerable.Repeat(1f, 11 * 2).ToArray();
         var metrics = NodeLinkPrediction.Evaluate(z, 11, 2, [(0, 1), (3, 4)], []);
-        Assert.Equal(6, metrics.MeanRank, 10); // (n + 1) / 2, never 1
+        Assert.Equal(5.5, metrics.MeanRank, 10); // (n − 1 + 1) / 2 over the 10 nodes other than the anchor, never 1
         var e = Assert.Throws<ArgumentException>(() => NodeLinkPrediction.Evaluate(z, 11, 2, [(0, 11)], []));
         Assert.Contains("[graph.evaluate] edge 0 (0, 11) names a node outside 0..10", e.Message);
         Assert.Throws<ArgumentException>(() => NodeLinkPrediction.Evaluate(z, 11, 3, [(0, 1)], []));

@@ -20,7 +20,7 @@ public static class NodeLinkPrediction
     /// <param name="numNodes">Rows of <paramref name="vectors"/>.</param>
     /// <param name="dims">Columns of <paramref name="vectors"/>.</param>
     /// <param name="heldOut">Edges to rank (u, v), node ids in range.</param>
-    /// <param name="known">Every known edge (training and held-out) to filter, either direction; null for raw ranks.</param>
+    /// <param name="known">Every known edge (training and held-out) to filter, either direction; empty for raw ranks (the anchor itself is always left out).</param>
     /// <param name="options">Slice size and progress (sides are always both: the graph is undirected).</param>
     /// <param name="cancellationToken">Checked between slices.</param>
     /// <exception cref="ArgumentException">Wrong lengths or an id out of range.</exception>
@@ -31,13 +31,14 @@ public static class NodeLinkPrediction
         Guard.Positive(Op, dims);
         Guard.Length(Op, vectors.Length, (long)numNodes * dims, $"numNodes × dims = {numNodes} × {dims}");
         var test = ToTriples(heldOut, numNodes, nameof(heldOut));
-        FilterIndex? filter = null;
-        if (!known.IsEmpty)
-        {
-            var k = ToTriples(known, numNodes, nameof(known));
-            var reversed = k.Select(t => new Triple(t.Tail, 0, t.Head)).ToArray();
-            filter = FilterIndex.Build(numNodes, k, reversed);
-        }
+        // The anchor itself is never a candidate: under a dot product (unit-length rows above all) a node is its own
+        // best match, which says nothing about its links. A held-out self-loop is still ranked (the target is never filtered).
+        var self = new Triple[numNodes];
+        for (int v = 0; v < numNodes; v++)
+            self[v] = new Triple(v, 0, v);
+        var k = ToTriples(known, numNodes, nameof(known));
+        var reversed = k.Select(t => new Triple(t.Tail, 0, t.Head)).ToArray();
+        var filter = FilterIndex.Build(numNodes, self, k, reversed);
         using var table = Embedding.FromPretrained(vectors, numNodes, dims, freeze: true);
         var scorer = new DotScorer(table);
         return LinkPrediction.Evaluate(scorer, test, filter, new EvaluationOptions
