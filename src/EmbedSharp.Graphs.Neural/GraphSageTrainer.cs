@@ -20,7 +20,8 @@ public static class GraphSageTrainer
     /// <summary>
     /// The paper's unsupervised loss (eq. 1) with edges as the positive pairs:
     /// <c>J = (1/B) Σ_(u,v) [−log σ(z_u·z_v/τ) − Σ_{n ∈ N} log σ(−z_u·z_n/τ)]</c>, N being
-    /// <see cref="GraphSageOptions.Negatives"/> nodes drawn ∝ degree^0.75 and shared by the batch. Every undirected
+    /// <see cref="GraphSageOptions.Negatives"/> nodes drawn ∝ degree^0.75, per positive or shared by the batch
+    /// (<see cref="GraphSageOptions.SharedNegatives"/>). Every undirected
     /// edge of the model's graph is a positive once per epoch, its direction drawn at random.
     /// </summary>
     /// <exception cref="NonFiniteException">A gradient became NaN or infinite (lower the learning rate).</exception>
@@ -60,7 +61,7 @@ public static class GraphSageTrainer
                     break;
                 }
                 int b = Math.Min(o.BatchSize, order.Length - start), q = o.Negatives;
-                var targets = new int[2 * b + q];
+                var targets = new int[2 * b + (o.SharedNegatives ? q : b * q)];
                 for (int i = 0; i < b; i++)
                 {
                     var (u, v) = order[start + i];
@@ -69,12 +70,12 @@ public static class GraphSageTrainer
                     targets[i] = u;
                     targets[b + i] = v;
                 }
-                for (int j = 0; j < q; j++)
-                    targets[2 * b + j] = negatives.Draw(random);
+                for (int j = 2 * b; j < targets.Length; j++)
+                    targets[j] = negatives.Draw(random);
                 var tree = NeighborSampler.Sample(graph, targets, model.Fans, random);
                 var pass = model.Forward(tree);
                 var grad = new float[pass.Output.Length];
-                sum += LinkLoss(pass.Output, b, q, width, invTemperature, grad);
+                sum += LinkLoss(pass.Output, b, q, o.SharedNegatives, width, invTemperature, grad);
                 steps++;
                 optimizers.Step(model, pass, grad);
             }
@@ -88,10 +89,11 @@ public static class GraphSageTrainer
     }
 
     /// <summary>
-    /// The link loss on outputs laid out <c>[u_1..u_B, v_1..v_B, n_1..n_Q]</c>; writes <c>∂J/∂z</c> into
+    /// The link loss on outputs laid out <c>[u_1..u_B, v_1..v_B, negatives]</c>, the negatives being Q rows shared by
+    /// every positive or, per positive i, rows <c>2B + i·Q .. 2B + (i+1)·Q − 1</c>; writes <c>∂J/∂z</c> into
     /// <paramref name="grad"/> and returns J. Softplus is evaluated stably; sums run in double.
     /// </summary>
-    internal static double LinkLoss(ReadOnlySpan<float> z, int b, int q, int width, float invTemperature, Span<float> grad)
+    internal static double LinkLoss(ReadOnlySpan<float> z, int b, int q, bool shared, int width, float invTemperature, Span<float> grad)
     {
         grad.Clear();
         double loss = 0;
@@ -107,7 +109,7 @@ public static class GraphSageTrainer
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(zu, dp, gv, gv);
             for (int j = 0; j < q; j++)
             {
-                int n = 2 * b + j;
+                int n = 2 * b + (shared ? j : i * q + j);
                 ReadOnlySpan<float> zn = z.Slice(n * width, width);
                 double neg = System.Numerics.Tensors.TensorPrimitives.Dot(zu, zn) * (double)invTemperature;
                 loss += Softplus(neg);

@@ -61,20 +61,23 @@ public class GradientTests
         Assert.Contains(gradTable, g => Math.Abs(g) > 1e-3);
     }
 
-    [Fact]
-    public void LinkLossMatchesFiniteDifferences()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void LinkLossMatchesFiniteDifferences(bool shared)
     {
         const int b = 3, q = 2, width = 4;
         var r = new Random(3);
-        var z = Enumerable.Range(0, (2 * b + q) * width).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        var z = Enumerable.Range(0, (2 * b + (shared ? q : b * q)) * width).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
         var grad = new float[z.Length];
-        double loss = GraphSageTrainer.LinkLoss(z, b, q, width, 1 / 0.5f, grad);
+        double loss = GraphSageTrainer.LinkLoss(z, b, q, shared, width, 1 / 0.5f, grad);
         Assert.True(loss > 0);
         for (int i = 0; i < z.Length; i++)
         {
-            double numeric = Central(() => z[i], v => z[i] = v, () => GraphSageTrainer.LinkLoss(z, b, q, width, 1 / 0.5f, new float[z.Length]));
+            double numeric = Central(() => z[i], v => z[i] = v, () => GraphSageTrainer.LinkLoss(z, b, q, shared, width, 1 / 0.5f, new float[z.Length]));
             Assert.Equal(numeric, grad[i], 3);
         }
+        Assert.All(grad, g => Assert.NotEqual(0f, g)); // every row, each negative included, takes part
     }
 
     private static double Central(Func<float> get, Action<float> set, Func<double> loss)

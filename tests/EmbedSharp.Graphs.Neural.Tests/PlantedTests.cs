@@ -36,7 +36,7 @@ public class PlantedTests
         var losses = new List<double>();
         using var model = new GraphSage(graph, new GraphSageOptions
         {
-            Dims = 16, HiddenDims = 16, FanOuts = [5, 5], Epochs = 30, BatchSize = 64, Negatives = 10, LearningRate = 0.03, Threads = 1,
+            Dims = 16, HiddenDims = 16, FanOuts = [5, 5], Epochs = 30, BatchSize = 64, Negatives = 10, SharedNegatives = true, LearningRate = 0.03, Threads = 1,
             Progress = e => losses.Add(e.Loss),
         });
         var summary = GraphSageTrainer.TrainLinkPrediction(model, default);

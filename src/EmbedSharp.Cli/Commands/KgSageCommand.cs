@@ -29,7 +29,8 @@ internal static class KgSageCommand
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training edges.", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch-size") { Description = "Positive edges per step.", DefaultValueFactory = _ => 512 };
         var lr = new Option<double>("--lr") { Description = "Adam's learning rate (layers and embedding table).", DefaultValueFactory = _ => 0.01 };
-        var negatives = new Option<int>("--negatives") { Description = "Negatives per batch, shared by the batch, drawn ∝ degree^0.75.", DefaultValueFactory = _ => 1 };
+        var negatives = new Option<int>("--negatives") { Description = "Negatives per positive edge (per batch with --shared-negatives), drawn ∝ degree^0.75.", DefaultValueFactory = _ => 1 };
+        var shared = new Option<bool>("--shared-negatives") { Description = "One set of negatives for the whole batch, as the paper's code does (cheaper, ranked worse here)." };
         var temperature = new Option<double>("--temperature") { Description = "Logits are z_u·z_v / temperature.", DefaultValueFactory = _ => 1 };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not scale the output vectors to unit length." };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many seconds, then evaluate." };
@@ -38,12 +39,12 @@ internal static class KgSageCommand
         var json = CommonOptions.Json();
         var cmd = new Command("sage", "GraphSAGE (mean aggregator, sampled fixed-size neighbourhoods) trained for link prediction on the graph of train.txt; ranks valid.txt's edges among all nodes (filtered, realistic ties).\n\nExamples:\n  embedsharp kg sage ../shared/data/kg/umls --batch-size 64 --epochs 20\n  embedsharp kg sage ../shared/data/kg/umls --batch-size 64 --epochs 20 --fan-outs none --json   # the same loss without message passing\n  embedsharp kg sage ../shared/data/kg/WN18RR --epochs 3 --time-limit 300 --out wn-sage.npy")
         {
-            input, output, fanOuts, dims, hidden, epochs, batch, lr, negatives, temperature, noNormalize, timeLimit, threads, seed, json,
+            input, output, fanOuts, dims, hidden, epochs, batch, lr, negatives, shared, temperature, noNormalize, timeLimit, threads, seed, json,
         };
         cmd.SetAction((r, ct) => Task.FromResult(Run(console, r.GetValue(input)!, r.GetValue(output), new GraphSageOptions
         {
             FanOuts = ParseFanOuts(r.GetValue(fanOuts)!), Dims = r.GetValue(dims), HiddenDims = r.GetValue(hidden), Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batch),
-            LearningRate = r.GetValue(lr), Negatives = r.GetValue(negatives), Temperature = r.GetValue(temperature), Normalize = !r.GetValue(noNormalize),
+            LearningRate = r.GetValue(lr), Negatives = r.GetValue(negatives), SharedNegatives = r.GetValue(shared), Temperature = r.GetValue(temperature), Normalize = !r.GetValue(noNormalize),
             Threads = r.GetValue(threads), Seed = r.GetValue(seed),
         }, r.GetValue(timeLimit), r.GetValue(json), ct)));
         return cmd;
