@@ -98,9 +98,10 @@ internal static class KgNode2VecCommand
                 trained.Vectors.ReadRow(i, row);
                 row.CopyTo(z.AsSpan(int.Parse(tokens[i], CultureInfo.InvariantCulture) * d));
             }
-            var m = EmbedSharp.Graphs.Evaluation.NodeLinkPrediction.Evaluate(z, n, d, splits.Valid, splits.Known, null, ct);
+            var (every, fresh) = splits.Evaluate(z, d, ct);
             string Fmt(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
-            r.Line($"valid edges ranked among all nodes (filtered, both ends): MRR {Fmt(m.Mrr)}, MR {m.MeanRank.ToString("0.00", CultureInfo.InvariantCulture)}, Hits@1 {Fmt(m.HitsAt1)}, Hits@3 {Fmt(m.HitsAt3)}, Hits@10 {Fmt(m.HitsAt10)} ({m.Triples:N0} edges)");
+            foreach (var (label, m) in new[] { ("all valid edges", every), ("valid edges whose pair is not a training edge", fresh) })
+                r.Line($"{label} ranked among all nodes (filtered, both ends): MRR {Fmt(m.Mrr)}, MR {m.MeanRank.ToString("0.00", CultureInfo.InvariantCulture)}, Hits@1 {Fmt(m.HitsAt1)}, Hits@3 {Fmt(m.HitsAt3)}, Hits@10 {Fmt(m.HitsAt10)} ({m.Triples:N0} edges)");
         }
         return EmbedSharpCli.Ok;
     }

@@ -81,8 +81,7 @@ internal static class KgSageCommand
         var summary = GraphSageTrainer.TrainLinkPrediction(model, limited.Token);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         float[] z = r.Progress("embedding", _ => model.EmbedAll());
-        var m = r.Progress("ranking", report => NodeLinkPrediction.Evaluate(z, n, model.OutputDims, graphData.Valid, graphData.Known,
-            new EvaluationOptions { Progress = (done, total) => report((double)done / total) }, ct));
+        var (m, fresh) = r.Progress("ranking", _ => graphData.Evaluate(z, model.OutputDims, ct));
         double evalSeconds = clock.Elapsed.TotalSeconds;
         if (output is not null)
         {
@@ -101,13 +100,18 @@ internal static class KgSageCommand
                 ["edges_per_second"] = summary.Seconds > 0 ? summary.Epochs * (double)graphData.Kg.Train.Length / summary.Seconds : 0,
                 ["valid_mrr"] = m.Mrr, ["valid_mr"] = m.MeanRank, ["valid_hits_at_1"] = m.HitsAt1, ["valid_hits_at_3"] = m.HitsAt3, ["valid_hits_at_10"] = m.HitsAt10,
                 ["valid_edges"] = m.Triples, ["eval_seconds"] = evalSeconds,
+                ["new_mrr"] = fresh.Mrr, ["new_mr"] = fresh.MeanRank, ["new_hits_at_1"] = fresh.HitsAt1, ["new_hits_at_3"] = fresh.HitsAt3, ["new_hits_at_10"] = fresh.HitsAt10, ["new_edges"] = fresh.Triples,
             });
             return EmbedSharpCli.Ok;
         }
         string Fmt(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
         r.Line($"{dir}: {n:N0} nodes, {graphData.Kg.Train.Length:N0} training triples as edges; fan-outs {fans}; {summary.Epochs} epochs{(summary.Cancelled ? " (stopped early)" : "")} in {summary.Seconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
         r.Line($"valid edges ranked among all nodes (filtered, both ends), {evalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s:");
-        r.Table(["MRR", "MR", "Hits@1", "Hits@3", "Hits@10"], [[Fmt(m.Mrr), m.MeanRank.ToString("0.00", CultureInfo.InvariantCulture), Fmt(m.HitsAt1), Fmt(m.HitsAt3), Fmt(m.HitsAt10)]]);
+        r.Table(["valid edges", "count", "MRR", "MR", "Hits@1", "Hits@3", "Hits@10"],
+        [
+            ["all", m.Triples.ToString("N0", CultureInfo.InvariantCulture), Fmt(m.Mrr), m.MeanRank.ToString("0.00", CultureInfo.InvariantCulture), Fmt(m.HitsAt1), Fmt(m.HitsAt3), Fmt(m.HitsAt10)],
+            ["pair not in train", fresh.Triples.ToString("N0", CultureInfo.InvariantCulture), Fmt(fresh.Mrr), fresh.MeanRank.ToString("0.00", CultureInfo.InvariantCulture), Fmt(fresh.HitsAt1), Fmt(fresh.HitsAt3), Fmt(fresh.HitsAt10)],
+        ]);
         if (output is not null)
             r.Line($"wrote {Path.GetFullPath(output)}");
         return EmbedSharpCli.Ok;
@@ -115,7 +119,12 @@ internal static class KgSageCommand
 }
 
 /// <summary>A triple folder read as a graph for link prediction: every entity numbered, the valid edges to rank, every known edge for the filter.</summary>
-internal sealed record GraphSplits(KnowledgeGraph Kg, (int U, int V)[] Valid, (int U, int V)[] Known)
+/// <remarks>
+/// <see cref="NewValid"/> keeps the valid edges whose node pair is not already a training edge under another relation:
+/// relations are ignored here, so those pairs are answered by memory (62 % of umls's valid triples, 35 % of WN18RR's),
+/// and only the rest measure predicting a link the graph does not have.
+/// </remarks>
+internal sealed record GraphSplits(KnowledgeGraph Kg, (int U, int V)[] Valid, (int U, int V)[] NewValid, (int U, int V)[] Known)
 {
     public static GraphSplits Load(string op, string dir)
     {
@@ -129,7 +138,18 @@ internal sealed record GraphSplits(KnowledgeGraph Kg, (int U, int V)[] Valid, (i
         using var test = File.Exists(testPath) ? KgModelFile.Open(op, testPath).Reader : null;
         var kg = KnowledgeGraph.Read(new(trainPath, train), new(validPath, valid), test is null ? null : new(testPath, test), includeUnseenEntities: true);
         var validEdges = kg.Valid.Select(t => (t.Head, t.Tail)).ToArray();
+        var trainPairs = kg.Train.Select(t => Pair(t.Head, t.Tail)).ToHashSet();
+        var newEdges = validEdges.Where(e => !trainPairs.Contains(Pair(e.Head, e.Tail))).ToArray();
         var known = kg.Train.Concat(kg.Valid).Concat(kg.Test).Select(t => (t.Head, t.Tail)).ToArray();
-        return new GraphSplits(kg, validEdges, known);
+        return new GraphSplits(kg, validEdges, newEdges, known);
+    }
+
+    private static long Pair(int u, int v) => u < v ? ((long)u << 32) | (uint)v : ((long)v << 32) | (uint)u;
+
+    /// <summary>Both rankings: every valid edge, and only those whose pair training does not already link.</summary>
+    public (RankingMetrics All, RankingMetrics New) Evaluate(float[] z, int dims, CancellationToken ct)
+    {
+        int n = Kg.Entities.Count;
+        return (NodeLinkPrediction.Evaluate(z, n, dims, Valid, Known, null, ct), NodeLinkPrediction.Evaluate(z, n, dims, NewValid, Known, null, ct));
     }
 }
