@@ -114,9 +114,28 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void Sage_RanksValidEdges_AndTheShallowBaselineRunsTheSameWay()
+    {
+        string dir = Data();
+        string output = fx.PathOf("kg-out/sage.npy");
+        var (code, text, error) = CliFixture.Run("kg", "sage", dir, "--fan-outs", "3,2", "--dims", "8", "--hidden", "8", "--epochs", "3", "--batch-size", "4", "--threads", "1", "--json", "--out", output);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Contains("\"model\":\"graphsage\"", text);
+        Assert.Contains("\"valid_mrr\":", text);
+        Assert.True(File.Exists(output));
+        var (c2, shallow, _) = CliFixture.Run("kg", "sage", dir, "--fan-outs", "none", "--dims", "8", "--epochs", "3", "--json");
+        Assert.Equal(0, c2);
+        Assert.Contains("\"model\":\"shallow\"", shallow);
+        var (c3, _, bad) = CliFixture.Run("kg", "sage", dir, "--fan-outs", "3,x");
+        Assert.Equal(1, c3);
+        Assert.Contains("error: [kg sage] --fan-outs '3,x'", bad);
+    }
+
+    [Fact]
     public void EveryKgCommand_HasHelpWithAnExample()
     {
-        foreach (string command in new[] { "train", "evaluate", "predict", "node2vec" })
+        foreach (string command in new[] { "train", "evaluate", "predict", "node2vec", "sage" })
         {
             var (code, output, _) = CliFixture.Run("kg", command, "--help");
             Assert.Equal(0, code);

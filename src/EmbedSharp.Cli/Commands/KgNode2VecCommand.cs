@@ -35,9 +35,10 @@ internal static class KgNode2VecCommand
         var negative = new Option<int>("--negative") { Description = "Negative samples of word2vec.", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (walks repeat exactly for any thread count).", DefaultValueFactory = _ => 1 };
+        var evaluate = new Option<bool>("--evaluate") { Description = "With a folder: also rank valid.txt's edges among all nodes by z_u·z_v (filtered), the way `kg sage` does, so the two compare." };
         var cmd = new Command("node2vec", "node2vec / DeepWalk entity vectors: biased random walks over the graph of the triples, trained with skip-gram word2vec.\n\nExamples:\n  embedsharp kg node2vec ../shared/data/kg/umls --out umls-n2v.txt\n  embedsharp kg node2vec train.txt --p 0.5 --q 2 --dims 64 --out n2v.npy\n  embedsharp neighbors umls-n2v.txt alga")
         {
-            input, output, p, q, walkLength, walks, dims, window, epochs, negative, threads, seed,
+            input, output, p, q, walkLength, walks, dims, window, epochs, negative, threads, seed, evaluate,
         };
         cmd.SetAction((r, ct) => Task.FromResult(Run(console, r.GetValue(input)!, r.GetValue(output)!, new WalkOptions
         {
@@ -46,20 +47,32 @@ internal static class KgNode2VecCommand
         {
             Dims = r.GetValue(dims), Window = r.GetValue(window), Epochs = r.GetValue(epochs), Negative = r.GetValue(negative), Threads = r.GetValue(threads), Seed = r.GetValue(seed),
             MinCount = 1, Sample = 0, Architecture = Word2VecArchitecture.SkipGram,
-        }, ct)));
+        }, ct, r.GetValue(evaluate))));
         return cmd;
     }
 
-    public static int Run(IConsole console, string input, string output, WalkOptions walkOptions, Word2VecOptions w2v, CancellationToken ct)
+    public static int Run(IConsole console, string input, string output, WalkOptions walkOptions, Word2VecOptions w2v, CancellationToken ct, bool evaluate = false)
     {
         if (walkOptions.WalkLength < 2 || walkOptions.WalksPerNode < 1 || walkOptions.Threads < 1 || !(walkOptions.P > 0) || !(walkOptions.Q > 0) || w2v.Dims < 1 || w2v.Window < 1 || w2v.Epochs < 1)
             throw new ArgumentOutOfRangeException(nameof(walkOptions), $"[{Op}] --walk-length must be ≥ 2, --walks, --dims, --window, --epochs and --threads ≥ 1, --p and --q > 0");
         string path = Directory.Exists(input) ? Path.Combine(input, "train.txt") : input;
         OutputPaths.Prepare(output);
         var format = FormatRegistry.Default.ForWriting(output);
+        if (evaluate && !Directory.Exists(input))
+            throw new ArgumentException($"[{Op}] --evaluate needs a folder with train.txt and valid.txt, not a file");
         KnowledgeGraph kg;
-        using (var reader = KgModelFile.Open(Op, path).Reader)
+        GraphSplits? splits = null;
+        if (evaluate)
+        {
+            // Every split's entities are numbered (unseen ones are isolated nodes), so valid edges can be ranked.
+            splits = GraphSplits.Load(Op, input);
+            kg = splits.Kg;
+        }
+        else
+        {
+            using var reader = KgModelFile.Open(Op, path).Reader;
             kg = KnowledgeGraph.Read(new TripleSource(path, reader));
+        }
         var r = new Renderer(console, json: false);
         var graph = WalkGraph.FromTriples(kg.Entities.Count, kg.Train);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -74,6 +87,22 @@ internal static class KgNode2VecCommand
         format.Write(output, e);
         r.Line($"{(trained.Summary.Cancelled ? "stopped early (Ctrl-C); " : "")}{names.Length:N0} entity vectors of {w2v.Dims} dims in {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
         r.Line($"wrote {Path.GetFullPath(output)}");
+        if (splits is not null)
+        {
+            // Rows by entity id; a node no walk reached keeps a zero row.
+            int n = kg.Entities.Count, d = w2v.Dims;
+            var z = new float[(long)n * d];
+            var row = new float[d];
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                trained.Vectors.ReadRow(i, row);
+                row.CopyTo(z.AsSpan(int.Parse(tokens[i], CultureInfo.InvariantCulture) * d));
+            }
+            var (every, fresh) = splits.Evaluate(z, d, ct);
+            string Fmt(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+            foreach (var (label, m) in new[] { ("all valid edges", every), ("valid edges whose pair is not a training edge", fresh) })
+                r.Line($"{label} ranked among all nodes (filtered, both ends): MRR {Fmt(m.Mrr)}, MR {m.MeanRank.ToString("0.00", CultureInfo.InvariantCulture)}, Hits@1 {Fmt(m.HitsAt1)}, Hits@3 {Fmt(m.HitsAt3)}, Hits@10 {Fmt(m.HitsAt10)} ({m.Triples:N0} edges)");
+        }
         return EmbedSharpCli.Ok;
     }
 }

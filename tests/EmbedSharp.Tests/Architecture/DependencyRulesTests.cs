@@ -80,4 +80,22 @@ public sealed partial class DependencyRulesTests
             .ToArray();
         Assert.Empty(offenders);
     }
+
+    // EmbedSharp.Graphs.Neural (issue 21, message passing): the one place Graphs and Models meet below the CLI; Core,
+    // Graphs and Models only, no file IO, and neither Graphs nor Models references it or each other.
+    [Fact]
+    public void GraphsNeural_DependsOnCoreGraphsAndModelsOnly_AndDoesNoFileIo()
+    {
+        string dir = Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp.Graphs.Neural");
+        var references = Regex.Matches(File.ReadAllText(Path.Combine(dir, "EmbedSharp.Graphs.Neural.csproj")), @"(?:ProjectReference|PackageReference) Include=""([^""]+)""")
+            .Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["../EmbedSharp.Graphs/EmbedSharp.Graphs.csproj", "../EmbedSharp.Models/EmbedSharp.Models.csproj", "../EmbedSharp/EmbedSharp.csproj"], references);
+        var offenders = Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+            .Where(f => Regex.IsMatch(File.ReadAllText(f), @"\b(File|Directory|FileStream|MemoryMappedFile)\.\w+\(") || File.ReadAllText(f).Contains("EmbedSharp.Formats", StringComparison.Ordinal))
+            .ToArray();
+        Assert.Empty(offenders);
+        string models = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp.Models", "EmbedSharp.Models.csproj"));
+        Assert.DoesNotContain("EmbedSharp.Graphs", models, StringComparison.Ordinal);
+    }
 }
