@@ -32,6 +32,7 @@ RecommenderOptions Options(RecommenderKind kind) => new()
     InitStd = D("init", 0.1),
     Alpha = D("alpha", 10),
     CgSteps = (int)D("cg", 3),
+    RegularizationExponent = D("nu", 0),
     Seed = (ulong)D("seed", 42),
 };
 RecommenderKind Kind(string s) => Enum.Parse<RecommenderKind>(s, ignoreCase: true);
@@ -42,6 +43,8 @@ switch (mode)
     {
         var train = Read("ua.base");
         var test = Read("ua.test");
+        if (D("val", 0) > 0)
+            (train, test) = PerUserHoldout(train, 10, 99);
         var sw = Stopwatch.StartNew();
         var model = RecommenderTrainer.Train(train, Options(Kind(kindName)));
         sw.Stop();
@@ -53,8 +56,13 @@ switch (mode)
     {
         var all = Read("u.data");
         var (train, test) = all.LeaveLastOut();
+        if (D("val", 0) > 0)
+            (train, test) = train.LeaveLastOut(); // validation: each user's second-to-last interaction
         var sw = Stopwatch.StartNew();
-        var model = RecommenderTrainer.Train(D("raw", 0) > 0 ? train : train.Positives((float)D("threshold", 0)), Options(Kind(kindName)));
+        var fitData = D("raw", 0) > 0 ? train : train.Positives((float)D("threshold", 0));
+        if (D("boost", 0) > 0)
+            fitData = fitData.RecencyWeighted(D("halflife", 10), D("boost", 0));
+        var model = RecommenderTrainer.Train(fitData, Options(Kind(kindName)));
         sw.Stop();
         var r = Metrics.SampledRanking(model, test, 10, 99, 7);
         Console.WriteLine($"{{\"mode\":\"loo\",\"kind\":\"{kindName}\",\"hr10\":{r.HitRate:F4},\"ndcg10\":{r.Ndcg:F4},\"auc\":{r.Auc:F4},\"users\":{r.Users},\"seconds\":{sw.Elapsed.TotalSeconds:F2},\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
@@ -453,6 +461,30 @@ switch (mode)
             o.Dispose();
         break;
     }
+}
+
+// Validation carved from a training file only: per user, min(count, ⌊n/2⌋) of their ratings drawn
+// with a seed (ua.test holds exactly 10 per user; the halving keeps the lightest users in training).
+static (RatingData Fit, RatingData Validation) PerUserHoldout(RatingData data, int count, ulong seed)
+{
+    var byUser = new SortedDictionary<int, List<int>>();
+    for (int t = 0; t < data.Count; t++)
+    {
+        if (!byUser.TryGetValue(data.Users[t], out var list))
+            byUser[data.Users[t]] = list = [];
+        list.Add(t);
+    }
+    var rng = new EmbedSharp.Numerics.SeededRandom(seed);
+    var held = new HashSet<int>();
+    foreach (var list in byUser.Values)
+    {
+        for (int k = list.Count - 1; k > 0; k--) { int j = rng.NextInt(k + 1); (list[k], list[j]) = (list[j], list[k]); }
+        foreach (int t in list.Take(Math.Min(count, list.Count / 2)))
+            held.Add(t);
+    }
+    int[] fit = [.. Enumerable.Range(0, data.Count).Where(t => !held.Contains(t))];
+    int[] val = [.. Enumerable.Range(0, data.Count).Where(held.Contains)];
+    return (data.Select(fit), data.Select(val));
 }
 
 static double[] LeastSquares(double[][] x, double[] y)

@@ -64,6 +64,13 @@ public sealed record RecommenderOptions
     /// <summary>Implicit ALS confidence slope α: <c>c = 1 + α·r</c>.</summary>
     public double Alpha { get; init; } = 10;
 
+    /// <summary>
+    /// Implicit ALS: exponent ν of frequency-scaled regularisation (Rendle et al. 2021, "Revisiting the
+    /// performance of iALS"): row r's penalty is <c>λ·(N + α·Σ_j r_j)^ν</c>, N the other side's row count
+    /// — the row's total confidence weight. 0 (the default) is the plain λ of Hu, Koren &amp; Volinsky.
+    /// </summary>
+    public double RegularizationExponent { get; init; }
+
     /// <summary>Conjugate-gradient iterations per implicit-ALS solve (warm-started; the implicit library uses 3).</summary>
     public int CgSteps { get; init; } = 3;
 
@@ -94,6 +101,9 @@ public sealed record RecommenderOptions
             ThrowHelper.ArgumentOutOfRange(op, nameof(Regularization), Regularization, "Regularization and BiasRegularization must be ≥ 0");
         Guard.PositiveFinite(op, InitStd, nameof(InitStd));
         Guard.PositiveFinite(op, Alpha, nameof(Alpha));
+        Guard.Finite(op, RegularizationExponent, nameof(RegularizationExponent));
+        if (RegularizationExponent < 0 || RegularizationExponent > 2)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(RegularizationExponent), RegularizationExponent, "RegularizationExponent must lie in 0..2");
         Guard.InRange(op, CgSteps, 1, 1001, nameof(CgSteps));
         Guard.InRange(op, BatchSize, 2, 1 << 16, nameof(BatchSize));
         Guard.Finite(op, MinRating, nameof(MinRating));

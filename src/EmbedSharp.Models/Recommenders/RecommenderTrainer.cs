@@ -262,7 +262,10 @@ public static class RecommenderTrainer
         }
     }
 
-    /// <summary>Hu–Koren–Volinsky implicit ALS: confidence <c>1 + α·r</c>, each row by warm-started CG.</summary>
+    /// <summary>
+    /// Hu–Koren–Volinsky implicit ALS: confidence <c>1 + α·r</c>, each row by warm-started CG, its penalty
+    /// λ or frequency-scaled <c>λ·(N + α·Σ r)^ν</c> (<see cref="RecommenderOptions.RegularizationExponent"/>).
+    /// </summary>
     private static void ImplicitAls(FactorModel m, Interactions set, RecommenderOptions o, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         int k = m.Factors;
@@ -273,14 +276,16 @@ public static class RecommenderTrainer
             ParallelWork.For(m.Users.Count, 16, ParallelWork.DefaultThreads, () => new double[4 * k], (scratch, first, last) =>
             {
                 for (int u = first; u < last; u++)
-                    Solvers.SolveImplicitRowCg(m.ItemFactors, gramQ, k, set.UserItemsOf(u), set.UserValuesOf(u), o.Alpha, o.Regularization,
+                    Solvers.SolveImplicitRowCg(m.ItemFactors, gramQ, k, set.UserItemsOf(u), set.UserValuesOf(u), o.Alpha,
+                        Solvers.ImplicitPenalty(o.Regularization, o.RegularizationExponent, o.Alpha, m.Items.Count, set.UserValuesOf(u)),
                         o.CgSteps, m.UserFactors.AsSpan(u * k, k), scratch);
             }, _ => { });
             double[] gramP = Solvers.Gram(m.UserFactors, m.Users.Count, k);
             ParallelWork.For(m.Items.Count, 16, ParallelWork.DefaultThreads, () => new double[4 * k], (scratch, first, last) =>
             {
                 for (int i = first; i < last; i++)
-                    Solvers.SolveImplicitRowCg(m.UserFactors, gramP, k, set.ItemUsersOf(i), set.ItemValuesOf(i), o.Alpha, o.Regularization,
+                    Solvers.SolveImplicitRowCg(m.UserFactors, gramP, k, set.ItemUsersOf(i), set.ItemValuesOf(i), o.Alpha,
+                        Solvers.ImplicitPenalty(o.Regularization, o.RegularizationExponent, o.Alpha, m.Users.Count, set.ItemValuesOf(i)),
                         o.CgSteps, m.ItemFactors.AsSpan(i * k, k), scratch);
             }, _ => { });
             // Loss over the observed cells only (the unobserved part is what the Gram trick avoids forming).
