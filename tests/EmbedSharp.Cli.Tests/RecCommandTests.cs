@@ -161,5 +161,13 @@ public sealed class RecCommandTests : IDisposable
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--users", users, "--out", model);
         Assert.Equal(1, code);
         Assert.Contains("--users and --items are side files for --model dlrm only", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--recency-boost", "5", "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("--recency-boost weights implicit ALS's confidences", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "ials", "--recency-boost", "5", "--recency-half-life", "0", "--out", model);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: [rec train] --recency-boost and --recency-half-life must be finite and > 0", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "ials", "--factors", "4", "--epochs", "3", "--recency-boost", "5", "--out", model);
+        Assert.True(code == 0, error);
     }
 }

@@ -53,16 +53,20 @@ internal static partial class RecCommand
         var items = new Option<string?>("--items") { Description = "dlrm: the movies' side file in MovieLens u.item form (id|title|date|video date|url|19 genre flags; Latin-1)." };
         var patience = new Option<int>("--patience") { Description = "dlrm: stop after this many epochs without a better validation AUC and keep the best epoch's weights.", DefaultValueFactory = _ => 2 };
         var validation = new Option<double>("--validation") { Description = "dlrm: share of the training ratings held out for early stopping (0: none; train every epoch).", DefaultValueFactory = _ => 0.1 };
+        var recencyBoost = new Option<double>("--recency-boost") { Description = "ials: weight each user's recent interactions up: the k-th latest gets value 1 + boost·0.5^(k/half-life) (0: off)." };
+        var recencyHalfLife = new Option<double>("--recency-half-life") { Description = "ials: half-life of --recency-boost, in interactions.", DefaultValueFactory = _ => 5 };
         var json = CommonOptions.Json();
-        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u1.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
+        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u1.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
         {
-            ratings, model, output, test, factors, epochs, lr, reg, alpha, threshold, seed, minRating, maxRating, users, items, patience, validation, json,
+            ratings, model, output, test, factors, epochs, lr, reg, alpha, threshold, seed, minRating, maxRating, users, items, patience, validation,
+            recencyBoost, recencyHalfLife, json,
         };
         cmd.SetAction((r, ct) => Task.FromResult(RunTrain(console, new TrainSettings(r.GetValue(ratings)!, r.GetValue(model)!, r.GetValue(output)!,
             r.GetValue(test), r.GetValue(factors), r.GetValue(epochs), r.GetValue(lr), r.GetValue(reg), r.GetValue(alpha), r.GetValue(threshold),
             r.GetValue(seed), r.GetValue(minRating), r.GetValue(maxRating), r.GetValue(json))
         {
             Users = r.GetValue(users), Items = r.GetValue(items), Patience = r.GetValue(patience), Validation = r.GetValue(validation),
+            RecencyBoost = r.GetValue(recencyBoost), RecencyHalfLife = r.GetValue(recencyHalfLife),
         }, ct)));
         return cmd;
     }
@@ -81,6 +85,12 @@ internal static partial class RecCommand
 
         /// <summary>dlrm: validation share for early stopping.</summary>
         public double Validation { get; init; } = 0.1;
+
+        /// <summary>ials: recency boost (0: off).</summary>
+        public double RecencyBoost { get; init; }
+
+        /// <summary>ials: recency half-life in interactions.</summary>
+        public double RecencyHalfLife { get; init; } = 5;
     }
 
     /// <summary>The tuned defaults per model (see benchmarks/README.md, recommenders).</summary>
@@ -120,6 +130,14 @@ internal static partial class RecCommand
         bool implicitKind = kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr or RecommenderKind.TwoTower;
         if (implicitKind)
             train = train.Positives(s.Threshold);
+        if (s.RecencyBoost != 0)
+        {
+            if (kind != RecommenderKind.ImplicitAls)
+                throw new ArgumentException($"[{op}] --recency-boost weights implicit ALS's confidences; it does nothing for --model {s.Model}");
+            if (!(s.RecencyBoost > 0) || double.IsInfinity(s.RecencyBoost) || !(s.RecencyHalfLife > 0) || double.IsInfinity(s.RecencyHalfLife))
+                throw new ArgumentOutOfRangeException(nameof(s.RecencyBoost), $"[{op}] --recency-boost and --recency-half-life must be finite and > 0 (got {s.RecencyBoost}, {s.RecencyHalfLife})");
+            train = train.RecencyWeighted(s.RecencyHalfLife, s.RecencyBoost);
+        }
         var r = new Renderer(console, s.Json);
         r.Line($"training {s.Model} on {s.Ratings}: {train.Count} interactions, {options.Factors} factors, {options.Epochs} epochs");
         FactorModel model = r.Progress(s.Model, report =>
