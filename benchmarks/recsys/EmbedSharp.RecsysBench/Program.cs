@@ -33,6 +33,7 @@ RecommenderOptions Options(RecommenderKind kind) => new()
     Alpha = D("alpha", 10),
     CgSteps = (int)D("cg", 3),
     RegularizationExponent = D("nu", 0),
+    ItemRegularization = kv.ContainsKey("regq") ? D("regq", 0) : null,
     Seed = (ulong)D("seed", 42),
 };
 KnnBaselineOptions KnnOptions() => new()
@@ -43,7 +44,7 @@ KnnBaselineOptions KnnOptions() => new()
     ItemBiasRegularization = D("regi", 10),
 };
 // The settings chosen on the validation split carved from ua.base (see benchmarks/README.md).
-RecommenderOptions MfTuned = new() { Kind = RecommenderKind.MatrixFactorization, Factors = (int)D("mf_factors", 100), Epochs = (int)D("mf_epochs", 60), LearningRate = D("mf_lr", 0.01), LearningRateDecay = D("mf_decay", 0.97), Regularization = D("mf_reg", 0.05), BiasRegularization = D("mf_regb", 0.01), InitStd = D("mf_init", 0.01) };
+RecommenderOptions MfTuned = new() { Kind = RecommenderKind.MatrixFactorization, Factors = (int)D("mf_factors", 100), Epochs = (int)D("mf_epochs", 60), LearningRate = D("mf_lr", 0.01), LearningRateDecay = D("mf_decay", 0.97), Regularization = D("mf_reg", 0.05), ItemRegularization = kv.ContainsKey("mf_regq") ? D("mf_regq", 0) : null, BiasRegularization = D("mf_regb", 0.01), InitStd = D("mf_init", 0.01) };
 RecommenderOptions SvdppTuned = new() { Kind = RecommenderKind.SvdPlusPlus, Factors = (int)D("svdpp_factors", 50), Epochs = (int)D("svdpp_epochs", 40), LearningRate = D("svdpp_lr", 0.007), LearningRateDecay = D("svdpp_decay", 0.97), Regularization = D("svdpp_reg", 0.08), BiasRegularization = D("svdpp_regb", 0.01), InitStd = D("svdpp_init", 0.05) };
 RecommenderKind Kind(string s) => Enum.Parse<RecommenderKind>(s, ignoreCase: true);
 string kindName = kv.GetValueOrDefault("kind", "MatrixFactorization");

@@ -55,6 +55,12 @@ public sealed record RecommenderOptions
     /// <summary>L2 penalty on factors (ALS: scaled by each row's count, ALS-WR; implicit ALS: unscaled λ).</summary>
     public double Regularization { get; init; } = 0.05;
 
+    /// <summary>
+    /// Biased MF by SGD: the L2 penalty on item factors when it should differ from the user factors'
+    /// (<see cref="Regularization"/>); null uses the same λ for both.
+    /// </summary>
+    public double? ItemRegularization { get; init; }
+
     /// <summary>L2 penalty on biases.</summary>
     public double BiasRegularization { get; init; } = 0.01;
 
@@ -97,6 +103,8 @@ public sealed record RecommenderOptions
         Guard.PositiveFinite(op, LearningRateDecay, nameof(LearningRateDecay));
         Guard.Finite(op, Regularization, nameof(Regularization));
         Guard.Finite(op, BiasRegularization, nameof(BiasRegularization));
+        if (ItemRegularization is double itemReg && !(itemReg >= 0 && double.IsFinite(itemReg)))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(ItemRegularization), itemReg, "ItemRegularization must be finite and ≥ 0");
         if (Regularization < 0 || BiasRegularization < 0)
             ThrowHelper.ArgumentOutOfRange(op, nameof(Regularization), Regularization, "Regularization and BiasRegularization must be ≥ 0");
         Guard.PositiveFinite(op, InitStd, nameof(InitStd));

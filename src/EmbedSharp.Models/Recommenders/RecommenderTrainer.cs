@@ -92,19 +92,19 @@ public static class RecommenderTrainer
     {
         int[] order = Enumerable.Range(0, set.Count).ToArray();
         double lr = o.LearningRate;
-        float reg = (float)o.Regularization, regB = (float)o.BiasRegularization, mu = m.GlobalMean;
+        float reg = (float)o.Regularization, regQ = (float)(o.ItemRegularization ?? o.Regularization), regB = (float)o.BiasRegularization, mu = m.GlobalMean;
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             ct.ThrowIfCancellationRequested();
             Shuffle(order, rng);
-            double loss = SgdEpoch(m, set, order, (float)lr, reg, regB, mu);
+            double loss = SgdEpoch(m, set, order, (float)lr, reg, regQ, regB, mu);
             lr *= o.LearningRateDecay;
             Report("recommender.train", epoch, o, loss, progress);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SgdEpoch(FactorModel m, Interactions set, int[] order, float lr, float reg, float regB, float mu)
+    private static double SgdEpoch(FactorModel m, Interactions set, int[] order, float lr, float reg, float regQ, float regB, float mu)
     {
         int k = m.Factors;
         float[] p = m.UserFactors, q = m.ItemFactors, bu = m.UserBias, bi = m.ItemBias;
@@ -117,33 +117,34 @@ public static class RecommenderTrainer
             loss += (double)e * e;
             bu[u] += lr * (e - regB * bu[u]);
             bi[i] += lr * (e - regB * bi[i]);
-            UpdatePair(pu, qi, lr * e, lr * reg);
+            UpdatePair(pu, qi, lr * e, lr * reg, lr * regQ);
         }
         return loss / order.Length;
     }
 
-    /// <summary><c>p' = p + a·q − c·p</c>, <c>q' = q + a·p − c·q</c> with the old p and q on both right-hand sides.</summary>
+    /// <summary><c>p' = p + a·q − c·p</c>, <c>q' = q + a·p − c_q·q</c> with the old p and q on both right-hand sides.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdatePair(Span<float> p, Span<float> q, float a, float c)
+    private static void UpdatePair(Span<float> p, Span<float> q, float a, float c, float cq)
     {
         int d = 0;
         if (Vector.IsHardwareAccelerated)
         {
             var va = new Vector<float>(a);
             var vc = new Vector<float>(c);
+            var vcq = new Vector<float>(cq);
             for (; d <= p.Length - Vector<float>.Count; d += Vector<float>.Count)
             {
                 var vp = new Vector<float>(p[d..]);
                 var vq = new Vector<float>(q[d..]);
                 (vp + va * vq - vc * vp).CopyTo(p[d..]);
-                (vq + va * vp - vc * vq).CopyTo(q[d..]);
+                (vq + va * vp - vcq * vq).CopyTo(q[d..]);
             }
         }
         for (; d < p.Length; d++)
         {
             float pd = p[d], qd = q[d];
             p[d] = pd + a * qd - c * pd;
-            q[d] = qd + a * pd - c * qd;
+            q[d] = qd + a * pd - cq * qd;
         }
     }
 

@@ -154,6 +154,21 @@ public sealed class RecommenderTests
     }
 
     [Fact]
+    public void MatrixFactorization_ItemRegularization_PenalisesOnlyTheItemFactors()
+    {
+        var (train, _) = Planted.LowRank();
+        var o = new RecommenderOptions { Kind = RecommenderKind.MatrixFactorization, Factors = 4, Epochs = 30, LearningRate = 0.02, Regularization = 0.01, InitStd = 0.1 };
+        var same = RecommenderTrainer.Train(train, o);
+        var explicitSame = RecommenderTrainer.Train(train, o with { ItemRegularization = 0.01 });
+        Assert.Equal(same.ItemFactors, explicitSame.ItemFactors);
+        var heavy = RecommenderTrainer.Train(train, o with { ItemRegularization = 1.0 });
+        static double Norm(float[] v) => v.Sum(x => (double)x * x);
+        Assert.True(Norm(heavy.ItemFactors) < 0.2 * Norm(same.ItemFactors), $"{Norm(heavy.ItemFactors)} vs {Norm(same.ItemFactors)}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => RecommenderTrainer.Train(train, o with { ItemRegularization = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RecommenderTrainer.Train(train, o with { ItemRegularization = double.NaN }));
+    }
+
+    [Fact]
     public void Load_ReadsVersion1FilesWithoutTheExponent()
     {
         var (train, test) = Planted.LowRank();
