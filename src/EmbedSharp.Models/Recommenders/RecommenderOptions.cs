@@ -17,7 +17,7 @@ public enum RecommenderKind
     /// <summary>Implicit-feedback ALS (Hu, Koren &amp; Volinsky 2008): confidence <c>1 + α·r</c>, conjugate-gradient solves.</summary>
     ImplicitAls,
 
-    /// <summary>Bayesian personalised ranking (Rendle et al. 2009) with item biases, by SGD with uniform negatives.</summary>
+    /// <summary>Bayesian personalised ranking (Rendle et al. 2009) with item biases, by SGD with uniform negatives; each interaction's value weights its pair's loss (1 for <see cref="Data.RatingData.Positives"/>).</summary>
     Bpr,
 
     /// <summary>

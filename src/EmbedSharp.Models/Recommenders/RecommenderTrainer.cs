@@ -300,7 +300,10 @@ public static class RecommenderTrainer
         }
     }
 
-    /// <summary>BPR by SGD: per positive (u, i) a uniform negative j the user has not seen; ascends <c>log σ(b_i − b_j + p_u·(q_i − q_j))</c>.</summary>
+    /// <summary>
+    /// BPR by SGD: per positive (u, i) a uniform negative j the user has not seen; ascends
+    /// <c>w_ui·log σ(b_i − b_j + p_u·(q_i − q_j))</c>, w_ui the interaction's value (1 for plain positives).
+    /// </summary>
     private static void Bpr(FactorModel m, Interactions set, RecommenderOptions o, SeededRandom rng, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         int k = m.Factors, items = m.Items.Count;
@@ -330,7 +333,9 @@ public static class RecommenderTrainer
                 float x = bi[i] - bi[j] + TensorPrimitives.Dot(pu, diff);
                 // −log σ(x) and σ(−x), computed stably.
                 loss += x > 0 ? Math.Log(1 + Math.Exp(-x)) : -x + Math.Log(1 + Math.Exp(x));
-                float g = (float)(x > 0 ? Math.Exp(-x) / (1 + Math.Exp(-x)) : 1 / (1 + Math.Exp(x)));
+                // A weighted interaction (e.g. RatingData.RecencyWeighted) scales its pair's loss; 1 for plain data.
+                float weight = set.Values[t];
+                float g = weight * (float)(x > 0 ? Math.Exp(-x) / (1 + Math.Exp(-x)) : 1 / (1 + Math.Exp(x)));
                 bi[i] += a * (g - regB * bi[i]);
                 bi[j] += a * (-g - regB * bi[j]);
                 for (int d = 0; d < k; d++)

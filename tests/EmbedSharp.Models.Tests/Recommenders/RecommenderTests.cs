@@ -169,6 +169,26 @@ public sealed class RecommenderTests
     }
 
     [Fact]
+    public void Bpr_InteractionValuesWeightTheirPairs()
+    {
+        var (train, test) = Planted.Clusters();
+        var o = new RecommenderOptions { Kind = RecommenderKind.Bpr, Factors = 8, Epochs = 60, LearningRate = 0.05, LearningRateDecay = 1, Regularization = 0.001, Seed = 3 };
+        var plain = RecommenderTrainer.Train(train, o);
+        Assert.True(Metrics.FullRanking(plain, test, k: 5).HitRate > 0.9);
+        // Weight 0 everywhere leaves only the penalty: nothing is learned and the factors only shrink.
+        var zero = new EmbedSharp.Models.Data.RatingData(train.Users, train.Items, new float[train.Count], train.Timestamps);
+        var none = RecommenderTrainer.Train(zero, o);
+        var init = RecommenderTrainer.Train(zero, o with { Epochs = 0 });
+        static double Norm(float[] v) => v.Sum(x => (double)x * x);
+        Assert.True(Norm(none.ItemFactors) < Norm(init.ItemFactors));
+        Assert.All(none.ItemBias, b => Assert.Equal(0f, b));
+        // Doubling one user's weights changes only how hard their pairs pull (a different model), same seed.
+        float[] doubled = [.. Enumerable.Range(0, train.Count).Select(t => train.Users[t] == train.Users[0] ? 2f : 1f)];
+        var weighted = RecommenderTrainer.Train(new EmbedSharp.Models.Data.RatingData(train.Users, train.Items, doubled, train.Timestamps), o);
+        Assert.NotEqual(plain.UserFactors, weighted.UserFactors);
+    }
+
+    [Fact]
     public void Load_ReadsVersion1FilesWithoutTheExponent()
     {
         var (train, test) = Planted.LowRank();
