@@ -27,6 +27,7 @@ echo "## leave-one-out (latest interaction per user) vs 99 sampled negatives"
 "$bench" "$data" loo kind=Bpr factors=64 epochs=60 lr=0.1 reg=0.02 decay=0.96
 "$bench" "$data" loo kind=ImplicitAls factors=16 epochs=15 reg=1 alpha=5
 "$bench" "$data" loo kind=ImplicitAls factors=24 epochs=12 alpha=1 reg=3 boost=50 halflife=5
+"$bench" "$data" loo kind=Bpr factors=64 epochs=60 lr=0.05 reg=0.02 decay=0.96 boost=20 halflife=5
 echo "## MF SGD epoch time, k=100, u.data: ours vs numpy (same update)"
 "$bench" "$data" epoch epochs=40 factors=100
 "$py" "$here/mf_numpy.py" "$data" 2 100
