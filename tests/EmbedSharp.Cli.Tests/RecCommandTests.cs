@@ -117,6 +117,8 @@ public sealed class RecCommandTests : IDisposable
             Assert.Equal("click = rating >= 4", root.GetProperty("target").GetString());
             Assert.InRange(root.GetProperty("best_epoch").GetInt32(), 1, root.GetProperty("epochs_run").GetInt32());
             Assert.True(root.TryGetProperty("validation_auc", out _));
+            Assert.Equal(600, root.GetProperty("interactions").GetInt32());
+            Assert.Equal(200, root.GetProperty("ratings").GetInt32());
         }
         (code, output, error) = CliFixture.Run("rec", "evaluate", model, "--test", test, "--json");
         Assert.True(code == 0, error);
@@ -163,7 +165,7 @@ public sealed class RecCommandTests : IDisposable
         Assert.Contains("--users and --items are side files for --model dlrm only", error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--recency-boost", "5", "--out", model);
         Assert.Equal(1, code);
-        Assert.Contains("--recency-boost weights implicit ALS's confidences", error);
+        Assert.Contains("--recency-boost weights implicit ALS's confidences and BPR's pairs", error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "ials", "--recency-boost", "5", "--recency-half-life", "0", "--out", model);
         Assert.Equal(1, code);
         Assert.StartsWith("error: [rec train] --recency-boost and --recency-half-life must be finite and > 0", error);

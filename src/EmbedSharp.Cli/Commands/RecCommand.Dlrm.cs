@@ -59,7 +59,7 @@ internal static partial class RecCommand
             var fields = new Dictionary<string, object?>
             {
                 ["model"] = "dlrm", ["out"] = s.Output, ["users"] = model.TrainedUsers.Count, ["items"] = model.TrainedItems.Count,
-                ["ratings"] = train.Count, ["epochs_run"] = model.EpochsRun, ["best_epoch"] = model.BestEpoch,
+                ["interactions"] = train.Count, ["epochs_run"] = model.EpochsRun, ["best_epoch"] = model.BestEpoch,
             };
             if (!double.IsNaN(model.ValidationAuc))
                 fields["validation_auc"] = Math.Round(model.ValidationAuc, 6);

@@ -26,7 +26,7 @@ internal static partial class RecCommand
 
     public static Command Create(IConsole console)
     {
-        var cmd = new Command("rec", "Recommenders: train on ratings, evaluate, predict, recommend.\n\nExamples:\n  embedsharp rec train ua.base --model mf --test ua.test --out mf.rec\n  embedsharp rec evaluate mf.rec --test ua.test --json\n  embedsharp rec predict mf.rec --pairs ua.test\n  embedsharp rec recommend mf.rec 42 --k 10\n  embedsharp rec recommend bpr.rec --like 50,172,181\n  embedsharp rec train u1.base --model dlrm --users u.user --items u.item --test u1.test --out dlrm.rec");
+        var cmd = new Command("rec", "Recommenders: train on ratings, evaluate, predict, recommend.\n\nExamples:\n  embedsharp rec train ua.base --model mf --test ua.test --out mf.rec\n  embedsharp rec evaluate mf.rec --test ua.test --json\n  embedsharp rec predict mf.rec --pairs ua.test\n  embedsharp rec recommend mf.rec 42 --k 10\n  embedsharp rec recommend bpr.rec --like 50,172,181\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --test ua.test --out dlrm.rec");
         cmd.Subcommands.Add(Train(console));
         cmd.Subcommands.Add(Evaluate(console));
         cmd.Subcommands.Add(Predict(console));
@@ -53,10 +53,10 @@ internal static partial class RecCommand
         var items = new Option<string?>("--items") { Description = "dlrm: the movies' side file in MovieLens u.item form (id|title|date|video date|url|19 genre flags; Latin-1)." };
         var patience = new Option<int>("--patience") { Description = "dlrm: stop after this many epochs without a better validation AUC and keep the best epoch's weights.", DefaultValueFactory = _ => 2 };
         var validation = new Option<double>("--validation") { Description = "dlrm: share of the training ratings held out for early stopping (0: none; train every epoch).", DefaultValueFactory = _ => 0.1 };
-        var recencyBoost = new Option<double>("--recency-boost") { Description = "ials: weight each user's recent interactions up: the k-th latest gets value 1 + boost·0.5^(k/half-life) (0: off)." };
-        var recencyHalfLife = new Option<double>("--recency-half-life") { Description = "ials: half-life of --recency-boost, in interactions.", DefaultValueFactory = _ => 5 };
+        var recencyBoost = new Option<double>("--recency-boost") { Description = "ials, bpr: weight each user's recent interactions up: the k-th latest gets value 1 + boost·0.5^(k/half-life) (0: off)." };
+        var recencyHalfLife = new Option<double>("--recency-half-life") { Description = "ials, bpr: half-life of --recency-boost, in interactions.", DefaultValueFactory = _ => 5 };
         var json = CommonOptions.Json();
-        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u1.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
+        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u.data --model bpr --factors 64 --epochs 60 --lr 0.05 --reg 0.02 --recency-boost 20 --out bpr.rec\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
         {
             ratings, model, output, test, factors, epochs, lr, reg, alpha, threshold, seed, minRating, maxRating, users, items, patience, validation,
             recencyBoost, recencyHalfLife, json,
@@ -132,8 +132,8 @@ internal static partial class RecCommand
             train = train.Positives(s.Threshold);
         if (s.RecencyBoost != 0)
         {
-            if (kind != RecommenderKind.ImplicitAls)
-                throw new ArgumentException($"[{op}] --recency-boost weights implicit ALS's confidences; it does nothing for --model {s.Model}");
+            if (kind is not (RecommenderKind.ImplicitAls or RecommenderKind.Bpr))
+                throw new ArgumentException($"[{op}] --recency-boost weights implicit ALS's confidences and BPR's pairs; it does nothing for --model {s.Model}");
             if (!(s.RecencyBoost > 0) || double.IsInfinity(s.RecencyBoost) || !(s.RecencyHalfLife > 0) || double.IsInfinity(s.RecencyHalfLife))
                 throw new ArgumentOutOfRangeException(nameof(s.RecencyBoost), $"[{op}] --recency-boost and --recency-half-life must be finite and > 0 (got {s.RecencyBoost}, {s.RecencyHalfLife})");
             train = train.RecencyWeighted(s.RecencyHalfLife, s.RecencyBoost);
