@@ -92,4 +92,84 @@ public sealed class RecCommandTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("magic", error);
     }
+    /// <summary>Side files for the 40 users and 20 movies of <see cref="Ratings"/>: the taste group shows in the occupation and the genre.</summary>
+    private (string Users, string Items) SideFiles()
+    {
+        string users = Path.Combine(_dir, "u.user"), items = Path.Combine(_dir, "u.item");
+        File.WriteAllLines(users, Enumerable.Range(1, 40).Select(u => $"{u}|{20 + u}|{(u % 2 == 0 ? "M" : "F")}|{(u <= 20 ? "artist" : "engineer")}|{55400 + u}"));
+        File.WriteAllLines(items, Enumerable.Range(1, 20).Select(i =>
+            $"{i}|Movie {i} (19{70 + i})|01-Jan-19{70 + i}||http://x|" + string.Join("|", Enumerable.Range(0, 19).Select(g => g == (i <= 10 ? 1 : 5) ? "1" : "0"))));
+        return (users, items);
+    }
+
+    [Fact]
+    public void Dlrm_TrainEvaluatePredict_WithSideFilesAndEarlyStopping()
+    {
+        var (train, test) = Ratings();
+        var (users, items) = SideFiles();
+        string model = Path.Combine(_dir, "dlrm.rec");
+        var (code, output, error) = CliFixture.Run("rec", "train", train, "--model", "dlrm", "--users", users, "--items", items, "--factors", "4",
+            "--epochs", "30", "--patience", "3", "--lr", "0.01", "--test", test, "--out", model, "--json");
+        Assert.True(code == 0, error);
+        using (var doc = JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]))
+        {
+            var root = doc.RootElement;
+            Assert.Equal("click = rating >= 4", root.GetProperty("target").GetString());
+            Assert.InRange(root.GetProperty("best_epoch").GetInt32(), 1, root.GetProperty("epochs_run").GetInt32());
+            Assert.True(root.TryGetProperty("validation_auc", out _));
+            Assert.Equal(600, root.GetProperty("interactions").GetInt32());
+            Assert.Equal(200, root.GetProperty("ratings").GetInt32());
+        }
+        (code, output, error) = CliFixture.Run("rec", "evaluate", model, "--test", test, "--json");
+        Assert.True(code == 0, error);
+        using (var doc = JsonDocument.Parse(output))
+        {
+            double auc = doc.RootElement.GetProperty("auc").GetDouble();
+            Assert.True(auc > 0.9, $"auc {auc}");
+            Assert.Equal(200, doc.RootElement.GetProperty("ratings").GetInt32());
+            Assert.Equal(100, doc.RootElement.GetProperty("clicks").GetInt32());
+        }
+        (code, output, _) = CliFixture.Run("rec", "predict", model, "--pairs", test);
+        Assert.Equal(0, code);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(200, lines.Length);
+        Assert.All(lines, l => Assert.InRange(double.Parse(l.Split('\t')[2], System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+        (code, _, error) = CliFixture.Run("rec", "recommend", model, "1");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: [rec recommend]", error);
+        Assert.Contains("rec predict", error);
+    }
+
+    [Fact]
+    public void Dlrm_BadSideInput_GetsOneLineErrors()
+    {
+        var (train, _) = Ratings();
+        var (users, items) = SideFiles();
+        string model = Path.Combine(_dir, "dlrm.rec");
+        var (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "dlrm", "--out", model);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: [rec train] --model dlrm needs the side files: --users FILE", error);
+        string badItems = Path.Combine(_dir, "bad.item");
+        File.WriteAllLines(badItems, [File.ReadLines(items).First(), "2|Movie|01-Jan-1990||u|" + string.Join("|", Enumerable.Repeat("2", 19))]);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "dlrm", "--users", users, "--items", badItems, "--out", model);
+        Assert.Equal(1, code);
+        Assert.Equal($"error: [movielens.items] {badItems} line 2 column 6: genre flag '2' is not 0 or 1", error.Trim());
+        string fewUsers = Path.Combine(_dir, "few.user");
+        File.WriteAllLines(fewUsers, File.ReadLines(users).Skip(1));
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "dlrm", "--users", fewUsers, "--items", items, "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("user 1 of rating", error);
+        Assert.Contains(fewUsers, error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--users", users, "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("--users and --items are side files for --model dlrm only", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--recency-boost", "5", "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("--recency-boost weights implicit ALS's confidences and BPR's pairs", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "ials", "--recency-boost", "5", "--recency-half-life", "0", "--out", model);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: [rec train] --recency-boost and --recency-half-life must be finite and > 0", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "ials", "--factors", "4", "--epochs", "3", "--recency-boost", "5", "--out", model);
+        Assert.True(code == 0, error);
+    }
 }

@@ -32,8 +32,20 @@ RecommenderOptions Options(RecommenderKind kind) => new()
     InitStd = D("init", 0.1),
     Alpha = D("alpha", 10),
     CgSteps = (int)D("cg", 3),
+    RegularizationExponent = D("nu", 0),
+    ItemRegularization = kv.ContainsKey("regq") ? D("regq", 0) : null,
     Seed = (ulong)D("seed", 42),
 };
+KnnBaselineOptions KnnOptions() => new()
+{
+    Neighbors = (int)D("k", 40),
+    Shrinkage = D("shrink", 100),
+    UserBiasRegularization = D("regu", 15),
+    ItemBiasRegularization = D("regi", 10),
+};
+// The settings chosen on the validation split carved from ua.base (see benchmarks/README.md).
+RecommenderOptions MfTuned = new() { Kind = RecommenderKind.MatrixFactorization, Factors = (int)D("mf_factors", 100), Epochs = (int)D("mf_epochs", 60), LearningRate = D("mf_lr", 0.01), LearningRateDecay = D("mf_decay", 0.97), Regularization = D("mf_reg", 0.05), ItemRegularization = kv.ContainsKey("mf_regq") ? D("mf_regq", 0) : null, BiasRegularization = D("mf_regb", 0.01), InitStd = D("mf_init", 0.01) };
+RecommenderOptions SvdppTuned = new() { Kind = RecommenderKind.SvdPlusPlus, Factors = (int)D("svdpp_factors", 50), Epochs = (int)D("svdpp_epochs", 40), LearningRate = D("svdpp_lr", 0.007), LearningRateDecay = D("svdpp_decay", 0.97), Regularization = D("svdpp_reg", 0.08), BiasRegularization = D("svdpp_regb", 0.01), InitStd = D("svdpp_init", 0.05) };
 RecommenderKind Kind(string s) => Enum.Parse<RecommenderKind>(s, ignoreCase: true);
 string kindName = kv.GetValueOrDefault("kind", "MatrixFactorization");
 switch (mode)
@@ -42,7 +54,17 @@ switch (mode)
     {
         var train = Read("ua.base");
         var test = Read("ua.test");
+        if (D("val", 0) > 0)
+            (train, test) = PerUserHoldout(train, 10, 99);
         var sw = Stopwatch.StartNew();
+        if (kindName == "KnnBaseline")
+        {
+            var knn = KnnBaseline.Train(train, KnnOptions());
+            sw.Stop();
+            double knnRmse = Math.Sqrt(Enumerable.Range(0, test.Count).Average(t => Math.Pow(knn.Predict(test.Users[t], test.Items[t]) - test.Ratings[t], 2)));
+            Console.WriteLine($"{{\"mode\":\"ua\",\"kind\":\"{kindName}\",\"rmse\":{knnRmse:F4},\"seconds\":{sw.Elapsed.TotalSeconds:F2},\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
+            break;
+        }
         var model = RecommenderTrainer.Train(train, Options(Kind(kindName)));
         sw.Stop();
         var r = Metrics.Ratings(model, test);
@@ -53,8 +75,13 @@ switch (mode)
     {
         var all = Read("u.data");
         var (train, test) = all.LeaveLastOut();
+        if (D("val", 0) > 0)
+            (train, test) = train.LeaveLastOut(); // validation: each user's second-to-last interaction
         var sw = Stopwatch.StartNew();
-        var model = RecommenderTrainer.Train(D("raw", 0) > 0 ? train : train.Positives((float)D("threshold", 0)), Options(Kind(kindName)));
+        var fitData = D("raw", 0) > 0 ? train : train.Positives((float)D("threshold", 0));
+        if (D("boost", 0) > 0)
+            fitData = fitData.RecencyWeighted(D("halflife", 10), D("boost", 0));
+        var model = RecommenderTrainer.Train(fitData, Options(Kind(kindName)));
         sw.Stop();
         var r = Metrics.SampledRanking(model, test, 10, 99, 7);
         Console.WriteLine($"{{\"mode\":\"loo\",\"kind\":\"{kindName}\",\"hr10\":{r.HitRate:F4},\"ndcg10\":{r.Ndcg:F4},\"auc\":{r.Auc:F4},\"users\":{r.Users},\"seconds\":{sw.Elapsed.TotalSeconds:F2},\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
@@ -76,37 +103,57 @@ switch (mode)
     }
     case "blend":
     {
-        // A linear blend of MF, SVD++ and ALS: weights fit by least squares on a validation tenth of
-        // ua.base, then the three models are retrained on all of ua.base and blended on ua.test.
+        // A ridge-regression blend. Validation is carved from ua.base only (PerUserHoldout); each model is
+        // trained on the rest, the blend weights are fitted on its validation predictions, then every model
+        // is retrained on all of ua.base with the same settings and blended on ua.test with those weights.
         var train = Read("ua.base");
         var test = Read("ua.test");
-        var configs = new[]
+        var (fit, val) = PerUserHoldout(train, 10, 99);
+        var models = new List<(string Name, Func<RatingData, Func<int, int, float>> Fit)>
         {
-            new RecommenderOptions { Kind = RecommenderKind.MatrixFactorization, Factors = 100, Epochs = 60, LearningRate = 0.01, LearningRateDecay = 0.97, Regularization = 0.05, InitStd = 0.01 },
-            new RecommenderOptions { Kind = RecommenderKind.SvdPlusPlus, Factors = 50, Epochs = 40, LearningRate = 0.007, LearningRateDecay = 0.97, Regularization = 0.08, InitStd = 0.05 },
-            new RecommenderOptions { Kind = RecommenderKind.ExplicitAls, Factors = 30, Epochs = 12, Regularization = 0.1, BiasRegularization = 0.01 },
-            // Implicit models see only who rated what; their scores are blend features (the Netflix-prize habit).
-            new RecommenderOptions { Kind = RecommenderKind.ImplicitAls, Factors = 16, Epochs = 15, Regularization = 1, Alpha = 5 },
-            new RecommenderOptions { Kind = RecommenderKind.Bpr, Factors = 64, Epochs = 60, LearningRate = 0.1, Regularization = 0.02, LearningRateDecay = 0.96 },
+            ("mf", d => RecommenderTrainer.Train(d, MfTuned).Predict),
+            ("svdpp", d => RecommenderTrainer.Train(d, SvdppTuned).Predict),
+            ("als", d => RecommenderTrainer.Train(d, new RecommenderOptions { Kind = RecommenderKind.ExplicitAls, Factors = 30, Epochs = 12, Regularization = 0.1, BiasRegularization = 0.01 }).Predict),
+            ("knn", d => KnnBaseline.Train(d, new KnnBaselineOptions { Neighbors = (int)D("k", 40), Shrinkage = D("shrink", 100) }).Predict),
         };
-        if (D("implicit", 0) == 0)
-            configs = configs[..3];
-        FactorModel Fit(RatingData data, RecommenderOptions c) => RecommenderTrainer.Train(c.Kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr ? data.Positives(0) : data, c);
-        var (fit, val) = train.KFold(10, 0, 99);
-        double[][] Features(RatingData data, FactorModel[] models) =>
-            [.. Enumerable.Range(0, data.Count).Select(t => (double[])[1.0, .. models.Select(m => (double)m.Predict(data.Users[t], data.Items[t]))])];
-        var valModels = configs.Select(c => Fit(fit, c)).ToArray();
-        double[] w = LeastSquares(Features(val, valModels), [.. val.Ratings.Select(r => (double)r)]);
-        var models = configs.Select(c => Fit(train, c)).ToArray();
-        var x = Features(test, models);
-        double se = 0;
-        for (int t = 0; t < test.Count; t++)
+        if (D("implicit", 0) > 0)
+            // Who-rated-what as a feature (the Netflix-prize habit): implicit ALS scores.
+            models.Add(("ials", d => RecommenderTrainer.Train(d.Positives(0), new RecommenderOptions { Kind = RecommenderKind.ImplicitAls, Factors = 16, Epochs = 15, Regularization = 1, Alpha = 5 }).Predict));
+        if (kv.TryGetValue("only", out var only))
+            models = [.. models.Where(m => only.Split(',').Contains(m.Name))];
+        // Support features: log(1 + the user's and the item's rating count), each alone and times every model.
+        bool meta = D("meta", 1) > 0;
+        double[][] Features(RatingData data, RatingData basis, Func<int, int, float>[] predictors)
         {
-            double p = Math.Clamp(x[t].Zip(w).Sum(z => z.First * z.Second), 1, 5);
-            se += (p - test.Ratings[t]) * (p - test.Ratings[t]);
+            var uc = new Dictionary<int, int>();
+            var ic = new Dictionary<int, int>();
+            for (int t = 0; t < basis.Count; t++)
+            {
+                uc[basis.Users[t]] = uc.GetValueOrDefault(basis.Users[t]) + 1;
+                ic[basis.Items[t]] = ic.GetValueOrDefault(basis.Items[t]) + 1;
+            }
+            return [.. Enumerable.Range(0, data.Count).Select(t =>
+            {
+                double su = Math.Log(1 + uc.GetValueOrDefault(data.Users[t])) - 4, si = Math.Log(1 + ic.GetValueOrDefault(data.Items[t])) - 4;
+                var p = predictors.Select(f => (double)f(data.Users[t], data.Items[t]) - 3.5).ToArray();
+                return meta ? (double[])[1.0, su, si, .. p, .. p.Select(v => v * su), .. p.Select(v => v * si)] : [1.0, .. p];
+            })];
         }
-        var singles = models.Take(3).Select(m => Metrics.Ratings(m, test).Rmse).ToArray();
-        Console.WriteLine($"{{\"mode\":\"blend\",\"models\":{configs.Length},\"rmse\":{Math.Sqrt(se / test.Count):F4},\"mf\":{singles[0]:F4},\"svdpp\":{singles[1]:F4},\"als\":{singles[2]:F4},\"weights\":[{string.Join(",", w.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)))}]}}");
+        var valPredictors = models.Select(m => m.Fit(fit)).ToArray();
+        var xVal = Features(val, fit, valPredictors);
+        double[] yVal = [.. val.Ratings.Select(r => (double)r)];
+        double[] w = Ridge(xVal, yVal, D("ridge", 1.0));
+        double Rmse(double[][] x, RatingData d, double[] weights) =>
+            Math.Sqrt(Enumerable.Range(0, d.Count).Average(t => Math.Pow(Math.Clamp(x[t].Zip(weights).Sum(z => z.First * z.Second), 1, 5) - d.Ratings[t], 2)));
+        double valRmse = Rmse(xVal, val, w);
+        var singlesVal = valPredictors.Select(f => Math.Sqrt(Enumerable.Range(0, val.Count).Average(t => Math.Pow(f(val.Users[t], val.Items[t]) - val.Ratings[t], 2)))).ToArray();
+        var testPredictors = models.Select(m => m.Fit(train)).ToArray();
+        var xTest = Features(test, train, testPredictors);
+        double testRmse = Rmse(xTest, test, w);
+        var singles = testPredictors.Select(f => Math.Sqrt(Enumerable.Range(0, test.Count).Average(t => Math.Pow(f(test.Users[t], test.Items[t]) - test.Ratings[t], 2)))).ToArray();
+        string Fmt(IEnumerable<double> v) => string.Join(",", v.Select(x => x.ToString("F4", CultureInfo.InvariantCulture)));
+        Console.WriteLine($"{{\"mode\":\"blend\",\"models\":\"{string.Join(",", models.Select(m => m.Name))}\",\"meta\":{(meta ? "true" : "false")},\"validation_rmse\":{valRmse:F4},\"rmse\":{testRmse:F4},"
+            + $"\"single_validation\":[{Fmt(singlesVal)}],\"single_test\":[{Fmt(singles)}],\"weights\":[{Fmt(w)}],\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
         break;
     }
     case "epoch":
@@ -270,6 +317,15 @@ switch (mode)
         }
         double dlrmAuc = Auc((x, s) => { var l = new float[s.BatchSize]; dlrm.Forward(x, s, l); return l; });
         double dlrmSeconds = sw.Elapsed.TotalSeconds;
+        // The library's DlrmRecommender (what `rec train --model dlrm` runs): age and release year dense, early
+        // stopping on a seeded tenth of the training part (patience 2, best epoch's weights restored).
+        IReadOnlyList<MovieLens.Item> itemList;
+        using (var ir = new StreamReader(Path.Combine(dir, "u.item"), System.Text.Encoding.Latin1))
+            itemList = MovieLens.ReadItems(ir, "u.item");
+        sw.Restart();
+        using var early = DlrmRecommender.Train(train, [.. users.Values], itemList, new DlrmOptions { MaxEpochs = (int)D("maxepochs", 10), Patience = (int)D("patience", 2) });
+        double earlySeconds = sw.Elapsed.TotalSeconds;
+        var earlyReport = early.Evaluate(test);
         // Logistic regression on the same features: one weight per id (Dims = 1 tables, summed) + a weight on age.
         using var lr = new TableCollection(Tables(1), seed: 1);
         var lin = new Linear(1, 1, seed: 1);
@@ -325,7 +381,7 @@ switch (mode)
             testLabels[t] = test.Ratings[t] >= 4 ? 1 : 0;
         }
         double popAuc = Metrics.Auc(popularity, testLabels);
-        Console.WriteLine($"{{\"mode\":\"dlrm\",\"dlrm_auc\":{dlrmAuc:F4},\"logistic_regression_auc\":{lrAuc:F4},\"popularity_auc\":{popAuc:F4},\"epochs\":{epochs},\"dlrm_seconds\":{dlrmSeconds:F1}}}");
+        Console.WriteLine($"{{\"mode\":\"dlrm\",\"dlrm_auc\":{dlrmAuc:F4},\"logistic_regression_auc\":{lrAuc:F4},\"popularity_auc\":{popAuc:F4},\"epochs\":{epochs},\"dlrm_seconds\":{dlrmSeconds:F1},\"early_stopping_auc\":{earlyReport.Auc:F4},\"early_stopping_log_loss\":{earlyReport.LogLoss:F4},\"best_epoch\":{early.BestEpoch},\"epochs_run\":{early.EpochsRun},\"validation_auc\":{early.ValidationAuc:F4},\"early_seconds\":{earlySeconds:F1}}}");
         foreach (var o in sparseOpt.Values.Concat(lrOpt.Values))
             o.Dispose();
         break;
@@ -455,7 +511,32 @@ switch (mode)
     }
 }
 
-static double[] LeastSquares(double[][] x, double[] y)
+// Validation carved from a training file only: per user, min(count, ⌊n/2⌋) of their ratings drawn
+// with a seed (ua.test holds exactly 10 per user; the halving keeps the lightest users in training).
+static (RatingData Fit, RatingData Validation) PerUserHoldout(RatingData data, int count, ulong seed)
+{
+    var byUser = new SortedDictionary<int, List<int>>();
+    for (int t = 0; t < data.Count; t++)
+    {
+        if (!byUser.TryGetValue(data.Users[t], out var list))
+            byUser[data.Users[t]] = list = [];
+        list.Add(t);
+    }
+    var rng = new EmbedSharp.Numerics.SeededRandom(seed);
+    var held = new HashSet<int>();
+    foreach (var list in byUser.Values)
+    {
+        for (int k = list.Count - 1; k > 0; k--) { int j = rng.NextInt(k + 1); (list[k], list[j]) = (list[j], list[k]); }
+        foreach (int t in list.Take(Math.Min(count, list.Count / 2)))
+            held.Add(t);
+    }
+    int[] fit = [.. Enumerable.Range(0, data.Count).Where(t => !held.Contains(t))];
+    int[] val = [.. Enumerable.Range(0, data.Count).Where(held.Contains)];
+    return (data.Select(fit), data.Select(val));
+}
+
+// Ridge regression: (XᵀX + λI) w = Xᵀy, the intercept (column 0) unpenalised.
+static double[] Ridge(double[][] x, double[] y, double lambda)
 {
     int n = x[0].Length;
     var a = new double[n, n];
@@ -467,6 +548,8 @@ static double[] LeastSquares(double[][] x, double[] y)
             for (int j = 0; j < n; j++)
                 a[i, j] += x[t][i] * x[t][j];
         }
+    for (int i = 1; i < n; i++)
+        a[i, i] += lambda;
     // Gaussian elimination with partial pivoting.
     for (int c = 0; c < n; c++)
     {

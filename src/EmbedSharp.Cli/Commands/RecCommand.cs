@@ -9,10 +9,10 @@ using EmbedSharp.Models.Recommenders;
 namespace EmbedSharp.Cli.Commands;
 
 /// <summary>
-/// <c>embedsharp rec train|evaluate|predict|recommend</c>: factor recommenders on MovieLens-style
-/// ratings (<c>user TAB item TAB rating TAB timestamp</c>).
+/// <c>embedsharp rec train|evaluate|predict|recommend</c>: factor recommenders and a DLRM click model
+/// on MovieLens-style ratings (<c>user TAB item TAB rating TAB timestamp</c>).
 /// </summary>
-internal static class RecCommand
+internal static partial class RecCommand
 {
     private static readonly Dictionary<string, RecommenderKind> Models = new(StringComparer.Ordinal)
     {
@@ -26,7 +26,7 @@ internal static class RecCommand
 
     public static Command Create(IConsole console)
     {
-        var cmd = new Command("rec", "Recommenders: train on ratings, evaluate, predict, recommend.\n\nExamples:\n  embedsharp rec train ua.base --model mf --test ua.test --out mf.rec\n  embedsharp rec evaluate mf.rec --test ua.test --json\n  embedsharp rec predict mf.rec --pairs ua.test\n  embedsharp rec recommend mf.rec 42 --k 10\n  embedsharp rec recommend bpr.rec --like 50,172,181");
+        var cmd = new Command("rec", "Recommenders: train on ratings, evaluate, predict, recommend.\n\nExamples:\n  embedsharp rec train ua.base --model mf --test ua.test --out mf.rec\n  embedsharp rec evaluate mf.rec --test ua.test --json\n  embedsharp rec predict mf.rec --pairs ua.test\n  embedsharp rec recommend mf.rec 42 --k 10\n  embedsharp rec recommend bpr.rec --like 50,172,181\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --test ua.test --out dlrm.rec");
         cmd.Subcommands.Add(Train(console));
         cmd.Subcommands.Add(Evaluate(console));
         cmd.Subcommands.Add(Predict(console));
@@ -37,7 +37,7 @@ internal static class RecCommand
     private static Command Train(IConsole console)
     {
         var ratings = new Argument<string>("ratings") { Description = "Training ratings: user<TAB>item<TAB>rating<TAB>timestamp per line (MovieLens u.data form)." };
-        var model = new Option<string>("--model") { Description = "mf (biased MF, SGD), svdpp (MF + implicit term), als (biased MF, ALS), ials (implicit ALS), bpr, two-tower (id towers, in-batch softmax with log-Q).", DefaultValueFactory = _ => "mf" };
+        var model = new Option<string>("--model") { Description = "mf (biased MF, SGD), svdpp (MF + implicit term), als (biased MF, ALS), ials (implicit ALS), bpr, two-tower (id towers, in-batch softmax with log-Q), dlrm (click model on side features; needs --users and --items).", DefaultValueFactory = _ => "mf" };
         var output = new Option<string>("--out") { Description = "Where to write the model.", Required = true };
         var test = new Option<string?>("--test") { Description = "Ratings to evaluate on after training." };
         var factors = new Option<int>("--factors") { Description = "Latent factors.", DefaultValueFactory = _ => 100 };
@@ -49,19 +49,49 @@ internal static class RecCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var minRating = new Option<float>("--min-rating") { Description = "Smallest valid rating.", DefaultValueFactory = _ => 1 };
         var maxRating = new Option<float>("--max-rating") { Description = "Largest valid rating.", DefaultValueFactory = _ => 5 };
+        var users = new Option<string?>("--users") { Description = "dlrm: the users' side file in MovieLens u.user form (id|age|gender|occupation|zip)." };
+        var items = new Option<string?>("--items") { Description = "dlrm: the movies' side file in MovieLens u.item form (id|title|date|video date|url|19 genre flags; Latin-1)." };
+        var patience = new Option<int>("--patience") { Description = "dlrm: stop after this many epochs without a better validation AUC and keep the best epoch's weights.", DefaultValueFactory = _ => 2 };
+        var validation = new Option<double>("--validation") { Description = "dlrm: share of the training ratings held out for early stopping (0: none; train every epoch).", DefaultValueFactory = _ => 0.1 };
+        var recencyBoost = new Option<double>("--recency-boost") { Description = "ials, bpr: weight each user's recent interactions up: the k-th latest gets value 1 + boost·0.5^(k/half-life) (0: off)." };
+        var recencyHalfLife = new Option<double>("--recency-half-life") { Description = "ials, bpr: half-life of --recency-boost, in interactions.", DefaultValueFactory = _ => 5 };
         var json = CommonOptions.Json();
-        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec")
+        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u.data --model bpr --factors 64 --epochs 60 --lr 0.05 --reg 0.02 --recency-boost 20 --out bpr.rec\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
         {
-            ratings, model, output, test, factors, epochs, lr, reg, alpha, threshold, seed, minRating, maxRating, json,
+            ratings, model, output, test, factors, epochs, lr, reg, alpha, threshold, seed, minRating, maxRating, users, items, patience, validation,
+            recencyBoost, recencyHalfLife, json,
         };
         cmd.SetAction((r, ct) => Task.FromResult(RunTrain(console, new TrainSettings(r.GetValue(ratings)!, r.GetValue(model)!, r.GetValue(output)!,
             r.GetValue(test), r.GetValue(factors), r.GetValue(epochs), r.GetValue(lr), r.GetValue(reg), r.GetValue(alpha), r.GetValue(threshold),
-            r.GetValue(seed), r.GetValue(minRating), r.GetValue(maxRating), r.GetValue(json)), ct)));
+            r.GetValue(seed), r.GetValue(minRating), r.GetValue(maxRating), r.GetValue(json))
+        {
+            Users = r.GetValue(users), Items = r.GetValue(items), Patience = r.GetValue(patience), Validation = r.GetValue(validation),
+            RecencyBoost = r.GetValue(recencyBoost), RecencyHalfLife = r.GetValue(recencyHalfLife),
+        }, ct)));
         return cmd;
     }
 
     internal sealed record TrainSettings(string Ratings, string Model, string Output, string? Test, int Factors, int Epochs, double LearningRate,
-        double Regularization, double Alpha, float Threshold, ulong Seed, float MinRating, float MaxRating, bool Json);
+        double Regularization, double Alpha, float Threshold, ulong Seed, float MinRating, float MaxRating, bool Json)
+    {
+        /// <summary>dlrm: the u.user-form side file.</summary>
+        public string? Users { get; init; }
+
+        /// <summary>dlrm: the u.item-form side file.</summary>
+        public string? Items { get; init; }
+
+        /// <summary>dlrm: early-stopping patience in epochs.</summary>
+        public int Patience { get; init; } = 2;
+
+        /// <summary>dlrm: validation share for early stopping.</summary>
+        public double Validation { get; init; } = 0.1;
+
+        /// <summary>ials: recency boost (0: off).</summary>
+        public double RecencyBoost { get; init; }
+
+        /// <summary>ials: recency half-life in interactions.</summary>
+        public double RecencyHalfLife { get; init; } = 5;
+    }
 
     /// <summary>The tuned defaults per model (see benchmarks/README.md, recommenders).</summary>
     internal static RecommenderOptions Defaults(RecommenderKind kind) => kind switch
@@ -77,8 +107,12 @@ internal static class RecCommand
     public static int RunTrain(IConsole console, TrainSettings s, CancellationToken ct)
     {
         const string op = "rec train";
+        if (s.Model == "dlrm")
+            return RunTrainDlrm(console, s, ct);
         if (!Models.TryGetValue(s.Model, out var kind))
-            throw new ArgumentException($"[{op}] unknown --model '{s.Model}'; valid values are {string.Join(", ", Models.Keys)}");
+            throw new ArgumentException($"[{op}] unknown --model '{s.Model}'; valid values are {string.Join(", ", Models.Keys)}, dlrm");
+        if (s.Users is not null || s.Items is not null)
+            throw new ArgumentException($"[{op}] --users and --items are side files for --model dlrm only; {s.Model} trains on the ratings alone");
         var options = Defaults(kind) with { Seed = s.Seed, Factors = s.Factors, MinRating = s.MinRating, MaxRating = s.MaxRating, Alpha = s.Alpha };
         if (kind == RecommenderKind.SvdPlusPlus && s.Factors == 100)
             options = options with { Factors = 50 };
@@ -96,6 +130,14 @@ internal static class RecCommand
         bool implicitKind = kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr or RecommenderKind.TwoTower;
         if (implicitKind)
             train = train.Positives(s.Threshold);
+        if (s.RecencyBoost != 0)
+        {
+            if (kind is not (RecommenderKind.ImplicitAls or RecommenderKind.Bpr))
+                throw new ArgumentException($"[{op}] --recency-boost weights implicit ALS's confidences and BPR's pairs; it does nothing for --model {s.Model}");
+            if (!(s.RecencyBoost > 0) || double.IsInfinity(s.RecencyBoost) || !(s.RecencyHalfLife > 0) || double.IsInfinity(s.RecencyHalfLife))
+                throw new ArgumentOutOfRangeException(nameof(s.RecencyBoost), $"[{op}] --recency-boost and --recency-half-life must be finite and > 0 (got {s.RecencyBoost}, {s.RecencyHalfLife})");
+            train = train.RecencyWeighted(s.RecencyHalfLife, s.RecencyBoost);
+        }
         var r = new Renderer(console, s.Json);
         r.Line($"training {s.Model} on {s.Ratings}: {train.Count} interactions, {options.Factors} factors, {options.Epochs} epochs");
         FactorModel model = r.Progress(s.Model, report =>
@@ -122,7 +164,7 @@ internal static class RecCommand
         var file = new Argument<string>("model") { Description = "A model written by `rec train`." };
         var test = new Option<string>("--test") { Description = "Held-out ratings (same form as training).", Required = true };
         var json = CommonOptions.Json();
-        var cmd = new Command("evaluate", "RMSE/MAE (explicit models) and HR@10/NDCG@10 against 99 sampled negatives, training items excluded.\n\nExample:\n  embedsharp rec evaluate mf.rec --test ua.test --json") { file, test, json };
+        var cmd = new Command("evaluate", "RMSE/MAE (explicit models) and HR@10/NDCG@10 against 99 sampled negatives, training items excluded; for a dlrm model AUC, log loss and accuracy of the click target (rating >= the model's threshold).\n\nExample:\n  embedsharp rec evaluate mf.rec --test ua.test --json") { file, test, json };
         cmd.SetAction(r => RunEvaluate(console, r.GetValue(file)!, r.GetValue(test)!, r.GetValue(json)));
         return cmd;
     }
@@ -130,6 +172,8 @@ internal static class RecCommand
     public static int RunEvaluate(IConsole console, string path, string testPath, bool json)
     {
         const string op = "rec evaluate";
+        if (IsDlrm(op, path))
+            return RunEvaluateDlrm(console, path, testPath, json);
         FactorModel model = LoadModel(op, path);
         RatingData test = ReadRatings(op, testPath, model.MinRating, model.MaxRating);
         var fields = new Dictionary<string, object?>();
@@ -159,7 +203,7 @@ internal static class RecCommand
     {
         var file = new Argument<string>("model") { Description = "A model written by `rec train`." };
         var pairs = new Option<string>("--pairs") { Description = "user<TAB>item[<TAB>rating<TAB>timestamp] lines; the rating is ignored.", Required = true };
-        var cmd = new Command("predict", "Prints user<TAB>item<TAB>prediction for each pair (unknown users or items get the known biases).\n\nExample:\n  embedsharp rec predict mf.rec --pairs ua.test > predictions.tsv") { file, pairs };
+        var cmd = new Command("predict", "Prints user<TAB>item<TAB>prediction for each pair (unknown users or items get the known biases; a dlrm model prints the click probability).\n\nExample:\n  embedsharp rec predict mf.rec --pairs ua.test > predictions.tsv") { file, pairs };
         cmd.SetAction(r => RunPredict(console, r.GetValue(file)!, r.GetValue(pairs)!));
         return cmd;
     }
@@ -167,6 +211,8 @@ internal static class RecCommand
     public static int RunPredict(IConsole console, string path, string pairsPath)
     {
         const string op = "rec predict";
+        if (IsDlrm(op, path))
+            return RunPredictDlrm(console, path, pairsPath);
         FactorModel model = LoadModel(op, path);
         RatingData pairs = ReadRatings(op, pairsPath, float.MinValue, float.MaxValue, requireRating: false);
         for (int t = 0; t < pairs.Count; t++)
@@ -197,6 +243,8 @@ internal static class RecCommand
             throw new ArgumentOutOfRangeException(nameof(k), $"[{op}] --k must be ≥ 1 but was {k}");
         if (user is null == like is null)
             throw new ArgumentException($"[{op}] give either a USER id or --like ITEM,ITEM,... (not both)");
+        if (IsDlrm(op, path))
+            throw new ArgumentException($"[{op}] {path} is a dlrm click model, which scores given pairs: use `rec predict MODEL --pairs FILE` (click probabilities) or a factor model (mf, bpr, ...) for top-k lists");
         FactorModel model = LoadModel(op, path);
         IReadOnlyList<(int Item, float Score)> recs;
         if (user is int u)

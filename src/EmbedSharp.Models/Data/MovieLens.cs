@@ -90,6 +90,61 @@ public static class MovieLens
         return result;
     }
 
+    /// <summary>A movie of <c>u.item</c>: id, title, release year (null when the date is missing) and its genre indices (0..18, ascending).</summary>
+    public sealed record Item(int Id, string Title, int? Year, int[] Genres);
+
+    /// <summary>Genres per <c>u.item</c> line (MovieLens-100K's 19 flags, <c>u.genre</c>'s order).</summary>
+    public const int GenreCount = 19;
+
+    /// <summary>
+    /// Reads <c>u.item</c>: <c>id|title|release date|video release date|IMDb URL|</c> then 19 genre flags
+    /// (0 or 1). The file is Latin-1; open it with that encoding. The year is the release date's last four
+    /// digits (dates read <c>01-Jan-1995</c>).
+    /// </summary>
+    /// <exception cref="DataFormatException">A malformed line, naming the line and column.</exception>
+    public static IReadOnlyList<Item> ReadItems(TextReader reader, string source)
+    {
+        const string op = "movielens.items";
+        Guard.NotNull(op, reader);
+        Guard.NotNull(op, source);
+        var result = new List<Item>();
+        var seen = new HashSet<int>();
+        long lineNumber = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
+            string[] f = line.Split('|');
+            if (f.Length != 5 + GenreCount)
+                throw new DataFormatException(op, source, lineNumber, Math.Min(f.Length + 1, 5 + GenreCount + 1),
+                    $"expected id|title|release date|video date|url and {GenreCount} genre flags ({5 + GenreCount} fields) but found {f.Length}");
+            int id = ParseId(op, source, lineNumber, 1, f[0], "item");
+            if (!seen.Add(id))
+                throw new DataFormatException(op, source, lineNumber, 1, $"item {id} is listed twice");
+            int? year = null;
+            string date = f[2].Trim();
+            if (date.Length > 0)
+            {
+                if (date.Length < 4 || !int.TryParse(date.AsSpan(date.Length - 4), NumberStyles.None, CultureInfo.InvariantCulture, out int y) || y < 1800 || y > 2100)
+                    throw new DataFormatException(op, source, lineNumber, 3, $"release date '{Clip(date)}' does not end in a year 1800..2100 (e.g. 01-Jan-1995)");
+                year = y;
+            }
+            var genres = new List<int>();
+            for (int g = 0; g < GenreCount; g++)
+            {
+                string flag = f[5 + g].Trim();
+                if (flag == "1")
+                    genres.Add(g);
+                else if (flag != "0")
+                    throw new DataFormatException(op, source, lineNumber, 6 + g, $"genre flag '{Clip(flag)}' is not 0 or 1");
+            }
+            result.Add(new Item(id, f[1], year, [.. genres]));
+        }
+        return result;
+    }
+
     private static int ParseId(string op, string source, long line, int column, string text, string what)
     {
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) || id < 0)

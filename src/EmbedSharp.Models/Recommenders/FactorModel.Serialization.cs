@@ -7,11 +7,14 @@ namespace EmbedSharp.Models.Recommenders;
 
 public sealed partial class FactorModel
 {
-    private static ReadOnlySpan<byte> Magic => "ESRECM01"u8;
+    private static ReadOnlySpan<byte> Magic => "ESRECM02"u8;
+
+    // Version 1 (ESRECM01) lacked the regularization exponent (read as 0).
+    private static ReadOnlySpan<byte> MagicV1 => "ESRECM01"u8;
 
     /// <summary>
-    /// Writes the model (little-endian): magic <c>ESRECM01</c>, a header (kind, factors, users, items,
-    /// seen interactions, μ, rating scale, λ, α, whether SVD++'s y follows), then raw ids, factors,
+    /// Writes the model (little-endian): magic <c>ESRECM02</c>, a header (kind, factors, users, items,
+    /// seen interactions, μ, rating scale, λ, α, ν, whether SVD++'s y follows), then raw ids, factors,
     /// biases, y, and the users' training items (CSR) that recommending excludes.
     /// </summary>
     public void Save(Stream stream)
@@ -29,6 +32,7 @@ public sealed partial class FactorModel
         w.Write(MaxRating);
         w.Write(Regularization);
         w.Write(Alpha);
+        w.Write(RegularizationExponent);
         w.Write(ImplicitFactors is null ? 0 : 1);
         WriteArray(w, Users.Ids);
         WriteArray(w, Items.Ids);
@@ -66,19 +70,23 @@ public sealed partial class FactorModel
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         InvalidDataException Bad(string problem) => new(ThrowHelper.Format(op, $"model file at byte {stream.Position - start}: {problem}"));
         if (stream.Length - start < 60)
-            throw Bad("too short to be an EmbedSharp recommender model (expected magic ESRECM01 and a 52-byte header)");
-        if (!r.ReadBytes(8).AsSpan().SequenceEqual(Magic))
-            throw Bad("not an EmbedSharp recommender model (magic ESRECM01 missing)");
+            throw Bad("too short to be an EmbedSharp recommender model (expected a magic and a header of at least 52 bytes)");
+        byte[] magic = r.ReadBytes(8);
+        bool v1 = magic.AsSpan().SequenceEqual(MagicV1);
+        if (!v1 && !magic.AsSpan().SequenceEqual(Magic))
+            throw Bad("not an EmbedSharp recommender model (magic ESRECM02 or ESRECM01 missing)");
+        if (!v1 && stream.Length - start < 68)
+            throw Bad("too short to be an EmbedSharp recommender model (expected magic ESRECM02 and a 60-byte header)");
         int kind = r.ReadInt32(), factors = r.ReadInt32(), users = r.ReadInt32(), items = r.ReadInt32(), seen = r.ReadInt32();
         float mu = r.ReadSingle(), minRating = r.ReadSingle(), maxRating = r.ReadSingle();
-        double reg = r.ReadDouble(), alpha = r.ReadDouble();
+        double reg = r.ReadDouble(), alpha = r.ReadDouble(), exponent = v1 ? 0 : r.ReadDouble();
         int hasImplicit = r.ReadInt32();
         if (!Enum.IsDefined((RecommenderKind)kind))
             throw Bad($"unknown model kind {kind}");
         if (factors < 1 || factors > 4096 || users < 0 || items < 0 || seen < 0 || hasImplicit is not (0 or 1))
             throw Bad($"header out of range (factors {factors}, users {users}, items {items}, interactions {seen}, y {hasImplicit})");
-        if (!float.IsFinite(mu) || !float.IsFinite(minRating) || !float.IsFinite(maxRating) || minRating > maxRating || !double.IsFinite(reg) || !(alpha > 0))
-            throw Bad("header has a non-finite mean, rating scale, regularization or alpha");
+        if (!float.IsFinite(mu) || !float.IsFinite(minRating) || !float.IsFinite(maxRating) || minRating > maxRating || !double.IsFinite(reg) || !(alpha > 0) || !(exponent is >= 0 and <= 2))
+            throw Bad("header has a non-finite mean, rating scale, regularization, alpha or exponent");
         long needed = 4L * (users + items + (long)users * factors * (1 + 0) + (long)items * factors * (1 + hasImplicit) + users + items + users + 1 + 2L * seen);
         long remaining = stream.Length - stream.Position;
         if (needed != remaining)
@@ -88,7 +96,7 @@ public sealed partial class FactorModel
         var itemMap = new IdMap(itemIds);
         if (userMap.Count != users || itemMap.Count != items)
             throw Bad("a user or item id is listed twice");
-        var options = new RecommenderOptions { Kind = (RecommenderKind)kind, Factors = factors, MinRating = minRating, MaxRating = maxRating, Regularization = reg, Alpha = alpha };
+        var options = new RecommenderOptions { Kind = (RecommenderKind)kind, Factors = factors, MinRating = minRating, MaxRating = maxRating, Regularization = reg, Alpha = alpha, RegularizationExponent = exponent };
         var model = new FactorModel((RecommenderKind)kind, factors, userMap, itemMap, options) { GlobalMean = mu };
         ReadInto(r, model.UserFactors);
         ReadInto(r, model.ItemFactors);

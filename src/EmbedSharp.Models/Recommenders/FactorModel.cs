@@ -35,6 +35,7 @@ public sealed partial class FactorModel
         MaxRating = options.MaxRating;
         Regularization = options.Regularization;
         Alpha = options.Alpha;
+        RegularizationExponent = options.RegularizationExponent;
         SeenOffsets = new int[users.Count + 1];
         SeenItems = [];
         SeenValues = [];
@@ -81,6 +82,9 @@ public sealed partial class FactorModel
 
     /// <summary>Implicit confidence slope used when folding in a user.</summary>
     public double Alpha { get; }
+
+    /// <summary>Implicit ALS's frequency-scaling exponent ν (the fold-in penalty is <c>λ·(N + α·Σ r)^ν</c>; 0 for plain λ).</summary>
+    public double RegularizationExponent { get; }
 
     /// <summary>Whether the kind predicts ratings (clipped to the scale) rather than ranking scores.</summary>
     public bool IsExplicit => Kind is RecommenderKind.MatrixFactorization or RecommenderKind.ExplicitAls or RecommenderKind.SvdPlusPlus;
@@ -204,7 +208,8 @@ public sealed partial class FactorModel
         if (IsExplicit)
             bias = Solvers.SolveExplicitRow(ItemFactors, ItemBias, GlobalMean, Factors, items, values, Regularization * items.Length, Regularization, vector);
         else
-            Solvers.SolveImplicitRowExact(ItemFactors, Solvers.Gram(ItemFactors, Items.Count, Factors), Factors, items, values, Alpha, Regularization, vector);
+            Solvers.SolveImplicitRowExact(ItemFactors, Solvers.Gram(ItemFactors, Items.Count, Factors), Factors, items, values, Alpha,
+                Solvers.ImplicitPenalty(Regularization, RegularizationExponent, Alpha, Items.Count, values), vector);
         return new FoldedUser(vector, bias, items);
     }
 }

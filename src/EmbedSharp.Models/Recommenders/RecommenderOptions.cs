@@ -17,7 +17,7 @@ public enum RecommenderKind
     /// <summary>Implicit-feedback ALS (Hu, Koren &amp; Volinsky 2008): confidence <c>1 + α·r</c>, conjugate-gradient solves.</summary>
     ImplicitAls,
 
-    /// <summary>Bayesian personalised ranking (Rendle et al. 2009) with item biases, by SGD with uniform negatives.</summary>
+    /// <summary>Bayesian personalised ranking (Rendle et al. 2009) with item biases, by SGD with uniform negatives; each interaction's value weights its pair's loss (1 for <see cref="Data.RatingData.Positives"/>).</summary>
     Bpr,
 
     /// <summary>
@@ -55,6 +55,12 @@ public sealed record RecommenderOptions
     /// <summary>L2 penalty on factors (ALS: scaled by each row's count, ALS-WR; implicit ALS: unscaled λ).</summary>
     public double Regularization { get; init; } = 0.05;
 
+    /// <summary>
+    /// Biased MF by SGD: the L2 penalty on item factors when it should differ from the user factors'
+    /// (<see cref="Regularization"/>); null uses the same λ for both.
+    /// </summary>
+    public double? ItemRegularization { get; init; }
+
     /// <summary>L2 penalty on biases.</summary>
     public double BiasRegularization { get; init; } = 0.01;
 
@@ -63,6 +69,13 @@ public sealed record RecommenderOptions
 
     /// <summary>Implicit ALS confidence slope α: <c>c = 1 + α·r</c>.</summary>
     public double Alpha { get; init; } = 10;
+
+    /// <summary>
+    /// Implicit ALS: exponent ν of frequency-scaled regularisation (Rendle et al. 2021, "Revisiting the
+    /// performance of iALS"): row r's penalty is <c>λ·(N + α·Σ_j r_j)^ν</c>, N the other side's row count
+    /// — the row's total confidence weight. 0 (the default) is the plain λ of Hu, Koren &amp; Volinsky.
+    /// </summary>
+    public double RegularizationExponent { get; init; }
 
     /// <summary>Conjugate-gradient iterations per implicit-ALS solve (warm-started; the implicit library uses 3).</summary>
     public int CgSteps { get; init; } = 3;
@@ -90,10 +103,15 @@ public sealed record RecommenderOptions
         Guard.PositiveFinite(op, LearningRateDecay, nameof(LearningRateDecay));
         Guard.Finite(op, Regularization, nameof(Regularization));
         Guard.Finite(op, BiasRegularization, nameof(BiasRegularization));
+        if (ItemRegularization is double itemReg && !(itemReg >= 0 && double.IsFinite(itemReg)))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(ItemRegularization), itemReg, "ItemRegularization must be finite and ≥ 0");
         if (Regularization < 0 || BiasRegularization < 0)
             ThrowHelper.ArgumentOutOfRange(op, nameof(Regularization), Regularization, "Regularization and BiasRegularization must be ≥ 0");
         Guard.PositiveFinite(op, InitStd, nameof(InitStd));
         Guard.PositiveFinite(op, Alpha, nameof(Alpha));
+        Guard.Finite(op, RegularizationExponent, nameof(RegularizationExponent));
+        if (RegularizationExponent < 0 || RegularizationExponent > 2)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(RegularizationExponent), RegularizationExponent, "RegularizationExponent must lie in 0..2");
         Guard.InRange(op, CgSteps, 1, 1001, nameof(CgSteps));
         Guard.InRange(op, BatchSize, 2, 1 << 16, nameof(BatchSize));
         Guard.Finite(op, MinRating, nameof(MinRating));

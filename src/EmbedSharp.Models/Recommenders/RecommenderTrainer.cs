@@ -92,19 +92,19 @@ public static class RecommenderTrainer
     {
         int[] order = Enumerable.Range(0, set.Count).ToArray();
         double lr = o.LearningRate;
-        float reg = (float)o.Regularization, regB = (float)o.BiasRegularization, mu = m.GlobalMean;
+        float reg = (float)o.Regularization, regQ = (float)(o.ItemRegularization ?? o.Regularization), regB = (float)o.BiasRegularization, mu = m.GlobalMean;
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             ct.ThrowIfCancellationRequested();
             Shuffle(order, rng);
-            double loss = SgdEpoch(m, set, order, (float)lr, reg, regB, mu);
+            double loss = SgdEpoch(m, set, order, (float)lr, reg, regQ, regB, mu);
             lr *= o.LearningRateDecay;
             Report("recommender.train", epoch, o, loss, progress);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SgdEpoch(FactorModel m, Interactions set, int[] order, float lr, float reg, float regB, float mu)
+    private static double SgdEpoch(FactorModel m, Interactions set, int[] order, float lr, float reg, float regQ, float regB, float mu)
     {
         int k = m.Factors;
         float[] p = m.UserFactors, q = m.ItemFactors, bu = m.UserBias, bi = m.ItemBias;
@@ -117,33 +117,34 @@ public static class RecommenderTrainer
             loss += (double)e * e;
             bu[u] += lr * (e - regB * bu[u]);
             bi[i] += lr * (e - regB * bi[i]);
-            UpdatePair(pu, qi, lr * e, lr * reg);
+            UpdatePair(pu, qi, lr * e, lr * reg, lr * regQ);
         }
         return loss / order.Length;
     }
 
-    /// <summary><c>p' = p + a·q − c·p</c>, <c>q' = q + a·p − c·q</c> with the old p and q on both right-hand sides.</summary>
+    /// <summary><c>p' = p + a·q − c·p</c>, <c>q' = q + a·p − c_q·q</c> with the old p and q on both right-hand sides.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdatePair(Span<float> p, Span<float> q, float a, float c)
+    private static void UpdatePair(Span<float> p, Span<float> q, float a, float c, float cq)
     {
         int d = 0;
         if (Vector.IsHardwareAccelerated)
         {
             var va = new Vector<float>(a);
             var vc = new Vector<float>(c);
+            var vcq = new Vector<float>(cq);
             for (; d <= p.Length - Vector<float>.Count; d += Vector<float>.Count)
             {
                 var vp = new Vector<float>(p[d..]);
                 var vq = new Vector<float>(q[d..]);
                 (vp + va * vq - vc * vp).CopyTo(p[d..]);
-                (vq + va * vp - vc * vq).CopyTo(q[d..]);
+                (vq + va * vp - vcq * vq).CopyTo(q[d..]);
             }
         }
         for (; d < p.Length; d++)
         {
             float pd = p[d], qd = q[d];
             p[d] = pd + a * qd - c * pd;
-            q[d] = qd + a * pd - c * qd;
+            q[d] = qd + a * pd - cq * qd;
         }
     }
 
@@ -262,7 +263,10 @@ public static class RecommenderTrainer
         }
     }
 
-    /// <summary>Hu–Koren–Volinsky implicit ALS: confidence <c>1 + α·r</c>, each row by warm-started CG.</summary>
+    /// <summary>
+    /// Hu–Koren–Volinsky implicit ALS: confidence <c>1 + α·r</c>, each row by warm-started CG, its penalty
+    /// λ or frequency-scaled <c>λ·(N + α·Σ r)^ν</c> (<see cref="RecommenderOptions.RegularizationExponent"/>).
+    /// </summary>
     private static void ImplicitAls(FactorModel m, Interactions set, RecommenderOptions o, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         int k = m.Factors;
@@ -273,14 +277,16 @@ public static class RecommenderTrainer
             ParallelWork.For(m.Users.Count, 16, ParallelWork.DefaultThreads, () => new double[4 * k], (scratch, first, last) =>
             {
                 for (int u = first; u < last; u++)
-                    Solvers.SolveImplicitRowCg(m.ItemFactors, gramQ, k, set.UserItemsOf(u), set.UserValuesOf(u), o.Alpha, o.Regularization,
+                    Solvers.SolveImplicitRowCg(m.ItemFactors, gramQ, k, set.UserItemsOf(u), set.UserValuesOf(u), o.Alpha,
+                        Solvers.ImplicitPenalty(o.Regularization, o.RegularizationExponent, o.Alpha, m.Items.Count, set.UserValuesOf(u)),
                         o.CgSteps, m.UserFactors.AsSpan(u * k, k), scratch);
             }, _ => { });
             double[] gramP = Solvers.Gram(m.UserFactors, m.Users.Count, k);
             ParallelWork.For(m.Items.Count, 16, ParallelWork.DefaultThreads, () => new double[4 * k], (scratch, first, last) =>
             {
                 for (int i = first; i < last; i++)
-                    Solvers.SolveImplicitRowCg(m.UserFactors, gramP, k, set.ItemUsersOf(i), set.ItemValuesOf(i), o.Alpha, o.Regularization,
+                    Solvers.SolveImplicitRowCg(m.UserFactors, gramP, k, set.ItemUsersOf(i), set.ItemValuesOf(i), o.Alpha,
+                        Solvers.ImplicitPenalty(o.Regularization, o.RegularizationExponent, o.Alpha, m.Users.Count, set.ItemValuesOf(i)),
                         o.CgSteps, m.ItemFactors.AsSpan(i * k, k), scratch);
             }, _ => { });
             // Loss over the observed cells only (the unobserved part is what the Gram trick avoids forming).
@@ -294,7 +300,10 @@ public static class RecommenderTrainer
         }
     }
 
-    /// <summary>BPR by SGD: per positive (u, i) a uniform negative j the user has not seen; ascends <c>log σ(b_i − b_j + p_u·(q_i − q_j))</c>.</summary>
+    /// <summary>
+    /// BPR by SGD: per positive (u, i) a uniform negative j the user has not seen; ascends
+    /// <c>w_ui·log σ(b_i − b_j + p_u·(q_i − q_j))</c>, w_ui the interaction's value (1 for plain positives).
+    /// </summary>
     private static void Bpr(FactorModel m, Interactions set, RecommenderOptions o, SeededRandom rng, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         int k = m.Factors, items = m.Items.Count;
@@ -324,7 +333,9 @@ public static class RecommenderTrainer
                 float x = bi[i] - bi[j] + TensorPrimitives.Dot(pu, diff);
                 // −log σ(x) and σ(−x), computed stably.
                 loss += x > 0 ? Math.Log(1 + Math.Exp(-x)) : -x + Math.Log(1 + Math.Exp(x));
-                float g = (float)(x > 0 ? Math.Exp(-x) / (1 + Math.Exp(-x)) : 1 / (1 + Math.Exp(x)));
+                // A weighted interaction (e.g. RatingData.RecencyWeighted) scales its pair's loss; 1 for plain data.
+                float weight = set.Values[t];
+                float g = weight * (float)(x > 0 ? Math.Exp(-x) / (1 + Math.Exp(-x)) : 1 / (1 + Math.Exp(x)));
                 bi[i] += a * (g - regB * bi[i]);
                 bi[j] += a * (-g - regB * bi[j]);
                 for (int d = 0; d < k; d++)

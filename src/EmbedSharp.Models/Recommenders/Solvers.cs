@@ -25,6 +25,21 @@ internal static class Solvers
         return g;
     }
 
+    /// <summary>
+    /// The implicit-ALS penalty of one row: <c>λ·(n + α·Σ_j r_j)^ν</c>, where n is the other side's row
+    /// count, so <c>n + α·Σ r</c> is the row's total confidence <c>Σ_j c_j</c> (Rendle et al. 2021's
+    /// frequency scaling); ν = 0 gives plain λ.
+    /// </summary>
+    public static double ImplicitPenalty(double lambda, double exponent, double alpha, int otherRows, ReadOnlySpan<float> values)
+    {
+        if (exponent == 0)
+            return lambda;
+        double weight = otherRows;
+        foreach (float v in values)
+            weight += alpha * v;
+        return lambda * Math.Pow(weight, exponent);
+    }
+
     /// <summary>Solves the symmetric positive definite <c>A x = b</c> in place (A overwritten by its Cholesky factor, b by x).</summary>
     public static void CholeskySolve(double[] a, double[] b, int n)
     {

@@ -66,4 +66,37 @@ public sealed class MovieLensTests
         using var users = File.OpenText(Path.Combine(dir, "u.user"));
         Assert.Equal(943, MovieLens.ReadUsers(users, "u.user").Count);
     }
+    [Fact]
+    public void ReadItems_ParsesYearAndGenresAndNamesBadFields()
+    {
+        string flags = string.Join("|", Enumerable.Range(0, 19).Select(g => g is 3 or 4 ? "1" : "0"));
+        var items = MovieLens.ReadItems(new StringReader($"1|Toy Story (1995)|01-Jan-1995||http://x|{flags}\n\n267|unknown||||{flags}\n"), "u.item");
+        Assert.Equal(2, items.Count);
+        Assert.Equal(1995, items[0].Year);
+        Assert.Null(items[1].Year);
+        Assert.Equal([3, 4], items[0].Genres);
+        string badFlag = string.Join("|", Enumerable.Range(0, 19).Select(g => g == 2 ? "x" : "0"));
+        var ex = Assert.Throws<DataFormatException>(() => MovieLens.ReadItems(new StringReader($"1|a|01-Jan-1995||u|{flags}\n2|b|01-Jan-1995||u|{badFlag}\n"), "u.item"));
+        Assert.Equal("[movielens.items] u.item line 2 column 8: genre flag 'x' is not 0 or 1", ex.Message);
+        ex = Assert.Throws<DataFormatException>(() => MovieLens.ReadItems(new StringReader("1|a|b\n"), "u.item"));
+        Assert.StartsWith("[movielens.items] u.item line 1 column 4: expected id|title", ex.Message);
+        ex = Assert.Throws<DataFormatException>(() => MovieLens.ReadItems(new StringReader($"1|a|Jan-19x5||u|{flags}\n"), "u.item"));
+        Assert.Contains("line 1 column 3: release date", ex.Message);
+        ex = Assert.Throws<DataFormatException>(() => MovieLens.ReadItems(new StringReader($"1|a|||u|{flags}\n1|b|||u|{flags}\n"), "u.item"));
+        Assert.Equal("[movielens.items] u.item line 2 column 1: item 1 is listed twice", ex.Message);
+    }
+
+    [Fact]
+    public void RecencyWeighted_GivesEachUsersLatestInteractionsTheBoost()
+    {
+        // User 1: times 5, 9, 7 (and a tie at 9 on a later line); user 2: 1, 2.
+        var d = new RatingData([1, 1, 1, 2, 2, 1], [10, 11, 12, 10, 13, 14], [5, 4, 3, 2, 1, 5], [5, 9, 7, 1, 2, 9]);
+        var w = d.RecencyWeighted(halfLife: 1, boost: 2);
+        // User 1 by recency: line 6 (t 9, later line), line 2 (t 9), line 3 (t 7), line 1 (t 5).
+        Assert.Equal([1 + 2 * 0.125f, 1 + 2 * 0.5f, 1 + 2 * 0.25f, 1 + 2 * 0.5f, 3f, 3f], w.Ratings);
+        Assert.Equal(d.Items, w.Items);
+        Assert.Equal([5f, 4, 3, 2, 1, 5], d.Ratings); // the source is untouched
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.RecencyWeighted(0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.RecencyWeighted(1, -1));
+    }
 }

@@ -131,6 +131,79 @@ public sealed class RecommenderTests
     }
 
     [Fact]
+    public void ImplicitAls_FrequencyScaledRegularization_ScalesByTheRowsConfidenceAndStillRecoversClusters()
+    {
+        Assert.Equal(0.5, Solvers.ImplicitPenalty(0.5, 0, 10, 100, [1f, 2f]));
+        Assert.Equal(0.5 * (100 + 10 * 3), Solvers.ImplicitPenalty(0.5, 1, 10, 100, [1f, 2f]), 9);
+        Assert.Equal(0.5 * Math.Sqrt(130), Solvers.ImplicitPenalty(0.5, 0.5, 10, 100, [1f, 2f]), 9);
+        var (train, test) = Planted.Clusters();
+        var options = new RecommenderOptions { Kind = RecommenderKind.ImplicitAls, Factors = 8, Epochs = 10, Regularization = 0.002, RegularizationExponent = 1, Alpha = 20, CgSteps = 8 };
+        var model = RecommenderTrainer.Train(train, options);
+        var ranking = Metrics.FullRanking(model, test, k: 5);
+        Assert.True(ranking.HitRate > 0.9, $"HR@5 {ranking.HitRate}");
+        // A heavily scaled penalty shrinks the factors towards zero: the exponent is applied.
+        var shrunk = RecommenderTrainer.Train(train, options with { Regularization = 50 });
+        Assert.True(shrunk.ItemFactors.Sum(x => x * x) < 0.01 * model.ItemFactors.Sum(x => x * x));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RecommenderTrainer.Train(train, options with { RegularizationExponent = -1 }));
+        // The exponent survives a save and is used when folding in.
+        var stream = new MemoryStream();
+        model.Save(stream);
+        var loaded = FactorModel.Load(new MemoryStream(stream.ToArray()));
+        Assert.Equal(1, loaded.RegularizationExponent);
+        Assert.Equal(model.FoldIn([(20, 1f), (21, 1f)]).Vector, loaded.FoldIn([(20, 1f), (21, 1f)]).Vector);
+    }
+
+    [Fact]
+    public void MatrixFactorization_ItemRegularization_PenalisesOnlyTheItemFactors()
+    {
+        var (train, _) = Planted.LowRank();
+        var o = new RecommenderOptions { Kind = RecommenderKind.MatrixFactorization, Factors = 4, Epochs = 30, LearningRate = 0.02, Regularization = 0.01, InitStd = 0.1 };
+        var same = RecommenderTrainer.Train(train, o);
+        var explicitSame = RecommenderTrainer.Train(train, o with { ItemRegularization = 0.01 });
+        Assert.Equal(same.ItemFactors, explicitSame.ItemFactors);
+        var heavy = RecommenderTrainer.Train(train, o with { ItemRegularization = 1.0 });
+        static double Norm(float[] v) => v.Sum(x => (double)x * x);
+        Assert.True(Norm(heavy.ItemFactors) < 0.2 * Norm(same.ItemFactors), $"{Norm(heavy.ItemFactors)} vs {Norm(same.ItemFactors)}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => RecommenderTrainer.Train(train, o with { ItemRegularization = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RecommenderTrainer.Train(train, o with { ItemRegularization = double.NaN }));
+    }
+
+    [Fact]
+    public void Bpr_InteractionValuesWeightTheirPairs()
+    {
+        var (train, test) = Planted.Clusters();
+        var o = new RecommenderOptions { Kind = RecommenderKind.Bpr, Factors = 8, Epochs = 60, LearningRate = 0.05, LearningRateDecay = 1, Regularization = 0.001, Seed = 3 };
+        var plain = RecommenderTrainer.Train(train, o);
+        Assert.True(Metrics.FullRanking(plain, test, k: 5).HitRate > 0.9);
+        // Weight 0 everywhere leaves only the penalty: nothing is learned and the factors only shrink.
+        var zero = new EmbedSharp.Models.Data.RatingData(train.Users, train.Items, new float[train.Count], train.Timestamps);
+        var none = RecommenderTrainer.Train(zero, o);
+        var init = RecommenderTrainer.Train(zero, o with { Epochs = 0 });
+        static double Norm(float[] v) => v.Sum(x => (double)x * x);
+        Assert.True(Norm(none.ItemFactors) < Norm(init.ItemFactors));
+        Assert.All(none.ItemBias, b => Assert.Equal(0f, b));
+        // Doubling one user's weights changes only how hard their pairs pull (a different model), same seed.
+        float[] doubled = [.. Enumerable.Range(0, train.Count).Select(t => train.Users[t] == train.Users[0] ? 2f : 1f)];
+        var weighted = RecommenderTrainer.Train(new EmbedSharp.Models.Data.RatingData(train.Users, train.Items, doubled, train.Timestamps), o);
+        Assert.NotEqual(plain.UserFactors, weighted.UserFactors);
+    }
+
+    [Fact]
+    public void Load_ReadsVersion1FilesWithoutTheExponent()
+    {
+        var (train, test) = Planted.LowRank();
+        var model = RecommenderTrainer.Train(train, new RecommenderOptions { Kind = RecommenderKind.MatrixFactorization, Factors = 3, Epochs = 3 });
+        var stream = new MemoryStream();
+        model.Save(stream);
+        byte[] v2 = stream.ToArray();
+        // Version 1: magic ESRECM01 and no 8-byte exponent after α (header bytes 56..63).
+        byte[] v1 = [.. "ESRECM01"u8.ToArray(), .. v2[8..56], .. v2[64..]];
+        var loaded = FactorModel.Load(new MemoryStream(v1));
+        Assert.Equal(0, loaded.RegularizationExponent);
+        Assert.Equal(model.Predict(test.Users[0], test.Items[0]), loaded.Predict(test.Users[0], test.Items[0]));
+    }
+
+    [Fact]
     public void SaveLoad_RoundTripsAndRejectsDamagedFiles()
     {
         var (train, test) = Planted.LowRank();
