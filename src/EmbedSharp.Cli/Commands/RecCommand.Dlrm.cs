@@ -45,7 +45,7 @@ internal static partial class RecCommand
             model = r.Progress("dlrm", report => DlrmRecommender.Train(train, users, items, options,
                 new DlrmProgressSink(p => report((double)p.Epoch / p.MaxEpochs)), ct));
         }
-        catch (Optimizers.NonFiniteException ex)
+        catch (Diagnostics.NonFiniteException ex)
         {
             throw new InvalidOperationException(ex.Message, ex);
         }
