@@ -22,7 +22,8 @@ public sealed partial class Embedding
     public void Forward(ReadOnlySpan<int> indices, Span<float> destination) =>
         ForwardCore("embedding.forward", indices, destination, default);
 
-    /// <summary>As <see cref="Forward(ReadOnlySpan{int}, Span{float})"/> for int64 ids.</summary>
+    /// <summary>As <see cref="Forward(ReadOnlySpan{int}, Span{float})"/> for int64 ids, each mapped to its row through <see cref="Remap"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id has no slot in the remap, or its slot is outside <c>[0, NumEmbeddings)</c>.</exception>
     public void Forward(ReadOnlySpan<long> indices, Span<float> destination)
     {
         const string op = "embedding.forward";
@@ -106,25 +107,12 @@ public sealed partial class Embedding
     }
 
     /// <summary>Checks every index against <c>[0, NumEmbeddings)</c>; throws naming the first bad one and its position.</summary>
-    private void ValidateIndices(string op, string paramName, ReadOnlySpan<int> indices, ReadOnlySpan<nint> shape)
-    {
-        int i = Numerics.Kernels.FirstOutOfRange(indices, NumEmbeddings);
-        if (i >= 0)
-            ThrowHelper.IndexOutOfRange(op, paramName, indices[i], i, NumEmbeddings, shape);
-    }
+    private void ValidateIndices(string op, string paramName, ReadOnlySpan<int> indices, ReadOnlySpan<nint> shape) =>
+        LookupArguments.Indices(op, paramName, indices, NumEmbeddings, shape);
 
-    private int[] NarrowIndices(string op, ReadOnlySpan<long> indices, ReadOnlySpan<nint> shape)
-    {
-        var result = new int[indices.Length];
-        for (int i = 0; i < indices.Length; i++)
-        {
-            long v = indices[i];
-            if ((ulong)v >= (ulong)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, "indices", v, i, NumEmbeddings, shape);
-            result[i] = (int)v;
-        }
-        return result;
-    }
+    /// <summary>int64 ids to rows through <see cref="Remap"/>, each checked.</summary>
+    private int[] NarrowIndices(string op, ReadOnlySpan<long> indices, ReadOnlySpan<nint> shape) =>
+        LookupArguments.Slots(op, indices, NumEmbeddings, Remap, shape);
 
     /// <summary>
     /// The output of an allocating lookup, not zeroed: the gather writes every element, and clearing it first

@@ -35,15 +35,11 @@ public sealed partial class Embedding : IDisposable
         const string op = "embedding.create";
         Guard.NonNegative(op, numEmbeddings);
         Guard.NonNegative(op, dims);
-        PaddingIdx = NormalizePaddingIdx(op, options.PaddingIdx, numEmbeddings);
-        if (options.MaxNorm is float maxNorm && !(maxNorm > 0 && float.IsFinite(maxNorm)))
-            ThrowHelper.ArgumentOutOfRange(op, nameof(options.MaxNorm), maxNorm, $"MaxNorm must be a finite number > 0 but was {maxNorm} (PyTorch accepts ≤ 0 and silently zeroes or sign-flips rows; leave MaxNorm null to disable)");
-        if (!(options.NormType > 0) || double.IsNaN(options.NormType))
-            ThrowHelper.ArgumentOutOfRange(op, nameof(options.NormType), options.NormType, $"NormType must be > 0 (1, 2, any p > 0, or +∞) but was {options.NormType}");
+        PaddingIdx = LookupArguments.PaddingIdx(op, options.PaddingIdx, numEmbeddings);
+        LookupArguments.MaxNorm(op, options.MaxNorm, options.NormType);
         if (!float.IsFinite(options.Scale))
             ThrowHelper.ArgumentOutOfRange(op, nameof(options.Scale), options.Scale, $"Scale must be finite but was {options.Scale}");
-        if (!Enum.IsDefined(options.DType))
-            ThrowHelper.ArgumentOutOfRange(op, nameof(options.DType), options.DType, $"DType {options.DType} is unknown; valid values are Float32, Float16, BFloat16");
+        LookupArguments.DType(op, options.DType);
 
         NumEmbeddings = numEmbeddings;
         Dims = dims;
@@ -54,6 +50,7 @@ public sealed partial class Embedding : IDisposable
         Frozen = options.Frozen;
         Initializer = options.Initializer ?? Initializer.TorchDefault;
         Seed = options.Seed;
+        Remap = options.Remap ?? IdRemap.Identity;
 
         if (weights is not null)
         {
@@ -95,6 +92,9 @@ public sealed partial class Embedding : IDisposable
 
     /// <summary>The initializer's seed.</summary>
     public ulong Seed { get; }
+
+    /// <summary>How int64 <c>indices</c> map to rows (<see cref="IdRemap.Identity"/> unless set in the options).</summary>
+    public IdRemap Remap { get; }
 
     /// <summary>When true, the whole table is fixed: <c>Backward</c> throws.</summary>
     public bool Frozen { get; private set; }
@@ -183,20 +183,13 @@ public sealed partial class Embedding : IDisposable
         return FromPretrained(flat, v, d, freeze, options);
     }
 
+    /// <summary>A layer over <paramref name="weights"/> itself (not copied; the layer owns and disposes it). For tests of very large tables.</summary>
+    internal static Embedding Over(EmbeddingTable weights, EmbeddingOptions? options = null) =>
+        new(weights.NumEmbeddings, weights.Dims, (options ?? new EmbeddingOptions()) with { DType = weights.DType }, weights);
+
     // Options that are checked again by the constructor, checked here first so nothing is allocated for a bad call.
     private static void ValidateOptionsEarly(string op, EmbeddingOptions options, int numEmbeddings) =>
-        NormalizePaddingIdx(op, options.PaddingIdx, numEmbeddings);
-
-    private static int? NormalizePaddingIdx(string op, int? paddingIdx, int numEmbeddings)
-    {
-        if (paddingIdx is not int p)
-            return null;
-        if (p < -numEmbeddings || p >= numEmbeddings)
-            ThrowHelper.ArgumentOutOfRange(op, "PaddingIdx", p, numEmbeddings == 0
-                ? $"PaddingIdx = {p} but the table has no rows"
-                : $"PaddingIdx = {p} is out of range; valid values are {-numEmbeddings}..{numEmbeddings - 1} (negative counts from the end)");
-        return p < 0 ? p + numEmbeddings : p;
-    }
+        LookupArguments.PaddingIdx(op, options.PaddingIdx, numEmbeddings);
 
     private static void Initialize(EmbeddingTable table, Initializer initializer, ulong seed)
     {

@@ -66,6 +66,7 @@ public sealed class EmbeddingBag : IDisposable
         NormType = options.NormType;
         ScaleGradByFreq = options.ScaleGradByFreq;
         IncludeLastOffset = options.IncludeLastOffset;
+        Remap = options.Remap ?? IdRemap.Identity;
         Weight = new EmbeddingTable(numEmbeddings, dims, options.DType);
 
         var rng = new SeededRandom(options.Seed ?? (ulong)Random.Shared.NextInt64());
@@ -104,6 +105,9 @@ public sealed class EmbeddingBag : IDisposable
     /// <summary>Whether 1-D offsets carry a closing entry.</summary>
     public bool IncludeLastOffset { get; }
 
+    /// <summary>How int64 <c>indices</c> map to rows (<see cref="IdRemap.Identity"/> unless set in the options).</summary>
+    public IdRemap Remap { get; }
+
     /// <summary>The <c>NumEmbeddings × Dims</c> weight, owned by the layer.</summary>
     public EmbeddingTable Weight { get; }
 
@@ -128,6 +132,14 @@ public sealed class EmbeddingBag : IDisposable
         using var bags = BagBatch.FromOffsets(op, NumEmbeddings, indices, offsets, IncludeLastOffset);
         ForwardCore(op, indices, bags, destination, perSampleWeights);
     }
+
+    /// <summary>
+    /// The local rows of 64-bit global ids, through <see cref="Remap"/>: pass the result as <c>indices</c> to
+    /// any overload (the int64 boundary of a pooled lookup; the overloads themselves take int32 rows, the
+    /// index type PyTorch's bags share with their offsets).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id has no slot in the remap, or its slot is outside <c>[0, NumEmbeddings)</c>.</exception>
+    public int[] ToSlots(ReadOnlySpan<long> globalIds) => LookupArguments.Slots("embedding_bag.slots", globalIds, NumEmbeddings, Remap);
 
     /// <summary>Pools a fixed-length 2-D batch: <paramref name="indices"/> is <c>[batchSize, bagLength]</c> row-major, one bag per row.</summary>
     /// <remarks>Offsets are not taken, and <c>IncludeLastOffset</c> does not apply (PyTorch 1.13 drops the last row then; we never do).</remarks>

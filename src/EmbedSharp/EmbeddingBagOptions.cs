@@ -42,6 +42,9 @@ public sealed class EmbeddingBagOptions
     /// <summary>Storage type of <see cref="EmbeddingBag.Weight"/>; float32 by default.</summary>
     public DType DType { get; init; } = DType.Float32;
 
+    /// <summary>How int64 <c>indices</c> map to local rows; null (the default) is <see cref="IdRemap.Identity"/>, id i is row i.</summary>
+    public IdRemap? Remap { get; init; }
+
     /// <summary>Seed for the N(0, 1) initial weights; null draws a seed from <see cref="Random.Shared"/>.</summary>
     public ulong? Seed { get; init; }
 }

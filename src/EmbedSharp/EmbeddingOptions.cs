@@ -40,6 +40,11 @@ public sealed record EmbeddingOptions
     /// <summary>Storage type of the table. Default float32.</summary>
     public DType DType { get; init; } = DType.Float32;
 
+    /// <summary>
+    /// How int64 <c>indices</c> map to local rows; null (the default) is <see cref="IdRemap.Identity"/>, id i is row i.
+    /// </summary>
+    public IdRemap? Remap { get; init; }
+
     /// <summary>When true, <see cref="Embedding.Backward(ReadOnlySpan{int}, ReadOnlySpan{float})"/> refuses to run.</summary>
     public bool Frozen { get; init; }
 }

@@ -96,14 +96,7 @@ public sealed class QuantizedEmbedding
     /// <summary>As <see cref="Forward(ReadOnlySpan{int}, Span{float})"/> for int64 ids.</summary>
     public void Forward(ReadOnlySpan<long> indices, Span<float> destination)
     {
-        const string op = "quantized_embedding.forward";
-        var narrowed = new int[indices.Length];
-        for (int i = 0; i < indices.Length; i++)
-        {
-            if ((ulong)indices[i] >= (ulong)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, NumEmbeddings);
-            narrowed[i] = (int)indices[i];
-        }
+        int[] narrowed = LookupArguments.Slots("quantized_embedding.forward", indices, NumEmbeddings, IdRemap.Identity);
         Table.Gather(narrowed, destination);
     }
 
