@@ -33,21 +33,3 @@ public readonly ref struct SpanRows(ReadOnlySpan<float> table, int dims) : IPool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<float> Row(int row, Span<float> scratch) => _table.Slice(row * Dims, Dims);
 }
-
-/// <summary>Starts loading a row into the cache ahead of its use (a hint; it never faults).</summary>
-internal interface IRowPrefetcher
-{
-    /// <summary>False for <see cref="NoPrefetch"/>: the kernel then skips the call entirely.</summary>
-    static abstract bool Enabled { get; }
-
-    /// <summary>Prefetches row <paramref name="row"/> (already validated).</summary>
-    void Prefetch(int row);
-}
-
-/// <summary>The prefetcher that does nothing.</summary>
-internal readonly struct NoPrefetch : IRowPrefetcher
-{
-    public static bool Enabled => false;
-
-    public void Prefetch(int row) { }
-}
