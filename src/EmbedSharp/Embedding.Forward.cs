@@ -71,39 +71,9 @@ public sealed partial class Embedding
     {
         Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, $"indices.Length × Dims = {indices.Length} × {Dims}");
         ValidateIndices(op, nameof(indices), indices, shape);
-        if (MaxNorm is float maxNorm)
-            Renormalize(indices, maxNorm);
+        if (MaxNorm is double maxNorm)
+            PooledLookup.Renorm(Weight, indices, maxNorm, NormType);
         Weight.GatherUnchecked(indices, destination, Scale);
-    }
-
-    /// <summary>PyTorch's <c>embedding_renorm_</c>: distinct rows, ascending, each rescaled at most once.</summary>
-    private void Renormalize(ReadOnlySpan<int> indices, float maxNorm)
-    {
-        int[] distinct = indices.ToArray();
-        Array.Sort(distinct);
-        float[] row = ArrayPool<float>.Shared.Rent(Math.Max(Dims, 1));
-        try
-        {
-            Span<float> r = row.AsSpan(0, Dims);
-            for (int k = 0; k < distinct.Length; k++)
-            {
-                if (k > 0 && distinct[k] == distinct[k - 1])
-                    continue;
-                Weight.ReadRowUnchecked(distinct[k], r);
-                double norm = Kernels.Norm(r, NormType);
-                if (norm > maxNorm)
-                {
-                    // Scale computed in double, applied as float (what PyTorch's row.mul_(scale) does).
-                    float scale = (float)(maxNorm / (norm + 1e-7));
-                    TensorPrimitives.Multiply(r, scale, r);
-                    Weight.WriteRowUnchecked(distinct[k], r);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(row);
-        }
     }
 
     /// <summary>Checks every index against <c>[0, NumEmbeddings)</c>; throws naming the first bad one and its position.</summary>

@@ -55,34 +55,8 @@ public sealed partial class Embedding
 /// </remarks>
 internal static unsafe class Linear
 {
-    public static void Project(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination, int threads = -1)
-    {
-        if (threads <= 0)
-            threads = ParallelWork.DefaultThreads;
-        switch (w.DType)
-        {
-            case DType.Float32: Project<float>(w, x, batch, destination, threads); break;
-            case DType.Float16: Project<Half>(w, x, batch, destination, threads); break;
-            default: Project<BFloat16>(w, x, batch, destination, threads); break;
-        }
-    }
-
-    private static void Project<T>(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination, int threads) where T : unmanaged
-    {
-        int rows = w.NumEmbeddings, dims = w.Dims;
-        if (batch == 0 || rows == 0)
-            return;
-        System.Diagnostics.Debug.Assert(x.Length >= (long)batch * dims && destination.Length >= (long)batch * rows);
-        T* b = (T*)w.Pointer;
-        fixed (float* xp = x)
-        fixed (float* yp = destination)
-        {
-            if (batch == 1)
-                Gemv.MultiplyVector(b, rows, dims, xp, yp, threads);
-            else
-                Gemm.MultiplyTransposed(xp, batch, dims, b, rows, yp, rows, threads);
-        }
-    }
+    public static void Project(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination, int threads = -1) =>
+        w.MatMulTransposedUnchecked(x, batch, destination, threads);
 
     /// <summary>Plain triple loop with float accumulation, for tests.</summary>
     public static void ProjectReference(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination)

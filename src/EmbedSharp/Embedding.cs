@@ -76,7 +76,7 @@ public sealed partial class Embedding : IDisposable
     public int? PaddingIdx { get; }
 
     /// <summary>Max-norm of looked-up rows, or null (see <see cref="EmbeddingOptions.MaxNorm"/>).</summary>
-    public float? MaxNorm { get; }
+    public double? MaxNorm { get; }
 
     /// <summary>The p of the max-norm.</summary>
     public double NormType { get; }
@@ -191,7 +191,7 @@ public sealed partial class Embedding : IDisposable
     private static void ValidateOptionsEarly(string op, EmbeddingOptions options, int numEmbeddings) =>
         LookupArguments.PaddingIdx(op, options.PaddingIdx, numEmbeddings);
 
-    private static void Initialize(EmbeddingTable table, Initializer initializer, ulong seed)
+    internal static void Initialize(EmbeddingTable table, Initializer initializer, ulong seed)
     {
         var random = new SeededRandom(seed);
         if (table.Dims == 0 || table.NumEmbeddings == 0)

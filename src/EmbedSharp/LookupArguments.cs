@@ -27,9 +27,9 @@ internal static class LookupArguments
     }
 
     /// <summary>Checks the max-norm and its p: MaxNorm null or a finite number &gt; 0, NormType &gt; 0 (or +∞).</summary>
-    public static void MaxNorm(string op, float? maxNorm, double normType)
+    public static void MaxNorm(string op, double? maxNorm, double normType)
     {
-        if (maxNorm is float m && !(m > 0 && float.IsFinite(m)))
+        if (maxNorm is double m && !(m > 0 && double.IsFinite(m)))
             ThrowHelper.ArgumentOutOfRange(op, "MaxNorm", m, $"MaxNorm must be a finite number > 0 but was {m} (PyTorch accepts ≤ 0 and silently zeroes or sign-flips rows; leave MaxNorm null to disable)");
         if (!(normType > 0) || double.IsNaN(normType))
             ThrowHelper.ArgumentOutOfRange(op, "NormType", normType, $"NormType must be > 0 (1, 2, any p > 0, or +∞) but normType was {normType}");

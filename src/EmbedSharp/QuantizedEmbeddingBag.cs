@@ -11,6 +11,12 @@ namespace EmbedSharp;
 /// into the output; no dense copy of the table is made.
 /// </summary>
 /// <remarks>
+/// A thin factory over the one bag layer: this is an <see cref="EmbeddingBag"/> whose rows are a
+/// <see cref="QuantizedTable"/> (<see cref="EmbeddingBag.FromQuantized"/>), kept under the name and the
+/// argument order MLX and FBGEMM users expect (<c>destination</c> before <c>perSampleWeights</c>,
+/// <c>includeLastOffset</c> per call). Offsets are checked by the same rules as every bag.
+/// </remarks>
+/// <remarks>
 /// Bags are CSR: bag <c>b</c> holds <c>indices[offsets[b] .. offsets[b+1])</c> (the last bag ends at
 /// <c>indices.Length</c> unless <c>includeLastOffset</c>). Effectively computes
 /// <c>output[b] = Σ_i w_i · ŵ[indices[i]]</c> (<c>"sum"</c>, <c>w_i = perSampleWeights[i]</c> or 1),
@@ -21,6 +27,7 @@ namespace EmbedSharp;
 public sealed class QuantizedEmbeddingBag
 {
     private readonly PoolingMode _pooling;
+    private readonly EmbeddingBag _bag;
 
     /// <summary>A bag over <paramref name="table"/> pooling with <paramref name="mode"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="table"/> is null.</exception>
@@ -32,6 +39,7 @@ public sealed class QuantizedEmbeddingBag
         if (!Enum.IsDefined(mode))
             ThrowHelper.ArgumentOutOfRange(op, nameof(mode), mode, $"mode {mode} not supported (Sum, Mean, Max)");
         _pooling = mode;
+        _bag = EmbeddingBag.FromQuantized(table, new EmbeddingBagOptions { Mode = mode });
     }
 
     /// <summary>A bag over <paramref name="table"/> with PyTorch's pooling mode name: <c>"sum"</c>, <c>"mean"</c> or <c>"max"</c>.</summary>
@@ -64,42 +72,20 @@ public sealed class QuantizedEmbeddingBag
     /// <param name="offsets">Start of each bag in <paramref name="indices"/>; non-decreasing, starting at 0.</param>
     /// <param name="destination">Output, at least <c>bags · Dims</c> values.</param>
     /// <param name="perSampleWeights">Optional weight per index (sum mode only), same length as <paramref name="indices"/>.</param>
-    /// <param name="includeLastOffset">When true, <paramref name="offsets"/> has one extra trailing entry, the end of the last bag.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An index or offset is out of range (checked before anything is written).</exception>
-    /// <exception cref="ArgumentException">Offsets are not non-decreasing from 0, the weights have the wrong length or are given outside sum mode, or the destination is too short.</exception>
+    /// <param name="includeLastOffset">When true, <paramref name="offsets"/> has one extra trailing entry, <c>indices.Length</c>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index is out of range (checked before anything is written).</exception>
+    /// <exception cref="ArgumentException">Offsets are not non-decreasing from 0 within <c>0..indices.Length</c> (with
+    /// <paramref name="includeLastOffset"/>, the last must equal <c>indices.Length</c>), the weights have the wrong length or are given outside sum mode, or the destination is too short.</exception>
     public void Forward(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,
         ReadOnlySpan<float> perSampleWeights = default, bool includeLastOffset = false)
     {
         const string op = "quantized_embedding_bag.forward";
-        int bags = includeLastOffset ? Math.Max(offsets.Length - 1, 0) : offsets.Length;
-        if (includeLastOffset && offsets.Length == 0)
-            ThrowHelper.Argument(op, nameof(offsets), "offsets is empty but includeLastOffset needs at least one entry (the end of the last bag)");
-        if (offsets.Length > 0 && offsets[0] != 0)
-            ThrowHelper.Argument(op, nameof(offsets), $"offsets[0] = {offsets[0]} but the first bag must start at 0");
-        for (int b = 0; b < offsets.Length; b++)
-        {
-            if ((uint)offsets[b] > (uint)indices.Length)
-                ThrowHelper.ArgumentOutOfRange(op, nameof(offsets), offsets[b], $"offsets[{b}] = {offsets[b]} is out of range; valid values are 0..{indices.Length}");
-            if (b > 0 && offsets[b] < offsets[b - 1])
-                ThrowHelper.Argument(op, nameof(offsets), $"offsets[{b}] = {offsets[b]} is smaller than offsets[{b - 1}] = {offsets[b - 1]}; offsets must be non-decreasing");
-        }
-        if (!perSampleWeights.IsEmpty)
-        {
-            if (_pooling != PoolingMode.Sum)
-                ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
-            Guard.Length(op, perSampleWeights.Length, indices.Length, "one weight per index");
-        }
-        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(indices, Table.NumEmbeddings);
-        if (firstBad >= 0)
-            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[firstBad], firstBad, Table.NumEmbeddings);
-        Guard.MinLength(op, destination.Length, (long)bags * Dims, $"bags × Dims = {bags} × {Dims}");
-
-        ForwardUnchecked(indices, offsets, destination, perSampleWeights, bags);
+        // Weights outside sum mode are an ArgumentException here (this type's contract since it was written).
+        if (!perSampleWeights.IsEmpty && _pooling != PoolingMode.Sum)
+            ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
+        using var bags = BagBatch.FromOffsets(op, Table.NumEmbeddings, indices, offsets, includeLastOffset);
+        _bag.ForwardCore(op, indices, bags, destination, perSampleWeights);
     }
-
-    private void ForwardUnchecked(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,
-        ReadOnlySpan<float> perSampleWeights, int bags) =>
-        Table.PoolUnchecked(_pooling, indices, offsets.Slice(0, bags), bags < offsets.Length ? offsets[bags] : indices.Length, perSampleWeights, destination);
 
     /// <summary>Plain reference: dequantize every looked-up row with the public row API and pool element by element.</summary>
     internal void ForwardReference(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,

@@ -22,10 +22,11 @@ public sealed partial class QuantizedTable
     /// other case is the generic <see cref="Kernels.PoolRows{TPool, TRows}"/> over this table's row source.
     /// Arithmetic: <c>o + w·ŵ</c> in position order from a zeroed output, the element-wise maximum
     /// (<see cref="TensorPrimitives.Max(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>), and the
-    /// mean divides the sum by the bag size. Empty bags give zeros.
+    /// mean divides the sum by the bag size. Positions holding <paramref name="paddingIdx"/> are left out (−1: none);
+    /// empty and all-padding bags give zeros.
     /// </summary>
     internal unsafe void PoolUnchecked(PoolingMode mode, ReadOnlySpan<int> indices, ReadOnlySpan<int> starts, int end,
-        ReadOnlySpan<float> perSampleWeights, Span<float> destination)
+        ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination)
     {
         int bags = starts.Length, dims = Dims;
         if (bags == 0)
@@ -41,7 +42,7 @@ public sealed partial class QuantizedTable
             {
                 nint idsA = (nint)ids, stA = (nint)st, dstA = (nint)dst, pswA = (nint)psw;
                 int total = indices.Length, weights = perSampleWeights.Length;
-                bool inRegisters = mode != PoolingMode.Max && weights == 0 && reader.CanSum;
+                bool inRegisters = mode != PoolingMode.Max && weights == 0 && paddingIdx < 0 && reader.CanSum;
                 RowReader r = reader;
                 int grain = Math.Min(Math.Max(1, bags / Math.Max(1, 8 * threads)), 256);
                 ParallelWork.For(bags, grain, threads, (first, last) =>
@@ -69,9 +70,9 @@ public sealed partial class QuantizedTable
                     var chunkOut = new Span<float>(output + (nint)first * dims, (last - first) * dims);
                     switch (mode)
                     {
-                        case PoolingMode.Sum: Kernels.PoolRows<QuantizedSum, RowReader>(r, all, chunkStarts, chunkEnd, w, -1, chunkOut, default, PoolPrefetchDistance); break;
-                        case PoolingMode.Mean: Kernels.PoolRows<QuantizedMean, RowReader>(r, all, chunkStarts, chunkEnd, default, -1, chunkOut, default, PoolPrefetchDistance); break;
-                        default: Kernels.PoolRows<QuantizedMax, RowReader>(r, all, chunkStarts, chunkEnd, default, -1, chunkOut, default, PoolPrefetchDistance); break;
+                        case PoolingMode.Sum: Kernels.PoolRows<QuantizedSum, RowReader>(r, all, chunkStarts, chunkEnd, w, paddingIdx, chunkOut, default, PoolPrefetchDistance); break;
+                        case PoolingMode.Mean: Kernels.PoolRows<QuantizedMean, RowReader>(r, all, chunkStarts, chunkEnd, default, paddingIdx, chunkOut, default, PoolPrefetchDistance); break;
+                        default: Kernels.PoolRows<QuantizedMax, RowReader>(r, all, chunkStarts, chunkEnd, default, paddingIdx, chunkOut, default, PoolPrefetchDistance); break;
                     }
                 });
             }
