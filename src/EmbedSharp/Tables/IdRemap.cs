@@ -24,16 +24,16 @@ public abstract class IdRemap
     public abstract bool TryGetSlot(long id, out int slot);
 
     /// <summary>
-    /// A remap that gives <c>ids[i]</c> slot <c>i</c> (so a table of <c>ids.Length</c> rows holds them in order).
+    /// A remap that gives <c>globalIds[i]</c> slot <c>i</c> (so a table of <c>globalIds.Length</c> rows holds them in order).
     /// </summary>
     /// <exception cref="ArgumentException">An id occurs twice.</exception>
-    public static IdRemap FromIds(ReadOnlySpan<long> ids)
+    public static IdRemap FromIds(ReadOnlySpan<long> globalIds)
     {
-        var map = new Dictionary<long, int>(ids.Length);
-        for (int i = 0; i < ids.Length; i++)
+        var map = new Dictionary<long, int>(globalIds.Length);
+        for (int i = 0; i < globalIds.Length; i++)
         {
-            if (!map.TryAdd(ids[i], i))
-                ThrowHelper.Argument("id_remap.create", nameof(ids), $"ids[{i}] = {ids[i]} already has slot {map[ids[i]]}; every id needs one slot");
+            if (!map.TryAdd(globalIds[i], i))
+                ThrowHelper.Argument("id_remap.create", nameof(globalIds), $"globalIds[{i}] = {globalIds[i]} already has slot {map[globalIds[i]]}; every id needs one slot");
         }
         return new DictionaryRemap(map);
     }
