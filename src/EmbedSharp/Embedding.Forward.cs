@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
+using EmbedSharp.Quantization;
 using EmbedSharp.Tables;
 
 namespace EmbedSharp;
@@ -71,6 +72,13 @@ public sealed partial class Embedding
     {
         Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, $"indices.Length × Dims = {indices.Length} × {Dims}");
         ValidateIndices(op, nameof(indices), indices, shape);
+        if (Rows is QuantizedTable quantized)
+        {
+            quantized.GatherUnchecked(indices, destination);
+            if (Scale != 1f)
+                TensorPrimitives.Multiply(destination.Slice(0, indices.Length * Dims), Scale, destination.Slice(0, indices.Length * Dims));
+            return;
+        }
         if (MaxNorm is double maxNorm)
             PooledLookup.Renorm(Weight, indices, maxNorm, NormType);
         Weight.GatherUnchecked(indices, destination, Scale);

@@ -2,6 +2,7 @@ using System.Collections;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Initializers;
 using EmbedSharp.Numerics;
+using EmbedSharp.Quantization;
 using EmbedSharp.Tables;
 
 namespace EmbedSharp;
@@ -30,7 +31,7 @@ public sealed partial class Embedding : IDisposable
     {
     }
 
-    private Embedding(int numEmbeddings, int dims, EmbeddingOptions options, EmbeddingTable? weights)
+    private Embedding(int numEmbeddings, int dims, EmbeddingOptions options, IEmbeddingRows? weights)
     {
         const string op = "embedding.create";
         Guard.NonNegative(op, numEmbeddings);
@@ -54,13 +55,31 @@ public sealed partial class Embedding : IDisposable
 
         if (weights is not null)
         {
-            Weight = weights;
+            Rows = weights;
             return;
         }
-        Weight = new EmbeddingTable(numEmbeddings, dims, options.DType);
-        Initialize(Weight, Initializer, Seed);
+        var table = new EmbeddingTable(numEmbeddings, dims, options.DType);
+        Initialize(table, Initializer, Seed);
         if (PaddingIdx is int pad)
-            Weight.ClearRow(pad);
+            table.ClearRow(pad);
+        Rows = table;
+    }
+
+    /// <summary>
+    /// A read-only layer over MLX-quantized rows (what <see cref="QuantizedEmbedding"/> wraps): lookups dequantize
+    /// the rows they read and <see cref="AsLinear(ReadOnlySpan{float}, Span{float})"/> multiplies by the quantized
+    /// table without a dense copy. The layer is frozen for good; <c>MaxNorm</c> is not supported (quantized rows
+    /// cannot be renormalised in place).
+    /// </summary>
+    /// <exception cref="NotSupportedException"><c>MaxNorm</c> is set.</exception>
+    public static Embedding FromQuantized(QuantizedTable table, EmbeddingOptions? options = null)
+    {
+        const string op = "embedding.from_quantized";
+        Guard.NotNull(op, table);
+        options ??= new EmbeddingOptions();
+        if (options.MaxNorm is not null)
+            ThrowHelper.NotSupported(op, "MaxNorm needs a dense table (quantized rows cannot be renormalised in place); dequantize the table or leave MaxNorm null");
+        return new Embedding(table.NumEmbeddings, table.Dims, options with { Frozen = true }, table);
     }
 
     /// <summary>Number of rows (ids 0 .. NumEmbeddings-1).</summary>
@@ -69,8 +88,13 @@ public sealed partial class Embedding : IDisposable
     /// <summary>Length of each vector.</summary>
     public int Dims { get; }
 
-    /// <summary>The weights, <c>NumEmbeddings × Dims</c>. Owned by this layer and disposed with it.</summary>
-    public EmbeddingTable Weight { get; }
+    /// <summary>Where the rows live: the dense <see cref="Weight"/>, or a quantized table (<see cref="FromQuantized"/>).</summary>
+    public IEmbeddingRows Rows { get; }
+
+    /// <summary>The dense weights, <c>NumEmbeddings × Dims</c>. Owned by this layer and disposed with it.</summary>
+    /// <exception cref="InvalidOperationException">The layer reads a quantized table (see <see cref="Rows"/>).</exception>
+    public EmbeddingTable Weight => Rows as EmbeddingTable
+        ?? throw new InvalidOperationException(ThrowHelper.Format("embedding", "the layer reads a quantized table (Rows), which has no dense Weight; dequantize it to train"));
 
     /// <summary>The padding row, normalised to <c>0 .. NumEmbeddings-1</c>, or null.</summary>
     public int? PaddingIdx { get; }
@@ -106,7 +130,13 @@ public sealed partial class Embedding : IDisposable
     public void Freeze() => Frozen = true;
 
     /// <summary>Unfreezes the table; individually frozen rows stay frozen.</summary>
-    public void Unfreeze() => Frozen = false;
+    /// <exception cref="InvalidOperationException">The layer reads a quantized table, which is read-only.</exception>
+    public void Unfreeze()
+    {
+        if (Rows is not EmbeddingTable)
+            ThrowHelper.InvalidOperation("embedding.unfreeze", "the layer reads a quantized table, which is read-only; dequantize it to train");
+        Frozen = false;
+    }
 
     /// <summary>
     /// Semi-frozen tables: the listed rows (e.g. a pre-trained vocabulary) get no gradient, while the
@@ -210,5 +240,5 @@ public sealed partial class Embedding : IDisposable
     }
 
     /// <summary>Frees the weights.</summary>
-    public void Dispose() => Weight.Dispose();
+    public void Dispose() => (Rows as IDisposable)?.Dispose();
 }

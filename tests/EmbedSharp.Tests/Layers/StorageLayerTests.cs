@@ -65,6 +65,48 @@ public sealed class StorageLayerTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 1f)]
+    [InlineData(8, 2.5f)]
+    [InlineData(3, 1f)]
+    public void Embedding_OverQuantizedTable_EqualsTheLayerOverItsDequantizedTable(int bits, float scale)
+    {
+        QuantizedTable q = Quantized(33, 64, bits, 8);
+        using EmbeddingTable weights = q.Dequantize();
+        var options = new EmbeddingOptions { Scale = scale };
+        using var quantized = Embedding.FromQuantized(q, options);
+        using var dense = Embedding.FromPretrained(weights, freeze: false, options);
+        var facade = new QuantizedEmbedding(q);
+        Assert.Same(q, quantized.Rows);
+        int[] ids = [0, 32, 5, 5, 17, 1, 31];
+        float[] a = new float[ids.Length * 64], b = new float[ids.Length * 64], c = new float[ids.Length * 64];
+        quantized.Forward(ids, a);
+        dense.Forward(ids, b);
+        Assert.Equal(b, a);
+        if (scale == 1f)
+        {
+            facade.Forward(ids, c);
+            Assert.Equal(b, c);
+        }
+        float[] x = RandomBags.Floats(new SeededRandom(3), 2 * 64);
+        float[] ya = new float[2 * 33], yb = new float[2 * 33];
+        quantized.AsLinear(x, ya);
+        dense.AsLinear(x, yb);
+        Assert.Equal(ya, Linear(facade, x));
+        for (int i = 0; i < ya.Length; i++)
+            Assert.True(Math.Abs(ya[i] - yb[i]) <= 1e-4f, $"[{i}] {ya[i]} vs {yb[i]}");
+        Assert.True(quantized.Frozen);
+        Assert.Throws<InvalidOperationException>(() => quantized.Backward(ids, new float[ids.Length * 64]));
+        Assert.Throws<InvalidOperationException>(() => quantized.Unfreeze());
+    }
+
+    private static float[] Linear(QuantizedEmbedding layer, float[] x)
+    {
+        var y = new float[x.Length / layer.Dims * layer.NumEmbeddings];
+        layer.AsLinear(x, y);
+        return y;
+    }
+
     [Fact]
     public void Bag_OverQuantizedTable_IsReadOnly()
     {
