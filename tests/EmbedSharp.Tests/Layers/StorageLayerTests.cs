@@ -148,6 +148,33 @@ public sealed class StorageLayerTests
         Assert.Throws<ArgumentException>(() => dense.MatMulTransposed(x, 2, yb));
     }
 
+    [Theory]
+    [InlineData(8, 16)]
+    [InlineData(4, 24)]
+    [InlineData(2, 12)]
+    public void RowwiseQuantizedTable_IsAnEmbeddingRowsSource(int bits, int dims)
+    {
+        using var dense = new Embedding(21, dims, new EmbeddingOptions { Seed = 2, Initializer = Initializer.Uniform(-1, 1) });
+        IEmbeddingRows rows = RowwiseQuantizedTable.Quantize(dense.Weight, bits);
+        var q = (RowwiseQuantizedTable)rows;
+        using EmbeddingTable decoded = q.Dequantize();
+        int[] ids = [20, 0, 7, 7, 13];
+        float[] a = new float[ids.Length * dims], b = new float[ids.Length * dims];
+        rows.Gather(ids, a);
+        ((IEmbeddingRows)decoded).Gather(ids, b);
+        Assert.Equal(b, a);
+        var row = new float[dims];
+        rows.ReadRow(13, row);
+        Assert.Equal(b.AsSpan(4 * dims, dims).ToArray(), row);
+        float[] x = RandomBags.Floats(new SeededRandom(5), 3 * dims);
+        float[] ya = new float[3 * 21], yb = new float[3 * 21];
+        rows.MatMulTransposed(x, 3, ya);
+        decoded.MatMulTransposed(x, 3, yb);
+        for (int i = 0; i < ya.Length; i++)
+            Assert.True(Math.Abs(ya[i] - yb[i]) <= 1e-4f, $"[{i}] {ya[i]} vs {yb[i]}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => rows.Gather([21], new float[dims]));
+    }
+
     [Fact]
     public void EmbeddingBag_IsDeterministicByDefault_WithEmbeddingsSeedRuleAndInitializer()
     {
