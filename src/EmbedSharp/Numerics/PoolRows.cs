@@ -3,8 +3,9 @@ using System.Runtime.CompilerServices;
 namespace EmbedSharp.Numerics;
 
 /// <summary>
-/// Where a pooled-bag kernel reads its rows from. Implementations are small structs, so the kernel
-/// is specialised for each storage at JIT time and the row fetch inlines.
+/// Where the public span kernel <see cref="Kernels.PoolBags{TPool, TRows}"/> reads its rows from (spans, so a
+/// caller's managed arrays work). The library's own storages use the internal pointer row source that the
+/// same pooling loop is written over; a source of this kind is adapted to it row by row.
 /// </summary>
 /// <remarks>
 /// <see cref="Row"/> returns float32 values. Float32 storage returns the stored row itself; narrower

@@ -19,6 +19,9 @@ namespace EmbedSharp.Quantization;
 /// <c>ŵ = q·s + b</c> (affine, rounded as <see cref="FusedDequantize"/> says) or <c>ŵ = element·scale</c>
 /// (fp modes, exact in float32). The table is immutable apart from <see cref="FusedDequantize"/>.
 /// </remarks>
+// Size: one type in five files (~900 lines) by concern — layout and row reads (this file), creation, whole-table
+// dequantization, the SIMD/threaded kernels (gather, x·Wᵀ, the row reader that is its row source) and pooled
+// bags. They share the packed arrays' private layout, which is why they are one type.
 public sealed partial class QuantizedTable : IQuantizedRows, IEmbeddingRows
 {
     private readonly AlignedArray<uint> _weight;
