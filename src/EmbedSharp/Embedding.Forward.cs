@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
+using EmbedSharp.Quantization;
 using EmbedSharp.Tables;
 
 namespace EmbedSharp;
@@ -22,7 +23,8 @@ public sealed partial class Embedding
     public void Forward(ReadOnlySpan<int> indices, Span<float> destination) =>
         ForwardCore("embedding.forward", indices, destination, default);
 
-    /// <summary>As <see cref="Forward(ReadOnlySpan{int}, Span{float})"/> for int64 ids.</summary>
+    /// <summary>As <see cref="Forward(ReadOnlySpan{int}, Span{float})"/> for int64 ids, each mapped to its row through <see cref="Remap"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id has no slot in the remap, or its slot is outside <c>[0, NumEmbeddings)</c>.</exception>
     public void Forward(ReadOnlySpan<long> indices, Span<float> destination)
     {
         const string op = "embedding.forward";
@@ -70,61 +72,25 @@ public sealed partial class Embedding
     {
         Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, $"indices.Length × Dims = {indices.Length} × {Dims}");
         ValidateIndices(op, nameof(indices), indices, shape);
-        if (MaxNorm is float maxNorm)
-            Renormalize(indices, maxNorm);
+        if (Rows is QuantizedTable quantized)
+        {
+            quantized.GatherUnchecked(indices, destination);
+            if (Scale != 1f)
+                TensorPrimitives.Multiply(destination.Slice(0, indices.Length * Dims), Scale, destination.Slice(0, indices.Length * Dims));
+            return;
+        }
+        if (MaxNorm is double maxNorm)
+            PooledLookup.Renorm(Weight, indices, maxNorm, NormType);
         Weight.GatherUnchecked(indices, destination, Scale);
     }
 
-    /// <summary>PyTorch's <c>embedding_renorm_</c>: distinct rows, ascending, each rescaled at most once.</summary>
-    private void Renormalize(ReadOnlySpan<int> indices, float maxNorm)
-    {
-        int[] distinct = indices.ToArray();
-        Array.Sort(distinct);
-        float[] row = ArrayPool<float>.Shared.Rent(Math.Max(Dims, 1));
-        try
-        {
-            Span<float> r = row.AsSpan(0, Dims);
-            for (int k = 0; k < distinct.Length; k++)
-            {
-                if (k > 0 && distinct[k] == distinct[k - 1])
-                    continue;
-                Weight.ReadRowUnchecked(distinct[k], r);
-                double norm = Kernels.Norm(r, NormType);
-                if (norm > maxNorm)
-                {
-                    // Scale computed in double, applied as float (what PyTorch's row.mul_(scale) does).
-                    float scale = (float)(maxNorm / (norm + 1e-7));
-                    TensorPrimitives.Multiply(r, scale, r);
-                    Weight.WriteRowUnchecked(distinct[k], r);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(row);
-        }
-    }
-
     /// <summary>Checks every index against <c>[0, NumEmbeddings)</c>; throws naming the first bad one and its position.</summary>
-    private void ValidateIndices(string op, string paramName, ReadOnlySpan<int> indices, ReadOnlySpan<nint> shape)
-    {
-        int i = Numerics.Kernels.FirstOutOfRange(indices, NumEmbeddings);
-        if (i >= 0)
-            ThrowHelper.IndexOutOfRange(op, paramName, indices[i], i, NumEmbeddings, shape);
-    }
+    private void ValidateIndices(string op, string paramName, ReadOnlySpan<int> indices, ReadOnlySpan<nint> shape) =>
+        LookupArguments.Indices(op, paramName, indices, NumEmbeddings, shape);
 
-    private int[] NarrowIndices(string op, ReadOnlySpan<long> indices, ReadOnlySpan<nint> shape)
-    {
-        var result = new int[indices.Length];
-        for (int i = 0; i < indices.Length; i++)
-        {
-            long v = indices[i];
-            if ((ulong)v >= (ulong)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, "indices", v, i, NumEmbeddings, shape);
-            result[i] = (int)v;
-        }
-        return result;
-    }
+    /// <summary>int64 ids to rows through <see cref="Remap"/>, each checked.</summary>
+    private int[] NarrowIndices(string op, ReadOnlySpan<long> indices, ReadOnlySpan<nint> shape) =>
+        LookupArguments.Slots(op, indices, NumEmbeddings, Remap, shape);
 
     /// <summary>
     /// The output of an allocating lookup, not zeroed: the gather writes every element, and clearing it first

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
+using EmbedSharp.Quantization;
 using EmbedSharp.Tables;
 
 namespace EmbedSharp;
@@ -27,7 +28,7 @@ public sealed partial class Embedding
             ThrowHelper.Argument(op, nameof(x), $"x has {x.Length} values, not a multiple of Dims = {Dims}");
         int batch = Dims == 0 ? 0 : x.Length / Dims;
         Guard.MinLength(op, destination.Length, (long)batch * NumEmbeddings, $"batch × NumEmbeddings = {batch} × {NumEmbeddings}");
-        Linear.Project(Weight, x, batch, destination);
+        Project(x, batch, destination);
     }
 
     /// <summary>Tensor form: <c>x</c> of shape <c>[..., Dims]</c> gives <c>[..., NumEmbeddings]</c>.</summary>
@@ -41,9 +42,18 @@ public sealed partial class Embedding
         nint[] shape = x.Lengths.ToArray();
         int batch = checked((int)shape[..^1].Aggregate((nint)1, (a, b) => a * b));
         var output = new float[checked((long)batch * NumEmbeddings)];
-        Linear.Project(Weight, flat, batch, output);
+        Project(flat, batch, output);
         shape[^1] = NumEmbeddings;
         return Tensor.Create(output, shape);
+    }
+
+    /// <summary>The product with the transposed rows after validation, by storage.</summary>
+    private void Project(ReadOnlySpan<float> x, int batch, Span<float> destination)
+    {
+        if (Rows is QuantizedTable quantized)
+            quantized.MatMulTransposedUnchecked(x, batch, destination);
+        else
+            Weight.MatMulTransposedUnchecked(x, batch, destination);
     }
 }
 
@@ -55,34 +65,8 @@ public sealed partial class Embedding
 /// </remarks>
 internal static unsafe class Linear
 {
-    public static void Project(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination, int threads = -1)
-    {
-        if (threads <= 0)
-            threads = ParallelWork.DefaultThreads;
-        switch (w.DType)
-        {
-            case DType.Float32: Project<float>(w, x, batch, destination, threads); break;
-            case DType.Float16: Project<Half>(w, x, batch, destination, threads); break;
-            default: Project<BFloat16>(w, x, batch, destination, threads); break;
-        }
-    }
-
-    private static void Project<T>(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination, int threads) where T : unmanaged
-    {
-        int rows = w.NumEmbeddings, dims = w.Dims;
-        if (batch == 0 || rows == 0)
-            return;
-        System.Diagnostics.Debug.Assert(x.Length >= (long)batch * dims && destination.Length >= (long)batch * rows);
-        T* b = (T*)w.Pointer;
-        fixed (float* xp = x)
-        fixed (float* yp = destination)
-        {
-            if (batch == 1)
-                Gemv.MultiplyVector(b, rows, dims, xp, yp, threads);
-            else
-                Gemm.MultiplyTransposed(xp, batch, dims, b, rows, yp, rows, threads);
-        }
-    }
+    public static void Project(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination, int threads = -1) =>
+        w.MatMulTransposedUnchecked(x, batch, destination, threads);
 
     /// <summary>Plain triple loop with float accumulation, for tests.</summary>
     public static void ProjectReference(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination)

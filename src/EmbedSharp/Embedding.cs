@@ -2,6 +2,7 @@ using System.Collections;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Initializers;
 using EmbedSharp.Numerics;
+using EmbedSharp.Quantization;
 using EmbedSharp.Tables;
 
 namespace EmbedSharp;
@@ -18,6 +19,9 @@ namespace EmbedSharp;
 /// as a sparse, coalesced <see cref="Sparse.SparseGradient"/>; optimizers apply it row by row.</para>
 /// <para>Not thread-safe for writes; concurrent <c>Forward</c> calls are safe when <see cref="MaxNorm"/> is not set.</para>
 /// </remarks>
+// Size: one type in four files (~600 lines), each file one concern (construction and frozen rows; forward;
+// backward and fused step; the linear head). Most of it is the typed overloads .NET needs (int32/int64 ids,
+// spans/tensors) around one short path each; the argument rules themselves live in LookupArguments.
 public sealed partial class Embedding : IDisposable
 {
     private BitArray? _frozenRows;
@@ -30,20 +34,16 @@ public sealed partial class Embedding : IDisposable
     {
     }
 
-    private Embedding(int numEmbeddings, int dims, EmbeddingOptions options, EmbeddingTable? weights)
+    private Embedding(int numEmbeddings, int dims, EmbeddingOptions options, IEmbeddingRows? weights)
     {
         const string op = "embedding.create";
         Guard.NonNegative(op, numEmbeddings);
         Guard.NonNegative(op, dims);
-        PaddingIdx = NormalizePaddingIdx(op, options.PaddingIdx, numEmbeddings);
-        if (options.MaxNorm is float maxNorm && !(maxNorm > 0 && float.IsFinite(maxNorm)))
-            ThrowHelper.ArgumentOutOfRange(op, nameof(options.MaxNorm), maxNorm, $"MaxNorm must be a finite number > 0 but was {maxNorm} (PyTorch accepts ≤ 0 and silently zeroes or sign-flips rows; leave MaxNorm null to disable)");
-        if (!(options.NormType > 0) || double.IsNaN(options.NormType))
-            ThrowHelper.ArgumentOutOfRange(op, nameof(options.NormType), options.NormType, $"NormType must be > 0 (1, 2, any p > 0, or +∞) but was {options.NormType}");
+        PaddingIdx = LookupArguments.PaddingIdx(op, options.PaddingIdx, numEmbeddings);
+        LookupArguments.MaxNorm(op, options.MaxNorm, options.NormType);
         if (!float.IsFinite(options.Scale))
             ThrowHelper.ArgumentOutOfRange(op, nameof(options.Scale), options.Scale, $"Scale must be finite but was {options.Scale}");
-        if (!Enum.IsDefined(options.DType))
-            ThrowHelper.ArgumentOutOfRange(op, nameof(options.DType), options.DType, $"DType {options.DType} is unknown; valid values are Float32, Float16, BFloat16");
+        LookupArguments.DType(op, options.DType);
 
         NumEmbeddings = numEmbeddings;
         Dims = dims;
@@ -54,16 +54,35 @@ public sealed partial class Embedding : IDisposable
         Frozen = options.Frozen;
         Initializer = options.Initializer ?? Initializer.TorchDefault;
         Seed = options.Seed;
+        Remap = options.Remap ?? IdRemap.Identity;
 
         if (weights is not null)
         {
-            Weight = weights;
+            Rows = weights;
             return;
         }
-        Weight = new EmbeddingTable(numEmbeddings, dims, options.DType);
-        Initialize(Weight, Initializer, Seed);
+        var table = new EmbeddingTable(numEmbeddings, dims, options.DType);
+        Initialize(table, Initializer, Seed);
         if (PaddingIdx is int pad)
-            Weight.ClearRow(pad);
+            table.ClearRow(pad);
+        Rows = table;
+    }
+
+    /// <summary>
+    /// A read-only layer over MLX-quantized rows (what <see cref="QuantizedEmbedding"/> wraps): lookups dequantize
+    /// the rows they read and <see cref="AsLinear(ReadOnlySpan{float}, Span{float})"/> multiplies by the quantized
+    /// table without a dense copy. The layer is frozen for good; <c>MaxNorm</c> is not supported (quantized rows
+    /// cannot be renormalised in place).
+    /// </summary>
+    /// <exception cref="NotSupportedException"><c>MaxNorm</c> is set.</exception>
+    public static Embedding FromQuantized(QuantizedTable table, EmbeddingOptions? options = null)
+    {
+        const string op = "embedding.from_quantized";
+        Guard.NotNull(op, table);
+        options ??= new EmbeddingOptions();
+        if (options.MaxNorm is not null)
+            ThrowHelper.NotSupported(op, "MaxNorm needs a dense table (quantized rows cannot be renormalised in place); dequantize the table or leave MaxNorm null");
+        return new Embedding(table.NumEmbeddings, table.Dims, options with { Frozen = true }, table);
     }
 
     /// <summary>Number of rows (ids 0 .. NumEmbeddings-1).</summary>
@@ -72,14 +91,19 @@ public sealed partial class Embedding : IDisposable
     /// <summary>Length of each vector.</summary>
     public int Dims { get; }
 
-    /// <summary>The weights, <c>NumEmbeddings × Dims</c>. Owned by this layer and disposed with it.</summary>
-    public EmbeddingTable Weight { get; }
+    /// <summary>Where the rows live: the dense <see cref="Weight"/>, or a quantized table (<see cref="FromQuantized"/>).</summary>
+    public IEmbeddingRows Rows { get; }
+
+    /// <summary>The dense weights, <c>NumEmbeddings × Dims</c>. Owned by this layer and disposed with it.</summary>
+    /// <exception cref="InvalidOperationException">The layer reads a quantized table (see <see cref="Rows"/>).</exception>
+    public EmbeddingTable Weight => Rows as EmbeddingTable
+        ?? throw new InvalidOperationException(ThrowHelper.Format("embedding", "the layer reads a quantized table (Rows), which has no dense Weight; dequantize it to train"));
 
     /// <summary>The padding row, normalised to <c>0 .. NumEmbeddings-1</c>, or null.</summary>
     public int? PaddingIdx { get; }
 
     /// <summary>Max-norm of looked-up rows, or null (see <see cref="EmbeddingOptions.MaxNorm"/>).</summary>
-    public float? MaxNorm { get; }
+    public double? MaxNorm { get; }
 
     /// <summary>The p of the max-norm.</summary>
     public double NormType { get; }
@@ -96,6 +120,9 @@ public sealed partial class Embedding : IDisposable
     /// <summary>The initializer's seed.</summary>
     public ulong Seed { get; }
 
+    /// <summary>How int64 <c>indices</c> map to rows (<see cref="IdRemap.Identity"/> unless set in the options).</summary>
+    public IdRemap Remap { get; }
+
     /// <summary>When true, the whole table is fixed: <c>Backward</c> throws.</summary>
     public bool Frozen { get; private set; }
 
@@ -106,7 +133,13 @@ public sealed partial class Embedding : IDisposable
     public void Freeze() => Frozen = true;
 
     /// <summary>Unfreezes the table; individually frozen rows stay frozen.</summary>
-    public void Unfreeze() => Frozen = false;
+    /// <exception cref="InvalidOperationException">The layer reads a quantized table, which is read-only.</exception>
+    public void Unfreeze()
+    {
+        if (Rows is not EmbeddingTable)
+            ThrowHelper.InvalidOperation("embedding.unfreeze", "the layer reads a quantized table, which is read-only; dequantize it to train");
+        Frozen = false;
+    }
 
     /// <summary>
     /// Semi-frozen tables: the listed rows (e.g. a pre-trained vocabulary) get no gradient, while the
@@ -183,22 +216,15 @@ public sealed partial class Embedding : IDisposable
         return FromPretrained(flat, v, d, freeze, options);
     }
 
+    /// <summary>A layer over <paramref name="weights"/> itself (not copied; the layer owns and disposes it). For tests of very large tables.</summary>
+    internal static Embedding Over(EmbeddingTable weights, EmbeddingOptions? options = null) =>
+        new(weights.NumEmbeddings, weights.Dims, (options ?? new EmbeddingOptions()) with { DType = weights.DType }, weights);
+
     // Options that are checked again by the constructor, checked here first so nothing is allocated for a bad call.
     private static void ValidateOptionsEarly(string op, EmbeddingOptions options, int numEmbeddings) =>
-        NormalizePaddingIdx(op, options.PaddingIdx, numEmbeddings);
+        LookupArguments.PaddingIdx(op, options.PaddingIdx, numEmbeddings);
 
-    private static int? NormalizePaddingIdx(string op, int? paddingIdx, int numEmbeddings)
-    {
-        if (paddingIdx is not int p)
-            return null;
-        if (p < -numEmbeddings || p >= numEmbeddings)
-            ThrowHelper.ArgumentOutOfRange(op, "PaddingIdx", p, numEmbeddings == 0
-                ? $"PaddingIdx = {p} but the table has no rows"
-                : $"PaddingIdx = {p} is out of range; valid values are {-numEmbeddings}..{numEmbeddings - 1} (negative counts from the end)");
-        return p < 0 ? p + numEmbeddings : p;
-    }
-
-    private static void Initialize(EmbeddingTable table, Initializer initializer, ulong seed)
+    internal static void Initialize(EmbeddingTable table, Initializer initializer, ulong seed)
     {
         var random = new SeededRandom(seed);
         if (table.Dims == 0 || table.NumEmbeddings == 0)
@@ -217,5 +243,5 @@ public sealed partial class Embedding : IDisposable
     }
 
     /// <summary>Frees the weights.</summary>
-    public void Dispose() => Weight.Dispose();
+    public void Dispose() => (Rows as IDisposable)?.Dispose();
 }

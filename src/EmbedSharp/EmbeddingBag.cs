@@ -1,7 +1,7 @@
 using EmbedSharp.Diagnostics;
+using EmbedSharp.Initializers;
 using EmbedSharp.Numerics;
-using EmbedSharp.Optimizers;
-using EmbedSharp.Sparse;
+using EmbedSharp.Quantization;
 using EmbedSharp.Tables;
 
 namespace EmbedSharp;
@@ -27,85 +27,121 @@ namespace EmbedSharp;
 /// before anything (including max-norm renormalisation) is modified; <c>offsets[^1] != indices.Length</c>
 /// with <c>IncludeLastOffset</c> is rejected; <c>ScaleGradByFreq</c> divides by the true count (torch's
 /// CPU bag backward reads a neighbour's count); the gradient is always a coalesced
-/// <see cref="SparseGradient"/>, also in max mode and with <c>ScaleGradByFreq</c>.</para>
+/// <see cref="Sparse.SparseGradient"/>, also in max mode and with <c>ScaleGradByFreq</c>.</para>
 /// </remarks>
-public sealed class EmbeddingBag : IDisposable
+public sealed partial class EmbeddingBag : IDisposable
 {
-    /// <summary>Creates the layer with weights drawn from N(0, 1) and the padding row (if any) zeroed, as PyTorch.</summary>
+    /// <summary>
+    /// Creates the layer with weights drawn by the options' initializer (PyTorch's N(0, 1) by default) from the
+    /// options' seed (0 by default, so the layer is the same on every run, as <see cref="Embedding"/>), and the
+    /// padding row (if any) zeroed, as PyTorch.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is negative, <c>PaddingIdx</c> is outside
     /// <c>[-numEmbeddings, numEmbeddings)</c>, <c>MaxNorm</c> is not a finite number &gt; 0, <c>NormType</c> is
     /// not &gt; 0, or <c>Mode</c> is not a defined <see cref="PoolingMode"/>.</exception>
-    /// <exception cref="NotSupportedException"><c>ScaleGradByFreq</c> with <see cref="PoolingMode.Max"/>.</exception>
+    /// <exception cref="NotSupportedException"><c>ScaleGradByFreq</c> with <see cref="PoolingMode.Max"/>, or a <c>Scale</c> other than 1.</exception>
     public EmbeddingBag(int numEmbeddings, int dims, EmbeddingBagOptions? options = null)
     {
         const string op = "embedding_bag.create";
         options ??= new EmbeddingBagOptions();
         Guard.NonNegative(op, numEmbeddings);
         Guard.NonNegative(op, dims);
-        if (!Enum.IsDefined(options.Mode))
-            ThrowHelper.ArgumentOutOfRange(op, "Mode", options.Mode, $"mode {options.Mode} is unknown; valid values are Sum, Mean, Max");
-        int? padding = null;
-        if (options.PaddingIdx is int p)
-        {
-            if (p < -numEmbeddings || p >= numEmbeddings)
-                ThrowHelper.ArgumentOutOfRange(op, "PaddingIdx", p, $"paddingIdx {p} is out of range; valid values are {-numEmbeddings}..{numEmbeddings - 1}");
-            padding = p < 0 ? p + numEmbeddings : p;
-        }
-        if (options.MaxNorm is double maxNorm)
-            Guard.PositiveFinite(op, maxNorm, "MaxNorm");
-        if (!(options.NormType > 0))
-            ThrowHelper.ArgumentOutOfRange(op, "NormType", options.NormType, $"normType {options.NormType} is not supported; valid values are numbers > 0 or +∞");
-        if (options.ScaleGradByFreq && options.Mode == PoolingMode.Max)
-            ThrowHelper.NotSupported(op, "ScaleGradByFreq is not supported with PoolingMode.Max (the gradient of a max has no per-id frequency); use Sum or Mean");
+        PaddingIdx = Configure(op, numEmbeddings, options);
+        var table = new EmbeddingTable(numEmbeddings, dims, options.DType);
+        Embedding.Initialize(table, Initializer, Seed);
+        if (PaddingIdx is int pad)
+            table.ClearRow(pad);
+        Rows = table;
+    }
 
-        NumEmbeddings = numEmbeddings;
-        Dims = dims;
+    /// <summary>A bag over existing rows (owned by the layer from now on): dense for training, or quantized for reading.</summary>
+    private EmbeddingBag(string op, IEmbeddingRows rows, EmbeddingBagOptions options)
+    {
+        PaddingIdx = Configure(op, rows.NumEmbeddings, options);
+        if (rows is not EmbeddingTable && options.MaxNorm is not null)
+            ThrowHelper.NotSupported(op, "MaxNorm needs a dense table (quantized rows cannot be renormalised in place); dequantize the table or leave MaxNorm null");
+        Rows = rows;
+    }
+
+    /// <summary>
+    /// A bag that pools the rows of <paramref name="table"/> in place (not copied; the layer owns it from now on),
+    /// e.g. one table of a <see cref="TableCollection"/> or a table built elsewhere. The options' initializer is not used.
+    /// </summary>
+    internal static EmbeddingBag Over(EmbeddingTable table, EmbeddingBagOptions options) => new("embedding_bag.create", table, options);
+
+    /// <summary>
+    /// A read-only bag over MLX-quantized rows (what <see cref="QuantizedEmbeddingBag"/> wraps): each looked-up
+    /// row is dequantized on the fly, and no dense copy is made. Training calls throw.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><c>MaxNorm</c> is set (quantized rows cannot be renormalised in place).</exception>
+    public static EmbeddingBag FromQuantized(QuantizedTable table, EmbeddingBagOptions? options = null) =>
+        new("embedding_bag.from_quantized", Guard.NotNull("embedding_bag.from_quantized", table), options ?? new EmbeddingBagOptions());
+
+    /// <summary>Validates the options (all through <see cref="LookupArguments"/>) and keeps them; returns the normalised padding row.</summary>
+    private int? Configure(string op, int numEmbeddings, EmbeddingBagOptions options)
+    {
+        LookupArguments.Mode(op, options.Mode, scaleGradByFreq: false);
+        int? padding = LookupArguments.PaddingIdx(op, options.PaddingIdx, numEmbeddings);
+        LookupArguments.MaxNorm(op, options.MaxNorm, options.NormType);
+        LookupArguments.Mode(op, options.Mode, options.ScaleGradByFreq);
+        if (options.Scale != 1f)
+            ThrowHelper.NotSupported(op, $"Scale = {options.Scale} is not supported by a bag (its outputs are sums, means or maxima of rows); leave it 1 and scale the pooled output");
+        LookupArguments.DType(op, options.DType);
         Mode = options.Mode;
-        PaddingIdx = padding;
         MaxNorm = options.MaxNorm;
         NormType = options.NormType;
         ScaleGradByFreq = options.ScaleGradByFreq;
         IncludeLastOffset = options.IncludeLastOffset;
-        Weight = new EmbeddingTable(numEmbeddings, dims, options.DType);
-
-        var rng = new SeededRandom(options.Seed ?? (ulong)Random.Shared.NextInt64());
-        var row = new float[dims];
-        for (int r = 0; r < numEmbeddings; r++)
-        {
-            for (int d = 0; d < dims; d++)
-                row[d] = (float)rng.NextNormal();
-            Weight.WriteRowUnchecked(r, row);
-        }
-        if (padding is int pad)
-            Weight.ClearRow(pad);
+        Remap = options.Remap ?? IdRemap.Identity;
+        Initializer = options.Initializer ?? Initializer.TorchDefault;
+        Seed = options.Seed;
+        Frozen = options.Frozen;
+        return padding;
     }
 
-    /// <summary>Number of rows of <see cref="Weight"/>.</summary>
-    public int NumEmbeddings { get; }
+    /// <summary>Number of rows.</summary>
+    public int NumEmbeddings => Rows.NumEmbeddings;
 
     /// <summary>Length of each row and of each pooled output.</summary>
-    public int Dims { get; }
+    public int Dims => Rows.Dims;
+
+    /// <summary>Where the rows live: the dense <see cref="Weight"/>, or a quantized table (<see cref="FromQuantized"/>).</summary>
+    public IEmbeddingRows Rows { get; }
 
     /// <summary>The pooling rule.</summary>
-    public PoolingMode Mode { get; }
+    public PoolingMode Mode { get; private set; }
 
     /// <summary>The padding row, normalised to <c>[0, NumEmbeddings)</c>, or null.</summary>
     public int? PaddingIdx { get; }
 
     /// <summary>The max-norm limit, or null.</summary>
-    public double? MaxNorm { get; }
+    public double? MaxNorm { get; private set; }
 
     /// <summary>The p of the max-norm p-norm.</summary>
-    public double NormType { get; }
+    public double NormType { get; private set; }
 
     /// <summary>Whether the weight gradient is divided by each id's frequency in the batch.</summary>
-    public bool ScaleGradByFreq { get; }
+    public bool ScaleGradByFreq { get; private set; }
 
     /// <summary>Whether 1-D offsets carry a closing entry.</summary>
-    public bool IncludeLastOffset { get; }
+    public bool IncludeLastOffset { get; private set; }
 
-    /// <summary>The <c>NumEmbeddings × Dims</c> weight, owned by the layer.</summary>
-    public EmbeddingTable Weight { get; }
+    /// <summary>How int64 <c>indices</c> map to rows (<see cref="IdRemap.Identity"/> unless set in the options).</summary>
+    public IdRemap Remap { get; private set; } = IdRemap.Identity;
+
+    /// <summary>The initializer the weights were drawn with.</summary>
+    public Initializer Initializer { get; private set; } = Initializer.TorchDefault;
+
+    /// <summary>The initializer's seed.</summary>
+    public ulong Seed { get; private set; }
+
+    /// <summary>When true, the backward calls throw (a frozen or a quantized table).</summary>
+    public bool Frozen { get; private set; }
+
+    /// <summary>The dense <c>NumEmbeddings × Dims</c> weight, owned by the layer.</summary>
+    /// <exception cref="InvalidOperationException">The layer reads a quantized table (see <see cref="Rows"/>).</exception>
+    public EmbeddingTable Weight => Rows as EmbeddingTable
+        ?? throw new InvalidOperationException(ThrowHelper.Format("embedding_bag", "the layer reads a quantized table (Rows), which has no dense Weight; dequantize it to train"));
 
     private int Padding => PaddingIdx ?? -1;
 
@@ -118,7 +154,7 @@ public sealed class EmbeddingBag : IDisposable
     /// Must start at 0 and be non-decreasing; equal neighbours give empty bags.</param>
     /// <param name="perSampleWeights">One weight per id (sum mode only), or empty (<c>default</c>).</param>
     /// <param name="destination">Receives the pooled rows, row-major; at least <c>B · Dims</c> long.</param>
-    /// <remarks>With <c>MaxNorm</c> set, looked-up rows are first renormalised in place (see <see cref="EmbeddingBagOptions.MaxNorm"/>).</remarks>
+    /// <remarks>With <c>MaxNorm</c> set, looked-up rows are first renormalised in place (see <see cref="EmbeddingOptions.MaxNorm"/>).</remarks>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside <c>[0, NumEmbeddings)</c>.</exception>
     /// <exception cref="ArgumentException">Malformed offsets, or a span of the wrong length.</exception>
     /// <exception cref="NotSupportedException">Per-sample weights outside sum mode.</exception>
@@ -128,6 +164,14 @@ public sealed class EmbeddingBag : IDisposable
         using var bags = BagBatch.FromOffsets(op, NumEmbeddings, indices, offsets, IncludeLastOffset);
         ForwardCore(op, indices, bags, destination, perSampleWeights);
     }
+
+    /// <summary>
+    /// The local rows of 64-bit global ids, through <see cref="Remap"/>: pass the result as <c>indices</c> to
+    /// any overload (the int64 boundary of a pooled lookup; the overloads themselves take int32 rows, the
+    /// index type PyTorch's bags share with their offsets).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id has no slot in the remap, or its slot is outside <c>[0, NumEmbeddings)</c>.</exception>
+    public int[] ToSlots(ReadOnlySpan<long> globalIds) => LookupArguments.Slots("embedding_bag.slots", globalIds, NumEmbeddings, Remap);
 
     /// <summary>Pools a fixed-length 2-D batch: <paramref name="indices"/> is <c>[batchSize, bagLength]</c> row-major, one bag per row.</summary>
     /// <remarks>Offsets are not taken, and <c>IncludeLastOffset</c> does not apply (PyTorch 1.13 drops the last row then; we never do).</remarks>
@@ -164,118 +208,23 @@ public sealed class EmbeddingBag : IDisposable
         return result;
     }
 
-    private void ForwardCore(string op, ReadOnlySpan<int> indices, in BagBatch bags, Span<float> destination, ReadOnlySpan<float> psw)
+    /// <summary>The forward after CSR validation: storage decides the kernel (dense pooled lookup, or quantized bags).</summary>
+    internal void ForwardCore(string op, ReadOnlySpan<int> indices, in BagBatch bags, Span<float> destination, ReadOnlySpan<float> psw)
     {
         CheckPerSampleWeights(op, indices.Length, psw);
         Guard.MinLength(op, destination.Length, (long)bags.Count * Dims, $"B × Dims = {bags.Count} × {Dims}");
+        if (Rows is QuantizedTable quantized)
+        {
+            quantized.PoolUnchecked(Mode, indices, bags.Starts, bags.End, psw, Padding, destination);
+            return;
+        }
         if (MaxNorm is double maxNorm)
             PooledLookup.Renorm(Weight, indices, maxNorm, NormType);
         PooledLookup.Forward(Weight, Mode, indices, bags, psw, Padding, destination);
     }
 
-    /// <summary>
-    /// The weight gradient of the 1-D forward for upstream gradient <paramref name="gradOutput"/>
-    /// (<c>B × Dims</c>, the loss being <c>Σ out · gradOutput</c>), coalesced: distinct rows ascending.
-    /// </summary>
-    /// <remarks>
-    /// Sum/mean: <c>gW[indices[j]] += gradOutput[b] · w_j · (1/|M_b| for mean) · (1/count(indices[j]) with ScaleGradByFreq)</c>,
-    /// count over the whole batch; padding positions contribute nothing. Max: each <c>gradOutput[b, d]</c> goes to the
-    /// row at the first position attaining the maximum; the maximum is recomputed from the current weights, so call
-    /// this before changing them. <paramref name="gradPerSampleWeights"/>, when not empty, receives
-    /// <c>dot(gradOutput[b], W[indices[j]])</c> (0 at padding positions).
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException">An id is outside <c>[0, NumEmbeddings)</c>.</exception>
-    /// <exception cref="ArgumentException">Malformed offsets or a span of the wrong length.</exception>
-    /// <exception cref="NotSupportedException">Per-sample weights outside sum mode.</exception>
-    public SparseGradient Backward(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, ReadOnlySpan<float> gradOutput,
-        ReadOnlySpan<float> perSampleWeights = default, Span<float> gradPerSampleWeights = default)
-    {
-        const string op = "embedding_bag.backward";
-        using var bags = BagBatch.FromOffsets(op, NumEmbeddings, indices, offsets, IncludeLastOffset);
-        return BackwardCore(op, indices, bags, gradOutput, perSampleWeights, gradPerSampleWeights);
-    }
-
-    /// <summary>The weight gradient of the 2-D forward; see the 1-D overload for the rules.</summary>
-    /// <inheritdoc cref="Backward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
-    public SparseGradient Backward(ReadOnlySpan<int> indices, int batchSize, int bagLength, ReadOnlySpan<float> gradOutput,
-        ReadOnlySpan<float> perSampleWeights = default, Span<float> gradPerSampleWeights = default)
-    {
-        const string op = "embedding_bag.backward";
-        using var bags = BagBatch.FromFixed(op, NumEmbeddings, indices, batchSize, bagLength);
-        return BackwardCore(op, indices, bags, gradOutput, perSampleWeights, gradPerSampleWeights);
-    }
-
-    /// <summary>
-    /// Backward fused with an optimizer step: the coalesced gradient of the 1-D forward is applied
-    /// to <see cref="Weight"/> by <paramref name="optimizer"/> row by row, once per touched row.
-    /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="optimizer"/> does not update this layer's <see cref="Weight"/>.</exception>
-    /// <inheritdoc cref="Backward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
-    public void BackwardAndStep(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, ReadOnlySpan<float> gradOutput, SparseOptimizer optimizer,
-        ReadOnlySpan<float> perSampleWeights = default, Span<float> gradPerSampleWeights = default)
-    {
-        const string op = "embedding_bag.backward_step";
-        SparseOptimizer.CheckUpdates(op, optimizer, Weight);
-        using var bags = BagBatch.FromOffsets(op, NumEmbeddings, indices, offsets, IncludeLastOffset);
-        StepCore(op, indices, bags, gradOutput, optimizer, perSampleWeights, gradPerSampleWeights);
-    }
-
-    /// <summary>Backward fused with an optimizer step, for a 2-D batch.</summary>
-    /// <inheritdoc cref="BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{float}, SparseOptimizer, ReadOnlySpan{float}, Span{float})"/>
-    public void BackwardAndStep(ReadOnlySpan<int> indices, int batchSize, int bagLength, ReadOnlySpan<float> gradOutput, SparseOptimizer optimizer,
-        ReadOnlySpan<float> perSampleWeights = default, Span<float> gradPerSampleWeights = default)
-    {
-        const string op = "embedding_bag.backward_step";
-        SparseOptimizer.CheckUpdates(op, optimizer, Weight);
-        using var bags = BagBatch.FromFixed(op, NumEmbeddings, indices, batchSize, bagLength);
-        StepCore(op, indices, bags, gradOutput, optimizer, perSampleWeights, gradPerSampleWeights);
-    }
-
-    /// <summary>
-    /// Sum and mean: each row's gradient is summed straight from the bags' upstream rows just before
-    /// the optimizer updates it (no materialised gradient). Max routes through the coalesced gradient.
-    /// </summary>
-    private void StepCore(string op, ReadOnlySpan<int> indices, in BagBatch bags, ReadOnlySpan<float> gradOutput, SparseOptimizer optimizer,
-        ReadOnlySpan<float> psw, Span<float> gradPsw)
-    {
-        if (Mode == PoolingMode.Max)
-        {
-            optimizer.Step(BackwardCore(op, indices, bags, gradOutput, psw, gradPsw));
-            return;
-        }
-        CheckBackward(op, indices, bags, gradOutput, psw, gradPsw);
-        var (bagOf, scale) = PooledBackward.Prepare(Weight, Mode, indices, bags, gradOutput, psw, Padding, ScaleGradByFreq, gradPsw);
-        optimizer.Step(indices, Padding, null, new GradientSource(gradOutput, Dims, bagOf, scale));
-    }
-
-    private SparseGradient BackwardCore(string op, ReadOnlySpan<int> indices, in BagBatch bags, ReadOnlySpan<float> gradOutput,
-        ReadOnlySpan<float> psw, Span<float> gradPsw)
-    {
-        CheckBackward(op, indices, bags, gradOutput, psw, gradPsw);
-        return PooledBackward.Backward(Weight, Mode, indices, bags, gradOutput, psw, Padding, ScaleGradByFreq, gradPsw);
-    }
-
-    private void CheckBackward(string op, ReadOnlySpan<int> indices, in BagBatch bags, ReadOnlySpan<float> gradOutput,
-        ReadOnlySpan<float> psw, Span<float> gradPsw)
-    {
-        CheckPerSampleWeights(op, indices.Length, psw);
-        Guard.Length(op, gradOutput.Length, (long)bags.Count * Dims, $"B × Dims = {bags.Count} × {Dims}");
-        if (!gradPsw.IsEmpty)
-        {
-            if (psw.IsEmpty && indices.Length > 0)
-                ThrowHelper.Argument(op, "gradPerSampleWeights", "gradPerSampleWeights was given but perSampleWeights was not");
-            Guard.Length(op, gradPsw.Length, indices.Length, "one per id");
-        }
-    }
-
-    private void CheckPerSampleWeights(string op, int count, ReadOnlySpan<float> psw)
-    {
-        if (psw.IsEmpty)
-            return;
-        if (Mode != PoolingMode.Sum)
-            ThrowHelper.NotSupported(op, $"perSampleWeights is only supported with PoolingMode.Sum, not {Mode}");
-        Guard.Length(op, psw.Length, count, "one weight per id, the shape of indices");
-    }
+    private void CheckPerSampleWeights(string op, int count, ReadOnlySpan<float> psw) =>
+        LookupArguments.PerSampleWeights(op, Mode, count, psw);
 
     private static T[] Flatten<T>(T[,] a)
     {
@@ -286,6 +235,6 @@ public sealed class EmbeddingBag : IDisposable
         return flat;
     }
 
-    /// <summary>Frees <see cref="Weight"/>.</summary>
-    public void Dispose() => Weight.Dispose();
+    /// <summary>Frees the rows.</summary>
+    public void Dispose() => (Rows as IDisposable)?.Dispose();
 }

@@ -4,10 +4,11 @@ using EmbedSharp.Tables;
 namespace EmbedSharp;
 
 /// <summary>
-/// Options of an <see cref="Embedding"/>, named as PyTorch's <c>nn.Embedding</c> arguments.
-/// All are validated when the layer is built.
+/// Options of an <see cref="Embedding"/>, named as PyTorch's <c>nn.Embedding</c> arguments, and the base of
+/// every lookup layer's options (<see cref="EmbeddingBagOptions"/> adds pooling). All are validated, by
+/// <c>LookupArguments</c>, when the layer is built.
 /// </summary>
-public sealed record EmbeddingOptions
+public record EmbeddingOptions
 {
     /// <summary>
     /// The padding row, or null. Negative values count from the end (<c>-1</c> is the last row), as in
@@ -18,9 +19,10 @@ public sealed record EmbeddingOptions
 
     /// <summary>
     /// If set (must be &gt; 0), each distinct looked-up row whose <see cref="NormType"/>-norm exceeds it is
-    /// rescaled in place by <c>MaxNorm / (norm + 1e-7)</c> before the lookup, as PyTorch does.
+    /// rescaled in place by <c>MaxNorm / (norm + 1e-7)</c> before the lookup, as PyTorch does (the scale is
+    /// computed in double and applied in float32). Must be a finite number &gt; 0.
     /// </summary>
-    public float? MaxNorm { get; init; }
+    public double? MaxNorm { get; init; }
 
     /// <summary>The p of the p-norm used by <see cref="MaxNorm"/>: any p &gt; 0, or <see cref="double.PositiveInfinity"/>. Default 2.</summary>
     public double NormType { get; init; } = 2;
@@ -34,11 +36,16 @@ public sealed record EmbeddingOptions
     /// <summary>How new weights are drawn. Default <see cref="Initializer.TorchDefault"/> (N(0, 1)).</summary>
     public Initializer? Initializer { get; init; }
 
-    /// <summary>Seed of the initializer's generator. Default 0.</summary>
+    /// <summary>Seed of the initializer's generator. Default 0, so a new layer is the same on every run.</summary>
     public ulong Seed { get; init; }
 
     /// <summary>Storage type of the table. Default float32.</summary>
     public DType DType { get; init; } = DType.Float32;
+
+    /// <summary>
+    /// How int64 <c>indices</c> map to local rows; null (the default) is <see cref="IdRemap.Identity"/>, id i is row i.
+    /// </summary>
+    public IdRemap? Remap { get; init; }
 
     /// <summary>When true, <see cref="Embedding.Backward(ReadOnlySpan{int}, ReadOnlySpan{float})"/> refuses to run.</summary>
     public bool Frozen { get; init; }

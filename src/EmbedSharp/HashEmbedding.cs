@@ -64,34 +64,34 @@ public sealed class HashEmbedding : IDisposable
     public ulong Seed { get; }
 
     /// <summary>
-    /// Writes the component buckets (<c>buckets[t·k + i] = h_i(ids[t])</c>) and importance rows
-    /// (<c>importanceRows[t] = r(ids[t])</c>) of each id.
+    /// Writes the component buckets (<c>buckets[t·k + i] = h_i(indices[t])</c>) and importance rows
+    /// (<c>importanceRows[t] = r(indices[t])</c>) of each id.
     /// </summary>
     /// <exception cref="ArgumentException">A destination is too short.</exception>
-    public void GetBuckets(ReadOnlySpan<long> ids, Span<int> buckets, Span<int> importanceRows)
+    public void GetBuckets(ReadOnlySpan<long> indices, Span<int> buckets, Span<int> importanceRows)
     {
         const string op = "hash_embedding.buckets";
-        Guard.MinLength(op, buckets.Length, (long)ids.Length * NumHashes, "ids.Length × numHashes");
-        Guard.MinLength(op, importanceRows.Length, ids.Length, "one row per id");
+        Guard.MinLength(op, buckets.Length, (long)indices.Length * NumHashes, "indices.Length × numHashes");
+        Guard.MinLength(op, importanceRows.Length, indices.Length, "one row per id");
         int k = NumHashes;
         for (int i = 0; i < k; i++)
         {
             ulong key = IdHashing.Mix(Seed + (ulong)i);
-            for (int t = 0; t < ids.Length; t++)
-                buckets[t * k + i] = IdHashing.BucketUnchecked(ids[t], key, Components.NumEmbeddings);
+            for (int t = 0; t < indices.Length; t++)
+                buckets[t * k + i] = IdHashing.BucketUnchecked(indices[t], key, Components.NumEmbeddings);
         }
-        IdHashing.Buckets(ids, Seed + (ulong)k, Importance.NumEmbeddings, importanceRows);
+        IdHashing.Buckets(indices, Seed + (ulong)k, Importance.NumEmbeddings, importanceRows);
     }
 
-    /// <summary>Writes <c>e(ids[t])</c> to <c>destination[t·dims ..]</c> (see the class remarks for the formula).</summary>
-    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>ids.Length · dims</c>.</exception>
-    public void Forward(ReadOnlySpan<long> ids, Span<float> destination)
+    /// <summary>Writes <c>e(indices[t])</c> to <c>destination[t·dims ..]</c> (see the class remarks for the formula).</summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>indices.Length · dims</c>.</exception>
+    public void Forward(ReadOnlySpan<long> indices, Span<float> destination)
     {
         const string op = "hash_embedding.forward";
         int d = Dims, k = NumHashes;
-        Guard.MinLength(op, destination.Length, (long)ids.Length * d, "ids.Length × dims");
-        (_, float[] components, float[] weights) = Gather(ids);
-        for (int t = 0; t < ids.Length; t++)
+        Guard.MinLength(op, destination.Length, (long)indices.Length * d, "indices.Length × dims");
+        (_, float[] components, float[] weights) = Gather(indices);
+        for (int t = 0; t < indices.Length; t++)
         {
             Span<float> dst = destination.Slice(t * d, d);
             dst.Clear();
@@ -101,22 +101,22 @@ public sealed class HashEmbedding : IDisposable
     }
 
     /// <summary>
-    /// Gradients of <c>loss = Σ Forward(ids) ⊙ gradOutput</c>:
+    /// Gradients of <c>loss = Σ Forward(indices) ⊙ gradOutput</c>:
     /// <c>∂C[h_i(x)] += P[r(x), i] · g</c> and <c>∂P[r(x), i] += C[h_i(x)] · g</c>, summed over positions.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="gradOutput"/> does not hold <c>ids.Length · dims</c> values.</exception>
+    /// <exception cref="ArgumentException"><paramref name="gradOutput"/> does not hold <c>indices.Length · dims</c> values.</exception>
     /// <exception cref="InvalidOperationException">A table is frozen.</exception>
-    public HashEmbeddingGradient Backward(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradOutput)
+    public HashEmbeddingGradient Backward(ReadOnlySpan<long> indices, ReadOnlySpan<float> gradOutput)
     {
         const string op = "hash_embedding.backward";
         int d = Dims, k = NumHashes;
-        Guard.Length(op, gradOutput.Length, (long)ids.Length * d, "ids.Length × dims");
-        (int[] buckets, float[] components, float[] weights) = Gather(ids);
-        int[] rows = new int[ids.Length];
-        IdHashing.Buckets(ids, Seed + (ulong)k, Importance.NumEmbeddings, rows);
-        float[] gradComponents = new float[(long)ids.Length * k * d];
-        float[] gradWeights = new float[(long)ids.Length * k];
-        for (int t = 0; t < ids.Length; t++)
+        Guard.Length(op, gradOutput.Length, (long)indices.Length * d, "indices.Length × dims");
+        (int[] buckets, float[] components, float[] weights) = Gather(indices);
+        int[] rows = new int[indices.Length];
+        IdHashing.Buckets(indices, Seed + (ulong)k, Importance.NumEmbeddings, rows);
+        float[] gradComponents = new float[(long)indices.Length * k * d];
+        float[] gradWeights = new float[(long)indices.Length * k];
+        for (int t = 0; t < indices.Length; t++)
         {
             ReadOnlySpan<float> g = gradOutput.Slice(t * d, d);
             for (int i = 0; i < k; i++)
@@ -129,15 +129,15 @@ public sealed class HashEmbedding : IDisposable
         return new HashEmbeddingGradient(Components.Backward(buckets, gradComponents), Importance.Backward(rows, gradWeights));
     }
 
-    private (int[] Buckets, float[] Components, float[] Weights) Gather(ReadOnlySpan<long> ids)
+    private (int[] Buckets, float[] Components, float[] Weights) Gather(ReadOnlySpan<long> indices)
     {
         int k = NumHashes;
-        int[] buckets = new int[(long)ids.Length * k];
-        int[] rows = new int[ids.Length];
-        GetBuckets(ids, buckets, rows);
+        int[] buckets = new int[(long)indices.Length * k];
+        int[] rows = new int[indices.Length];
+        GetBuckets(indices, buckets, rows);
         float[] components = new float[(long)buckets.Length * Dims];
         Components.Forward(buckets, components);
-        float[] weights = new float[(long)ids.Length * k];
+        float[] weights = new float[(long)indices.Length * k];
         Importance.Forward(rows, weights);
         return (buckets, components, weights);
     }

@@ -6,7 +6,7 @@ using EmbedSharp.Sparse;
 namespace EmbedSharp;
 
 /// <summary>Gradients of a <see cref="MixedDimensionEmbedding"/> backward pass.</summary>
-/// <param name="Blocks">Sparse gradient of each block's table (row ids local to the block).</param>
+/// <param name="Blocks">Sparse gradient of each block's table (row indices local to the block).</param>
 /// <param name="Projections">Dense gradient of each block's projection, <c>blockDims[b] × Dims</c> row-major.</param>
 public sealed record MixedDimensionGradient(SparseGradient[] Blocks, float[][] Projections);
 
@@ -16,8 +16,8 @@ public sealed record MixedDimensionGradient(SparseGradient[] Blocks, float[][] P
 /// own width <c>d_b</c>, and a learned <c>d_b × D</c> projection brings every vector to the common width <c>D</c>.
 /// </summary>
 /// <remarks>
-/// For id <c>x</c> in block <c>b</c> (starting at id <c>s_b</c>): <c>out = E_b[x − s_b] · P_b</c>. Frequent ids get
-/// wide vectors, rare ids narrow ones, so memory follows usefulness. <see cref="PowerLawDims"/> gives the
+/// For id <c>x</c> in block <c>b</c> (starting at id <c>s_b</c>): <c>out = E_b[x − s_b] · P_b</c>. Frequent indices get
+/// wide vectors, rare indices narrow ones, so memory follows usefulness. <see cref="PowerLawDims"/> gives the
 /// paper's width rule. Tables start <c>N(0, 1)</c> and projections <c>N(0, 1/d_b)</c>, so outputs start with
 /// about unit variance.
 /// </remarks>
@@ -33,7 +33,7 @@ public sealed class MixedDimensionEmbedding : IDisposable
     /// <param name="dims">Common output width <c>D</c>.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <exception cref="ArgumentException">The two lists differ in length or are empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or the blocks exceed <see cref="int.MaxValue"/> ids.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or the blocks exceed <see cref="int.MaxValue"/> indices.</exception>
     public MixedDimensionEmbedding(ReadOnlySpan<int> blockSizes, ReadOnlySpan<int> blockDims, int dims, ulong seed = 0)
     {
         const string op = "mixed_embedding.create";
@@ -51,7 +51,7 @@ public sealed class MixedDimensionEmbedding : IDisposable
             total += blockSizes[b];
         }
         if (total > int.MaxValue)
-            ThrowHelper.ArgumentOutOfRange(op, nameof(blockSizes), total, $"the blocks hold {total} ids, more than {int.MaxValue}");
+            ThrowHelper.ArgumentOutOfRange(op, nameof(blockSizes), total, $"the blocks hold {total} indices, more than {int.MaxValue}");
         NumEmbeddings = (int)total;
         Dims = dims;
         _starts = new int[blockSizes.Length + 1];
@@ -70,13 +70,13 @@ public sealed class MixedDimensionEmbedding : IDisposable
         }
     }
 
-    /// <summary>Total ids over all blocks.</summary>
+    /// <summary>Total indices over all blocks.</summary>
     public int NumEmbeddings { get; }
 
     /// <summary>Common output width <c>D</c>.</summary>
     public int Dims { get; }
 
-    /// <summary>The per-block tables (row ids local to each block).</summary>
+    /// <summary>The per-block tables (row indices local to each block).</summary>
     public IReadOnlyList<Embedding> Blocks => _blocks;
 
     /// <summary>First id of block <paramref name="block"/>.</summary>
@@ -113,33 +113,33 @@ public sealed class MixedDimensionEmbedding : IDisposable
         return dims;
     }
 
-    /// <summary>Writes <c>out[t] = E_b[ids[t] − s_b] · P_b</c> for each id.</summary>
+    /// <summary>Writes <c>out[t] = E_b[indices[t] − s_b] · P_b</c> for each id.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside <c>[0, NumEmbeddings)</c> (nothing is written).</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
-    public void Forward(ReadOnlySpan<int> ids, Span<float> destination)
+    public void Forward(ReadOnlySpan<int> indices, Span<float> destination)
     {
         const string op = "mixed_embedding.forward";
-        CheckIds(op, ids);
-        Guard.MinLength(op, destination.Length, (long)ids.Length * Dims, "ids.Length × Dims");
+        CheckIds(op, indices);
+        Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, "indices.Length × Dims");
         float[] row = new float[MaxBlockDims()];
-        for (int t = 0; t < ids.Length; t++)
+        for (int t = 0; t < indices.Length; t++)
         {
-            int b = BlockOf(ids[t]);
+            int b = BlockOf(indices[t]);
             int db = Blocks[b].Dims;
-            Blocks[b].Forward([ids[t] - _starts[b]], row.AsSpan(0, db));
+            Blocks[b].Forward([indices[t] - _starts[b]], row.AsSpan(0, db));
             Project(row.AsSpan(0, db), _projections[b], destination.Slice(t * Dims, Dims));
         }
     }
 
     /// <summary>Plain reference of <see cref="Forward"/> (scalar loops over the weights), for tests.</summary>
-    internal void ForwardReference(ReadOnlySpan<int> ids, Span<float> destination)
+    internal void ForwardReference(ReadOnlySpan<int> indices, Span<float> destination)
     {
-        for (int t = 0; t < ids.Length; t++)
+        for (int t = 0; t < indices.Length; t++)
         {
-            int b = BlockOf(ids[t]);
+            int b = BlockOf(indices[t]);
             int db = Blocks[b].Dims;
             float[] e = new float[db];
-            Blocks[b].Weight.ReadRow(ids[t] - _starts[b], e);
+            Blocks[b].Weight.ReadRow(indices[t] - _starts[b], e);
             for (int c = 0; c < Dims; c++)
             {
                 float s = 0;
@@ -151,17 +151,17 @@ public sealed class MixedDimensionEmbedding : IDisposable
     }
 
     /// <summary>
-    /// Gradients of <c>loss = Σ Forward(ids) ⊙ gradOutput</c>: <c>∂E_b[r] += P_b · g</c> and
+    /// Gradients of <c>loss = Σ Forward(indices) ⊙ gradOutput</c>: <c>∂E_b[r] += P_b · g</c> and
     /// <c>∂P_b += E_b[r]ᵀ · g</c> for every id in block <c>b</c>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is out of range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="gradOutput"/> does not hold <c>ids.Length · Dims</c> values.</exception>
+    /// <exception cref="ArgumentException"><paramref name="gradOutput"/> does not hold <c>indices.Length · Dims</c> values.</exception>
     /// <exception cref="InvalidOperationException">A block table is frozen.</exception>
-    public MixedDimensionGradient Backward(ReadOnlySpan<int> ids, ReadOnlySpan<float> gradOutput)
+    public MixedDimensionGradient Backward(ReadOnlySpan<int> indices, ReadOnlySpan<float> gradOutput)
     {
         const string op = "mixed_embedding.backward";
-        CheckIds(op, ids);
-        Guard.Length(op, gradOutput.Length, (long)ids.Length * Dims, "ids.Length × Dims");
+        CheckIds(op, indices);
+        Guard.Length(op, gradOutput.Length, (long)indices.Length * Dims, "indices.Length × Dims");
         int nb = Blocks.Count;
         var local = new List<int>[nb];
         var gradRows = new List<float>[nb];
@@ -173,13 +173,13 @@ public sealed class MixedDimensionEmbedding : IDisposable
             projGrads[b] = new float[_projections[b].Length];
         }
         float[] e = new float[MaxBlockDims()];
-        for (int t = 0; t < ids.Length; t++)
+        for (int t = 0; t < indices.Length; t++)
         {
-            int b = BlockOf(ids[t]);
+            int b = BlockOf(indices[t]);
             int db = Blocks[b].Dims;
             ReadOnlySpan<float> g = gradOutput.Slice(t * Dims, Dims);
-            local[b].Add(ids[t] - _starts[b]);
-            Blocks[b].Forward([ids[t] - _starts[b]], e.AsSpan(0, db));
+            local[b].Add(indices[t] - _starts[b]);
+            Blocks[b].Forward([indices[t] - _starts[b]], e.AsSpan(0, db));
             for (int j = 0; j < db; j++)
             {
                 ReadOnlySpan<float> pj = _projections[b].AsSpan(j * Dims, Dims);
@@ -216,11 +216,11 @@ public sealed class MixedDimensionEmbedding : IDisposable
         return m;
     }
 
-    private void CheckIds(string op, ReadOnlySpan<int> ids)
+    private void CheckIds(string op, ReadOnlySpan<int> indices)
     {
-        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(ids, NumEmbeddings);
+        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(indices, NumEmbeddings);
         if (firstBad >= 0)
-            ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[firstBad], firstBad, NumEmbeddings);
+            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[firstBad], firstBad, NumEmbeddings);
     }
 
     /// <summary>Frees every block table.</summary>

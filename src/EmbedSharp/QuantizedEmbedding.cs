@@ -42,11 +42,16 @@ public sealed class QuantizedEmbedding
         QuantizationArguments.ValidateQuantize("float32", [numEmbeddings, dims], mode.ToMlxName(), groupSize, bits);
         using var dense = new Embedding(numEmbeddings, dims, new EmbeddingOptions { Initializer = Initializer.MlxDefault, Seed = seed });
         Table = QuantizedTable.Quantize(dense.Weight, groupSize, bits, mode);
+        Layer = Embedding.FromQuantized(Table);
     }
 
     /// <summary>Wraps an existing quantized table (e.g. one read from an MLX checkpoint).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="table"/> is null.</exception>
-    public QuantizedEmbedding(QuantizedTable table) => Table = Guard.NotNull("quantized_embedding.create", table);
+    public QuantizedEmbedding(QuantizedTable table)
+    {
+        Table = Guard.NotNull("quantized_embedding.create", table);
+        Layer = Embedding.FromQuantized(table);
+    }
 
     /// <summary>
     /// MLX's <c>QuantizedEmbedding.from_embedding</c>: quantizes the layer's weights (scales and biases keep
@@ -70,6 +75,12 @@ public sealed class QuantizedEmbedding
     /// <summary>The quantized weights, scales and biases.</summary>
     public QuantizedTable Table { get; }
 
+    /// <summary>
+    /// The one lookup layer this type names: an <see cref="Embedding"/> over <see cref="Table"/> (read-only), which
+    /// every call here forwards to. MLX's <c>QuantizedEmbedding</c> is "the same as Embedding" with a quantized weight.
+    /// </summary>
+    public Embedding Layer { get; }
+
     /// <summary>Number of rows.</summary>
     public int NumEmbeddings => Table.NumEmbeddings;
 
@@ -91,21 +102,10 @@ public sealed class QuantizedEmbedding
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An index is outside [0, NumEmbeddings) (checked before anything is written).</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>indices.Length · Dims</c>.</exception>
-    public void Forward(ReadOnlySpan<int> indices, Span<float> destination) => Table.Gather(indices, destination);
+    public void Forward(ReadOnlySpan<int> indices, Span<float> destination) => Layer.Forward(indices, destination);
 
     /// <summary>As <see cref="Forward(ReadOnlySpan{int}, Span{float})"/> for int64 ids.</summary>
-    public void Forward(ReadOnlySpan<long> indices, Span<float> destination)
-    {
-        const string op = "quantized_embedding.forward";
-        var narrowed = new int[indices.Length];
-        for (int i = 0; i < indices.Length; i++)
-        {
-            if ((ulong)indices[i] >= (ulong)NumEmbeddings)
-                ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[i], i, NumEmbeddings);
-            narrowed[i] = (int)indices[i];
-        }
-        Table.Gather(narrowed, destination);
-    }
+    public void Forward(ReadOnlySpan<long> indices, Span<float> destination) => Layer.Forward(indices, destination);
 
     /// <summary>
     /// The tied output projection from the packed weights: <c>destination[b, v] = Σ_d x[b, d] · ŵ[v, d]</c> for a
@@ -117,14 +117,7 @@ public sealed class QuantizedEmbedding
     /// up to the order of float32 additions. NaN in x propagates.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="x"/> is not a whole number of Dims-long vectors, or <paramref name="destination"/> is too short.</exception>
-    public void AsLinear(ReadOnlySpan<float> x, Span<float> destination)
-    {
-        const string op = "quantized_embedding.as_linear";
-        if (Dims == 0 ? x.Length != 0 : x.Length % Dims != 0)
-            ThrowHelper.Argument(op, nameof(x), $"x has {x.Length} values, not a multiple of Dims = {Dims}");
-        int batch = Dims == 0 ? 0 : x.Length / Dims;
-        Table.MatMulTransposed(x, batch, destination);
-    }
+    public void AsLinear(ReadOnlySpan<float> x, Span<float> destination) => Layer.AsLinear(x, destination);
 
     /// <summary>
     /// A dense, trainable <see cref="Embedding"/> holding the dequantized weights, in <paramref name="dtype"/>

@@ -11,6 +11,12 @@ namespace EmbedSharp;
 /// into the output; no dense copy of the table is made.
 /// </summary>
 /// <remarks>
+/// A thin factory over the one bag layer: this is an <see cref="EmbeddingBag"/> whose rows are a
+/// <see cref="QuantizedTable"/> (<see cref="EmbeddingBag.FromQuantized"/>), kept under the name and the
+/// argument order MLX and FBGEMM users expect (<c>destination</c> before <c>perSampleWeights</c>,
+/// <c>includeLastOffset</c> per call). Offsets are checked by the same rules as every bag.
+/// </remarks>
+/// <remarks>
 /// Bags are CSR: bag <c>b</c> holds <c>indices[offsets[b] .. offsets[b+1])</c> (the last bag ends at
 /// <c>indices.Length</c> unless <c>includeLastOffset</c>). Effectively computes
 /// <c>output[b] = Σ_i w_i · ŵ[indices[i]]</c> (<c>"sum"</c>, <c>w_i = perSampleWeights[i]</c> or 1),
@@ -21,6 +27,7 @@ namespace EmbedSharp;
 public sealed class QuantizedEmbeddingBag
 {
     private readonly PoolingMode _pooling;
+    private readonly EmbeddingBag _bag;
 
     /// <summary>A bag over <paramref name="table"/> pooling with <paramref name="mode"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="table"/> is null.</exception>
@@ -32,6 +39,7 @@ public sealed class QuantizedEmbeddingBag
         if (!Enum.IsDefined(mode))
             ThrowHelper.ArgumentOutOfRange(op, nameof(mode), mode, $"mode {mode} not supported (Sum, Mean, Max)");
         _pooling = mode;
+        _bag = EmbeddingBag.FromQuantized(table, new EmbeddingBagOptions { Mode = mode });
     }
 
     /// <summary>A bag over <paramref name="table"/> with PyTorch's pooling mode name: <c>"sum"</c>, <c>"mean"</c> or <c>"max"</c>.</summary>
@@ -64,138 +72,19 @@ public sealed class QuantizedEmbeddingBag
     /// <param name="offsets">Start of each bag in <paramref name="indices"/>; non-decreasing, starting at 0.</param>
     /// <param name="destination">Output, at least <c>bags · Dims</c> values.</param>
     /// <param name="perSampleWeights">Optional weight per index (sum mode only), same length as <paramref name="indices"/>.</param>
-    /// <param name="includeLastOffset">When true, <paramref name="offsets"/> has one extra trailing entry, the end of the last bag.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An index or offset is out of range (checked before anything is written).</exception>
-    /// <exception cref="ArgumentException">Offsets are not non-decreasing from 0, the weights have the wrong length or are given outside sum mode, or the destination is too short.</exception>
+    /// <param name="includeLastOffset">When true, <paramref name="offsets"/> has one extra trailing entry, <c>indices.Length</c>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index is out of range (checked before anything is written).</exception>
+    /// <exception cref="ArgumentException">Offsets are not non-decreasing from 0 within <c>0..indices.Length</c> (with
+    /// <paramref name="includeLastOffset"/>, the last must equal <c>indices.Length</c>), the weights have the wrong length or are given outside sum mode, or the destination is too short.</exception>
     public void Forward(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,
         ReadOnlySpan<float> perSampleWeights = default, bool includeLastOffset = false)
     {
         const string op = "quantized_embedding_bag.forward";
-        int bags = includeLastOffset ? Math.Max(offsets.Length - 1, 0) : offsets.Length;
-        if (includeLastOffset && offsets.Length == 0)
-            ThrowHelper.Argument(op, nameof(offsets), "offsets is empty but includeLastOffset needs at least one entry (the end of the last bag)");
-        if (offsets.Length > 0 && offsets[0] != 0)
-            ThrowHelper.Argument(op, nameof(offsets), $"offsets[0] = {offsets[0]} but the first bag must start at 0");
-        for (int b = 0; b < offsets.Length; b++)
-        {
-            if ((uint)offsets[b] > (uint)indices.Length)
-                ThrowHelper.ArgumentOutOfRange(op, nameof(offsets), offsets[b], $"offsets[{b}] = {offsets[b]} is out of range; valid values are 0..{indices.Length}");
-            if (b > 0 && offsets[b] < offsets[b - 1])
-                ThrowHelper.Argument(op, nameof(offsets), $"offsets[{b}] = {offsets[b]} is smaller than offsets[{b - 1}] = {offsets[b - 1]}; offsets must be non-decreasing");
-        }
-        if (!perSampleWeights.IsEmpty)
-        {
-            if (_pooling != PoolingMode.Sum)
-                ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
-            Guard.Length(op, perSampleWeights.Length, indices.Length, "one weight per index");
-        }
-        int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(indices, Table.NumEmbeddings);
-        if (firstBad >= 0)
-            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[firstBad], firstBad, Table.NumEmbeddings);
-        Guard.MinLength(op, destination.Length, (long)bags * Dims, $"bags × Dims = {bags} × {Dims}");
-
-        ForwardUnchecked(indices, offsets, destination, perSampleWeights, bags);
-    }
-
-    /// <summary>Indices below which the bags stay on one thread.</summary>
-    private const long ParallelThreshold = 1 << 18;
-
-    private unsafe void ForwardUnchecked(ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, Span<float> destination,
-        ReadOnlySpan<float> perSampleWeights, int bags)
-    {
-        if (bags == 0)
-            return;
-        int threads = (long)indices.Length * Math.Max(Dims, 1) < ParallelThreshold ? 1 : Numerics.ParallelWork.DefaultThreads;
-        var reader = new QuantizedTable.RowReader(Table);
-        try
-        {
-            fixed (int* ids = indices)
-            fixed (int* offs = offsets)
-            fixed (float* dst = destination)
-            fixed (float* psw = perSampleWeights)
-            {
-                var job = new BagJob(reader, _pooling, ids, indices.Length, offs, offsets.Length, dst, psw, perSampleWeights.Length);
-                int grain = Math.Max(1, bags / Math.Max(1, 8 * threads));
-                Numerics.ParallelWork.For(bags, Math.Min(grain, 256), threads,
-                    () => new float[Math.Max(Dims, 1)],
-                    (scratch, first, last) => job.Run(first, last, scratch),
-                    _ => { });
-            }
-        }
-        finally
-        {
-            reader.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Bags [first, last) of one batch: each looked-up row is dequantized (SIMD for 4/8-bit float32-scaled
-    /// tables) and pooled — added straight into the output for unweighted sum/mean on the SIMD layouts,
-    /// otherwise through a one-row scratch; rows a few positions ahead are prefetched. Pooling
-    /// arithmetic is exactly <see cref="ForwardReference"/>'s: <c>o + w·ŵ</c> (or <c>o + ŵ</c>), the element-wise
-    /// maximum, and the mean divides the sum by the bag size.
-    /// </summary>
-    private readonly unsafe struct BagJob(QuantizedTable.RowReader reader, PoolingMode mode, int* ids, int count, int* offsets, int offsetsLength,
-        float* destination, float* perSampleWeights, int weightCount)
-    {
-        private const int PrefetchDistance = 8;
-
-        /// <summary>Ids ahead prefetched by the in-register bag sum (it spends a few ns per id, so rows must be asked for earlier).</summary>
-        private const int SumPrefetchDistance = 16;
-
-        public void Run(int first, int last, float[] scratch)
-        {
-            int dims = reader.Dims;
-            bool accumulate = mode != PoolingMode.Max && weightCount == 0 && reader.CanAccumulate;
-            bool sum = accumulate && reader.CanSum;
-            Span<float> row = scratch.AsSpan(0, dims);
-            fixed (float* rowPointer = scratch)
-            {
-                for (int b = first; b < last; b++)
-                {
-                    int start = offsets[b];
-                    int end = b + 1 < offsetsLength ? offsets[b + 1] : count;
-                    var output = new Span<float>(destination + (nint)b * dims, dims);
-                    if (sum)
-                    {
-                        // The whole bag in registers, rows prefetched across bag boundaries.
-                        reader.Sum(ids + start, end - start, count - start, SumPrefetchDistance, destination + (nint)b * dims);
-                        if (mode == PoolingMode.Mean && end > start)
-                            TensorPrimitives.Divide(output, end - start, output);
-                        continue;
-                    }
-                    output.Clear();
-                    for (int i = start; i < end; i++)
-                    {
-                        if (i + PrefetchDistance < count)
-                            reader.Prefetch(ids[i + PrefetchDistance]);
-                        if (accumulate)
-                        {
-                            reader.Accumulate(ids[i], destination + (nint)b * dims);
-                            continue;
-                        }
-                        reader.Dequantize(ids[i], rowPointer);
-                        if (mode == PoolingMode.Max)
-                        {
-                            if (i == start)
-                                row.CopyTo(output);
-                            else
-                                TensorPrimitives.Max(output, row, output);
-                        }
-                        else if (weightCount != 0)
-                        {
-                            TensorPrimitives.MultiplyAdd(row, perSampleWeights[i], output, output);
-                        }
-                        else
-                        {
-                            TensorPrimitives.Add(output, row, output);
-                        }
-                    }
-                    if (mode == PoolingMode.Mean && end > start)
-                        TensorPrimitives.Divide(output, end - start, output);
-                }
-            }
-        }
+        // Weights outside sum mode are an ArgumentException here (this type's contract since it was written).
+        if (!perSampleWeights.IsEmpty && _pooling != PoolingMode.Sum)
+            ThrowHelper.Argument(op, nameof(perSampleWeights), $"perSampleWeights are only supported with mode 'sum', not '{Mode}'");
+        using var bags = BagBatch.FromOffsets(op, Table.NumEmbeddings, indices, offsets, includeLastOffset);
+        _bag.ForwardCore(op, indices, bags, destination, perSampleWeights);
     }
 
     /// <summary>Plain reference: dequantize every looked-up row with the public row API and pool element by element.</summary>

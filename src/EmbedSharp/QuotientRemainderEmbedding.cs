@@ -23,7 +23,7 @@ public sealed record QuotientRemainderGradient(SparseGradient Quotient, SparseGr
 
 /// <summary>
 /// Compositional embeddings by the quotient–remainder trick (Shi et al. 2020, DLRM's
-/// <c>QREmbeddingBag</c>): <c>N</c> ids share two tables of <c>⌈N/m⌉</c> and <c>m</c> rows, and every id still
+/// <c>QREmbeddingBag</c>): <c>N</c> indices share two tables of <c>⌈N/m⌉</c> and <c>m</c> rows, and every id still
 /// gets a distinct pair of rows.
 /// </summary>
 /// <remarks>
@@ -76,15 +76,15 @@ public sealed class QuotientRemainderEmbedding : IDisposable
     /// <summary>The remainder table, <c>m × dims</c>.</summary>
     public Embedding Remainder { get; }
 
-    /// <summary>Writes <c>e(ids[t])</c> to <c>destination[t·dims ..]</c>.</summary>
+    /// <summary>Writes <c>e(indices[t])</c> to <c>destination[t·dims ..]</c>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside <c>[0, NumEmbeddings)</c> (nothing is written).</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
-    public void Forward(ReadOnlySpan<long> ids, Span<float> destination)
+    public void Forward(ReadOnlySpan<long> indices, Span<float> destination)
     {
         const string op = "qr_embedding.forward";
-        Guard.MinLength(op, destination.Length, (long)ids.Length * Dims, "ids.Length × dims");
-        (_, _, float[] q, float[] r) = Gather(ids);
-        Span<float> dst = destination[..(ids.Length * Dims)];
+        Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, "indices.Length × dims");
+        (_, _, float[] q, float[] r) = Gather(indices);
+        Span<float> dst = destination[..(indices.Length * Dims)];
         if (Combiner == QrCombiner.Product)
             TensorPrimitives.Multiply(q, r, dst);
         else
@@ -92,17 +92,17 @@ public sealed class QuotientRemainderEmbedding : IDisposable
     }
 
     /// <summary>
-    /// Gradients of <c>loss = Σ Forward(ids) ⊙ gradOutput</c>: for Sum both tables get <c>g</c>; for Product
+    /// Gradients of <c>loss = Σ Forward(indices) ⊙ gradOutput</c>: for Sum both tables get <c>g</c>; for Product
     /// the quotient row gets <c>g ⊙ R[r]</c> and the remainder row <c>g ⊙ Q[q]</c>, summed over positions.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is out of range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="gradOutput"/> does not hold <c>ids.Length · dims</c> values.</exception>
+    /// <exception cref="ArgumentException"><paramref name="gradOutput"/> does not hold <c>indices.Length · dims</c> values.</exception>
     /// <exception cref="InvalidOperationException">A table is frozen.</exception>
-    public QuotientRemainderGradient Backward(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradOutput)
+    public QuotientRemainderGradient Backward(ReadOnlySpan<long> indices, ReadOnlySpan<float> gradOutput)
     {
         const string op = "qr_embedding.backward";
-        Guard.Length(op, gradOutput.Length, (long)ids.Length * Dims, "ids.Length × dims");
-        (int[] qi, int[] ri, float[] q, float[] r) = Gather(ids);
+        Guard.Length(op, gradOutput.Length, (long)indices.Length * Dims, "indices.Length × dims");
+        (int[] qi, int[] ri, float[] q, float[] r) = Gather(indices);
         if (Combiner == QrCombiner.Sum)
             return new QuotientRemainderGradient(Quotient.Backward(qi, gradOutput), Remainder.Backward(ri, gradOutput));
         // Reuse the gathered rows as the gradient buffers: gq = g ⊙ R, gr = g ⊙ Q.
@@ -112,11 +112,11 @@ public sealed class QuotientRemainderEmbedding : IDisposable
         return new QuotientRemainderGradient(Quotient.Backward(qi, gq), Remainder.Backward(ri, gr));
     }
 
-    private (int[] Qi, int[] Ri, float[] Q, float[] R) Gather(ReadOnlySpan<long> ids)
+    private (int[] Qi, int[] Ri, float[] Q, float[] R) Gather(ReadOnlySpan<long> indices)
     {
-        int[] qi = new int[ids.Length], ri = new int[ids.Length];
-        QuotientRemainder.Split(ids, NumEmbeddings, Collisions, qi, ri);
-        float[] q = new float[(long)ids.Length * Dims], r = new float[(long)ids.Length * Dims];
+        int[] qi = new int[indices.Length], ri = new int[indices.Length];
+        QuotientRemainder.Split(indices, NumEmbeddings, Collisions, qi, ri);
+        float[] q = new float[(long)indices.Length * Dims], r = new float[(long)indices.Length * Dims];
         Quotient.Forward(qi, q);
         Remainder.Forward(ri, r);
         return (qi, ri, q, r);

@@ -53,7 +53,7 @@ public sealed record TokenEmbeddingOptions
 public sealed record TokenEmbeddingGradient(SparseGradient Tokens, SparseGradient? Positions, SparseGradient? Segments);
 
 /// <summary>
-/// The input stack of a Transformer: <c>out[b, s] = c · E[ids[b, s]] + PE[offset + s] + T[segmentIds[b, s]]</c>,
+/// The input stack of a Transformer: <c>out[b, s] = c · E[indices[b, s]] + PE[offset + s] + T[segmentIds[b, s]]</c>,
 /// with <c>c = √dims</c> when <see cref="TokenEmbeddingOptions.ScaleBySqrtDims"/> is set (else 1), <c>PE</c> the
 /// sinusoidal or learned positions (or nothing) and <c>T</c> the optional segment table (BERT's token types).
 /// </summary>
@@ -110,20 +110,20 @@ public sealed class TokenEmbedding : IDisposable
     /// <summary>
     /// Computes the stack for a row-major <c>[batch, seqLength]</c> id block into <c>[batch, seqLength, Dims]</c>.
     /// </summary>
-    /// <param name="ids">Token ids, <c>batch · seqLength</c> of them.</param>
+    /// <param name="indices">Token indices, <c>batch · seqLength</c> of them.</param>
     /// <param name="seqLength">Sequence length (positions <c>offset … offset + seqLength − 1</c>).</param>
-    /// <param name="destination">Output, at least <c>ids.Length · Dims</c>.</param>
+    /// <param name="destination">Output, at least <c>indices.Length · Dims</c>.</param>
     /// <param name="segmentIds">Segment id per token, or empty for segment 0 (required to be empty when there are no segments).</param>
     /// <param name="offset">First position (for incremental decoding).</param>
     /// <exception cref="ArgumentOutOfRangeException">An id, segment id or position is out of range (nothing is written).</exception>
     /// <exception cref="ArgumentException">The lengths disagree.</exception>
-    public void Forward(ReadOnlySpan<int> ids, int seqLength, Span<float> destination, ReadOnlySpan<int> segmentIds = default, int offset = 0)
+    public void Forward(ReadOnlySpan<int> indices, int seqLength, Span<float> destination, ReadOnlySpan<int> segmentIds = default, int offset = 0)
     {
         const string op = "token_embedding.forward";
-        int[] segments = CheckInputs(op, ids, seqLength, segmentIds, offset);
-        Guard.MinLength(op, destination.Length, (long)ids.Length * Dims, "ids.Length × Dims");
-        Span<float> dst = destination[..(ids.Length * Dims)];
-        Tokens.Forward(ids, dst);
+        int[] segments = CheckInputs(op, indices, seqLength, segmentIds, offset);
+        Guard.MinLength(op, destination.Length, (long)indices.Length * Dims, "indices.Length × Dims");
+        Span<float> dst = destination[..(indices.Length * Dims)];
+        Tokens.Forward(indices, dst);
         if (TokenScale != 1f)
             TensorPrimitives.Multiply(dst, TokenScale, dst);
         if (seqLength == 0 || Dims == 0)
@@ -161,22 +161,22 @@ public sealed class TokenEmbedding : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">An id, segment id or position is out of range.</exception>
     /// <exception cref="ArgumentException">The lengths disagree.</exception>
     /// <exception cref="InvalidOperationException">A table is frozen (freeze parts you do not train and skip their gradients by calling their own <c>Backward</c>).</exception>
-    public TokenEmbeddingGradient Backward(ReadOnlySpan<int> ids, int seqLength, ReadOnlySpan<float> gradOutput,
+    public TokenEmbeddingGradient Backward(ReadOnlySpan<int> indices, int seqLength, ReadOnlySpan<float> gradOutput,
         ReadOnlySpan<int> segmentIds = default, int offset = 0)
     {
         const string op = "token_embedding.backward";
-        int[] segments = CheckInputs(op, ids, seqLength, segmentIds, offset);
-        Guard.Length(op, gradOutput.Length, (long)ids.Length * Dims, "ids.Length × Dims");
+        int[] segments = CheckInputs(op, indices, seqLength, segmentIds, offset);
+        Guard.Length(op, gradOutput.Length, (long)indices.Length * Dims, "indices.Length × Dims");
         SparseGradient tokens;
         if (TokenScale != 1f)
         {
             float[] scaled = new float[gradOutput.Length];
             TensorPrimitives.Multiply(gradOutput, TokenScale, scaled);
-            tokens = Tokens.Backward(ids, scaled);
+            tokens = Tokens.Backward(indices, scaled);
         }
         else
         {
-            tokens = Tokens.Backward(ids, gradOutput);
+            tokens = Tokens.Backward(indices, gradOutput);
         }
         SparseGradient? positions = Positions?.Backward(gradOutput, seqLength, offset);
         SparseGradient? seg = Segments?.Backward(segments, gradOutput);
@@ -188,18 +188,18 @@ public sealed class TokenEmbedding : IDisposable
     /// </summary>
     public void Logits(ReadOnlySpan<float> hidden, Span<float> destination) => Tokens.AsLinear(hidden, destination);
 
-    private int[] CheckInputs(string op, ReadOnlySpan<int> ids, int seqLength, ReadOnlySpan<int> segmentIds, int offset)
+    private int[] CheckInputs(string op, ReadOnlySpan<int> indices, int seqLength, ReadOnlySpan<int> segmentIds, int offset)
     {
         Guard.NonNegative(op, seqLength);
         Guard.NonNegative(op, offset);
-        if (seqLength == 0 ? !ids.IsEmpty : ids.Length % seqLength != 0)
-            ThrowHelper.Argument(op, nameof(ids), $"ids has {ids.Length} values, not a whole number of sequences of seqLength {seqLength}");
+        if (seqLength == 0 ? !indices.IsEmpty : indices.Length % seqLength != 0)
+            ThrowHelper.Argument(op, nameof(indices), $"indices has {indices.Length} values, not a whole number of sequences of seqLength {seqLength}");
         if (Positions is not null && (long)offset + seqLength > Positions.MaxPositions)
             ThrowHelper.ArgumentOutOfRange(op, nameof(seqLength), seqLength,
                 $"position {(long)offset + seqLength - 1} is past the maximum length: learned positions cover 0..{Positions.MaxPositions - 1} (MaxPositions {Positions.MaxPositions}) and do not extrapolate");
-        int bad = Numerics.Kernels.FirstOutOfRange(ids, Tokens.NumEmbeddings);
+        int bad = Numerics.Kernels.FirstOutOfRange(indices, Tokens.NumEmbeddings);
         if (bad >= 0)
-            ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[bad], bad, Tokens.NumEmbeddings);
+            ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[bad], bad, Tokens.NumEmbeddings);
         if (Segments is null)
         {
             if (!segmentIds.IsEmpty)
@@ -207,8 +207,8 @@ public sealed class TokenEmbedding : IDisposable
             return [];
         }
         if (segmentIds.IsEmpty)
-            return new int[ids.Length];
-        Guard.Length(op, segmentIds.Length, ids.Length, "one segment id per token");
+            return new int[indices.Length];
+        Guard.Length(op, segmentIds.Length, indices.Length, "one segment id per token");
         bad = Numerics.Kernels.FirstOutOfRange(segmentIds, Segments.NumEmbeddings);
         if (bad >= 0)
             ThrowHelper.IndexOutOfRange(op, nameof(segmentIds), segmentIds[bad], bad, Segments.NumEmbeddings);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EmbedSharp;
 using EmbedSharp.Models.Data;
 using EmbedSharp.Models.Evaluation;
 using EmbedSharp.Models.Recommenders;

@@ -133,16 +133,6 @@ public static partial class Kernels
             System.Runtime.Intrinsics.X86.Sse.StoreFence();
     }
 
-    /// <summary>Where <see cref="GatherStreaming{TRows}"/> gets its rows: a table row in place, or one made in a scratch row.</summary>
-    internal unsafe interface IStreamRows
-    {
-        /// <summary>Row <paramref name="i"/> of the batch (Dims floats): a pointer into the table, or <paramref name="scratch"/> filled.</summary>
-        float* Row(int i, float* scratch);
-
-        /// <summary>Starts loading what <see cref="Row"/> will read for row <paramref name="i"/>.</summary>
-        void Prefetch(int i);
-    }
-
     /// <summary>
     /// Whether <see cref="GatherStreaming{TRows}"/> can write every whole 64-byte line of rows of <paramref name="dims"/>
     /// floats into <paramref name="destination"/>: rows a multiple of 16 floats, and either a 64-byte aligned
@@ -154,9 +144,9 @@ public static partial class Kernels
         && (((nint)destination & 63) == 0 || (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported));
 
     /// <summary>
-    /// Writes <paramref name="count"/> rows of <paramref name="dims"/> floats, one after another, to
-    /// <paramref name="destination"/> with streaming stores (requires <see cref="StreamingFits"/>); rows
-    /// <paramref name="prefetchDistance"/> ahead are prefetched.
+    /// Writes rows <c>ids[0 .. count)</c> of <paramref name="rows"/> (each <paramref name="dims"/> floats), one after
+    /// another, to <paramref name="destination"/> with streaming stores (requires <see cref="StreamingFits"/>); rows
+    /// <paramref name="prefetchDistance"/> ids ahead are prefetched.
     /// </summary>
     /// <remarks>
     /// Streaming stores need whole aligned lines. With a 64-byte aligned destination every row is whole lines.
@@ -168,15 +158,15 @@ public static partial class Kernels
     /// halves of <paramref name="scratch"/> (2·dims floats), so row i is still there when row i+1 is made.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void GatherStreaming<TRows>(ref TRows rows, int count, float* destination, int dims, float* scratch, int prefetchDistance)
-        where TRows : struct, IStreamRows
+    internal static unsafe void GatherStreaming<TRows>(ref TRows rows, int* ids, int count, float* destination, int dims, float* scratch, int prefetchDistance)
+        where TRows : struct, IRowSource
     {
         if (count == 0)
             return;
         int head = (int)((64 - ((nint)destination & 63)) & 63) >> 2; // floats before the first line boundary, 0..15
         int tail = (16 - head) & 15;
         float* spare = scratch + dims;
-        float* src = rows.Row(0, scratch);
+        float* src = rows.Row(ids[0], scratch);
         for (int d = 0; d < head; d++)
             destination[d] = src[d];
         Vector512<int> splice = default;
@@ -184,8 +174,8 @@ public static partial class Kernels
             splice = Vector512.Create(head) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         for (int i = 0; i < count; i++)
         {
-            if (i + prefetchDistance < count)
-                rows.Prefetch(i + prefetchDistance);
+            if (TRows.Prefetches && i + prefetchDistance < count)
+                rows.Prefetch(ids[i + prefetchDistance]);
             float* row = destination + (nint)i * dims;
             if (head == 0)
             {
@@ -195,7 +185,7 @@ public static partial class Kernels
                     float* t = scratch;
                     scratch = spare;
                     spare = t;
-                    src = rows.Row(i + 1, scratch);
+                    src = rows.Row(ids[i + 1], scratch);
                 }
                 continue;
             }
@@ -203,7 +193,7 @@ public static partial class Kernels
                 Vector512.Load(src + k).StoreAlignedNonTemporal(row + k);
             if (i + 1 < count)
             {
-                float* next = rows.Row(i + 1, spare);
+                float* next = rows.Row(ids[i + 1], spare);
                 System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(Vector512.Load(src + dims - 16), splice, Vector512.Load(next))
                     .StoreAlignedNonTemporal(row + dims - tail);
                 float* t = scratch;

@@ -49,11 +49,11 @@ internal static unsafe class Gemm
     /// </summary>
     public static void MultiplyTransposed<T>(float* a, int m, int k, T* b, int n, float* c, nint ldc, int threads)
         where T : unmanaged =>
-        MultiplyTransposed(a, m, k, new StorageRows<T>(b, k), n, c, ldc, threads);
+        MultiplyTransposed(a, m, k, new DenseRows<T>(b, k), n, c, ldc, threads);
 
     /// <summary>As above with the rows of B supplied by <paramref name="b"/> (widened or dequantized on the fly).</summary>
     public static void MultiplyTransposed<TRows>(float* a, int m, int k, TRows b, int n, float* c, nint ldc, int threads)
-        where TRows : struct, IGemmRows
+        where TRows : struct, IRowSource
     {
         if (m <= 0 || n <= 0)
             return;
@@ -77,7 +77,7 @@ internal static unsafe class Gemm
 
     private static void Run<TKernel, TRows>(float* a, int m, int k, TRows b, int n, float* c, nint ldc, int threads)
         where TKernel : struct, IGemmKernel
-        where TRows : struct, IGemmRows
+        where TRows : struct, IRowSource
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int kc = Math.Min(k, KC);
@@ -112,7 +112,7 @@ internal static unsafe class Gemm
     /// <summary>Columns [j0, j0 + nc) of C: pack that slice of B for the whole reduction, then sweep A.</summary>
     private static void Chunk<TKernel, TRows>(float* ap, int m, int mPad, int k, int kc, TRows b, int n, int j0, int nc, float* bp, float* rowScratch, float* c, nint ldc)
         where TKernel : struct, IGemmKernel
-        where TRows : struct, IGemmRows
+        where TRows : struct, IRowSource
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int cols = Math.Min(nc, n - j0);
@@ -193,7 +193,7 @@ internal static unsafe class Gemm
 
     /// <summary>B rows [j0, j0 + cols) into [block p0][panel][p][NR] as float32, zero rows past the end.</summary>
     private static void PackB<TRows>(TRows b, int k, int j0, int cols, int nr, int nPanels, int kc, float* bp, float* rowScratch)
-        where TRows : struct, IGemmRows
+        where TRows : struct, IRowSource
     {
         for (int local = 0; local < nPanels * nr; local++)
         {
@@ -463,26 +463,5 @@ internal readonly unsafe struct KernelScalar : IGemmKernel
         for (int r = 0; r < 4; r++)
             for (int q = 0; q < 4; q++)
                 c[r * ldc + q] = accumulate ? c[r * ldc + q] + acc[r * 4 + q] : acc[r * 4 + q];
-    }
-}
-
-/// <summary>Where <see cref="Gemm"/> reads the rows of B: each row as k float32 values.</summary>
-internal unsafe interface IGemmRows
-{
-    /// <summary>Row <paramref name="j"/> as float32: a pointer into the storage itself, or <paramref name="scratch"/> (k floats) filled with it.</summary>
-    float* Row(int j, float* scratch);
-}
-
-/// <summary>Row-major storage of float32, float16 or bfloat16; 16-bit rows are widened into the scratch.</summary>
-internal readonly unsafe struct StorageRows<T>(T* data, int k) : IGemmRows where T : unmanaged
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Row(int j, float* scratch)
-    {
-        T* row = data + (nint)j * k;
-        if (typeof(T) == typeof(float))
-            return (float*)row;
-        Kernels.WidenRow(new ReadOnlySpan<T>(row, k), new Span<float>(scratch, k));
-        return scratch;
     }
 }

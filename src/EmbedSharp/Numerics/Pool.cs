@@ -27,22 +27,23 @@ public static partial class Kernels
     /// Inputs must be validated by the caller: ids in range, offsets non-decreasing within
     /// <c>[0, end]</c>, <c>destination</c> at least <c>B · Dims</c>.
     /// </remarks>
-    public static void PoolBags<TPool, TRows>(TRows rows, ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, int end,
+    public static unsafe void PoolBags<TPool, TRows>(TRows rows, ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, int end,
         ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination, Span<int> source = default)
         where TPool : struct, IPoolingOperator
         where TRows : IPoolRowSource, allows ref struct =>
-        PoolBags<TPool, TRows, NoPrefetch>(rows, default, indices, offsets, end, perSampleWeights, paddingIdx, destination, source);
+        PoolRows<TPool, PoolSourceRows<TRows>>(new PoolSourceRows<TRows>(rows), indices, offsets, end, perSampleWeights, paddingIdx, destination, source);
 
     /// <summary>
-    /// <see cref="PoolBags{TPool, TRows}"/> that also asks <paramref name="prefetch"/> to start loading the row
-    /// <see cref="PoolPrefetchDistance"/> positions ahead (across bag boundaries), so memory latency of
-    /// random rows overlaps the pooling of the current ones.
+    /// <see cref="PoolBags{TPool, TRows}"/> written once over the internal row source: dense tables of each dtype
+    /// and quantized tables pool through this loop. Rows <paramref name="prefetchDistance"/> positions ahead
+    /// (across bag boundaries) are prefetched when the source prefetches, so memory latency of random rows
+    /// overlaps the pooling of the current ones.
     /// </summary>
-    internal static void PoolBags<TPool, TRows, TPrefetch>(TRows rows, TPrefetch prefetch, ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, int end,
-        ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination, Span<int> source = default)
+    internal static unsafe void PoolRows<TPool, TRows>(TRows rows, ReadOnlySpan<int> indices, ReadOnlySpan<int> offsets, int end,
+        ReadOnlySpan<float> perSampleWeights, int paddingIdx, Span<float> destination, Span<int> source = default,
+        int prefetchDistance = PoolPrefetchDistance)
         where TPool : struct, IPoolingOperator
-        where TRows : IPoolRowSource, allows ref struct
-        where TPrefetch : struct, IRowPrefetcher
+        where TRows : IRowSource, allows ref struct
     {
         int dims = rows.Dims;
         int total = indices.Length;
@@ -50,39 +51,42 @@ public static partial class Kernels
         Debug.Assert(destination.Length >= (long)bags * dims);
         Debug.Assert(perSampleWeights.IsEmpty || perSampleWeights.Length == indices.Length);
         bool track = TPool.TracksSource && !source.IsEmpty;
-        // A heap scratch row: a stack one could not be handed to a (possibly ref struct) row source.
-        float[] scratch = new float[dims];
-        for (int b = 0; b < bags; b++)
+        // A pinned heap scratch row, where sources decode rows that are not stored as float32.
+        float[] scratchRow = new float[dims];
+        fixed (float* scratch = scratchRow)
         {
-            int start = offsets[b];
-            int stop = b + 1 < bags ? offsets[b + 1] : end;
-            Span<float> acc = destination.Slice(b * dims, dims);
-            Span<int> src = track ? source.Slice(b * dims, dims) : default;
-            int count = 0;
-            for (int j = start; j < stop; j++)
+            for (int b = 0; b < bags; b++)
             {
-                if (TPrefetch.Enabled && j + PoolPrefetchDistance < total)
-                    prefetch.Prefetch(indices[j + PoolPrefetchDistance]);
-                int id = indices[j];
-                if (id == paddingIdx)
-                    continue;
-                ReadOnlySpan<float> row = rows.Row(id, scratch);
-                float w = perSampleWeights.IsEmpty ? 1f : perSampleWeights[j];
+                int start = offsets[b];
+                int stop = b + 1 < bags ? offsets[b + 1] : end;
+                Span<float> acc = destination.Slice(b * dims, dims);
+                Span<int> src = track ? source.Slice(b * dims, dims) : default;
+                int count = 0;
+                for (int j = start; j < stop; j++)
+                {
+                    if (TRows.Prefetches && j + prefetchDistance < total)
+                        rows.Prefetch(indices[j + prefetchDistance]);
+                    int id = indices[j];
+                    if (id == paddingIdx)
+                        continue;
+                    var row = new ReadOnlySpan<float>(rows.Row(id, scratch), dims);
+                    float w = perSampleWeights.IsEmpty ? 1f : perSampleWeights[j];
+                    if (count == 0)
+                        TPool.First(row, w, j, acc, src);
+                    else
+                        TPool.Next(row, w, j, acc, src);
+                    count++;
+                }
                 if (count == 0)
-                    TPool.First(row, w, j, acc, src);
+                {
+                    acc.Clear();
+                    if (track)
+                        src.Fill(-1);
+                }
                 else
-                    TPool.Next(row, w, j, acc, src);
-                count++;
-            }
-            if (count == 0)
-            {
-                acc.Clear();
-                if (track)
-                    src.Fill(-1);
-            }
-            else
-            {
-                TPool.Finish(acc, count);
+                {
+                    TPool.Finish(acc, count);
+                }
             }
         }
     }

@@ -3,8 +3,9 @@ using System.Runtime.CompilerServices;
 namespace EmbedSharp.Numerics;
 
 /// <summary>
-/// Where a pooled-bag kernel reads its rows from. Implementations are small structs, so the kernel
-/// is specialised for each storage at JIT time and the row fetch inlines.
+/// Where the public span kernel <see cref="Kernels.PoolBags{TPool, TRows}"/> reads its rows from (spans, so a
+/// caller's managed arrays work). The library's own storages use the internal pointer row source that the
+/// same pooling loop is written over; a source of this kind is adapted to it row by row.
 /// </summary>
 /// <remarks>
 /// <see cref="Row"/> returns float32 values. Float32 storage returns the stored row itself; narrower
@@ -32,22 +33,4 @@ public readonly ref struct SpanRows(ReadOnlySpan<float> table, int dims) : IPool
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<float> Row(int row, Span<float> scratch) => _table.Slice(row * Dims, Dims);
-}
-
-/// <summary>Starts loading a row into the cache ahead of its use (a hint; it never faults).</summary>
-internal interface IRowPrefetcher
-{
-    /// <summary>False for <see cref="NoPrefetch"/>: the kernel then skips the call entirely.</summary>
-    static abstract bool Enabled { get; }
-
-    /// <summary>Prefetches row <paramref name="row"/> (already validated).</summary>
-    void Prefetch(int row);
-}
-
-/// <summary>The prefetcher that does nothing.</summary>
-internal readonly struct NoPrefetch : IRowPrefetcher
-{
-    public static bool Enabled => false;
-
-    public void Prefetch(int row) { }
 }

@@ -29,7 +29,7 @@ public static partial class Kernels
             return;
         }
         nint rowBytes = (nint)dims * sizeof(float);
-        nint prefetchBytes = Math.Min(rowBytes, 2048); // hoisted: the loop bound must not be recomputed per line
+        nint prefetchBytes = Math.Min(rowBytes, RowPrefetchLines * 64); // hoisted: the loop bound must not be recomputed per line
         for (int b = 0; b < bags; b++)
         {
             int start = starts[b];
@@ -46,9 +46,7 @@ public static partial class Kernels
                     {
                         if (d0 == 0 && Sse.IsSupported && j + PoolPrefetchDistance < total)
                         {
-                            byte* next = (byte*)table + indices[j + PoolPrefetchDistance] * rowBytes;
-                            for (nint offset = 0; offset < prefetchBytes; offset += 64)
-                                Sse.Prefetch0(next + offset);
+                            PrefetchRow((byte*)table + indices[j + PoolPrefetchDistance] * rowBytes, prefetchBytes);
                         }
                         int id = indices[j];
                         if (id == paddingIdx)
@@ -106,7 +104,7 @@ public static partial class Kernels
         int paddingIdx, bool mean, float* destination)
     {
         nint rowBytes = (nint)dims * sizeof(float);
-        nint prefetchBytes = Math.Min(rowBytes, 2048); // hoisted: the loop bound must not be recomputed per line
+        nint prefetchBytes = Math.Min(rowBytes, RowPrefetchLines * 64); // hoisted: the loop bound must not be recomputed per line
         for (int b = 0; b < bags; b++)
         {
             int start = starts[b];
@@ -122,9 +120,7 @@ public static partial class Kernels
                     {
                         if (d0 == 0 && Sse.IsSupported && j + PoolPrefetchDistance < total)
                         {
-                            byte* next = (byte*)table + indices[j + PoolPrefetchDistance] * rowBytes;
-                            for (nint offset = 0; offset < prefetchBytes; offset += 64)
-                                Sse.Prefetch0(next + offset);
+                            PrefetchRow((byte*)table + indices[j + PoolPrefetchDistance] * rowBytes, prefetchBytes);
                         }
                         int id = indices[j];
                         if (id == paddingIdx)

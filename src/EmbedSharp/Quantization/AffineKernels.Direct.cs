@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using EmbedSharp.Numerics;
 
 namespace EmbedSharp.Quantization;
 
@@ -184,7 +185,7 @@ internal static unsafe partial class AffineKernels
     }
 
     /// <summary>Bytes of a packed row's codes to prefetch: at most 2 KiB, the hardware streams the rest.</summary>
-    internal static nint PrefetchBytes(nint rowBytes) => Math.Min(rowBytes, 2048);
+    internal static nint PrefetchBytes(nint rowBytes) => Math.Min(rowBytes, Kernels.RowPrefetchLines * 64);
 
     /// <summary>
     /// Starts loading one packed row: the first <paramref name="prefetchBytes"/> of its codes (see
@@ -196,8 +197,7 @@ internal static unsafe partial class AffineKernels
     {
         if (!Sse.IsSupported)
             return;
-        for (nint offset = 0; offset < prefetchBytes; offset += 64)
-            Sse.Prefetch0(codes + offset);
+        Kernels.PrefetchRow(codes, prefetchBytes);
         Sse.Prefetch0(scales);
         if (biases != null)
             Sse.Prefetch0(biases);

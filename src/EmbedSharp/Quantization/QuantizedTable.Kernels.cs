@@ -50,23 +50,16 @@ public sealed partial class QuantizedTable
                     // dequantized into a scratch row first (two alternate, for the line two rows share).
                     ParallelWork.For(indices.Length, grain, threads, () => new float[2 * dims], (scratch, start, end) =>
                     {
-                        var rows = new StreamRows(r, (int*)idsAddress + start);
+                        RowReader rows = r;
                         fixed (float* s = scratch)
-                            Kernels.GatherStreaming(ref rows, end - start, (float*)dstAddress + (nint)start * dims, dims, s, PrefetchDistance);
+                            Kernels.GatherStreaming(ref rows, (int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, dims, s, PrefetchDistance);
                     }, static _ => { });
                     return;
                 }
                 ParallelWork.For(indices.Length, grain, threads, (start, end) =>
                 {
-                    int* id = (int*)idsAddress + start;
-                    float* output = (float*)dstAddress + (nint)start * Dims;
-                    int count = end - start;
-                    for (int i = 0; i < count; i++)
-                    {
-                        if (i + PrefetchDistance < count)
-                            r.Prefetch(id[i + PrefetchDistance]);
-                        r.Dequantize(id[i], output + (nint)i * Dims);
-                    }
+                    RowReader rows = r;
+                    Kernels.GatherRows(ref rows, (int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, 1f, PrefetchDistance);
                 });
             }
             finally
@@ -94,7 +87,7 @@ public sealed partial class QuantizedTable
             var reader = new RowReader(this);
             try
             {
-                Gemm.MultiplyTransposed(xp, batch, Dims, new QuantizedRows(reader), NumEmbeddings, yp, NumEmbeddings, threads);
+                Gemm.MultiplyTransposed(xp, batch, Dims, reader, NumEmbeddings, yp, NumEmbeddings, threads);
             }
             finally
             {
@@ -162,7 +155,7 @@ public sealed partial class QuantizedTable
     /// Raw access to the packed arrays for the duration of one operation (the arrays are pinned for
     /// life, so the reader can be copied into worker lambdas). Dispose at the end: it keeps the table alive.
     /// </summary>
-    internal readonly unsafe struct RowReader : IDisposable
+    internal readonly unsafe struct RowReader : IRowSource, IDisposable
     {
         private readonly QuantizedTable _table;
         private readonly byte* _words, _scales, _biases;
@@ -190,6 +183,16 @@ public sealed partial class QuantizedTable
 
         /// <summary>Ends the operation: keeps the table (and so its arrays) alive up to this point.</summary>
         public void Dispose() => GC.KeepAlive(_table);
+
+        public static bool Prefetches => true;
+
+        /// <summary>The row source's read: row <paramref name="row"/> dequantized into <paramref name="scratch"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int row, float* scratch)
+        {
+            Dequantize(row, scratch);
+            return scratch;
+        }
 
         /// <summary>Starts loading the packed words, scales and biases of <paramref name="row"/> into the cache.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -264,31 +267,6 @@ public sealed partial class QuantizedTable
             return _bits == 4
                 ? AffineKernels.DotRow<Bits4>(codes, s, b, _groupSize, x, groupSumsOfX, _dims)
                 : AffineKernels.DotRow<Bits8>(codes, s, b, _groupSize, x, groupSumsOfX, _dims);
-        }
-    }
-
-    /// <summary>Rows of a streaming gather: each dequantized into a scratch row.</summary>
-    private readonly unsafe struct StreamRows(RowReader reader, int* ids) : Kernels.IStreamRows
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float* Row(int i, float* scratch)
-        {
-            reader.Dequantize(ids[i], scratch);
-            return scratch;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int i) => reader.Prefetch(ids[i]);
-    }
-
-    /// <summary>Rows of ŵ for <see cref="Gemm"/>: each row dequantized into the packing scratch.</summary>
-    private readonly unsafe struct QuantizedRows(RowReader reader) : IGemmRows
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float* Row(int j, float* scratch)
-        {
-            reader.Dequantize(j, scratch);
-            return scratch;
         }
     }
 }

@@ -19,7 +19,10 @@ namespace EmbedSharp.Quantization;
 /// <c>ŵ = q·s + b</c> (affine, rounded as <see cref="FusedDequantize"/> says) or <c>ŵ = element·scale</c>
 /// (fp modes, exact in float32). The table is immutable apart from <see cref="FusedDequantize"/>.
 /// </remarks>
-public sealed partial class QuantizedTable : IQuantizedRows
+// Size: one type in five files (~900 lines) by concern — layout and row reads (this file), creation, whole-table
+// dequantization, the SIMD/threaded kernels (gather, x·Wᵀ, the row reader that is its row source) and pooled
+// bags. They share the packed arrays' private layout, which is why they are one type.
+public sealed partial class QuantizedTable : IQuantizedRows, IEmbeddingRows
 {
     private readonly AlignedArray<uint> _weight;
     private readonly AlignedArray<byte> _scales;
@@ -189,6 +192,10 @@ public sealed partial class QuantizedTable : IQuantizedRows
         Guard.MinLength(op, y.Length, (long)batch * NumEmbeddings, $"batch × NumEmbeddings = {batch} × {NumEmbeddings}");
         MatMulTransposedUnchecked(x, batch, y);
     }
+
+    /// <summary>Row <paramref name="row"/> dequantized (<see cref="IEmbeddingRows"/>'s name for <see cref="DequantizeRow"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="row"/> is outside <c>[0, NumEmbeddings)</c>.</exception>
+    public void ReadRow(int row, Span<float> destination) => DequantizeRow(row, destination);
 
     private void CheckRow(string op, int row)
     {

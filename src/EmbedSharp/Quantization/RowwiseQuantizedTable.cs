@@ -32,7 +32,7 @@ public interface IQuantizedRows
 /// Dequantize: <c>x̂ = scale · q + bias</c> in float32 (two roundings).
 /// Unlike MLX's group-wise scheme there is one scale per row, so a row costs <c>Dims·bits/8 + 4</c> bytes.
 /// </remarks>
-public sealed class RowwiseQuantizedTable : IQuantizedRows
+public sealed partial class RowwiseQuantizedTable : IQuantizedRows, IEmbeddingRows
 {
     private readonly byte[] _codes;
     private readonly Half[] _scales;
@@ -177,29 +177,13 @@ public sealed class RowwiseQuantizedTable : IQuantizedRows
         DequantizeRowUnchecked(row, destination[..Dims]);
     }
 
-    internal void DequantizeRowUnchecked(int row, Span<float> destination)
+    internal unsafe void DequantizeRowUnchecked(int row, Span<float> destination)
     {
-        float scale = (float)_scales[row], bias = (float)_biases[row];
-        ReadOnlySpan<byte> bytes = _codes.AsSpan(row * BytesPerRow, BytesPerRow);
-        int perByte = 8 / Bits, mask = (1 << Bits) - 1;
-        switch (Bits)
-        {
-            case 8:
-                for (int i = 0; i < destination.Length; i++)
-                    destination[i] = scale * bytes[i] + bias;
-                break;
-            case 4:
-                for (int i = 0; i < bytes.Length; i++)
-                {
-                    destination[2 * i] = scale * (bytes[i] & 15) + bias;
-                    destination[2 * i + 1] = scale * (bytes[i] >> 4) + bias;
-                }
-                break;
-            default:
-                for (int i = 0; i < destination.Length; i++)
-                    destination[i] = scale * ((bytes[i / perByte] >> ((i % perByte) * Bits)) & mask) + bias;
-                break;
-        }
+        fixed (byte* codes = _codes)
+        fixed (Half* scales = _scales)
+        fixed (Half* biases = _biases)
+        fixed (float* d = destination)
+            new Rows(codes, scales, biases, BytesPerRow, Bits, Dims).Row(row, d);
     }
 
     /// <summary>Gathers and dequantizes rows: <c>destination[i, :] = x̂[indices[i], :]</c>; indices are checked first.</summary>
@@ -212,8 +196,7 @@ public sealed class RowwiseQuantizedTable : IQuantizedRows
         int firstBad = EmbedSharp.Numerics.Kernels.FirstOutOfRange(indices, NumEmbeddings);
         if (firstBad >= 0)
             ThrowHelper.IndexOutOfRange(op, nameof(indices), indices[firstBad], firstBad, NumEmbeddings);
-        for (int i = 0; i < indices.Length; i++)
-            DequantizeRowUnchecked(indices[i], destination.Slice(i * Dims, Dims));
+        GatherUnchecked(indices, destination);
     }
 
     /// <summary>The whole table dequantized into a new float32 table.</summary>

@@ -91,28 +91,10 @@ public sealed unsafe partial class EmbeddingTable
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatherRange<T>(int* ids, int count, float* dst, float scale) where T : unmanaged
     {
-        int dims = Dims;
-        nint rowBytes = (nint)dims * sizeof(T);
-        byte* data = _data;
-        for (int i = 0; i < count; i++)
-        {
-            if (Sse.IsSupported && i + PrefetchDistance < count)
-                PrefetchRow(data + ids[i + PrefetchDistance] * rowBytes, rowBytes);
-            T* row = (T*)(data + ids[i] * rowBytes);
-            float* output = dst + (nint)i * dims;
-            if (typeof(T) == typeof(float))
-            {
-                Kernels.CopyScaled((float*)row, output, dims, scale);
-                continue;
-            }
-            var span = new Span<float>(output, dims);
-            Kernels.WidenRow(new ReadOnlySpan<T>(row, dims), span);
-            if (scale != 1f)
-                TensorPrimitives.Multiply(span, scale, span);
-        }
+        var rows = Rows<T>(GatherPrefetchLines);
+        Kernels.GatherRows(ref rows, ids, count, dst, scale, PrefetchDistance);
     }
 
     /// <summary>
@@ -122,31 +104,23 @@ public sealed unsafe partial class EmbeddingTable
     /// </summary>
     private void GatherStreaming(int* ids, int count, float* dst)
     {
-        var rows = new StreamRows(_data, (nint)Dims * sizeof(float), ids);
-        Kernels.GatherStreaming(ref rows, count, dst, Dims, null, PrefetchDistance);
+        var rows = Rows<float>(GatherPrefetchLines);
+        Kernels.GatherStreaming(ref rows, ids, count, dst, Dims, null, PrefetchDistance);
     }
 
-    /// <summary>Table rows read in place for the streaming gather.</summary>
-    private readonly struct StreamRows(byte* data, nint rowBytes, int* ids) : Kernels.IStreamRows
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float* Row(int i, float* scratch) => (float*)(data + ids[i] * rowBytes);
+    /// <summary>
+    /// Lines of a row the gather prefetches: 16 (1 KiB), the hardware prefetcher streams the rest of a longer
+    /// row (16 measured slightly faster than 32 on 768-dim rows).
+    /// </summary>
+    private const int GatherPrefetchLines = 16;
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int i)
-        {
-            if (Sse.IsSupported)
-                PrefetchRow(data + ids[i] * rowBytes, rowBytes);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchRow(byte* row, nint bytes)
+    /// <summary>
+    /// The rows as the kernels' row source (<see cref="IRowSource"/>), for <typeparamref name="T"/> matching
+    /// <see cref="DType"/>. The table must stay alive and undisposed while the source is used.
+    /// </summary>
+    internal DenseRows<T> Rows<T>(int prefetchLines = Kernels.RowPrefetchLines) where T : unmanaged
     {
-        // At most 16 lines (1 KiB): the hardware prefetcher streams the rest of a longer row (16 measured
-        // slightly faster than 32 on 768-dim rows).
-        nint end = Math.Min(bytes, 16 * 64);
-        for (nint offset = 0; offset < end; offset += 64)
-            Sse.Prefetch0(row + offset);
+        System.Diagnostics.Debug.Assert(sizeof(T) == ElementSize);
+        return new DenseRows<T>((T*)Pointer, Dims, prefetchLines);
     }
 }

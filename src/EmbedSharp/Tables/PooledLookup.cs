@@ -23,9 +23,9 @@ internal static class PooledLookup
         }
         switch (table.DType)
         {
-            case DType.Float32: Forward(new TableRows<float>(table), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
-            case DType.Float16: Forward(new TableRows<Half>(table), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
-            default: Forward(new TableRows<BFloat16>(table), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
+            case DType.Float32: Forward(table.Rows<float>(), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
+            case DType.Float16: Forward(table.Rows<Half>(), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
+            default: Forward(table.Rows<BFloat16>(), mode, indices, bags, perSampleWeights, paddingIdx, destination, source); break;
         }
     }
 
@@ -53,7 +53,7 @@ internal static class PooledLookup
 
     private static void Forward<TRows>(TRows rows, PoolingMode mode, ReadOnlySpan<int> indices, in BagBatch bags,
         ReadOnlySpan<float> psw, int paddingIdx, Span<float> destination, Span<int> source)
-        where TRows : struct, IPoolRowSource, IRowPrefetcher
+        where TRows : struct, IRowSource
     {
         switch (mode)
         {
@@ -71,14 +71,14 @@ internal static class PooledLookup
     private static unsafe void Forward<TPool, TRows>(TRows rows, ReadOnlySpan<int> indices, in BagBatch bags,
         ReadOnlySpan<float> psw, int paddingIdx, Span<float> destination, Span<int> source)
         where TPool : struct, IPoolingOperator
-        where TRows : struct, IPoolRowSource, IRowPrefetcher
+        where TRows : struct, IRowSource
     {
         ReadOnlySpan<int> starts = bags.Starts;
         int count = starts.Length, end = bags.End, dims = rows.Dims;
         int threads = (long)indices.Length * Math.Max(dims, 1) < ParallelThreshold ? 1 : ParallelWork.DefaultThreads;
         if (threads == 1 || count < 2)
         {
-            Kernels.PoolBags<TPool, TRows, TRows>(rows, rows, indices, starts, end, psw, paddingIdx, destination, source);
+            Kernels.PoolRows<TPool, TRows>(rows, indices, starts, end, psw, paddingIdx, destination, source);
             return;
         }
         fixed (int* ids = indices)
@@ -95,7 +95,7 @@ internal static class PooledLookup
             {
                 var chunkStarts = new ReadOnlySpan<int>((int*)stA + first, last - first);
                 int chunkEnd = last < count ? ((int*)stA)[last] : end;
-                Kernels.PoolBags<TPool, TRows, TRows>(rows, rows, new ReadOnlySpan<int>((int*)idsA, idCount), chunkStarts, chunkEnd,
+                Kernels.PoolRows<TPool, TRows>(rows, new ReadOnlySpan<int>((int*)idsA, idCount), chunkStarts, chunkEnd,
                     new ReadOnlySpan<float>((float*)wA, wCount), paddingIdx,
                     new Span<float>((float*)dstA + (nint)first * dims, (last - first) * dims),
                     track ? new Span<int>((int*)srcA + (nint)first * dims, (last - first) * dims) : default);

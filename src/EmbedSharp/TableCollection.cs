@@ -1,8 +1,9 @@
 using System.Buffers;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
+using EmbedSharp.Tables;
 
-namespace EmbedSharp.Tables;
+namespace EmbedSharp;
 
 /// <summary>
 /// Many pooled tables looked up in one call: FBGEMM's table-batched embedding bags, TorchRec's
@@ -11,20 +12,24 @@ namespace EmbedSharp.Tables;
 /// bags per feature, and the output holds one pooled vector per feature per bag.
 /// </summary>
 /// <remarks>
-/// Output layout (FBGEMM's and TorchRec's <c>KeyedTensor</c>): row-major <c>[B, TotalDims]</c>, bag b's
+/// <para>Output layout (FBGEMM's and TorchRec's <c>KeyedTensor</c>): row-major <c>[B, TotalDims]</c>, bag b's
 /// row being the features' pooled vectors side by side in <see cref="FeatureNames"/> order;
 /// <see cref="FeatureOffset"/> gives where each starts. Tables start uniform in
-/// <c>[−√(1/NumEmbeddings), √(1/NumEmbeddings)]</c>, TorchRec's default. The backward pass and fused
-/// optimizer steps are extension methods in <c>EmbedSharp.Sparse</c> (<c>Backward</c>) and
-/// <c>EmbedSharp.Optimizers</c> (<c>BackwardAndStep</c>), since Tables depends only on Numerics.
+/// <c>[−√(1/NumEmbeddings), √(1/NumEmbeddings)]</c>, TorchRec's default, drawn from one stream seeded by
+/// <c>seed</c> (0 by default, so a collection is the same on every run, like every layer).</para>
+/// <para>A layer like the others: each table is an <see cref="EmbeddingBag"/> (<see cref="Bag"/>) that every
+/// feature reading it pools through, and the backward pass (<see cref="Backward"/>), the fused step of all
+/// tables in one pass (<see cref="BackwardAndStep"/>) and the summed gradient a remote store applies itself
+/// (<see cref="SummedGradients"/>) share one grouping of each table's rows. <see cref="TableConfig"/> and
+/// <see cref="KeyedBatch"/> stay in <c>Tables/</c> as plain data.</para>
 /// </remarks>
-public sealed class TableCollection : IDisposable
+public sealed partial class TableCollection : IDisposable
 {
-    private readonly Dictionary<string, EmbeddingTable> _tables = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EmbeddingBag> _tables = new(StringComparer.Ordinal);
     private readonly (string Feature, TableConfig Config, int Offset)[] _features;
     private readonly Dictionary<string, int> _featureIndex = new(StringComparer.Ordinal);
 
-    /// <summary>Allocates and initialises every table.</summary>
+    /// <summary>Allocates and initialises every table (seed 0 unless given).</summary>
     /// <exception cref="ArgumentException">No tables, a repeated table name, or a feature claimed by two tables.</exception>
     public TableCollection(IEnumerable<TableConfig> configs, ulong? seed = null)
     {
@@ -52,7 +57,7 @@ public sealed class TableCollection : IDisposable
         _features = [.. features];
         TotalDims = offset;
         FeatureNames = [.. _features.Select(x => x.Feature)];
-        var rng = new SeededRandom(seed ?? (ulong)Random.Shared.NextInt64());
+        var rng = new SeededRandom(seed ?? 0);
         foreach (TableConfig c in Configs)
         {
             var table = new EmbeddingTable(c.NumEmbeddings, c.Dims, c.DType);
@@ -64,7 +69,7 @@ public sealed class TableCollection : IDisposable
                     row[d] = (2 * rng.NextSingle() - 1) * bound;
                 table.WriteRowUnchecked(r, row);
             }
-            _tables[c.Name] = table;
+            _tables[c.Name] = EmbeddingBag.Over(table, new EmbeddingBagOptions { Mode = c.PoolingMode, DType = c.DType, IncludeLastOffset = true });
         }
     }
 
@@ -79,7 +84,11 @@ public sealed class TableCollection : IDisposable
 
     /// <summary>The table named <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">No such table.</exception>
-    public EmbeddingTable this[string name] =>
+    public EmbeddingTable this[string name] => Bag(name).Weight;
+
+    /// <summary>The bag layer of the table named <paramref name="name"/> (its pooling, its rows).</summary>
+    /// <exception cref="KeyNotFoundException">No such table.</exception>
+    public EmbeddingBag Bag(string name) =>
         _tables.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException(ThrowHelper.Format("table_collection", $"no table named '{name}' (tables: {string.Join(", ", _tables.Keys)})"));
 
     /// <summary>Where feature <paramref name="feature"/>'s pooled vector starts within an output row.</summary>
@@ -106,7 +115,7 @@ public sealed class TableCollection : IDisposable
             try
             {
                 using var layout = BagBatch.FromOffsets(op, config.NumEmbeddings, f.Indices, f.Offsets, includeLastOffset: true);
-                PooledLookup.Forward(_tables[config.Name], config.PoolingMode, f.Indices, layout, f.PerSampleWeights, -1, pooled);
+                _tables[config.Name].ForwardCore(op, f.Indices, layout, pooled, f.PerSampleWeights);
                 for (int b = 0; b < bags; b++)
                     pooled.AsSpan(b * dims, dims).CopyTo(destination.Slice(b * TotalDims + offset, dims));
             }
@@ -130,10 +139,15 @@ public sealed class TableCollection : IDisposable
     internal ReadOnlySpan<(string Feature, TableConfig Config, int Offset)> FeatureSlots => _features;
 
     /// <summary>The table of <paramref name="config"/>.</summary>
-    internal EmbeddingTable TableOf(TableConfig config) => _tables[config.Name];
+    internal EmbeddingTable TableOf(TableConfig config) => _tables[config.Name].Weight;
 
     /// <summary>Whether a table of that name exists, and which.</summary>
-    internal bool TryGetTable(string name, out EmbeddingTable table) => _tables.TryGetValue(name, out table!);
+    internal bool TryGetTable(string name, out EmbeddingTable table)
+    {
+        bool found = _tables.TryGetValue(name, out var bag);
+        table = found ? bag!.Weight : null!;
+        return found;
+    }
 
     /// <summary>Checks that <paramref name="batch"/> has exactly this collection's features, valid offsets and ids.</summary>
     internal void Validate(string op, KeyedBatch batch)
