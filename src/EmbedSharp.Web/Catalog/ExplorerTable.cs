@@ -77,6 +77,8 @@ internal sealed class ExplorerTable : IDisposable
             var (keyed, stored, owned) = TableSources.OpenMlx(path);
             return Make(() => new ExplorerTable(name, "mlx checkpoint", keyed, null, null, stored, owned), owned);
         }
+        if (!System.IO.File.Exists(path))
+            throw new FileNotFoundException($"[serve] no such file: {path}", path);
         if (TableSources.IsIndexFile(path))
         {
             var (keyed, index) = TableSources.OpenIndex(path);
