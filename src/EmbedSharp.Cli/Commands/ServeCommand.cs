@@ -14,11 +14,11 @@ internal static class ServeCommand
 
     public static Command Create(IConsole console)
     {
-        var files = new Argument<string[]>("file") { Description = "Vector files to serve (any format we read), each under its file name.", Arity = ArgumentArity.ZeroOrMore };
+        var files = new Argument<string[]>("file") { Description = "Vector files to serve (any format we read), MLX checkpoint folders (config.json + safetensors, quantized or not) or index files from `embedsharp index build` (with their .words), each under its file name.", Arity = ArgumentArity.ZeroOrMore };
         var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one).", DefaultValueFactory = _ => 5080 };
         var host = new Option<string>("--host") { Description = "Address to bind. Anything but loopback exposes the tables to the network (a warning is printed).", DefaultValueFactory = _ => "127.0.0.1" };
         var root = new Option<string?>("--root") { Description = "A folder whose files the page may also open by relative path; nothing outside it (or named here) is ever read." };
-        var cmd = new Command("serve", "A web explorer for tables: 2-D maps (PCA, t-SNE), neighbours, analogies, float32 against 8-/4-bit, table facts.\n\nExamples:\n  embedsharp serve vectors.vec                  then open http://127.0.0.1:5080/\n  embedsharp serve a.vec b.bin --port 8080\n  embedsharp serve --root ./embeddings          every file under ./embeddings, opened on first use\n  embedsharp serve vectors.vec --host 0.0.0.0   reachable from other machines (read-only, no authentication)")
+        var cmd = new Command("serve", "A web explorer for tables: 2-D maps (PCA, t-SNE), neighbours, analogies, float32 against 8-/4-bit, table facts.\n\nExamples:\n  embedsharp serve vectors.vec                  then open http://127.0.0.1:5080/\n  embedsharp serve a.vec b.bin --port 8080\n  embedsharp serve --root ./embeddings          every file under ./embeddings, opened on first use\n  embedsharp serve out/q4                       an MLX checkpoint (from embedsharp quantize): the quantized table\n  embedsharp serve words.hnsw                   neighbours through the HNSW index (approximate, re-ranked exactly)\n  embedsharp serve vectors.vec --host 0.0.0.0   reachable from other machines (read-only, no authentication)")
         {
             files, port, host, root,
         };

@@ -6,19 +6,40 @@ using EmbedSharp.Tables;
 
 namespace EmbedSharp.Web.Catalog;
 
-/// <summary>One served table: its words and vectors, and its quantized forms made on first use.</summary>
+/// <summary>
+/// One served table: its words and vectors, how neighbours are answered (exact scans folded into
+/// batches, or an index file's approximate search re-ranked exactly), and its quantized forms made on first use.
+/// </summary>
 internal sealed class ExplorerTable : IDisposable
 {
     private readonly Lazy<QuantizedForm>[] _quantized;
     private readonly Lazy<string[]> _sortedWords;
     private readonly Lazy<(double, double, int[])> _norms;
     private readonly ConcurrentDictionary<(string Word, int K), WordSimilarity[]> _neighbourCache = new();
+    private readonly IDisposable[] _owned;
+    private readonly ExactIndex? _exact;
+    private readonly NeighbourBatcher? _batcher;
+    private readonly IVectorIndex? _ann;
 
-    private ExplorerTable(string name, VectorFile file, KeyedVectors keyed)
+    private ExplorerTable(string name, string format, KeyedVectors keyed, VectorFile? file, IVectorIndex? ann, string? stored, IDisposable[] owned)
     {
         Name = name;
-        File = file;
+        Format = format;
         Keyed = keyed;
+        File = file;
+        Stored = stored;
+        _owned = owned;
+        keyed.FillNorms();
+        if (ann is null)
+        {
+            _exact = new ExactIndex(keyed.Table, SimilarityMetric.Cosine);
+            _batcher = new NeighbourBatcher(_exact);
+        }
+        else
+        {
+            _ann = ann;
+            IndexDescription = TableSources.Describe(ann);
+        }
         _quantized = [new(() => QuantizedForm.Make(keyed, 8)), new(() => QuantizedForm.Make(keyed, 4))];
         _sortedWords = new(() => [.. keyed.Words.Order(StringComparer.OrdinalIgnoreCase)]);
         _norms = new(() => NormHistogram(keyed.Table, 40));
@@ -26,26 +47,93 @@ internal sealed class ExplorerTable : IDisposable
 
     public string Name { get; }
 
-    public VectorFile File { get; }
+    /// <summary>What the file is: a vector format's name, "mlx checkpoint", or the index kind.</summary>
+    public string Format { get; }
+
+    /// <summary>The vector file (for fastText subwords); null for checkpoints and index files.</summary>
+    public VectorFile? File { get; }
 
     public KeyedVectors Keyed { get; }
 
+    /// <summary>How the rows are stored when that is not plain floats (an MLX quantized layer); null otherwise.</summary>
+    public string? Stored { get; }
+
+    /// <summary>The index answering neighbours approximately (kind and settings); null when they are exact.</summary>
+    public string? IndexDescription { get; }
+
+    /// <summary>True when neighbours come from an approximate index (re-ranked exactly) rather than an exact scan.</summary>
+    public bool Approximate => _ann is not null;
+
+    /// <summary>The exact batcher (null for index files): tests read its batch counts.</summary>
+    internal NeighbourBatcher? Batcher => _batcher;
+
+    /// <summary>The exact index over the rows (null for index files).</summary>
+    internal ExactIndex? Exact => _exact;
+
     public static ExplorerTable Open(string name, string path)
     {
+        if (Directory.Exists(path))
+        {
+            var (keyed, stored, owned) = TableSources.OpenMlx(path);
+            return Make(() => new ExplorerTable(name, "mlx checkpoint", keyed, null, null, stored, owned), owned);
+        }
+        if (!System.IO.File.Exists(path))
+            throw new FileNotFoundException($"[serve] no such file: {path}", path);
+        if (TableSources.IsIndexFile(path))
+        {
+            var (keyed, index) = TableSources.OpenIndex(path);
+            IDisposable[] owned = index is IDisposable d ? [keyed, d] : [keyed];
+            return Make(() => new ExplorerTable(name, TableSources.Kind(index), keyed, null, index, null, owned), owned);
+        }
         var file = VectorFile.Open("serve", path);
+        return Make(() => new ExplorerTable(name, file.Format.Name, file.Keyed("serve"), file, null, null, [file]), [file]);
+    }
+
+    private static ExplorerTable Make(Func<ExplorerTable> make, IDisposable[] owned)
+    {
         try
         {
-            var keyed = file.Keyed("serve");
-            keyed.FillNorms();
-            return new ExplorerTable(name, file, keyed);
+            return make();
         }
         catch
         {
-            file.Dispose();
+            foreach (var d in owned)
+                d.Dispose();
             throw;
         }
     }
 
+    /// <summary>Whether the vocabulary holds the word.</summary>
+    public bool Contains(string word) => Keyed.Contains(word);
+
+    /// <summary>
+    /// The k nearest words of a vocabulary word, the word itself left out. The table is read-only, so
+    /// answers are kept (up to 50,000 of them; the cache is emptied when full) and a repeated question
+    /// is not recomputed.
+    /// </summary>
+    public async Task<WordSimilarity[]> NeighboursAsync(string word, int k)
+    {
+        if (_neighbourCache.TryGetValue((word, k), out var hit))
+            return hit;
+        int row = Keyed.GetIndex(word);
+        var result = await SearchAsync(Keyed.GetVector(word), k, row);
+        if (_neighbourCache.Count >= 50_000)
+            _neighbourCache.Clear();
+        _neighbourCache[(word, k)] = result;
+        return result;
+    }
+
+    /// <summary>The k words nearest a vector (an out-of-vocabulary word's subword vector); none left out.</summary>
+    public Task<WordSimilarity[]> SimilarByVectorAsync(float[] vector, int k) => SearchAsync(vector, k, -1);
+
+    private async Task<WordSimilarity[]> SearchAsync(float[] query, int k, int exclude)
+    {
+        Neighbor[] found = _batcher is not null
+            ? await _batcher.SearchAsync(query, k, exclude)
+            : await Task.Run(() => TableSources.SearchIndex(_ann!, Keyed.Table, query, k, exclude));
+        var words = Keyed.Words;
+        return [.. found.Select(n => new WordSimilarity(words[n.Index], n.Score))];
+    }
     /// <summary>The 8-bit or 4-bit form (made, dequantized and reported on at first use).</summary>
     public QuantizedForm Quantized(int bits) => _quantized[bits == 8 ? 0 : 1].Value;
 
@@ -94,7 +182,9 @@ internal sealed class ExplorerTable : IDisposable
         foreach (var q in _quantized)
             if (q.IsValueCreated)
                 q.Value.Dispose();
-        File.Dispose();
+        _exact?.Dispose();
+        foreach (var d in _owned)
+            d.Dispose();
     }
 }
 

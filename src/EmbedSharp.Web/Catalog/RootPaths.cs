@@ -47,7 +47,7 @@ internal sealed class RootPaths
         string full = Path.GetFullPath(current);
         if (!Inside(full))
             throw new ArgumentException($"[{op}] table '{name}' is outside the served root");
-        if (!File.Exists(full))
+        if (!File.Exists(full) && !(Directory.Exists(full) && TableSources.IsCheckpoint(full)))
             throw new ArgumentException($"[{op}] no table '{name}' under the served root; GET /api/tables lists them");
         return full;
     }
@@ -57,10 +57,16 @@ internal sealed class RootPaths
     {
         var found = new List<string>();
         var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden };
-        foreach (var file in Directory.EnumerateFiles(_root, "*", options))
+        // MLX checkpoint folders are served whole; the files inside them are not listed one by one.
+        var checkpoints = Directory.EnumerateDirectories(_root, "*", options).Where(TableSources.IsCheckpoint)
+            .Select(d => Path.GetRelativePath(_root, d).Replace(Path.DirectorySeparatorChar, '/')).ToList();
+        foreach (var entry in checkpoints.Concat(Directory.EnumerateFiles(_root, "*", options)
+                     .Select(f => Path.GetRelativePath(_root, f).Replace(Path.DirectorySeparatorChar, '/'))
+                     .Where(f => !checkpoints.Any(c => f.StartsWith(c + "/", StringComparison.Ordinal)))))
         {
-            string relative = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
-            if (relative.EndsWith(".vocab", StringComparison.Ordinal) || relative.EndsWith(".json", StringComparison.Ordinal))
+            string relative = entry;
+            if (relative.EndsWith(".vocab", StringComparison.Ordinal) || relative.EndsWith(".json", StringComparison.Ordinal)
+                || relative.EndsWith(".words", StringComparison.Ordinal))
                 continue;
             try
             {

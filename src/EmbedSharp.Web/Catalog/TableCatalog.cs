@@ -23,9 +23,10 @@ public sealed class TableCatalog : IDisposable
         {
             foreach (var path in options.Files)
             {
-                string name = Path.GetFileName(path);
+                string baseName = Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+                string name = baseName;
                 for (int n = 2; _named.ContainsKey(name); n++)
-                    name = $"{Path.GetFileName(path)} ({n})";
+                    name = $"{baseName} ({n})";
                 _named.Add(name, ExplorerTable.Open(name, path));
             }
         }

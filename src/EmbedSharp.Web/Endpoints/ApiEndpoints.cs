@@ -33,7 +33,11 @@ internal static class ApiEndpoints
     private static Task Write<T>(HttpContext ctx, T value, JsonTypeInfo<T> type) => ctx.Response.WriteAsJsonAsync(value, type, "application/json; charset=utf-8");
 
     private static TableSummaryDto Summary(ExplorerTable t) =>
-        new(t.Name, t.File.Format.Name, t.Keyed.Count, t.Keyed.Dims, t.Keyed.Table.DType.ToString().ToLowerInvariant(), t.File.Model is not null);
+        new(t.Name, t.Format, t.Keyed.Count, t.Keyed.Dims, t.Keyed.Table.DType.ToString().ToLowerInvariant(), t.File?.Model is not null,
+            t.Stored, t.IndexDescription ?? ExactSearch);
+
+    /// <summary>How a table without an index file answers neighbours.</summary>
+    private const string ExactSearch = "exact: cosine over every row (concurrent requests share one batched pass)";
 
     private static IReadOnlyList<NeighborDto> Dtos(IEnumerable<WordSimilarity> result) => [.. result.Select(s => new NeighborDto(s.Word, s.Similarity))];
 
@@ -89,7 +93,7 @@ internal static class ApiEndpoints
         return Write(ctx, new CompletionDto(prefix, found), WebJsonContext.Api.CompletionDto);
     }
 
-    private static Task Neighbors(HttpContext ctx, TableCatalog catalog)
+    private static async Task Neighbors(HttpContext ctx, TableCatalog catalog)
     {
         var q = new Query(ctx, "neighbors").Allow("table", "word", "k");
         var t = q.Table(catalog);
@@ -99,17 +103,17 @@ internal static class ApiEndpoints
         bool subword = false;
         if (t.Keyed.Contains(word))
         {
-            result = t.Neighbours(word, k);
+            result = await t.NeighboursAsync(word, k);
         }
         else
         {
             var v = new float[t.Keyed.Dims];
-            if (!t.File.TryGetWordVector(word, v))
+            if (t.File is null || !t.File.TryGetWordVector(word, v))
                 throw ApiException.BadRequest(q.Op, $"'{word}' is not in the vocabulary of {t.Name} ({t.Keyed.Count:N0} words) and the format has no subwords to build it from");
-            result = t.Keyed.SimilarByVector(v, k);
+            result = await t.SimilarByVectorAsync(v, k);
             subword = true;
         }
-        return Write(ctx, new NeighborsDto(t.Name, word, k, subword, Dtos(result)), WebJsonContext.Api.NeighborsDto);
+        await Write(ctx, new NeighborsDto(t.Name, word, k, subword, t.Approximate, t.IndexDescription ?? ExactSearch, Dtos(result)), WebJsonContext.Api.NeighborsDto);
     }
 
     private static Task Analogy(HttpContext ctx, TableCatalog catalog)
@@ -126,7 +130,7 @@ internal static class ApiEndpoints
         return Write(ctx, new AnalogyDto(t.Name, a, b, c, k, Dtos(result)), WebJsonContext.Api.AnalogyDto);
     }
 
-    private static Task Compare(HttpContext ctx, TableCatalog catalog)
+    private static async Task Compare(HttpContext ctx, TableCatalog catalog)
     {
         var q = new Query(ctx, "compare").Allow("table", "word", "k");
         var t = q.Table(catalog);
@@ -134,7 +138,7 @@ internal static class ApiEndpoints
         int k = q.Int("k", 10, 1, Options(ctx).MaxK);
         if (!t.Keyed.Contains(word))
             throw ApiException.BadRequest(q.Op, $"'{word}' is not in the vocabulary of {t.Name}; the comparison uses vocabulary words");
-        var exact = t.Neighbours(word, k);
+        var exact = await t.NeighboursAsync(word, k);
         var exactWords = exact.Select(s => s.Word).ToHashSet(StringComparer.Ordinal);
         var forms = new List<QuantizedNeighborsDto>();
         foreach (int bits in new[] { 8, 4 })
@@ -144,7 +148,7 @@ internal static class ApiEndpoints
             double overlap = exact.Length == 0 ? 1 : (double)result.Count(s => exactWords.Contains(s.Word)) / exact.Length;
             forms.Add(new QuantizedNeighborsDto(bits, form.Scheme, overlap, Dtos(result), Report(form)));
         }
-        return Write(ctx, new CompareDto(t.Name, word, k, Dtos(exact), forms), WebJsonContext.Api.CompareDto);
+        await Write(ctx, new CompareDto(t.Name, word, k, Dtos(exact), forms), WebJsonContext.Api.CompareDto);
     }
 
     private static async Task Projection(HttpContext ctx, TableCatalog catalog)
@@ -164,7 +168,7 @@ internal static class ApiEndpoints
         {
             if (!t.Keyed.Contains(word))
                 throw ApiException.BadRequest(q.Op, $"'{word}' is not in the vocabulary of {t.Name}");
-            words = [word, .. t.Neighbours(word, Math.Min(n, t.Keyed.Count) - 1).Select(s => s.Word)];
+            words = [word, .. (await t.NeighboursAsync(word, Math.Min(n, t.Keyed.Count) - 1)).Select(s => s.Word)];
         }
         else
         {
@@ -187,7 +191,10 @@ internal static class ApiEndpoints
         }
         else
         {
-            var options = new TsneOptions { Perplexity = perplexity, CancellationToken = token, Progress = reports };
+            // openTSNE's schedule (exaggeration 12 for 250 iterations, momentum 0.5 then 0.8, its learning rate)
+            // with 250 iterations after the exaggeration instead of 500: the map a person reads is settled by
+            // then (benchmarks/README.md has the trustworthiness of both), and it answers twice as fast.
+            var options = new TsneOptions { Perplexity = perplexity, Iterations = TsneIterations, ExaggerationIterations = 250, CancellationToken = token, Progress = reports };
             try
             {
                 await Task.Run(() => Kernels.Tsne(data, words.Length, dims, layout, options), token);
@@ -213,6 +220,9 @@ internal static class ApiEndpoints
         await JsonSerializer.SerializeAsync(ctx.Response.Body, result, WebJsonContext.Api.ProjectionDto, token);
         await ctx.Response.Body.WriteAsync("\n"u8.ToArray(), token);
     }
+
+    /// <summary>t-SNE iterations of a projection, the 250 exaggerated ones included.</summary>
+    internal const int TsneIterations = 500;
 
     /// <summary>Writes t-SNE's progress as NDJSON lines <c>{"stage":"tsne","progress":0.25}</c> while it runs.</summary>
     private sealed class ProgressLines(HttpContext ctx) : IProgress<TsneProgress>

@@ -7,7 +7,8 @@ namespace EmbedSharp.Web.Endpoints;
 
 internal sealed record ErrorDto(string Error);
 
-internal sealed record TableSummaryDto(string Name, string Format, int NumEmbeddings, int Dims, string Dtype, bool HasSubwords);
+internal sealed record TableSummaryDto(string Name, string Format, int NumEmbeddings, int Dims, string Dtype, bool HasSubwords,
+    string? Stored, string Search);
 
 internal sealed record TablesDto(IReadOnlyList<TableSummaryDto> Tables, IReadOnlyList<string> Available);
 
@@ -21,7 +22,7 @@ internal sealed record TableFactsDto(TableSummaryDto Table, long Bytes, IReadOnl
 
 internal sealed record NeighborDto(string Word, double Score);
 
-internal sealed record NeighborsDto(string Table, string Word, int K, bool Subword, IReadOnlyList<NeighborDto> Neighbors);
+internal sealed record NeighborsDto(string Table, string Word, int K, bool Subword, bool Approximate, string Search, IReadOnlyList<NeighborDto> Neighbors);
 
 internal sealed record AnalogyDto(string Table, string A, string B, string C, int K, IReadOnlyList<NeighborDto> Results);
 

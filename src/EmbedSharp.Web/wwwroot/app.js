@@ -304,7 +304,8 @@ async function select(word) {
   await guarded(async () => {
     const result = await api("/api/neighbors", { table: state.table, word, k: 15 });
     state.highlight = new Map(result.neighbors.map((n, i) => [n.word, i]));
-    $("neighbours-title").textContent = `Nearest to “${word}”${result.subword ? " (from subwords)" : ""}`;
+    $("neighbours-title").textContent = `Nearest to “${word}”${result.subword ? " (from subwords)" : ""}${result.approximate ? " (approximate)" : ""}`;
+    $("neighbours-method").textContent = result.search;
     $("neighbours").replaceChildren(...result.neighbors.map((n) => scoreItem(n.word, n.score, select)));
     draw();
     if (activeView() === "compare") await compare();
@@ -383,6 +384,8 @@ async function facts() {
     ["dtype", f.table.dtype],
     ["size", `${(f.bytes / 1048576).toFixed(2)} MiB`],
     ["subwords", f.table.hasSubwords ? "yes (fastText)" : "no"],
+    ...(f.table.stored ? [["stored as", f.table.stored]] : []),
+    ["neighbours", f.table.search],
     ["norms", `${f.norms.min.toFixed(3)} … ${f.norms.max.toFixed(3)}`],
     ["first words", f.firstWords.slice(0, 8).join(", ")],
   ];

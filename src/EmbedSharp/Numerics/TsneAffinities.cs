@@ -33,20 +33,26 @@ internal static class TsneAffinities
             {
                 int m = Math.Min(block, rows - start);
                 Gemm.MultiplyTransposed(x + (long)start * dims, m, dims, x, rows, c, rows, threads);
-                for (int r = 0; r < m; r++)
+                // Each row's selection is its own: the block's rows go across threads.
+                nint xAddress = (nint)x, cAddress = (nint)c;
+                int blockStart = start;
+                ParallelWork.For(m, 8, threads, (s, e) =>
                 {
-                    int i = start + r;
-                    SelectNearest(new ReadOnlySpan<float>(c + (long)r * rows, rows), norms, i, k,
-                        neighbours.AsSpan(i * k, k), distances.AsSpan(i * k, k));
-                    // The GEMM's form cancels for points close together far from the origin: it picks the
-                    // neighbours, but their probabilities use the distance taken directly, √Σ(a − b)², squared.
-                    var row = data.Slice(i * dims, dims);
-                    for (int t = 0; t < k; t++)
+                    for (int r = s; r < e; r++)
                     {
-                        double d = System.Numerics.Tensors.TensorPrimitives.Distance(row, data.Slice(neighbours[i * k + t] * dims, dims));
-                        distances[i * k + t] = d * d;
+                        int i = blockStart + r;
+                        SelectNearest(new ReadOnlySpan<float>((float*)cAddress + (long)r * rows, rows), norms, i, k,
+                            neighbours.AsSpan(i * k, k), distances.AsSpan(i * k, k));
+                        // The GEMM's form cancels for points close together far from the origin: it picks the
+                        // neighbours, but their probabilities use the distance taken directly, √Σ(a − b)², squared.
+                        var row = new ReadOnlySpan<float>((float*)xAddress + (long)i * dims, dims);
+                        for (int t = 0; t < k; t++)
+                        {
+                            double d = System.Numerics.Tensors.TensorPrimitives.Distance(row, new ReadOnlySpan<float>((float*)xAddress + (long)neighbours[i * k + t] * dims, dims));
+                            distances[i * k + t] = d * d;
+                        }
                     }
-                }
+                });
             }
         }
 

@@ -140,7 +140,7 @@ public sealed class TsneTests
         var expected = new double[2 * n];
         var actual = new double[2 * n];
         new TsneGradient.Exact(dense, n).Compute(y, exaggeration, expected);
-        new TsneGradient.BarnesHut(sparse, n, 0, 2).Compute(y, exaggeration, actual);
+        new TsneGradient.BarnesHut(sparse, n, 0, 2) { Packets = false }.Compute(y, exaggeration, actual);
         for (int i = 0; i < expected.Length; i++)
             Assert.Equal(expected[i], actual[i], 1e-12);
 
@@ -154,6 +154,66 @@ public sealed class TsneTests
             size += expected[i] * expected[i];
         }
         Assert.True(Math.Sqrt(err / size) < 0.05, $"relative error {Math.Sqrt(err / size)}");
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(12.0)]
+    public void PacketRepulsion_MatchesTheExactGradientAtThetaZero_AndIsAsCloseAsOnePointAtATimeAtThetaHalf(double exaggeration)
+    {
+        // 257 points (not a whole number of packets), two of them on top of each other.
+        const int n = 257, dims = 5;
+        var data = Blobs(257, 1, dims, 8, out _);
+        var sparse = TsneAffinities.Sparse(data, n, dims, 10, 2);
+        var dense = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int t = sparse.Offsets[i]; t < sparse.Offsets[i + 1]; t++)
+                dense[i * n + sparse.Columns[t]] = sparse.Values[t];
+        var y = RandomLayout(n, 9);
+        y[20] = y[10];
+        y[21] = y[11];
+        var exact = new double[2 * n];
+        new TsneGradient.Exact(dense, n).Compute(y, exaggeration, exact);
+        double RelativeError(double theta, bool packets)
+        {
+            var g = new double[2 * n];
+            new TsneGradient.BarnesHut(sparse, n, theta, 2) { Packets = packets }.Compute(y, exaggeration, g);
+            double err = 0, size = 0;
+            for (int i = 0; i < g.Length; i++)
+            {
+                err += (g[i] - exact[i]) * (g[i] - exact[i]);
+                size += exact[i] * exact[i];
+            }
+            return Math.Sqrt(err / size);
+        }
+        // Packets sum in single precision.
+        Assert.True(RelativeError(0, packets: true) < 1e-5, $"packets at θ = 0: {RelativeError(0, packets: true)}");
+        Assert.True(RelativeError(0, packets: false) < 1e-12);
+        double single = RelativeError(0.5, packets: false), packet = RelativeError(0.5, packets: true);
+        Assert.True(single > 1e-6, "θ = 0.5 should approximate");
+        Assert.True(packet < 0.05, $"packet relative error {packet}");
+        Assert.True(packet <= single * 1.5, $"packets {packet} against one point at a time {single}");
+    }
+
+    [Fact]
+    public void FastLayout_HasAKlCostCloseToTheExactReferencesLayout()
+    {
+        // Both layouts scored by the exact cost KL(P ‖ Q) over the dense affinities of the reference.
+        const int dims = 12;
+        var data = Blobs(30, 5, dims, 12, out var labels);
+        int n = labels.Length;
+        var options = new TsneOptions { Perplexity = 15 };
+        var fast = new float[2 * n];
+        var reference = new float[2 * n];
+        Kernels.Tsne(data, n, dims, fast, options);
+        Kernels.TsneReference(data, n, dims, reference, options);
+        var cost = new TsneGradient.Exact(TsneAffinities.Dense(data, n, dims, 15), n);
+        double klFast = cost.Cost(Array.ConvertAll(fast, v => (double)v));
+        double klReference = cost.Cost(Array.ConvertAll(reference, v => (double)v));
+        var random = RandomLayout(n, 3);
+        double klRandom = cost.Cost(random);
+        Assert.True(klFast < klReference * 1.15 + 0.02, $"KL fast {klFast:F4}, exact reference {klReference:F4}");
+        Assert.True(klFast < klRandom / 2, $"KL fast {klFast:F4}, random layout {klRandom:F4}");
     }
 
     [Fact]
