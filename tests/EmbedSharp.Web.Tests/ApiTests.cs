@@ -20,7 +20,7 @@ public sealed class ApiTests(ExplorerFactory factory) : IClassFixture<ExplorerFa
     }
 
     /// <summary>Asserts the status and a one-line <c>{"error": "[op] ..."}</c> without a stack trace; returns the message.</summary>
-    private static async Task<string> Error(HttpResponseMessage response, HttpStatusCode status, string op)
+    internal static async Task<string> Error(HttpResponseMessage response, HttpStatusCode status, string op)
     {
         string body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
@@ -240,14 +240,6 @@ public sealed class ApiTests(ExplorerFactory factory) : IClassFixture<ExplorerFa
         Assert.Contains("no route GET /api/nothing", await Error(await _client.GetAsync("/api/nothing"), HttpStatusCode.NotFound, "api"));
         var post = await _client.PostAsync($"/api/neighbors?table={T}&word=cat", null);
         Assert.Contains("no route POST", await Error(post, HttpStatusCode.NotFound, "api"));
-    }
-
-    [Fact]
-    public async Task Timeouts_StopALongProjection_With503()
-    {
-        var client = factory.ClientWith(o => new ExplorerOptions { Files = o.Files, Root = o.Root, ProjectionTimeout = TimeSpan.FromMilliseconds(1) });
-        var response = await client.GetAsync($"/api/projection?table={T}&method=tsne&n=90");
-        Assert.Contains("took longer than", await Error(response, HttpStatusCode.ServiceUnavailable, "api"));
     }
 
     [Fact]

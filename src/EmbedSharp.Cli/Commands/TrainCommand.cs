@@ -53,7 +53,7 @@ internal static class TrainCommand
     internal sealed record Settings(string Corpus, string Output, string Model, string Arch, int Dims, int Window, int Negative, bool Hs,
         int MinCount, int Epochs, int Threads, ulong Seed, int Minn, int Maxn, int Bucket, string? HeldOut);
 
-    public static int Run(IConsole console, Settings s, CancellationToken cancellationToken)
+    public static int Run(IConsole console, Settings s, CancellationToken cancellationToken, Action<double>? onProgress = null)
     {
         const string op = "train";
         if (!File.Exists(s.Corpus))
@@ -76,7 +76,11 @@ internal static class TrainCommand
         r.Line($"training {label} on {s.Corpus}: {s.Dims} dims, window {s.Window}, min count {s.MinCount}, {s.Threads} thread(s)");
         var (summary, rows) = r.Progress(label, report =>
         {
-            var progress = new SyncProgress(p => report(p.Fraction));
+            var progress = new SyncProgress(p =>
+            {
+                report(p.Fraction);
+                onProgress?.Invoke(p.Fraction);
+            });
             return s.Model switch
             {
                 "word2vec" => Save(format!, s.Output, Word2VecTrainer.Train(text, new Word2VecOptions
