@@ -80,25 +80,11 @@ public sealed partial class DlrmRecommender
     /// <exception cref="InvalidDataException">Not a DLRM model, truncated or inconsistent (the message gives the byte offset).</exception>
     public static DlrmRecommender Load(Stream stream)
     {
-        const string op = "dlrm.load";
-        Guard.NotNull(op, stream);
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
-        long start = stream.Position;
-        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        InvalidDataException Bad(string problem) => new(ThrowHelper.Format(op, $"model file at byte {stream.Position - start}: {problem}"));
-        int Count(string what, long bytesEach, long max = int.MaxValue)
-        {
-            int n = r.ReadInt32();
-            if (n < 0 || n > max || (long)n * bytesEach > stream.Length - stream.Position)
-                throw Bad($"{what} count {n} is negative, too large or longer than the file");
-            return n;
-        }
+        using var file = ModelFileReader.Open("dlrm.load", stream);
+        stream = file.Stream;
+        var r = file.Reader;
+        InvalidDataException Bad(string problem) => file.Bad(problem);
+        int Count(string what, long bytesEach, long max = int.MaxValue) => file.Count(what, bytesEach, max);
         int[] Ints(string what, long max = int.MaxValue)
         {
             int n = Count(what, 4, max);
@@ -118,7 +104,7 @@ public sealed partial class DlrmRecommender
         }
         try
         {
-            if (stream.Length - start < 8 || !r.ReadBytes(8).AsSpan().SequenceEqual(Magic))
+            if (file.Length < 8 || !r.ReadBytes(8).AsSpan().SequenceEqual(Magic))
                 throw Bad("not an EmbedSharp DLRM model (magic ESDLRM01 missing)");
             float threshold = r.ReadSingle();
             int dims = r.ReadInt32();
@@ -184,13 +170,8 @@ public sealed partial class DlrmRecommender
                     stream.ReadExactly(MemoryMarshal.AsBytes(p.Value.AsSpan()));
                 }
                 foreach (var c in tables)
-                {
-                    var rows = new float[c.NumEmbeddings * c.Dims];
-                    stream.ReadExactly(MemoryMarshal.AsBytes(rows.AsSpan()));
-                    model.Model.Tables[c.Name].CopyFrom(rows);
-                }
-                if (stream.Position != stream.Length)
-                    throw Bad("unexpected bytes after the last table");
+                    model.Model.Tables[c.Name].CopyFrom(file.Floats((long)c.NumEmbeddings * c.Dims));
+                file.ExpectEnd();
                 return model;
             }
             catch

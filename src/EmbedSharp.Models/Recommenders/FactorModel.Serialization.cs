@@ -57,18 +57,11 @@ public sealed partial class FactorModel
     /// <exception cref="InvalidDataException">Not a model file, or truncated or inconsistent (the message gives the byte offset).</exception>
     public static FactorModel Load(Stream stream)
     {
-        const string op = "recommender.load";
-        Guard.NotNull(op, stream);
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        using var file = ModelFileReader.Open("recommender.load", stream);
+        stream = file.Stream;
+        var r = file.Reader;
         long start = stream.Position;
-        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        InvalidDataException Bad(string problem) => new(ThrowHelper.Format(op, $"model file at byte {stream.Position - start}: {problem}"));
+        InvalidDataException Bad(string problem) => file.Bad(problem);
         if (stream.Length - start < 60)
             throw Bad("too short to be an EmbedSharp recommender model (expected a magic and a header of at least 52 bytes)");
         byte[] magic = r.ReadBytes(8);

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using EmbedSharp.Diagnostics;
+using EmbedSharp.Models.Data;
 
 namespace EmbedSharp.Models.Tabular;
 
@@ -61,28 +62,14 @@ public sealed partial class TabularModel
     /// <exception cref="InvalidDataException">Not a tabular model, truncated or inconsistent (the message gives the byte offset).</exception>
     public static TabularModel Load(Stream stream)
     {
-        const string op = "tabular.load";
-        Guard.NotNull(op, stream);
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
-        long start = stream.Position;
-        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        InvalidDataException Bad(string problem) => new(ThrowHelper.Format(op, $"model file at byte {stream.Position - start}: {problem}"));
-        int Count(string what, long bytesEach, long max = int.MaxValue)
-        {
-            int n = r.ReadInt32();
-            if (n < 0 || n > max || (long)n * bytesEach > stream.Length - stream.Position)
-                throw Bad($"{what} count {n} is negative, too large or longer than the file");
-            return n;
-        }
+        using var file = ModelFileReader.Open("tabular.load", stream);
+        stream = file.Stream;
+        var r = file.Reader;
+        InvalidDataException Bad(string problem) => file.Bad(problem);
+        int Count(string what, long bytesEach, long max = int.MaxValue) => file.Count(what, bytesEach, max);
         try
         {
-            if (stream.Length - start < 8 || !r.ReadBytes(8).AsSpan().SequenceEqual(Magic))
+            if (file.Length < 8 || !r.ReadBytes(8).AsSpan().SequenceEqual(Magic))
                 throw Bad("not an EmbedSharp tabular model (magic ESTABM01 missing)");
             string target = r.ReadString();
             int task = r.ReadInt32(), encoding = r.ReadInt32();
@@ -153,13 +140,10 @@ public sealed partial class TabularModel
                 {
                     for (int k = 0; k < nc; k++)
                     {
-                        var rows = new float[vocab[k].Length * dims[k]];
-                        stream.ReadExactly(MemoryMarshal.AsBytes(rows.AsSpan()));
-                        model.Tables[cats[k]].CopyFrom(rows);
+                        model.Tables[cats[k]].CopyFrom(file.Floats((long)vocab[k].Length * dims[k]));
                     }
                 }
-                if (stream.Position != stream.Length)
-                    throw Bad("unexpected bytes after the last table");
+                file.ExpectEnd();
                 return model;
             }
             catch
