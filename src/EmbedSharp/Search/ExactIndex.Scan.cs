@@ -92,6 +92,10 @@ public sealed partial class ExactIndex
                 }
             });
         }
+        else if (m <= MultiScanMaxQueries && _table.DType == DType.Float32)
+        {
+            MultiScan(prepared, m, candidates, filter, threads, tops);
+        }
         else
         {
             BatchTiles(prepared, m, candidates, filter, threads, tops);
@@ -253,6 +257,88 @@ public sealed partial class ExactIndex
                 continue;
             top.Push(g, r);
         }
+    }
+
+    // ---- a few queries in one pass --------------------------------------------------------------
+
+    /// <summary>Largest batch that <see cref="MultiScan"/> answers; larger ones go through the GEMM tiles.</summary>
+    internal const int MultiScanMaxQueries = 48;
+
+    /// <summary>Rows scored per step of <see cref="MultiScan"/>: a tile stays in L2 while every query block passes over it.</summary>
+    private const int MultiScanTile = 256;
+
+    private sealed class MultiScanState(int m, int candidates)
+    {
+        public readonly TopKCollector[] Tops = Enumerable.Range(0, m).Select(_ => new TopKCollector(candidates)).ToArray();
+        public readonly float[] Scores = new float[m * MultiScanTile];
+    }
+
+    /// <summary>
+    /// A small float32 batch as one streaming pass over the table: each tile of rows is read from memory once and
+    /// scored against four queries at a time (<see cref="SearchKernels.DotFour"/>), then collected per query. A
+    /// few queries are bound by the table's bandwidth, where the GEMM tiles would pack every tile and compute
+    /// for a whole query block.
+    /// </summary>
+    private unsafe void MultiScan(float[] prepared, int m, int candidates, SearchFilter? filter, int threads, TopKCollector[] tops)
+    {
+        var table = _table!;
+        int tiles = (_count + MultiScanTile - 1) / MultiScanTile;
+        var parts = new List<MultiScanState>();
+        ParallelWork.For(tiles, 8, threads,
+            () =>
+            {
+                var state = new MultiScanState(m, candidates);
+                lock (parts)
+                    parts.Add(state);
+                return state;
+            },
+            (state, first, last) => MultiScanTiles(prepared, m, state, first, last, filter),
+            static _ => { });
+        GC.KeepAlive(table);
+        for (int i = 0; i < m; i++)
+        {
+            tops[i] = new TopKCollector(candidates);
+            foreach (var part in parts)
+                tops[i].Merge(part.Tops[i]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void MultiScanTiles(float[] prepared, int m, MultiScanState state, int first, int last, SearchFilter? filter)
+    {
+        var table = _table!;
+        int dims = Dims, count = _count;
+        fixed (float* qp = prepared)
+        fixed (float* sp = state.Scores)
+        {
+            for (int t = first; t < last; t++)
+            {
+                int r0 = t * MultiScanTile, rn = Math.Min(MultiScanTile, count - r0);
+                float* rows = (float*)table.Pointer + (nint)r0 * dims;
+                for (int q0 = 0; q0 < m; q0 += 4)
+                {
+                    int qn = Math.Min(4, m - q0);
+                    float* a = qp + (nint)q0 * dims;
+                    // A short last block repeats its first query; the extra scores are not read.
+                    float* b = qn > 1 ? a + dims : a, c = qn > 2 ? a + 2 * dims : a, d = qn > 3 ? a + 3 * dims : a;
+                    float* out0 = sp + (nint)q0 * MultiScanTile;
+                    for (int j = 0; j < rn; j++)
+                    {
+                        var dots = SearchKernels.DotFour(rows + (nint)j * dims, a, b, c, d, dims);
+                        out0[j] = dots.GetElement(0);
+                        if (qn > 1)
+                            out0[MultiScanTile + j] = dots.GetElement(1);
+                        if (qn > 2)
+                            out0[2 * MultiScanTile + j] = dots.GetElement(2);
+                        if (qn > 3)
+                            out0[3 * MultiScanTile + j] = dots.GetElement(3);
+                    }
+                }
+                for (int i = 0; i < m; i++)
+                    Collect(new ReadOnlySpan<float>(sp + (nint)i * MultiScanTile, rn), r0, state.Tops[i], filter);
+            }
+        }
+        GC.KeepAlive(table);
     }
 
     // ---- batched tiles -----------------------------------------------------------------------

@@ -80,6 +80,27 @@ public sealed class ExactIndexTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 300, 1)]
+    [InlineData(6, 7, 2)]
+    [InlineData(37, 33, 2)]
+    [InlineData(48, 3, 1)]
+    public void A_small_batch_runs_as_one_pass_and_matches_the_reference(int m, int dims, int threads)
+    {
+        // Up to ExactIndex.MultiScanMaxQueries float32 queries share one pass over the table, four at a time;
+        // 600 rows make two full tiles of 256 and a short one.
+        Assert.True(m <= ExactIndex.MultiScanMaxQueries);
+        using var table = RandomTable(600, dims, m * 7 + dims);
+        var queries = RandomQueries(m, dims, 17);
+        foreach (var metric in Metrics)
+        {
+            var index = new ExactIndex(table, metric);
+            var batch = index.SearchBatch(queries, 9, threads: threads);
+            for (int i = 0; i < m; i++)
+                AssertSame(Reference(table, queries.AsSpan(i * dims, dims), 9, metric), batch[i], $"{metric} m={m} query {i}");
+        }
+    }
+
     [Fact]
     public void A_large_batch_runs_through_the_tiles_and_matches_the_reference()
     {
