@@ -41,16 +41,6 @@ public sealed class QuickstartCommandTests(CliFixture fx) : IClassFixture<CliFix
     }
 
     [Fact]
-    public void NeighbourOverlap_CountsSharedNeighbours()
-    {
-        string[][] reference = [["a", "b"], ["c", "d"]];
-        Assert.Equal(1.0, Commands.QuickstartReport.Overlap(reference, [["b", "a"], ["d", "c"]]));
-        Assert.Equal(0.0, Commands.QuickstartReport.Overlap(reference, [["x", "y"], ["z", "w"]]));
-        Assert.Equal(0.5, Commands.QuickstartReport.Overlap(reference, [["a", "x"], ["y", "d"]]));
-        Assert.Equal(0.25, Commands.QuickstartReport.Overlap(reference, [["a", "a"], ["y", "z"]]));   // a repeat counts once
-    }
-
-    [Fact]
     public void Quickstart_WithoutData_SaysWhatToDo()
     {
         var (code, _, error) = CliFixture.Run("quickstart", "--data", fx.PathOf("nowhere"), "--out", fx.PathOf("qs2"));

@@ -7,11 +7,9 @@ using EmbedSharp.Formats;
 using EmbedSharp.Formats.Safetensors;
 using EmbedSharp.Formats.Word2Vec;
 using EmbedSharp.Numerics;
-using EmbedSharp.Quantization;
 using EmbedSharp.Search;
-using EmbedSharp.Tables;
 using EmbedSharp.Training.Common;
-using EmbedSharp.Training.Word2Vec;
+using EmbedSharp.Training.Quickstart;
 
 namespace EmbedSharp.Cli.Commands;
 
@@ -59,96 +57,78 @@ internal static class QuickstartCommand
         var total = Stopwatch.StartNew();
         var ci = CultureInfo.InvariantCulture;
 
-        // 1. Train word2vec skip-gram with negative sampling, streaming the gzipped corpus.
-        var losses = new List<(double Fraction, double Loss)>();
-        var corpus = TextCorpus.FromTextReader(() => new StreamReader(new GZipStream(File.OpenRead(corpusPath), CompressionMode.Decompress)));
+        // 1. Train, evaluate and quantize: one library call (Training's QuickstartWorkflow).
         r.Line($"training word2vec skip-gram ({dims} dims, window 5, 5 negatives, min count 5, {epochs} epochs, {threads} threads) on {QuickstartReport.Show(corpusPath)}");
-        WordVectors trained = r.Progress("word2vec", report =>
-            Word2VecTrainer.Train(corpus, new Word2VecOptions
+        var options = new QuickstartOptions
+        {
+            Corpus = TextCorpus.FromTextReader(() => new StreamReader(new GZipStream(File.OpenRead(corpusPath), CompressionMode.Decompress))),
+            Analogies = () => File.OpenRead(analogies),
+            WordPairs = () => File.OpenRead(pairs),
+            Dims = dims, Epochs = epochs, Threads = threads, Seed = seed,
+        };
+        using QuickstartResult result = r.Progress("word2vec", report =>
+            QuickstartWorkflow.Run(options with
             {
-                Dims = dims, Window = 5, Negative = 5, MinCount = 5, Epochs = epochs, Threads = threads, Seed = seed,
-                ProgressInterval = 50_000,
                 Progress = new SyncProgress(p =>
                 {
                     if (p.Stage == "train")
-                    {
                         report(p.Fraction);
-                        if (!double.IsNaN(p.Loss))
-                            lock (losses) losses.Add((p.Fraction, p.Loss));
-                    }
                 }),
             }, cancellationToken));
-        using (trained)
+        var trained = result.Trained;
+        var s = trained.Summary;
+        var vocabulary = trained.Vocabulary;
+        r.Line($"trained {vocabulary.Count:N0} words in {s.Elapsed.TotalSeconds:0.0} s ({s.ItemsPerSecond / 1e3:N0}k words/s){(s.Cancelled ? " — cancelled, the table is usable as it is" : "")}; "
+            + $"mean loss per epoch {string.Join(" → ", s.EpochLosses.Select(l => l.ToString("0.000", ci)))}");
+
+        // 2. Write the table (safetensors + word2vec text) and the 4-bit MLX checkpoint.
+        using var embeddings = new WordEmbeddings([.. vocabulary.Tokens], trained.Vectors, ownsTable: false);
+        string st = Path.Combine(outDir, "vectors.safetensors"), w2v = Path.Combine(outDir, "vectors.txt");
+        SafetensorsFormat.Instance.Write(st, embeddings);
+        Word2VecFormat.Text.Write(w2v, embeddings);
+        var q4 = result.Quantized.Single(q => q.Bits == 4);
+        new Formats.Mlx.MlxCheckpointWriter().AddQuantized("embed_tokens", q4.Table).Save(Path.Combine(outDir, "mlx-4bit"));
+
+        // 3. Neighbours of words the corpus knows well.
+        r.Line("");
+        r.Line("nearest neighbours of words the corpus uses often (float32 table):");
+        r.Table(["word", "times in corpus", "nearest neighbours"], result.Probes.Select(p => (IReadOnlyList<string>)
+            [p.Word, string.Create(ci, $"{p.Count:N0}"), string.Join(", ", p.Neighbours)]));
+
+        // 4. The quantized forms against float32: reconstruction, neighbours kept, the two test sets.
+        var rows = new List<IReadOnlyList<string>>
         {
-            var s = trained.Summary;
-            var vocabulary = trained.Vocabulary;
-            r.Line($"trained {vocabulary.Count:N0} words in {s.Elapsed.TotalSeconds:0.0} s ({s.ItemsPerSecond / 1e3:N0}k words/s){(s.Cancelled ? " — cancelled, the table is usable as it is" : "")}; "
-                + $"mean loss per epoch {string.Join(" → ", s.EpochLosses.Select(l => l.ToString("0.000", ci)))}");
-
-            // 2. Write the table (safetensors + word2vec text) and build the query object.
-            var words = vocabulary.Tokens.ToArray();
-            using var embeddings = new WordEmbeddings(words, trained.Vectors, ownsTable: false);
-            string st = Path.Combine(outDir, "vectors.safetensors"), w2v = Path.Combine(outDir, "vectors.txt");
-            SafetensorsFormat.Instance.Write(st, embeddings);
-            Word2VecFormat.Text.Write(w2v, embeddings);
-
-            // 3. Neighbours of words the corpus knows well.
-            using var kv32 = new KeyedVectors(words, trained.Vectors);
-            r.Line("");
-            r.Line("nearest neighbours of words the corpus uses often (float32 table):");
-            r.Table(["word", "times in corpus", "nearest neighbours"], QuickstartReport.ProbeRows(kv32, w => vocabulary.GetCount(vocabulary.GetId(w))));
-
-            // 4. Quantize to 8 and 4 bits (MLX affine, group 64 when it divides the dims, else 32) and compare:
-            //    reconstruction, how many of each common word's neighbours survive, and the two test sets.
-            int group = dims % 64 == 0 ? 64 : 32;
-            var q8Table = QuantizedTable.Quantize(trained.Vectors, group, 8);
-            using var q8 = q8Table.Dequantize(DType.Float32);
-            var q4Table = QuantizedTable.Quantize(trained.Vectors, group, 4);
-            using var q4 = q4Table.Dequantize(DType.Float32);
-            new Formats.Mlx.MlxCheckpointWriter().AddQuantized("embed_tokens", q4Table).Save(Path.Combine(outDir, "mlx-4bit"));
-
-            var reference = QuickstartReport.Neighbours(kv32, QuickstartReport.OverlapWords);
-            var scores32 = QuickstartReport.Evaluate(kv32, analogies, pairs);
-            var rows = new List<IReadOnlyList<string>>
-            {
-                new[] { "float32", QuickstartReport.Size(trained.Vectors), "—", "—", "—", QuickstartReport.AnalogyCell(scores32.Analogy), QuickstartReport.PairsCell(scores32.Pairs) },
-            };
-            foreach (var (name, table, quantized) in new[] { ($"8-bit (g{group})", q8, q8Table), ($"4-bit (g{group})", q4, q4Table) })
-            {
-                using var kv = new KeyedVectors(words, table);
-                var report = QuantizationReport.Compare(trained.Vectors, quantized);
-                var sc = QuickstartReport.Evaluate(kv, analogies, pairs);
-                double overlap = QuickstartReport.Overlap(reference, QuickstartReport.Neighbours(kv, QuickstartReport.OverlapWords));
-                rows.Add([name, QuickstartReport.Size(report.BytesAfter), report.RmsError.ToString("0.00000", ci), report.MeanCosine.ToString("0.0000", ci),
-                    (overlap * 100).ToString("0.0", ci) + " %", QuickstartReport.AnalogyCell(sc.Analogy), QuickstartReport.PairsCell(sc.Pairs)]);
-            }
-            var g = QuickstartReport.Gensim;
-            rows.Add([g.Name, "", "", "", "", QuickstartReport.Cell(g.Analogy, g.AnalogyCovered, g.AnalogyTotal), QuickstartReport.Cell(g.Spearman, g.PairsCovered, g.PairsTotal)]);
-            r.Line("");
-            r.Line($"the table, quantized (MLX affine), on the analogy test and WS-353 (score, then questions or pairs covered of all):");
-            r.Table(["table", "size", "RMS error", "row cosine", $"top-{QuickstartReport.OverlapK} shared", "analogy accuracy", "WS-353 Spearman ρ"], rows);
-            r.Line($"top-{QuickstartReport.OverlapK} shared: of the {QuickstartReport.OverlapK} nearest neighbours of each of the {Math.Min(QuickstartReport.OverlapWords, words.Length):N0} commonest words, the share the float32 table also lists.");
-            foreach (string line in QuickstartReport.Reading(scores32, vocabulary.TotalCount))
-                r.Line(line);
-
-            // 5. Pictures: a PCA map of frequent words and the loss curve.
-            string map = Path.Combine(outDir, "map.png"), curve = Path.Combine(outDir, "loss.png");
-            bool drewMap = DrawMap(kv32, map);
-            (double Fraction, double Loss)[] points;
-            lock (losses) points = losses.OrderBy(x => x.Fraction).ToArray();
-            bool drewLoss = QuickstartReport.DrawLoss(curve, points, s.EpochLosses, epochs);
-
-            r.Line("");
-            r.Line($"wrote {QuickstartReport.Show(st)} (+ .vocab), {QuickstartReport.Show(w2v)} (word2vec text), {QuickstartReport.Show(Path.Combine(outDir, "mlx-4bit"))} (MLX checkpoint, 4-bit),");
-            var pictures = new List<string>();
-            if (drewMap) pictures.Add(QuickstartReport.Show(map) + " (word map)");
-            if (drewLoss) pictures.Add(QuickstartReport.Show(curve) + " (loss per epoch)");
-            if (pictures.Count > 0) r.Line("      " + string.Join(", ", pictures));
-            string v = QuickstartReport.Show(w2v);
-            r.Line($"next: embedsharp neighbors {v} sister   ·   embedsharp analogy {v} man king woman   ·   embedsharp plot {v} --top 100");
-            r.Line("      (from the repository, `dotnet run --project src/EmbedSharp.Cli --` stands for `embedsharp`; docs/train-and-query.md goes further)");
-            r.Line($"quickstart took {total.Elapsed.TotalSeconds:0.0} s");
+            new[] { "float32", QuickstartReport.Size(trained.Vectors), "—", "—", "—", QuickstartReport.AnalogyCell(result.Scores.Analogy), QuickstartReport.PairsCell(result.Scores.Pairs) },
+        };
+        foreach (var q in result.Quantized)
+        {
+            rows.Add([$"{q.Bits}-bit (g{q.GroupSize})", QuickstartReport.Size(q.Report.BytesAfter), q.Report.RmsError.ToString("0.00000", ci), q.Report.MeanCosine.ToString("0.0000", ci),
+                (q.NeighbourOverlap * 100).ToString("0.0", ci) + " %", QuickstartReport.AnalogyCell(q.Scores.Analogy), QuickstartReport.PairsCell(q.Scores.Pairs)]);
         }
+        var g = QuickstartReport.Gensim;
+        rows.Add([g.Name, "", "", "", "", QuickstartReport.Cell(g.Analogy, g.AnalogyCovered, g.AnalogyTotal), QuickstartReport.Cell(g.Spearman, g.PairsCovered, g.PairsTotal)]);
+        r.Line("");
+        r.Line($"the table, quantized (MLX affine), on the analogy test and WS-353 (score, then questions or pairs covered of all):");
+        r.Table(["table", "size", "RMS error", "row cosine", $"top-{QuickstartWorkflow.OverlapK} shared", "analogy accuracy", "WS-353 Spearman ρ"], rows);
+        r.Line($"top-{QuickstartWorkflow.OverlapK} shared: of the {QuickstartWorkflow.OverlapK} nearest neighbours of each of the {Math.Min(QuickstartWorkflow.OverlapWords, vocabulary.Count):N0} commonest words, the share the float32 table also lists.");
+        foreach (string line in QuickstartReport.Reading(result.Scores, vocabulary.TotalCount))
+            r.Line(line);
+
+        // 5. Pictures: a PCA map of frequent words and the loss curve.
+        string map = Path.Combine(outDir, "map.png"), curve = Path.Combine(outDir, "loss.png");
+        bool drewMap = DrawMap(result.Vectors, map);
+        bool drewLoss = QuickstartReport.DrawLoss(curve, result.Losses, s.EpochLosses, epochs);
+
+        r.Line("");
+        r.Line($"wrote {QuickstartReport.Show(st)} (+ .vocab), {QuickstartReport.Show(w2v)} (word2vec text), {QuickstartReport.Show(Path.Combine(outDir, "mlx-4bit"))} (MLX checkpoint, 4-bit),");
+        var pictures = new List<string>();
+        if (drewMap) pictures.Add(QuickstartReport.Show(map) + " (word map)");
+        if (drewLoss) pictures.Add(QuickstartReport.Show(curve) + " (loss per epoch)");
+        if (pictures.Count > 0) r.Line("      " + string.Join(", ", pictures));
+        string v = QuickstartReport.Show(w2v);
+        r.Line($"next: embedsharp neighbors {v} sister   ·   embedsharp analogy {v} man king woman   ·   embedsharp plot {v} --top 100");
+        r.Line("      (from the repository, `dotnet run --project src/EmbedSharp.Cli --` stands for `embedsharp`; docs/train-and-query.md goes further)");
+        r.Line($"quickstart took {total.Elapsed.TotalSeconds:0.0} s");
         return EmbedSharpCli.Ok;
     }
 
@@ -161,7 +141,7 @@ internal static class QuickstartCommand
         var labels = new List<string>();
         var groups = new List<int>();
         int group = 0;
-        foreach (string probe in QuickstartReport.ProbeWords.Where(kv.Contains))
+        foreach (string probe in QuickstartWorkflow.ProbeWords.Where(kv.Contains))
         {
             foreach (string w in kv.MostSimilar(probe, 5).Select(x => x.Word).Prepend(probe))
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using EmbedSharp.Cli.Output;
 using EmbedSharp.Search;
 using EmbedSharp.Tables;
+using EmbedSharp.Training.Quickstart;
 
 namespace EmbedSharp.Cli.Commands;
 
@@ -12,15 +13,6 @@ namespace EmbedSharp.Cli.Commands;
 /// </summary>
 internal static class QuickstartReport
 {
-    /// <summary>Words the corpus uses hundreds to thousands of times, from both the Bible and Austen.</summary>
-    public static readonly string[] ProbeWords = ["king", "sister", "letter", "happy", "gold", "war"];
-
-    /// <summary>How many of the commonest words the neighbour-overlap measure averages over.</summary>
-    public const int OverlapWords = 1000;
-
-    /// <summary>How many neighbours the overlap compares.</summary>
-    public const int OverlapK = 10;
-
     /// <summary>
     /// gensim 4.2.0's <c>Word2Vec</c> with the quick start's defaults on this corpus (skip-gram, 128 dims,
     /// window 5, 5 negatives, min count 5, sample 1e-3, 5 epochs, 2 workers), scored by gensim's own
@@ -33,38 +25,6 @@ internal static class QuickstartReport
     /// <summary>One row of scores shipped from a documented measurement.</summary>
     public sealed record Baseline(string Name, double Analogy, int AnalogyCovered, int AnalogyTotal, double Spearman, int PairsCovered, int PairsTotal);
 
-    /// <summary>Scores of one table on both test sets.</summary>
-    public sealed record Scores(AnalogyEvaluation Analogy, WordPairsEvaluation Pairs);
-
-    public static Scores Evaluate(KeyedVectors kv, string analogies, string pairs)
-    {
-        AnalogyEvaluation a;
-        using (var f = File.OpenRead(analogies))
-            a = kv.EvaluateWordAnalogies(f);
-        WordPairsEvaluation p;
-        using (var f = File.OpenRead(pairs))
-            p = kv.EvaluateWordPairs(f);
-        return new Scores(a, p);
-    }
-
-    /// <summary>The <see cref="OverlapK"/> nearest neighbours of each of the first <paramref name="words"/> words.</summary>
-    public static string[][] Neighbours(KeyedVectors kv, int words) =>
-        Enumerable.Range(0, Math.Min(words, kv.Count)).Select(i => kv.MostSimilar(kv.Words[i], OverlapK).Select(s => s.Word).ToArray()).ToArray();
-
-    /// <summary>Mean share of <paramref name="reference"/>'s neighbours that <paramref name="other"/> also lists (0..1).</summary>
-    public static double Overlap(string[][] reference, string[][] other)
-    {
-        if (reference.Length == 0)
-            return 1.0;
-        long shared = 0, total = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            shared += reference[i].Intersect(other[i], StringComparer.Ordinal).Count();
-            total += reference[i].Length;
-        }
-        return total == 0 ? 1.0 : (double)shared / total;
-    }
-
     public static string AnalogyCell(AnalogyEvaluation a) =>
         Cell(a.Score, a.Questions - a.OutOfVocabulary, a.Questions);
 
@@ -75,7 +35,7 @@ internal static class QuickstartReport
         string.Create(CultureInfo.InvariantCulture, $"{score:0.000} ({covered:N0} of {total:N0})");
 
     /// <summary>Lines that say what the scores mean on a corpus this small.</summary>
-    public static IEnumerable<string> Reading(Scores float32, long corpusTokens)
+    public static IEnumerable<string> Reading(QuickstartScores float32, long corpusTokens)
     {
         var ci = CultureInfo.InvariantCulture;
         var a = float32.Analogy;
@@ -128,11 +88,6 @@ internal static class QuickstartReport
         string relative = Path.GetRelativePath(Environment.CurrentDirectory, full);
         return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? full : relative;
     }
-
-    /// <summary>Each probe word the table knows, how often the corpus has it, and its nearest neighbours.</summary>
-    public static IEnumerable<IReadOnlyList<string>> ProbeRows(KeyedVectors kv, Func<string, long> count) =>
-        ProbeWords.Where(kv.Contains).Select(w => (IReadOnlyList<string>)
-            [w, string.Create(CultureInfo.InvariantCulture, $"{count(w):N0}"), string.Join(", ", kv.MostSimilar(w, 6).Select(s => s.Word))]);
 
     /// <summary>A float32 table's footprint, for the size column.</summary>
     public static string Size(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / 1024.0:0.00} MiB");
