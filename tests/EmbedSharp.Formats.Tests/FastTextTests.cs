@@ -137,7 +137,7 @@ public sealed class FastTextTests(ITestOutputHelper output)
             Assert.True(model.Dictionary.IsPruned);
             var q = Assert.IsType<FastTextQuantizedMatrix>(model.Input);
             Assert.NotNull(q.NormQuantizer);
-            Assert.Equal((5, 2, 1), (q.Quantizer.NumSubquantizers, q.Quantizer.SubDims, q.Quantizer.LastSubDims));
+            Assert.Equal((5, 2, 1), (q.Quantizer.M, q.Quantizer.SubDims, q.Quantizer.LastSubDims));
             Assert.Equal(3, model.Dictionary.NumLabels);
             Assert.Throws<ArgumentException>(() => model.GetWordVector("__label__1"));
         }

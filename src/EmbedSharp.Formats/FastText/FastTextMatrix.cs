@@ -1,4 +1,5 @@
 using EmbedSharp.Formats.IO;
+using EmbedSharp.Quantization;
 using EmbedSharp.Tables;
 
 namespace EmbedSharp.Formats.FastText;
@@ -131,50 +132,12 @@ public sealed class FastTextDenseMatrix : FastTextMatrix
 }
 
 /// <summary>
-/// fastText's product quantizer: a row of <c>dim</c> values is split into <c>nsubq</c> blocks of
-/// <c>dsub</c> values (the last block has <c>lastdsub</c>), and each block is one of 256 centroids.
+/// fastText's product-quantizer records (<c>dim</c>, <c>nsubq</c>, <c>dsub</c>, <c>lastdsub</c>, then
+/// <c>dim × 256</c> centroids), read into and written from core's <see cref="ProductQuantizer"/>,
+/// whose layout (blocks of <c>dsub</c>, the last of <c>lastdsub</c>) is fastText's.
 /// </summary>
-public sealed class ProductQuantizer
+internal static class FastTextQuantizer
 {
-    internal ProductQuantizer(int dims, int nsubq, int dsub, int lastdsub, float[] centroids)
-    {
-        Dims = dims;
-        NumSubquantizers = nsubq;
-        SubDims = dsub;
-        LastSubDims = lastdsub;
-        Centroids = centroids;
-    }
-
-    /// <summary>Row length.</summary>
-    public int Dims { get; }
-    /// <summary>Number of blocks (<c>nsubq</c>).</summary>
-    public int NumSubquantizers { get; }
-    /// <summary>Values per block (<c>dsub</c>).</summary>
-    public int SubDims { get; }
-    /// <summary>Values in the last block (<c>lastdsub</c>).</summary>
-    public int LastSubDims { get; }
-    /// <summary>All centroids, <c>Dims × 256</c> floats in fastText's layout.</summary>
-    public float[] Centroids { get; }
-
-    /// <summary>Start of centroid <paramref name="code"/> of block <paramref name="m"/>; the last block is laid out with its own width.</summary>
-    internal int CentroidOffset(int m, byte code) =>
-        m == NumSubquantizers - 1
-            ? m * FastTextConstants.CentroidsPerSubquantizer * SubDims + code * LastSubDims
-            : (m * FastTextConstants.CentroidsPerSubquantizer + code) * SubDims;
-
-    /// <summary><c>x[block m] += alpha · centroid</c> for each block of a code row, two roundings per element as in fastText.</summary>
-    internal void AddCode(Span<float> x, ReadOnlySpan<byte> codes, float alpha)
-    {
-        for (int m = 0; m < NumSubquantizers; m++)
-        {
-            int d = m == NumSubquantizers - 1 ? LastSubDims : SubDims;
-            var c = Centroids.AsSpan(CentroidOffset(m, codes[m]), d);
-            var dst = x.Slice(m * SubDims, d);
-            for (int n = 0; n < d; n++)
-                dst[n] += alpha * c[n];
-        }
-    }
-
     internal static ProductQuantizer Read(ByteReader r, string what, int expectedDims)
     {
         long at = r.Offset;
@@ -206,16 +169,19 @@ public sealed class ProductQuantizer
             }
             centroids = [.. blocks.SelectMany(b => b)];
         }
-        return new ProductQuantizer(dim, nsubq, dsub, lastdsub, centroids);
+        int bad = Array.FindIndex(centroids, c => !float.IsFinite(c));
+        if (bad >= 0)
+            throw r.Error($"{what} centroid value {bad} is not finite", at);
+        return ProductQuantizer.FromCentroids(dim, nsubq, dsub, centroids);
     }
 
-    internal void Write(BinaryWriter w)
+    internal static void Write(BinaryWriter w, ProductQuantizer pq)
     {
-        w.Write(Dims);
-        w.Write(NumSubquantizers);
-        w.Write(SubDims);
-        w.Write(LastSubDims);
-        foreach (float c in Centroids)
+        w.Write(pq.Dims);
+        w.Write(pq.M);
+        w.Write(pq.SubDims);
+        w.Write(pq.LastSubDims);
+        foreach (float c in pq.Centroids)
             w.Write(c);
     }
 }
@@ -260,9 +226,9 @@ public sealed class FastTextQuantizedMatrix : FastTextMatrix
         CheckRow(row);
         float norm = 1;
         if (_normCodes is not null)
-            norm = NormQuantizer!.Centroids[NormQuantizer.CentroidOffset(0, _normCodes[row])];
-        int nsubq = Quantizer.NumSubquantizers;
-        Quantizer.AddCode(destination, _codes.AsSpan((int)(row * nsubq), nsubq), 1f * norm);
+            norm = NormQuantizer!.Centroid(0, _normCodes[row])[0];
+        int nsubq = Quantizer.M;
+        Quantizer.AddDecoded(_codes.AsSpan((int)(row * nsubq), nsubq), 1f * norm, destination);
     }
 
     internal static FastTextQuantizedMatrix Read(ByteReader r, string what, long expectedRows, int expectedCols)
@@ -281,15 +247,15 @@ public sealed class FastTextQuantizedMatrix : FastTextMatrix
         if (codeSize < 0)
             throw r.Error($"{what} codesize {codeSize} must be ≥ 0", codesAt);
         var codes = ReadBytes(r, codeSize, $"{what} codes");
-        var pq = ProductQuantizer.Read(r, $"{what} quantizer", (int)n);
-        if (codeSize != m * pq.NumSubquantizers)
-            throw r.Error($"{what} codesize {codeSize} must equal rows × nsubq = {m} × {pq.NumSubquantizers}", codesAt);
+        var pq = FastTextQuantizer.Read(r, $"{what} quantizer", (int)n);
+        if (codeSize != m * pq.M)
+            throw r.Error($"{what} codesize {codeSize} must equal rows × nsubq = {m} × {pq.M}", codesAt);
         byte[]? normCodes = null;
         ProductQuantizer? npq = null;
         if (qnorm == 1)
         {
             normCodes = ReadBytes(r, m, $"{what} norm codes");
-            npq = ProductQuantizer.Read(r, $"{what} norm quantizer", 1);
+            npq = FastTextQuantizer.Read(r, $"{what} norm quantizer", 1);
         }
         return new FastTextQuantizedMatrix(m, (int)n, codes, pq, normCodes, npq);
     }
@@ -324,11 +290,11 @@ public sealed class FastTextQuantizedMatrix : FastTextMatrix
         w.Write((long)_cols);
         w.Write(_codes.Length);
         w.Write(_codes);
-        Quantizer.Write(w);
+        FastTextQuantizer.Write(w, Quantizer);
         if (_normCodes is not null)
         {
             w.Write(_normCodes);
-            NormQuantizer!.Write(w);
+            FastTextQuantizer.Write(w, NormQuantizer!);
         }
     }
 }

@@ -6,8 +6,9 @@ namespace EmbedSharp.Quantization;
 
 /// <summary>
 /// Product quantization (Jégou, Douze &amp; Schmid 2011): a vector is cut into <see cref="M"/>
-/// sub-vectors of <see cref="SubDims"/> values, each replaced by the id of its nearest of 256
-/// centroids trained by k-means for that sub-space, so a vector costs <see cref="M"/> bytes.
+/// sub-vectors of <see cref="SubDims"/> values (the last may be shorter, <see cref="LastSubDims"/>, as
+/// in fastText's <c>.ftz</c> files), each replaced by the id of its nearest of 256 centroids trained
+/// by k-means for that sub-space, so a vector costs <see cref="M"/> bytes.
 /// </summary>
 /// <remarks>
 /// Distances to codes are computed asymmetrically (ADC): for a query, <see cref="ComputeTable"/>
@@ -22,10 +23,12 @@ public sealed class ProductQuantizer
 
     private readonly float[] _centroids;
 
-    private ProductQuantizer(int dims, int m, float[] centroids)
+    private ProductQuantizer(int dims, int m, int subDims, float[] centroids)
     {
         Dims = dims;
         M = m;
+        SubDims = subDims;
+        LastSubDims = dims - (m - 1) * subDims;
         _centroids = centroids;
     }
 
@@ -35,11 +38,29 @@ public sealed class ProductQuantizer
     /// <summary>Sub-quantizers (bytes per code).</summary>
     public int M { get; }
 
-    /// <summary>Values per sub-vector, <c>Dims / M</c>.</summary>
-    public int SubDims => Dims / M;
+    /// <summary>Values per sub-vector (<c>Dims / M</c> when the blocks are equal).</summary>
+    public int SubDims { get; }
 
-    /// <summary>The codebooks, <c>M × 256 × SubDims</c> row-major.</summary>
+    /// <summary>Values in the last sub-vector: <see cref="SubDims"/>, or fewer when <see cref="M"/> does not divide <see cref="Dims"/>.</summary>
+    public int LastSubDims { get; }
+
+    /// <summary>
+    /// The codebooks, block after block: block <c>j</c>'s 256 centroids of its own width start at
+    /// <c>j · 256 · SubDims</c> (so <c>M × 256 × SubDims</c> row-major when the blocks are equal).
+    /// </summary>
     public ReadOnlySpan<float> Centroids => _centroids;
+
+    /// <summary>Centroid <paramref name="code"/> of block <paramref name="block"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="block"/> is outside 0..M-1.</exception>
+    public ReadOnlySpan<float> Centroid(int block, byte code)
+    {
+        Guard.InRange("pq.centroid", block, 0, M);
+        return _centroids.AsSpan(CentroidOffset(block, code), Width(block));
+    }
+
+    private int Width(int block) => block == M - 1 ? LastSubDims : SubDims;
+
+    private int CentroidOffset(int block, int code) => block * Ksub * SubDims + code * Width(block);
 
     /// <summary>
     /// Trains <paramref name="m"/> codebooks of 256 centroids on the row-major <c>n × dims</c>
@@ -67,7 +88,7 @@ public sealed class ProductQuantizer
                 data.Slice(i * dims + j * sub, sub).CopyTo(slice.AsSpan(i * sub, sub));
             KMeans.Train(slice, sub, Ksub, iterations, seed + (ulong)j, threads).CopyTo(centroids.AsSpan(j * Ksub * sub));
         }
-        return new ProductQuantizer(dims, m, centroids);
+        return new ProductQuantizer(dims, m, sub, centroids);
     }
 
     /// <summary>A quantizer from existing codebooks (<c>m × 256 × dims/m</c>).</summary>
@@ -79,10 +100,27 @@ public sealed class ProductQuantizer
         Guard.Positive(op, m);
         if (dims % m != 0)
             ThrowHelper.Argument(op, nameof(m), $"m = {m} does not divide dims = {dims}");
-        Guard.Length(op, centroids.Length, (long)m * Ksub * (dims / m), "m × 256 × dims/m");
+        return FromCentroids(dims, m, dims / m, centroids);
+    }
+
+    /// <summary>
+    /// A quantizer whose first <paramref name="m"/> − 1 blocks have <paramref name="subDims"/> values
+    /// and whose last block has the rest (fastText's <c>dsub</c> and <c>lastdsub</c>); the codebooks
+    /// hold <c>256 × dims</c> values, block after block.
+    /// </summary>
+    /// <exception cref="ArgumentException">The widths do not add up to <paramref name="dims"/>, the codebooks have the wrong length, or hold NaN.</exception>
+    public static ProductQuantizer FromCentroids(int dims, int m, int subDims, ReadOnlySpan<float> centroids)
+    {
+        const string op = "pq.from_centroids";
+        Guard.Positive(op, dims);
+        Guard.Positive(op, m);
+        Guard.Positive(op, subDims);
+        if ((long)(m - 1) * subDims >= dims || (long)m * subDims < dims)
+            ThrowHelper.Argument(op, nameof(subDims), $"m = {m} blocks of {subDims} (the last shorter) cannot make dims = {dims}; need (m − 1)·subDims < dims ≤ m·subDims");
+        Guard.Length(op, centroids.Length, (long)Ksub * dims, "256 × dims");
         if (Kernels.FirstNonFinite(centroids) is int bad and >= 0)
             ThrowHelper.Argument(op, nameof(centroids), $"centroids[{bad}] is not finite");
-        return new ProductQuantizer(dims, m, centroids.ToArray());
+        return new ProductQuantizer(dims, m, subDims, centroids.ToArray());
     }
 
     /// <summary>The code of <paramref name="vector"/>: per sub-space, the nearest centroid (ties to the lower id).</summary>
@@ -92,15 +130,15 @@ public sealed class ProductQuantizer
         const string op = "pq.encode";
         Guard.Length(op, vector.Length, Dims, "Dims");
         Guard.Length(op, code.Length, M, "M");
-        int sub = SubDims;
         for (int j = 0; j < M; j++)
         {
-            var x = vector.Slice(j * sub, sub);
+            int w = Width(j);
+            var x = vector.Slice(j * SubDims, w);
             float best = float.PositiveInfinity;
             int arg = 0;
             for (int c = 0; c < Ksub; c++)
             {
-                float d = SquaredDistance(x, _centroids.AsSpan((j * Ksub + c) * sub, sub));
+                float d = SquaredDistance(x, _centroids.AsSpan(CentroidOffset(j, c), w));
                 if (d < best)
                 {
                     best = d;
@@ -117,9 +155,26 @@ public sealed class ProductQuantizer
         const string op = "pq.decode";
         Guard.Length(op, code.Length, M, "M");
         Guard.Length(op, destination.Length, Dims, "Dims");
-        int sub = SubDims;
         for (int j = 0; j < M; j++)
-            _centroids.AsSpan((j * Ksub + code[j]) * sub, sub).CopyTo(destination.Slice(j * sub, sub));
+            _centroids.AsSpan(CentroidOffset(j, code[j]), Width(j)).CopyTo(destination.Slice(j * SubDims));
+    }
+
+    /// <summary>
+    /// <c>destination += alpha · Decode(code)</c>, element by element with a rounding after the product
+    /// and after the sum (no fused multiply-add), as fastText adds a quantized row.
+    /// </summary>
+    public void AddDecoded(ReadOnlySpan<byte> code, float alpha, Span<float> destination)
+    {
+        const string op = "pq.add_decoded";
+        Guard.Length(op, code.Length, M, "M");
+        Guard.Length(op, destination.Length, Dims, "Dims");
+        for (int j = 0; j < M; j++)
+        {
+            var c = _centroids.AsSpan(CentroidOffset(j, code[j]), Width(j));
+            var d = destination.Slice(j * SubDims, c.Length);
+            for (int i = 0; i < c.Length; i++)
+                d[i] += alpha * c[i];
+        }
     }
 
     /// <summary>
@@ -131,13 +186,13 @@ public sealed class ProductQuantizer
         const string op = "pq.table";
         Guard.Length(op, query.Length, Dims, "Dims");
         Guard.Length(op, table.Length, (long)M * Ksub, "M × 256");
-        int sub = SubDims;
         for (int j = 0; j < M; j++)
         {
-            var x = query.Slice(j * sub, sub);
+            int w = Width(j);
+            var x = query.Slice(j * SubDims, w);
             for (int c = 0; c < Ksub; c++)
             {
-                var y = _centroids.AsSpan((j * Ksub + c) * sub, sub);
+                var y = _centroids.AsSpan(CentroidOffset(j, c), w);
                 table[j * Ksub + c] = kind == PqTable.L2 ? SquaredDistance(x, y) : System.Numerics.Tensors.TensorPrimitives.Dot(x, y);
             }
         }
@@ -158,15 +213,20 @@ public sealed class ProductQuantizer
         return s0 + s1;
     }
 
-    /// <summary>Writes the quantizer: "EPQ1", dims, m, then the codebooks as little-endian float32.</summary>
+    /// <summary>
+    /// Writes the quantizer: "EPQ1", dims, m, then the codebooks as little-endian float32; a quantizer
+    /// with a shorter last block writes "EPQ2" and its <see cref="SubDims"/> after m.
+    /// </summary>
     public void Save(Stream destination)
     {
         Guard.NotNull("pq.save", destination);
-        Span<byte> header = stackalloc byte[12];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+        bool ragged = LastSubDims != SubDims;
+        Span<byte> header = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, ragged ? MagicRagged : Magic);
         BinaryPrimitives.WriteInt32LittleEndian(header[4..], Dims);
         BinaryPrimitives.WriteInt32LittleEndian(header[8..], M);
-        destination.Write(header);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], SubDims);
+        destination.Write(header[..(ragged ? 16 : 12)]);
         destination.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_centroids.AsSpan()));
     }
 
@@ -179,23 +239,40 @@ public sealed class ProductQuantizer
         Span<byte> header = stackalloc byte[12];
         if (source.ReadAtLeast(header, 12, false) < 12)
             throw new InvalidDataException(ThrowHelper.Format(op, "at byte 0: the stream ends inside the 12-byte header (truncated)"));
-        if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
-            throw new InvalidDataException(ThrowHelper.Format(op, "at byte 0: not a product quantizer (magic is not EPQ1)"));
+        uint magic = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        if (magic != Magic && magic != MagicRagged)
+            throw new InvalidDataException(ThrowHelper.Format(op, "at byte 0: not a product quantizer (magic is not EPQ1 or EPQ2)"));
         int dims = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
         int m = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-        if (dims <= 0 || dims > 65536 || m <= 0 || dims % m != 0)
-            throw new InvalidDataException(ThrowHelper.Format(op, $"at byte 4: dims {dims} and m {m} are impossible (1 ≤ dims ≤ 65536, m divides dims)"));
+        int headerBytes = 12, sub;
+        if (magic == Magic)
+        {
+            if (dims <= 0 || dims > 65536 || m <= 0 || dims % m != 0)
+                throw new InvalidDataException(ThrowHelper.Format(op, $"at byte 4: dims {dims} and m {m} are impossible (1 ≤ dims ≤ 65536, m divides dims)"));
+            sub = dims / m;
+        }
+        else
+        {
+            Span<byte> more = stackalloc byte[4];
+            if (source.ReadAtLeast(more, 4, false) < 4)
+                throw new InvalidDataException(ThrowHelper.Format(op, "at byte 12: the stream ends inside the 16-byte header (truncated)"));
+            sub = BinaryPrimitives.ReadInt32LittleEndian(more);
+            headerBytes = 16;
+            if (dims <= 0 || dims > 65536 || m <= 0 || sub <= 0 || (long)(m - 1) * sub >= dims || (long)m * sub < dims)
+                throw new InvalidDataException(ThrowHelper.Format(op, $"at byte 4: dims {dims}, m {m} and sub-dims {sub} are impossible (1 ≤ dims ≤ 65536, (m − 1)·sub < dims ≤ m·sub)"));
+        }
         var centroids = new float[Ksub * dims];
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(centroids.AsSpan());
         int read = source.ReadAtLeast(bytes, bytes.Length, false);
         if (read < bytes.Length)
-            throw new InvalidDataException(ThrowHelper.Format(op, $"at byte {12 + read}: the codebooks end {bytes.Length - read} bytes early (truncated)"));
+            throw new InvalidDataException(ThrowHelper.Format(op, $"at byte {headerBytes + read}: the codebooks end {bytes.Length - read} bytes early (truncated)"));
         if (Kernels.FirstNonFinite(centroids) is int bad and >= 0)
-            throw new InvalidDataException(ThrowHelper.Format(op, $"at byte {12 + 4L * bad}: a centroid value is not finite"));
-        return new ProductQuantizer(dims, m, centroids);
+            throw new InvalidDataException(ThrowHelper.Format(op, $"at byte {headerBytes + 4L * bad}: a centroid value is not finite"));
+        return new ProductQuantizer(dims, m, sub, centroids);
     }
 
     private const uint Magic = 0x31515045; // "EPQ1"
+    private const uint MagicRagged = 0x32515045; // "EPQ2"
 
     private static float SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
