@@ -16,6 +16,8 @@ namespace EmbedSharp.VectorData;
 /// change is saved (index file + records as JSON lines, each written atomically) before the call returns.
 /// </summary>
 /// <remarks>Calls are serialised by a lock; filters are LINQ expressions compiled to delegates.</remarks>
+// Size: ~460 lines because VectorStoreCollection's abstract surface (CRUD by key and batch, search,
+// hybrid search, filters, persistence) is one class by the abstraction's design; each member is short.
 public sealed class EmbedSharpCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>, IKeywordHybridSearchable<TRecord>
     where TKey : notnull
     where TRecord : class

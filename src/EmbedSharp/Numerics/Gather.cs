@@ -4,6 +4,9 @@ using System.Runtime.Intrinsics;
 
 namespace EmbedSharp.Numerics;
 
+// Size: Kernels is a namespace of stateless kernels in the TensorPrimitives manner (gather, pooling, norms,
+// conversion, PCA, t-SNE, sorting, finite checks), one file per kernel family with its reference beside it.
+// Callers find every kernel under one name; no file holds more than one family.
 public static partial class Kernels
 {
     /// <summary>

@@ -4,6 +4,8 @@ using System.Runtime.Intrinsics;
 namespace EmbedSharp.Numerics;
 
 /// <summary>t-SNE's gradient (Barnes-Hut and exact) and the shared optimiser.</summary>
+// Size: ~420 lines because the Barnes-Hut tree, its eight-points-at-a-time SIMD traversal and the exact
+// gradient that tests compare it with belong together; each part is a few short methods.
 internal static class TsneGradient
 {
     /// <summary>Writes <c>∂C/∂y</c> for a layout <c>y</c> (<c>n × 2</c>, interleaved) at exaggeration α.</summary>

@@ -21,6 +21,9 @@ namespace EmbedSharp.Quantization;
 /// float. Dequantization is <c>q·s + b</c> as a multiply then an add (MLX's CPU rounding, bit for bit equal
 /// to <see cref="AffineDequantizer"/> with float32 scales) or one fused multiply-add (<c>fused</c>).</para>
 /// </remarks>
+// Size: the affine 4/8-bit kernels in two files (~830 lines): the portable Vector256/Vector512 forms here,
+// the x86 forms that widen codes straight into 32-bit lanes in AffineKernels.Direct.cs. Each form keeps
+// its reference beside it (AffineDequantizer); splitting further would separate a kernel from its twin.
 internal static unsafe partial class AffineKernels
 {
     /// <summary>
