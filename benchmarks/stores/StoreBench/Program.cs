@@ -140,6 +140,17 @@ using var dynamic = new DynamicTable("bench", dims, new DynamicTableOptions { Ma
         dynamic.Upsert(keys.AsSpan(r, n), buffer.AsSpan(0, n * dims));
     }
 }
+using var dynamicSharded = new DynamicShardedStore("bench", dims, new DynamicTableOptions { MaxRows = rows + rows / 8 }, ShardingPlan.Even(Environment.ProcessorCount));
+{
+    const int chunk = 8192;
+    var buffer = new float[chunk * dims];
+    for (int r = 0; r < rows; r += chunk)
+    {
+        int n = Math.Min(chunk, rows - r);
+        for (int k = 0; k < n; k++) table.ReadRow(r + k, buffer.AsSpan(k * dims, dims));
+        await dynamicSharded.UpsertAsync(keys.AsMemory(r, n), buffer.AsMemory(0, n * dims));
+    }
+}
 foreach (var (name, batches) in streams)
 {
     long[][] keyBatches = [.. batches.Select(b => b.Select(i => keys[i]).ToArray())];
@@ -149,8 +160,10 @@ foreach (var (name, batches) in streams)
         Compare(name, threads, [
             ("EmbeddingTable.Gather", (t, b) => table.Gather(batches[b % batches.Length], outs[t])),
             ("DynamicTable.Gather", (t, b) => dynamic.Gather(keyBatches[b % keyBatches.Length], outs[t])),
+            ($"DynamicShardedStore, {Environment.ProcessorCount} shards", (t, b) => dynamicSharded.Gather(keyBatches[b % keyBatches.Length], outs[t])),
         ]);
     }
 }
+Console.WriteLine($"DynamicShardedStore: {dynamicSharded.MemoryBytes / (double)dynamicSharded.Count:F0} B per live row ({dynamicSharded.Count:N0} live rows, budget {rows + rows / 8:N0})");
 Console.WriteLine($"\nMemory per live row: dense {table.ByteLength / (double)rows:F0} B; DynamicTable {dynamic.MemoryBytes / (double)dynamic.Count:F0} B " +
     $"({dynamic.Count:N0} live rows, budget {rows:N0}: rows {dims * 4} B + map entries 2 x 32 B + slot key 8 B + free list 4 B)");
