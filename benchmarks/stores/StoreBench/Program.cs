@@ -46,7 +46,8 @@ var streams = new (string Name, int[][] Batches)[] { ("uniform", Batches(false, 
 // Median rows/s of `body` run by `threads` callers for `seconds`, per round; rounds interleave the candidates.
 double Measure(int threads, Action<int, int> body)
 {
-    for (int w = 0; w < 8; w++) body(0, w);
+    var warm = Stopwatch.StartNew();
+    for (int w = 0; w < 8 || warm.Elapsed.TotalSeconds < seconds / 4; w++) body(0, w);
     long done = 0;
     var sw = Stopwatch.StartNew();
     var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>

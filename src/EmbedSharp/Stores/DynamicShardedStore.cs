@@ -74,19 +74,29 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
     {
         int dims = Info.Dims;
         Guard.MinLength("store.gather", destination.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
-        var (order, start) = Group(ids);
-        var grouped = new long[ids.Length];
-        for (int k = 0; k < order.Length; k++)
-            grouped[k] = ids[order[k]];
-        var rows = new float[(long)ids.Length * dims];
-        for (int s = 0; s < _shards.Length; s++)
+        if (Info.NumEmbeddings is long bound)
         {
-            int n = start[s + 1] - start[s];
-            if (n > 0)
-                _shards[s].Gather(grouped.AsSpan(start[s], n), rows.AsSpan(start[s] * dims, n * dims));
+            for (int i = 0; i < ids.Length; i++)
+                if ((ulong)ids[i] >= (ulong)bound)
+                    ThrowHelper.IndexOutOfRange("store.gather", nameof(ids), ids[i], i, bound);
         }
-        for (int k = 0; k < order.Length; k++)
-            rows.AsSpan(k * dims, dims).CopyTo(destination.Slice(order[k] * dims, dims));
+        var (order, start) = Group(ids);
+        long[] grouped = System.Buffers.ArrayPool<long>.Shared.Rent(ids.Length);
+        try
+        {
+            for (int k = 0; k < order.Length; k++)
+                grouped[k] = ids[order[k]];
+            for (int s = 0; s < _shards.Length; s++)
+            {
+                int n = start[s + 1] - start[s];
+                if (n > 0)
+                    _shards[s].GatherScattered(grouped.AsSpan(start[s], n), order.AsSpan(start[s], n), destination);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(grouped);
+        }
     }
 
     /// <inheritdoc/>

@@ -193,6 +193,38 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// A gather whose rows go to scattered rows of <paramref name="destination"/>: row k of the answer is written at
+    /// row <c>positions[k]</c> (the sharded store's per-shard part of a batch, written in place).
+    /// </summary>
+    internal unsafe void GatherScattered(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, Span<float> destination)
+    {
+        const string op = "dynamic_table.gather";
+        int dims = _rows.Dims;
+        nint rowBytes = (nint)dims * sizeof(float);
+        int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
+        try
+        {
+            lock (_gate)
+            {
+                CheckIds(op, ids);
+                long tick = ++_tick;
+                long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
+                LookupAll(ids, slots, tick, now);
+                for (int k = 0; k < ids.Length; k++)
+                {
+                    if (k + PrefetchDistance < ids.Length)
+                        Optimizers.RowPrefetch.Lines(_rows.Pointer + slots[k + PrefetchDistance] * rowBytes, rowBytes);
+                    _rows.RowUnchecked<float>(slots[k]).CopyTo(destination.Slice(positions[k] * dims, dims));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(slots);
+        }
+    }
+
     /// <summary>Map entries ahead of the current id whose cache line is prefetched.</summary>
     private const int PrefetchDistance = 8;
 

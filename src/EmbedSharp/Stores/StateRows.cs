@@ -47,6 +47,18 @@ internal sealed class StateRows
         return _segments[row >> _segmentShift].AsSpan((row & ((1 << _segmentShift) - 1)) * Width, Width);
     }
 
+    /// <summary>Starts loading the state of <paramref name="row"/> if its page exists (a hint: never allocates, never faults).</summary>
+    public unsafe void Prefetch(int row)
+    {
+        if (Width == 0 || !System.Runtime.Intrinsics.X86.Sse.IsSupported || Volatile.Read(ref _pages[row >> PageShift]) != Ready)
+            return;
+        float[] segment = _segments[row >> _segmentShift]!;
+        ref float first = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(segment);
+        byte* p = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.CompilerServices.Unsafe.Add(ref first, (row & ((1 << _segmentShift) - 1)) * Width));
+        for (int offset = 0; offset < Width * sizeof(float) && offset < 2048; offset += 64)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + offset);
+    }
+
     /// <summary>Copies the state of <paramref name="row"/> (the template if its page was never touched) into <paramref name="destination"/>.</summary>
     public void CopyRow(int row, Span<float> destination)
     {
