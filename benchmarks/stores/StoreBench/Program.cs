@@ -9,9 +9,11 @@ using EmbedSharp.Tables;
 
 int rows = 1_000_000, dims = 128, batch = 4096, rounds = 3;
 double seconds = 1.0;
+string parts = "gather,update,dynamic";
 for (int i = 0; i < args.Length - 1; i++)
 {
     if (args[i] == "--rows") rows = int.Parse(args[i + 1]);
+    if (args[i] == "--parts") parts = args[i + 1];
     if (args[i] == "--seconds") seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 Console.WriteLine($"# {rows:N0} x {dims} fp32, batches of {batch}, {Environment.ProcessorCount} cores, {rounds} interleaved rounds of {seconds} s; median rows/s");
@@ -78,6 +80,7 @@ void Compare(string title, int threads, (string Name, Action<int, int> Body)[] c
 
 static double Median(List<double> v) { var s = v.Order().ToArray(); return s[s.Length / 2]; }
 
+if (parts.Contains("gather")) {
 Console.WriteLine("\n## Gather: sharded store vs EmbeddingTable.Gather (same rows, same batches)\n");
 Console.WriteLine("| ids | callers | what | rows/s | vs table |\n|---|---|---|---|---|");
 var shardCounts = new[] { 1, Environment.ProcessorCount, 8 }.Distinct().ToArray();
@@ -95,6 +98,8 @@ foreach (var (name, batches) in streams)
     }
 }
 
+}
+if (parts.Contains("update")) {
 Console.WriteLine("\n## Update (Adagrad): sharded store ApplyGradients vs core FusedSparseBackward.Step on the same distinct ids and summed gradients\n");
 Console.WriteLine("| ids | callers | what | rows/s (distinct rows updated) | vs core |\n|---|---|---|---|---|");
 foreach (var (name, batches) in streams)
@@ -121,7 +126,9 @@ foreach (var (name, batches) in streams)
     Compare(name, 1, [.. candidates]);
     foreach (var s in updateStores) s.Dispose();
 }
+}
 foreach (var s in stores) s.Dispose();
+if (!parts.Contains("dynamic")) return;
 
 Console.WriteLine("\n## DynamicTable lookups vs a dense EmbeddingTable of the same size (every id live)\n");
 Console.WriteLine("| ids | callers | what | rows/s | vs dense |\n|---|---|---|---|---|");
