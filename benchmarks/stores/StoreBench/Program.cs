@@ -80,10 +80,10 @@ void Compare(string title, int threads, (string Name, Action<int, int> Body)[] c
 
 static double Median(List<double> v) { var s = v.Order().ToArray(); return s[s.Length / 2]; }
 
+var shardCounts = new[] { 1, Environment.ProcessorCount, 8 }.Distinct().ToArray();
 if (parts.Contains("gather")) {
 Console.WriteLine("\n## Gather: sharded store vs EmbeddingTable.Gather (same rows, same batches)\n");
 Console.WriteLine("| ids | callers | what | rows/s | vs table |\n|---|---|---|---|---|");
-var shardCounts = new[] { 1, Environment.ProcessorCount, 8 }.Distinct().ToArray();
 var stores = shardCounts.Select(s => InProcessShardedStore.FromTable("bench", table, new InProcessStoreOptions { Shards = s })).ToArray();
 foreach (var (name, batches) in streams)
 {
@@ -98,6 +98,7 @@ foreach (var (name, batches) in streams)
     }
 }
 
+foreach (var s in stores) s.Dispose();
 }
 if (parts.Contains("update")) {
 Console.WriteLine("\n## Update (Adagrad): sharded store ApplyGradients vs core FusedSparseBackward.Step on the same distinct ids and summed gradients\n");
@@ -127,7 +128,6 @@ foreach (var (name, batches) in streams)
     foreach (var s in updateStores) s.Dispose();
 }
 }
-foreach (var s in stores) s.Dispose();
 if (!parts.Contains("dynamic")) return;
 
 Console.WriteLine("\n## DynamicTable lookups vs a dense EmbeddingTable of the same size (every id live)\n");
