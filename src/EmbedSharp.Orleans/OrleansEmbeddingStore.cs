@@ -39,6 +39,8 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
     private int _stateWidth;
     private long _failedTries;
     private long _retriedCalls;
+    private readonly Guid _client = Guid.NewGuid();
+    private long _sequence;
 
     /// <summary>Connects a store to the shards of <paramref name="options"/>'s table (no call is made until the first use).</summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
@@ -213,8 +215,9 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
             for (int at = start; at < end; at += perCall)
             {
                 int shard = s, first = at, count = Math.Min(perCall, end - at);
+                long sequence = Interlocked.Increment(ref _sequence);
                 calls.Add(CallAsync(op, shard, () => _shards[shard].Apply(new ApplyRequest(SpecOf(shard), wire,
-                    Payload.From<long>(unique.AsSpan(first, count)), Payload.From<float>(summed.AsSpan(first * Dims, count * Dims)))), cancellationToken));
+                    Payload.From<long>(unique.AsSpan(first, count)), Payload.From<float>(summed.AsSpan(first * Dims, count * Dims)), _client, sequence)), cancellationToken));
             }
         }
         Task all = Task.WhenAll(calls);

@@ -22,9 +22,10 @@ public sealed record OrleansStoreOptions
 
     /// <summary>
     /// A snapshot in the silos' shared folder that shards opening for the first time load (a store restored on
-    /// another shard count, or a cluster restarted); null: shards start empty. After
-    /// <see cref="OrleansEmbeddingStore.SnapshotToSharedFolderAsync"/> the newest snapshot takes its place, so a
-    /// shard lost with its silo comes back from it.
+    /// another shard count); null: the table's newest committed snapshot there (the <c>latest</c> file of its
+    /// folder, which every <see cref="OrleansEmbeddingStore.SnapshotToSharedFolderAsync"/> updates), or empty rows
+    /// when it has none. So a shard lost with its silo comes back from the newest snapshot whichever client
+    /// reaches it first, and a restarted cluster resumes where it was last snapshotted.
     /// </summary>
     public string? StartFrom { get; init; }
 

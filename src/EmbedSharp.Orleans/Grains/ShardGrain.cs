@@ -26,6 +26,24 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
     private ShardState? _state;
     private string _openedFrom = "empty";
     private DateTime _activatedUtc;
+    private readonly Dictionary<Guid, RecentCalls> _applied = [];
+
+    /// <summary>The last calls of one client that this activation applied (4,096 at most).</summary>
+    private sealed class RecentCalls
+    {
+        private readonly HashSet<long> _seen = [];
+        private readonly Queue<long> _order = new();
+
+        public bool Add(long sequence)
+        {
+            if (!_seen.Add(sequence))
+                return false;
+            _order.Enqueue(sequence);
+            if (_order.Count > 4096)
+                _seen.Remove(_order.Dequeue());
+            return true;
+        }
+    }
 
     private ShardState Open(ShardSpec spec)
     {
@@ -39,11 +57,12 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
         Check(spec);
         var state = new ShardState(spec.Dims);
         _ranges = spec.Ranges();
-        if (spec.Snapshot is not null)
-            Load(state, spec, spec.Snapshot);
+        string? from = spec.Snapshot ?? LatestSnapshot(spec.Table);
+        if (from is not null)
+            Load(state, spec, from);
         _spec = spec;
         _state = state;
-        _openedFrom = spec.Snapshot ?? "empty";
+        _openedFrom = from ?? "empty";
         _activatedUtc = DateTime.UtcNow;
         return state;
     }
@@ -132,7 +151,11 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
             if (grads.Length != (long)ids.Length * state.Dims)
                 throw new ArgumentException($"[{op}] {grads.Length} gradient floats for {ids.Length} ids of {state.Dims} dims");
             CheckIds(ids, op);
-            state.Apply(ids, grads, request.Step.ToStep());
+            if (!_applied.TryGetValue(request.Client, out RecentCalls? recent))
+                _applied[request.Client] = recent = new RecentCalls();
+            // A call seen before is a retry whose first try ran here but whose answer was lost: skip it.
+            if (recent.Add(request.Sequence))
+                state.Apply(ids, grads, request.Step.ToStep());
             return Task.FromResult(new ShardAck(state.Count, state.StepNumber));
         }
         finally
@@ -276,12 +299,41 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
                 if (!File.Exists(Path.Combine(folder, chunk.Name)))
                     throw new InvalidOperationException($"[{op}] chunk {chunk.Name} of snapshot {request.SnapshotId} is missing; a shard's snapshot did not complete");
             await SharedFolder.WriteAtomicAsync(Path.Combine(folder, SnapshotNames.Manifest), stream => stream.Write(bytes)).ConfigureAwait(true);
+            await SharedFolder.WriteAtomicAsync(Path.Combine(options.SnapshotRoot!, request.Spec.Table, LatestFile),
+                stream => stream.Write(System.Text.Encoding.ASCII.GetBytes(request.SnapshotId + "\n"))).ConfigureAwait(true);
             return new ShardAck(parsed.Chunks.Count, parsed.Step);
         }
         finally
         {
             manifest.Dispose();
         }
+    }
+
+    /// <summary>The file in a table's snapshot folder that names its newest committed snapshot.</summary>
+    internal const string LatestFile = "latest";
+
+    /// <summary>
+    /// The table's newest committed snapshot (from <see cref="LatestFile"/>), which a shard opening with no snapshot
+    /// named loads: a shard placed anew after a crash comes back from it whichever client reaches it first.
+    /// </summary>
+    private string? LatestSnapshot(string table)
+    {
+        const string op = "orleans.restore";
+        if (options.SnapshotRoot is null || !ShardKey.IsValidTableName(table))
+            return null;
+        string path = Path.Combine(options.SnapshotRoot, table, LatestFile);
+        if (!File.Exists(path))
+            return null;
+        string id = File.ReadAllText(path).Trim();
+        try
+        {
+            SnapshotNames.Check(op, id);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidDataException($"[{op}] {path}: '{id}' is not a snapshot name", ex);
+        }
+        return id;
     }
 
     private string SnapshotFolder(string op, string table, string snapshotId, bool create)

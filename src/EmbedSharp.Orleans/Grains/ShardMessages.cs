@@ -73,9 +73,13 @@ public sealed record GatherRequest([property: Id(0)] ShardSpec Spec, [property: 
 [GenerateSerializer, Immutable, Alias("EmbedSharp.Orleans.ShardRows")]
 public sealed record ShardRows([property: Id(0)] PooledBuffer Rows, [property: Id(1)] long Step);
 
-/// <summary>One optimizer step: distinct ids and their summed gradients.</summary>
+/// <summary>
+/// One optimizer step: distinct ids and their summed gradients. <see cref="Client"/> and <see cref="Sequence"/>
+/// name the call, so a retry of a call whose answer was lost (it ran, the reply timed out) is not applied twice.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("EmbedSharp.Orleans.ApplyRequest")]
-public sealed record ApplyRequest([property: Id(0)] ShardSpec Spec, [property: Id(1)] WireStep Step, [property: Id(2)] PooledBuffer Ids, [property: Id(3)] PooledBuffer Gradients);
+public sealed record ApplyRequest([property: Id(0)] ShardSpec Spec, [property: Id(1)] WireStep Step, [property: Id(2)] PooledBuffer Ids, [property: Id(3)] PooledBuffer Gradients,
+    [property: Id(4)] Guid Client, [property: Id(5)] long Sequence);
 
 /// <summary>
 /// Rows to write; with <see cref="Optimizer"/> set, <see cref="States"/> holds their optimizer state
