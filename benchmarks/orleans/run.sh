@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dotnet build -c Release benchmarks/orleans/OrleansBench -v q -nologo >/dev/null
 echo "uptime before: $(uptime)"
-flock /tmp/embedsharp-bench.lock dotnet benchmarks/orleans/OrleansBench/bin/Release/net10.0/OrleansBench.dll "$@"
+flock /tmp/embedsharp-bench.lock timeout 600 dotnet benchmarks/orleans/OrleansBench/bin/Release/net10.0/OrleansBench.dll "$@"
 echo "uptime after: $(uptime)"
