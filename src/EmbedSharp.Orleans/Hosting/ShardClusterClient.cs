@@ -94,15 +94,17 @@ public sealed class ShardClusterClient : IAsyncDisposable
             host.Dispose();
             Exception cause = last ?? ex;
             throw new TimeoutException(
-                $"[{op}] could not reach cluster '{settings.ClusterId}' through Redis {settings.Redis} within {settings.ConnectTimeout.TotalSeconds:0.#} s " +
-                $"({cause.GetType().Name}: {FirstLine(cause.Message)}); check that Redis is up and that a silo runs (embedsharp store silo --redis {settings.Redis})", ex);
+                $"[{op}] could not reach cluster '{settings.ClusterId}' through Redis {settings.Redis} (gave up after {deadline.Elapsed.TotalSeconds:0.0} s; " +
+                $"{cause.GetType().Name}: {Short(cause.Message)}); check that Redis is up and that a silo runs (embedsharp store silo --redis {settings.Redis})", ex);
         }
     }
 
-    private static string FirstLine(string text)
+    /// <summary>The first line of <paramref name="text"/>, cut to 160 characters (Redis' messages carry a full status dump).</summary>
+    private static string Short(string text)
     {
         int nl = text.IndexOf('\n');
-        return (nl < 0 ? text : text[..nl]).TrimEnd('\r');
+        string line = (nl < 0 ? text : text[..nl]).TrimEnd('\r');
+        return line.Length <= 160 ? line : line[..157] + "...";
     }
 
     /// <summary>Closes the connection.</summary>
