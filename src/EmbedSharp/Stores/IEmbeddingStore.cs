@@ -41,7 +41,7 @@ public interface IEmbeddingRowReader : IAsyncDisposable
 /// <summary>
 /// A trainable store: rows plus the optimizer state beside them, updated in place by sparse gradients.
 /// The in-process <see cref="InProcessShardedStore"/> is the default; distributed backends implement the
-/// same contract (see docs/stores.md).
+/// same contract (see docs/ARCHITECTURE.md (Stores)).
 /// </summary>
 /// <remarks>
 /// <para>Consistency: every call applies atomically with respect to other calls on the same shard (no torn

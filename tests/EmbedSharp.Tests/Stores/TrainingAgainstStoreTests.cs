@@ -48,6 +48,43 @@ public sealed class TrainingAgainstStoreTests
     }
 
     [Fact]
+    public async Task Embedding_AgainstADynamicTable_EqualsCoreFusedTraining()
+    {
+        const int rows = 30, dims = 4;
+        using var core = new Embedding(rows, dims, new EmbeddingOptions { Seed = 1 });
+        using var optimizer = FusedSparseBackward.Create(core.Weight, new LazyAdam(0.05));
+        // A dynamic table holding the same rows under int64 ids (id = 1e12 + row), two shards.
+        await using var store = new DynamicShardedStore("e", dims, new DynamicTableOptions { MaxRows = 64 }, ShardingPlan.Even(2));
+        var initial = new float[rows * dims];
+        core.Weight.CopyTo(initial);
+        await store.UpsertAsync(Enumerable.Range(0, rows).Select(r => 1_000_000_000_000L + r).ToArray(), initial);
+        var rng = new Random(4);
+        for (int t = 1; t <= 4; t++)
+        {
+            int[] indices = [.. Enumerable.Range(0, 12).Select(_ => rng.Next(rows))];
+            var expectedOut = new float[indices.Length * dims];
+            core.Forward(indices, expectedOut);
+            core.BackwardAndStep(indices, LossGradient(expectedOut, t), optimizer);
+
+            using StoreWorkingSet ws = await StoreWorkingSet.FetchAsync(store, indices.Select(i => 1_000_000_000_000L + i).ToArray());
+            using Embedding layer = ws.Embedding();
+            var actualOut = new float[indices.Length * dims];
+            layer.Forward(ws.Indices, actualOut);
+            Assert.Equal(InProcessStoreTests.Bits(expectedOut), InProcessStoreTests.Bits(actualOut));
+            await ws.PushAsync(store, layer.Backward(ws.Indices, LossGradient(actualOut, t)), OptimizerStep.LazyAdam(0.05, t));
+        }
+        var expected = new float[dims];
+        var actual = new float[dims];
+        for (int r = 0; r < rows; r++)
+        {
+            core.Weight.ReadRow(r, expected);
+            long id = 1_000_000_000_000L + r;
+            store.Shards[store.Plan.ShardOf(id)].ReadRow(id, actual);
+            Assert.Equal(InProcessStoreTests.Bits(expected), InProcessStoreTests.Bits(actual));
+        }
+    }
+
+    [Fact]
     public async Task TableCollection_AgainstStores_EqualsCoreFusedTraining()
     {
         TableConfig[] configs = [new("users", 40, 4, ["user"]), new("items", 30, 3, ["item", "tag"], PoolingMode.Mean)];
