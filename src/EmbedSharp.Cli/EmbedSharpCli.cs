@@ -34,6 +34,7 @@ public static class EmbedSharpCli
         root.Subcommands.Add(TabularCommand.Create(console));
         root.Subcommands.Add(ServeCommand.Create(console));
         root.Subcommands.Add(IndexCommand.Create(console));
+        root.Subcommands.Add(StoreCommand.Create(console));
         HelpExamples.Install(root);
         // Ctrl-C cancels the running command's token; training then stops at its next progress report
         // and writes what it has learned, so allow a minute for that before the process is ended.

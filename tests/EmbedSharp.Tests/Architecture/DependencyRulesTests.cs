@@ -100,4 +100,25 @@ public sealed partial class DependencyRulesTests
         string models = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp.Models", "EmbedSharp.Models.csproj"));
         Assert.DoesNotContain("EmbedSharp.Graphs", models, StringComparison.Ordinal);
     }
+
+    // EmbedSharp.Orleans (issue 23, distributed training store): core plus the Orleans and Redis-clustering packages only;
+    // the only src project that references Orleans, and only the CLI references it (`embedsharp store silo|train`).
+    [Fact]
+    public void Orleans_DependsOnCoreAndOrleansOnly_AndOnlyTheCliUsesIt()
+    {
+        string dir = Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp.Orleans");
+        var references = Regex.Matches(File.ReadAllText(Path.Combine(dir, "EmbedSharp.Orleans.csproj")), @"(?:ProjectReference|PackageReference) Include=""([^""]+)""")
+            .Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["../EmbedSharp/EmbedSharp.csproj", "Microsoft.Orleans.Client", "Microsoft.Orleans.Clustering.Redis", "Microsoft.Orleans.Sdk",
+            "Microsoft.Orleans.Server", "StackExchange.Redis"], references);
+        foreach (string project in Directory.GetFiles(Path.Combine(RepositoryRoot.Path, "src"), "*.csproj", SearchOption.AllDirectories))
+        {
+            string name = Path.GetFileNameWithoutExtension(project);
+            if (name is "EmbedSharp.Orleans" or "EmbedSharp.Cli")
+                continue;
+            string text = File.ReadAllText(project);
+            Assert.DoesNotContain("Microsoft.Orleans", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("EmbedSharp.Orleans", text, StringComparison.Ordinal);
+        }
+    }
 }
