@@ -1,0 +1,54 @@
+using EmbedSharp.Diagnostics;
+
+namespace EmbedSharp.Redis;
+
+/// <summary>What a gather does with an id the published version does not hold.</summary>
+public enum MissingRowPolicy
+{
+    /// <summary>Throw <see cref="KeyNotFoundException"/> naming the first missing id and its position (the default).</summary>
+    Throw,
+
+    /// <summary>Write a row of zeros and count it in <see cref="RedisGatherResult.Missing"/>.</summary>
+    Zeros,
+}
+
+/// <summary>Options of a <see cref="RedisServingStore"/>.</summary>
+public sealed record RedisServingOptions
+{
+    /// <summary>Rows kept in the client-side hot-row cache (CLOCK eviction, cleared when the version changes); 0 (default) turns it off.</summary>
+    public int HotRowCacheRows { get; init; }
+
+    /// <summary>Read from replicas when one is up (<c>PreferReplica</c>): spreads reads and keeps a dead master's slots readable until failover. Off by default.</summary>
+    public bool ReadFromReplicas { get; init; }
+
+    /// <summary>What to do with ids the version does not hold; <see cref="MissingRowPolicy.Throw"/> by default.</summary>
+    public MissingRowPolicy MissingRows { get; init; }
+
+    /// <summary>The bound on one gather, whatever the nodes do (default 5 s); past it the gather throws <see cref="RedisStoreException"/>.</summary>
+    public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a read version is trusted before the pointer key is read again. Zero (default) reads it once per
+    /// gather (one small GET), so a flip is seen by the next batch.
+    /// </summary>
+    public TimeSpan VersionCheckInterval { get; init; }
+
+    internal void Validate(string op)
+    {
+        Guard.NonNegative(op, HotRowCacheRows);
+        if (!Enum.IsDefined(MissingRows))
+            ThrowHelper.ArgumentOutOfRange(op, nameof(MissingRows), MissingRows, "MissingRows must be Throw or Zeros");
+        if (OperationTimeout <= TimeSpan.Zero)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(OperationTimeout), OperationTimeout, "OperationTimeout must be positive");
+        if (VersionCheckInterval < TimeSpan.Zero)
+            ThrowHelper.ArgumentOutOfRange(op, nameof(VersionCheckInterval), VersionCheckInterval, "VersionCheckInterval must be zero or positive");
+    }
+}
+
+/// <summary>What one gather did.</summary>
+/// <param name="Version">The table version every row of the batch came from.</param>
+/// <param name="UniqueIds">Distinct ids in the batch (each is read once).</param>
+/// <param name="CacheHits">Distinct ids served by the hot-row cache.</param>
+/// <param name="Blocks">HMGET commands sent (one per block touched by the cache misses).</param>
+/// <param name="Missing">Distinct ids the version does not hold (written as zeros under <see cref="MissingRowPolicy.Zeros"/>).</param>
+public readonly record struct RedisGatherResult(long Version, int UniqueIds, int CacheHits, int Blocks, int Missing);

@@ -1,0 +1,386 @@
+using System.Diagnostics;
+using EmbedSharp.Diagnostics;
+using StackExchange.Redis;
+
+namespace EmbedSharp.Redis;
+
+/// <summary>
+/// Reads rows of a table published to Redis (usually a Redis Cluster) by <see cref="RedisTableWriter"/>: the read
+/// side of a serving tier. Each gather reads the pointer key once, so every row of a batch comes from one
+/// published version; distinct ids are read once, cache misses grouped by block into one HMGET per block, all
+/// pipelined.
+/// </summary>
+/// <remarks>
+/// Effectively computes <c>destination[i·Dims .. (i+1)·Dims) = row_v(ids[i])</c> for the current version <c>v</c>,
+/// decoded to float32 (bit-exact for float32 rows; float16 rounding or row-wise int8 error otherwise).
+/// Serving only: there is no write path here. Redis is not a training store (a client-side read-modify-write
+/// would lose concurrent updates); publish a new version instead.
+/// On failure (a dead master without a replica, a timeout, an unreachable cluster) a gather throws
+/// <see cref="RedisStoreException"/> within <see cref="RedisServingOptions.OperationTimeout"/>; the
+/// destination's contents are then unspecified.
+/// </remarks>
+public sealed class RedisServingStore
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _db;
+    private readonly CommandFlags _readFlags;
+    private readonly RedisKey _pointer;
+    private readonly Lock _lock = new();
+    private RedisTableLayout? _layout;
+    private long _layoutReadAt;
+    private HotRowCache? _cache;
+    private long _lastReconfigure;
+
+    /// <summary>Creates a reader of <paramref name="table"/>; nothing is read until the first call.</summary>
+    /// <param name="redis">A connection (see <see cref="RedisServing.ConnectAsync(string, TimeSpan?)"/> for fail-fast settings).</param>
+    /// <param name="table">The published table's name.</param>
+    /// <param name="options">Cache, replica reads, missing-row policy, timeouts.</param>
+    public RedisServingStore(IConnectionMultiplexer redis, string table, RedisServingOptions? options = null)
+    {
+        const string op = "redis.store";
+        Guard.NotNull(op, redis);
+        RedisTableLayout.CheckTableName(op, table);
+        options ??= new RedisServingOptions();
+        options.Validate(op);
+        _redis = redis;
+        _db = redis.GetDatabase();
+        Table = table;
+        Options = options;
+        _readFlags = options.ReadFromReplicas ? CommandFlags.PreferReplica : CommandFlags.None;
+        _pointer = RedisTableLayout.PointerKey(table);
+    }
+
+    /// <summary>The table's name.</summary>
+    public string Table { get; }
+
+    /// <summary>The options.</summary>
+    public RedisServingOptions Options { get; }
+
+    /// <summary>Rows held by the hot-row cache now (0 when it is off).</summary>
+    public int CachedRows => Volatile.Read(ref _cache)?.Count ?? 0;
+
+    /// <summary>Reads the pointer key: the layout of the current version.</summary>
+    /// <exception cref="RedisStoreException">The table has no published version, or Redis did not answer.</exception>
+    public async ValueTask<RedisTableLayout> CurrentLayoutAsync(CancellationToken cancellationToken = default)
+    {
+        const string op = "redis.layout";
+        RedisValue value;
+        try
+        {
+            value = await _db.StringGetAsync(_pointer, _readFlags).WaitAsync(Options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            RequestReconfigure();
+            throw new RedisStoreException(ThrowHelper.Format(op,
+                $"could not read {_pointer} ({e.GetType().Name}: {RedisServing.FirstLine(e.Message)}); check that the cluster is up"), e);
+        }
+        if (value.IsNull)
+            throw new RedisStoreException(ThrowHelper.Format(op,
+                $"table '{Table}' has no published version ({_pointer} does not exist); publish it with RedisTableWriter first"));
+        RedisTableLayout layout;
+        try
+        {
+            layout = RedisTableLayout.Parse(Table, value!);
+        }
+        catch (FormatException e)
+        {
+            throw new RedisStoreException(e.Message, e);
+        }
+        lock (_lock)
+        {
+            _layout = layout;
+            _layoutReadAt = Stopwatch.GetTimestamp();
+        }
+        return layout;
+    }
+
+    /// <summary>
+    /// Gathers rows: <c>destination[i·Dims .. (i+1)·Dims) = row(ids[i])</c> (see the class remarks). Repeated ids
+    /// are read once; cached rows are not read at all.
+    /// </summary>
+    /// <returns>The version read and what the batch cost.</returns>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>ids.Length · Dims</c>.</exception>
+    /// <exception cref="KeyNotFoundException">An id is not in the version and <see cref="RedisServingOptions.MissingRows"/> is Throw.</exception>
+    /// <exception cref="RedisStoreException">Redis did not answer for some blocks (their slots and the cause are named) or the layout is unreadable.</exception>
+    public async ValueTask<RedisGatherResult> GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken = default)
+    {
+        RedisTableLayout layout = await LayoutForBatchAsync(cancellationToken).ConfigureAwait(false);
+        var batch = new Batch(ids.Span);
+        Guard.MinLength("redis.gather", destination.Length, (long)ids.Length * layout.Dims, $"ids.Length × Dims = {ids.Length} × {layout.Dims}");
+        for (int attempt = 0; ; attempt++)
+        {
+            HotRowCache? cache = CacheFor(layout);
+            int hits = batch.LookupCache(cache, destination.Span, layout.Dims);
+            Request request = batch.Send(_db, layout, _readFlags);
+            await WaitAsync(request, layout, cancellationToken).ConfigureAwait(false);
+            int missing = batch.Decode(request, layout, destination.Span, out int firstMissing);
+            if (missing > 0 && attempt == 0)
+            {
+                // The version may have been replaced (and expired) between reading the pointer and the rows: read
+                // the whole batch again from the newer version, so a batch never mixes versions.
+                RedisTableLayout now = await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
+                if (now.Version != layout.Version)
+                {
+                    layout = now;
+                    Guard.MinLength("redis.gather", destination.Length, (long)ids.Length * layout.Dims, $"ids.Length × Dims = {ids.Length} × {layout.Dims}");
+                    batch.Reset();
+                    continue;
+                }
+            }
+            if (missing > 0 && Options.MissingRows == MissingRowPolicy.Throw)
+            {
+                throw new KeyNotFoundException(ThrowHelper.Format("redis.gather",
+                    $"id {ids.Span[firstMissing]} (ids[{firstMissing}]) is not in table '{Table}' version {layout.Version} ({layout.Rows} rows; {missing} distinct ids of this batch are missing); " +
+                    "gather only published ids, or set MissingRows = Zeros to read zeros for them"));
+            }
+            batch.Finish(cache, destination.Span, layout.Dims);
+            return new RedisGatherResult(layout.Version, batch.UniqueCount, hits, request.Blocks.Length, missing);
+        }
+    }
+
+    private async ValueTask<RedisTableLayout> LayoutForBatchAsync(CancellationToken cancellationToken)
+    {
+        if (Options.VersionCheckInterval > TimeSpan.Zero)
+        {
+            lock (_lock)
+            {
+                if (_layout is not null && Stopwatch.GetElapsedTime(_layoutReadAt) < Options.VersionCheckInterval)
+                    return _layout;
+            }
+        }
+        return await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private HotRowCache? CacheFor(RedisTableLayout layout)
+    {
+        if (Options.HotRowCacheRows == 0)
+            return null;
+        HotRowCache? cache = Volatile.Read(ref _cache);
+        if (cache is not null && cache.Version == layout.Version && cache.Dims == layout.Dims)
+            return cache;
+        if ((long)Options.HotRowCacheRows * layout.Dims > Array.MaxLength)
+            ThrowHelper.ArgumentOutOfRange("redis.gather", nameof(Options.HotRowCacheRows), Options.HotRowCacheRows,
+                $"a cache of {Options.HotRowCacheRows} rows × {layout.Dims} dims does not fit in one array; use at most {Array.MaxLength / layout.Dims} rows");
+        lock (_lock)
+        {
+            // A new version invalidates every cached row: the new cache replaces the old one whole.
+            if (_cache is null || _cache.Version < layout.Version || _cache.Dims != layout.Dims)
+                _cache = new HotRowCache(Options.HotRowCacheRows, layout.Dims, layout.Version);
+            return _cache.Version == layout.Version ? _cache : null;
+        }
+    }
+
+    private async Task WaitAsync(Request request, RedisTableLayout layout, CancellationToken cancellationToken)
+    {
+        if (request.Blocks.Length == 0)
+            return;
+        Task all = Task.WhenAll(request.Replies);
+        try
+        {
+            await all.WaitAsync(Options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw Failure(request, layout, e);
+        }
+    }
+
+    private RedisStoreException Failure(Request request, RedisTableLayout layout, Exception first)
+    {
+        RequestReconfigure();
+        var slots = new SortedSet<int>();
+        int failed = 0, pending = 0;
+        Exception cause = first;
+        for (int i = 0; i < request.Replies.Length; i++)
+        {
+            Task t = request.Replies[i];
+            if (t.IsFaulted)
+            {
+                failed++;
+                slots.Add(_redis.HashSlot(layout.BlockKey(request.Blocks[i])));
+                cause = t.Exception!.InnerException ?? cause;
+            }
+            else if (!t.IsCompleted)
+            {
+                pending++;
+                slots.Add(_redis.HashSlot(layout.BlockKey(request.Blocks[i])));
+            }
+        }
+        string which = slots.Count == 0 ? "" : $" (slots {string.Join(", ", slots.Take(8))}{(slots.Count > 8 ? ", …" : "")})";
+        string state = pending > 0 ? $"{failed} failed and {pending} did not answer within {Options.OperationTimeout.TotalMilliseconds:0} ms" : $"{failed} failed";
+        return new RedisStoreException(ThrowHelper.Format("redis.gather",
+            $"{state} of {request.Blocks.Length} block reads of table '{Table}' version {layout.Version}{which}: {cause.GetType().Name}: {RedisServing.FirstLine(cause.Message)}; " +
+            "the master serving those slots is down or unreachable; other slots still answer (with cluster-require-full-coverage no), and a replica takes over after failover"), cause);
+    }
+
+    /// <summary>After a connection error, asks the client to reread the cluster's topology (at most once a second), so a promoted replica is found.</summary>
+    private void RequestReconfigure()
+    {
+        long now = Environment.TickCount64;
+        long last = Interlocked.Read(ref _lastReconfigure);
+        if (now - last < 1000 || Interlocked.CompareExchange(ref _lastReconfigure, now, last) != last)
+            return;
+        _ = _redis.ConfigureAsync().ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    /// <summary>The HMGETs of one batch: block numbers, the unique-id indexes in each block's field order, replies.</summary>
+    private sealed class Request(int[] blocks, int[][] members, Task<RedisValue[]>[] replies)
+    {
+        public int[] Blocks { get; } = blocks;
+
+        public int[][] Members { get; } = members;
+
+        public Task<RedisValue[]>[] Replies { get; } = replies;
+    }
+
+    /// <summary>A batch's distinct ids, where each is first written, and which were served from the cache.</summary>
+    private sealed class Batch
+    {
+        private readonly long[] _ids;
+        private readonly int[] _uniqueOf;
+        private readonly long[] _unique;
+        private readonly int[] _firstPosition;
+        private readonly bool[] _hit;
+        private readonly bool[] _missing;
+
+        public Batch(ReadOnlySpan<long> ids)
+        {
+            _ids = ids.ToArray();
+            _uniqueOf = new int[ids.Length];
+            var index = new Dictionary<long, int>(ids.Length);
+            var unique = new List<long>();
+            var first = new List<int>();
+            for (int i = 0; i < ids.Length; i++)
+            {
+                if (!index.TryGetValue(ids[i], out int u))
+                {
+                    u = unique.Count;
+                    index.Add(ids[i], u);
+                    unique.Add(ids[i]);
+                    first.Add(i);
+                }
+                _uniqueOf[i] = u;
+            }
+            _unique = [.. unique];
+            _firstPosition = [.. first];
+            _hit = new bool[_unique.Length];
+            _missing = new bool[_unique.Length];
+        }
+
+        public int UniqueCount => _unique.Length;
+
+        public void Reset()
+        {
+            Array.Clear(_hit);
+            Array.Clear(_missing);
+        }
+
+        public int LookupCache(HotRowCache? cache, Span<float> destination, int dims) =>
+            cache is null ? 0 : cache.Lookup(_unique, _firstPosition, _hit, destination);
+
+        /// <summary>Groups the cache misses by block (counting sort) and sends one HMGET per block without waiting.</summary>
+        public Request Send(IDatabase db, RedisTableLayout layout, CommandFlags flags)
+        {
+            var count = new int[layout.Blocks];
+            var blockOf = new int[_unique.Length];
+            for (int u = 0; u < _unique.Length; u++)
+            {
+                if (_hit[u])
+                    continue;
+                blockOf[u] = layout.BlockOf(_unique[u]);
+                count[blockOf[u]]++;
+            }
+            int used = 0;
+            foreach (int c in count)
+                used += c > 0 ? 1 : 0;
+            var blocks = new int[used];
+            var members = new int[used][];
+            var slotOfBlock = new int[layout.Blocks];
+            for (int b = 0, k = 0; b < layout.Blocks; b++)
+            {
+                if (count[b] == 0)
+                    continue;
+                blocks[k] = b;
+                members[k] = new int[count[b]];
+                slotOfBlock[b] = k++;
+                count[b] = 0;
+            }
+            for (int u = 0; u < _unique.Length; u++)
+            {
+                if (_hit[u])
+                    continue;
+                int k = slotOfBlock[blockOf[u]];
+                members[k][count[blockOf[u]]++] = u;
+            }
+            var replies = new Task<RedisValue[]>[used];
+            for (int k = 0; k < used; k++)
+            {
+                var fields = new RedisValue[members[k].Length];
+                for (int j = 0; j < fields.Length; j++)
+                    fields[j] = _unique[members[k][j]];
+                replies[k] = db.HashGetAsync(layout.BlockKey(blocks[k]), fields, flags);
+            }
+            return new Request(blocks, members, replies);
+        }
+
+        /// <summary>Decodes every reply into the first position of its id; returns the number of missing ids and the first position of one.</summary>
+        public int Decode(Request request, RedisTableLayout layout, Span<float> destination, out int firstMissing)
+        {
+            int dims = layout.Dims, rowBytes = layout.RowBytes, missing = 0;
+            firstMissing = int.MaxValue;
+            for (int k = 0; k < request.Blocks.Length; k++)
+            {
+                RedisValue[] values = request.Replies[k].Result;
+                int[] members = request.Members[k];
+                if (values.Length != members.Length)
+                    throw new RedisStoreException(ThrowHelper.Format("redis.gather",
+                        $"HMGET of {layout.BlockKey(request.Blocks[k])} returned {values.Length} values for {members.Length} fields; the server is not a Redis this library supports"));
+                for (int j = 0; j < values.Length; j++)
+                {
+                    int u = members[j];
+                    Span<float> row = destination.Slice(_firstPosition[u] * dims, dims);
+                    if (values[j].IsNull)
+                    {
+                        missing++;
+                        firstMissing = Math.Min(firstMissing, _firstPosition[u]);
+                        _missing[u] = true;
+                        row.Clear();
+                        continue;
+                    }
+                    ReadOnlySpan<byte> bytes = ((ReadOnlyMemory<byte>)values[j]).Span;
+                    if (bytes.Length != rowBytes)
+                        throw new RedisStoreException(ThrowHelper.Format("redis.gather",
+                            $"id {_unique[u]} in {layout.BlockKey(request.Blocks[k])} holds {bytes.Length} bytes, but {RedisTableLayout.FormatName(layout.Format)} rows of {dims} dims hold {rowBytes}; the key was not written by RedisTableWriter for this layout — republish the table"));
+                    RowCodec.Decode(layout.Format, bytes, row);
+                }
+            }
+            return missing;
+        }
+
+        /// <summary>Adds the rows read to the cache and copies each distinct row to its repeated positions.</summary>
+        public void Finish(HotRowCache? cache, Span<float> destination, int dims)
+        {
+            if (cache is not null)
+            {
+                var added = new List<long>();
+                var at = new List<int>();
+                for (int u = 0; u < _unique.Length; u++)
+                {
+                    if (!_hit[u] && !_missing[u])
+                    {
+                        added.Add(_unique[u]);
+                        at.Add(_firstPosition[u]);
+                    }
+                }
+                cache.Add(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(added), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(at), destination);
+            }
+            for (int i = 0; i < _ids.Length; i++)
+            {
+                int first = _firstPosition[_uniqueOf[i]];
+                if (first != i)
+                    destination.Slice(first * dims, dims).CopyTo(destination.Slice(i * dims, dims));
+            }
+        }
+    }
+}
