@@ -51,4 +51,5 @@ public sealed record RedisServingOptions
 /// <param name="CacheHits">Distinct ids served by the hot-row cache.</param>
 /// <param name="Blocks">HMGET commands sent (one per block touched by the cache misses).</param>
 /// <param name="Missing">Distinct ids the version does not hold (written as zeros under <see cref="MissingRowPolicy.Zeros"/>).</param>
-public readonly record struct RedisGatherResult(long Version, int UniqueIds, int CacheHits, int Blocks, int Missing);
+/// <param name="StaleVersion">The pointer key could not be read (its master is down), so the batch came from the last version this store saw.</param>
+public readonly record struct RedisGatherResult(long Version, int UniqueIds, int CacheHits, int Blocks, int Missing, bool StaleVersion = false);

@@ -17,7 +17,8 @@ namespace EmbedSharp.Redis;
 /// would lose concurrent updates); publish a new version instead.
 /// On failure (a dead master without a replica, a timeout, an unreachable cluster) a gather throws
 /// <see cref="RedisStoreException"/> within <see cref="RedisServingOptions.OperationTimeout"/>; the
-/// destination's contents are then unspecified.
+/// destination's contents are then unspecified. When only the pointer key's master is unreachable, a store that has
+/// read the pointer before keeps serving the last version it saw (<see cref="RedisGatherResult.StaleVersion"/>).
 /// </remarks>
 public sealed class RedisServingStore
 {
@@ -28,6 +29,7 @@ public sealed class RedisServingStore
     private readonly Lock _lock = new();
     private RedisTableLayout? _layout;
     private long _layoutReadAt;
+    private long _pointerDownUntil;
     private HotRowCache? _cache;
     private long _lastReconfigure;
 
@@ -59,7 +61,7 @@ public sealed class RedisServingStore
     /// <summary>Rows held by the hot-row cache now (0 when it is off).</summary>
     public int CachedRows => Volatile.Read(ref _cache)?.Count ?? 0;
 
-    /// <summary>Reads the pointer key: the layout of the current version.</summary>
+    /// <summary>Reads the pointer key: the layout of the current version (a gather then reads that version).</summary>
     /// <exception cref="RedisStoreException">The table has no published version, or Redis did not answer.</exception>
     public async ValueTask<RedisTableLayout> CurrentLayoutAsync(CancellationToken cancellationToken = default)
     {
@@ -105,7 +107,7 @@ public sealed class RedisServingStore
     /// <exception cref="RedisStoreException">Redis did not answer for some blocks (their slots and the cause are named) or the layout is unreadable.</exception>
     public async ValueTask<RedisGatherResult> GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken = default)
     {
-        RedisTableLayout layout = await LayoutForBatchAsync(cancellationToken).ConfigureAwait(false);
+        (RedisTableLayout layout, bool stale) = await LayoutForBatchAsync(cancellationToken).ConfigureAwait(false);
         var batch = new Batch(ids.Span);
         Guard.MinLength("redis.gather", destination.Length, (long)ids.Length * layout.Dims, $"ids.Length × Dims = {ids.Length} × {layout.Dims}");
         for (int attempt = 0; ; attempt++)
@@ -115,7 +117,7 @@ public sealed class RedisServingStore
             Request request = batch.Send(_db, layout, _readFlags);
             await WaitAsync(request, layout, cancellationToken).ConfigureAwait(false);
             int missing = batch.Decode(request, layout, destination.Span, out int firstMissing);
-            if (missing > 0 && attempt == 0)
+            if (missing > 0 && attempt == 0 && !stale)
             {
                 // The version may have been replaced (and expired) between reading the pointer and the rows: read
                 // the whole batch again from the newer version, so a batch never mixes versions.
@@ -135,21 +137,38 @@ public sealed class RedisServingStore
                     "gather only published ids, or set MissingRows = Zeros to read zeros for them"));
             }
             batch.Finish(cache, destination.Span, layout.Dims);
-            return new RedisGatherResult(layout.Version, batch.UniqueCount, hits, request.Blocks.Length, missing);
+            return new RedisGatherResult(layout.Version, batch.UniqueCount, hits, request.Blocks.Length, missing, stale);
         }
     }
 
-    private async ValueTask<RedisTableLayout> LayoutForBatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The layout for the next batch: the pointer read now, or the last one read when it is younger than
+    /// <see cref="RedisServingOptions.VersionCheckInterval"/> — or when the pointer's own master is unreachable
+    /// (then <c>stale</c> is set: the batch is served from the last version seen rather than not at all, and the
+    /// pointer is tried again after a second or <see cref="RedisServingOptions.VersionCheckInterval"/>, whichever is longer).
+    /// </summary>
+    private async ValueTask<(RedisTableLayout Layout, bool Stale)> LayoutForBatchAsync(CancellationToken cancellationToken)
     {
-        if (Options.VersionCheckInterval > TimeSpan.Zero)
+        RedisTableLayout? known;
+        lock (_lock)
+        {
+            known = _layout;
+            if (known is not null && Options.VersionCheckInterval > TimeSpan.Zero && Stopwatch.GetElapsedTime(_layoutReadAt) < Options.VersionCheckInterval)
+                return (known, false);
+            // The pointer's master failed a moment ago: do not make every batch wait for it again.
+            if (known is not null && Stopwatch.GetTimestamp() < _pointerDownUntil)
+                return (known, true);
+        }
+        try
+        {
+            return (await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false), false);
+        }
+        catch (RedisStoreException e) when (known is not null && e.InnerException is RedisConnectionException or RedisTimeoutException or TimeoutException)
         {
             lock (_lock)
-            {
-                if (_layout is not null && Stopwatch.GetElapsedTime(_layoutReadAt) < Options.VersionCheckInterval)
-                    return _layout;
-            }
+                _pointerDownUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency * Math.Max(1, (long)Options.VersionCheckInterval.TotalSeconds);
+            return (known, true);
         }
-        return await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private HotRowCache? CacheFor(RedisTableLayout layout)
@@ -209,9 +228,11 @@ public sealed class RedisServingStore
         }
         string which = slots.Count == 0 ? "" : $" (slots {string.Join(", ", slots.Take(8))}{(slots.Count > 8 ? ", …" : "")})";
         string state = pending > 0 ? $"{failed} failed and {pending} did not answer within {Options.OperationTimeout.TotalMilliseconds:0} ms" : $"{failed} failed";
+        string advice = cause.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+            ? "the cluster refuses every read because a master is down and cluster-require-full-coverage is yes; set cluster-require-full-coverage no (and give each master a replica) so the other slots stay readable"
+            : "the master serving those slots is down or unreachable; the other slots still answer (with cluster-require-full-coverage no), and its replica takes over after failover";
         return new RedisStoreException(ThrowHelper.Format("redis.gather",
-            $"{state} of {request.Blocks.Length} block reads of table '{Table}' version {layout.Version}{which}: {cause.GetType().Name}: {RedisServing.FirstLine(cause.Message)}; " +
-            "the master serving those slots is down or unreachable; other slots still answer (with cluster-require-full-coverage no), and a replica takes over after failover"), cause);
+            $"{state} of {request.Blocks.Length} block reads of table '{Table}' version {layout.Version}{which}: {cause.GetType().Name}: {RedisServing.FirstLine(cause.Message)}; {advice}"), cause);
     }
 
     /// <summary>After a connection error, asks the client to reread the cluster's topology (at most once a second), so a promoted replica is found.</summary>

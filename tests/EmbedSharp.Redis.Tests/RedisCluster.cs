@@ -89,13 +89,49 @@ public sealed class RedisCluster : IDisposable
         _log($"[{Elapsed:0.00} s] SIGKILL {node.EndPoint} (pid {node.Process.Id})");
     }
 
-    /// <summary>The node that serves <paramref name="slot"/> as master now, asked from <paramref name="redis"/>.</summary>
-    public Node MasterOf(IConnectionMultiplexer redis, int slot, Node? ask = null)
+    /// <summary>The node that serves <paramref name="slot"/> as master now, as <paramref name="ask"/> (or the first live node) sees it in CLUSTER NODES.</summary>
+    public Node MasterOf(int slot, Node? ask = null) =>
+        SlotMasters(ask)[slot] ?? throw new InvalidOperationException($"no live master serves slot {slot}");
+
+    /// <summary>The master of every slot (null where none), from one CLUSTER NODES.</summary>
+    public Node?[] SlotMasters(Node? ask = null)
     {
+        var masters = new Node?[16384];
         Node source = ask ?? _nodes.First(n => !n.Process.HasExited);
-        ClusterConfiguration config = redis.GetServer(source.EndPoint).ClusterNodes()!;
-        var ep = (IPEndPoint)config.GetBySlot(slot)!.EndPoint!;
-        return _nodes.Single(n => n.Port == ep.Port);
+        foreach (string line in Cli($"-p {source.Port} cluster nodes", 5).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            // <id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 9 || !f[2].Contains("master", StringComparison.Ordinal) || f[2].Contains("fail", StringComparison.Ordinal))
+                continue;
+            foreach (string range in f[8..])
+            {
+                if (range.StartsWith('['))
+                    continue; // a slot being migrated
+                string[] ends = range.Split('-');
+                int lo = int.Parse(ends[0], System.Globalization.CultureInfo.InvariantCulture);
+                int hi = ends.Length > 1 ? int.Parse(ends[1], System.Globalization.CultureInfo.InvariantCulture) : lo;
+                int port = int.Parse(f[1][(f[1].LastIndexOf(':') + 1)..f[1].IndexOf('@')], System.Globalization.CultureInfo.InvariantCulture);
+                Node owner = _nodes.Single(n => n.Port == port);
+                for (int slot = lo; slot <= hi; slot++)
+                    masters[slot] = owner;
+            }
+        }
+        return masters;
+    }
+
+    /// <summary>Waits until every live master's replicas acknowledge its writes (WAIT 1 on each master).</summary>
+    public void WaitForReplicas()
+    {
+        foreach (Node node in _nodes.Where(n => !n.Process.HasExited))
+        {
+            if (Cli($"-p {node.Port} role", 5).StartsWith("master", StringComparison.Ordinal))
+            {
+                string acked = Cli($"-p {node.Port} wait 1 5000", 10).Trim();
+                if (acked != "1")
+                    throw new TimeoutException($"the replica of {node.EndPoint} did not acknowledge its writes within 5 s (WAIT returned {acked})");
+            }
+        }
     }
 
     /// <summary><c>CLUSTER INFO</c> of a node, as redis-cli prints it.</summary>
