@@ -2,14 +2,14 @@ using EmbedSharp.Diagnostics;
 
 namespace EmbedSharp.Redis;
 
-/// <summary>What a gather does with an id the published version does not hold.</summary>
+/// <summary>What a gather does with a valid id the published version holds no row for (a hashed id never seen, a deleted row).</summary>
 public enum MissingRowPolicy
 {
-    /// <summary>Throw <see cref="KeyNotFoundException"/> naming the first missing id and its position (the default).</summary>
-    Throw,
-
-    /// <summary>Write a row of zeros and count it in <see cref="RedisGatherResult.Missing"/>.</summary>
+    /// <summary>Write the default row, zeros, and count it in <see cref="RedisGatherResult.Missing"/> (the default, as the store seam specifies).</summary>
     Zeros,
+
+    /// <summary>Throw <see cref="KeyNotFoundException"/> naming the first missing id and its position.</summary>
+    Throw,
 }
 
 /// <summary>Options of a <see cref="RedisServingStore"/>.</summary>
@@ -21,7 +21,7 @@ public sealed record RedisServingOptions
     /// <summary>Read from replicas when one is up (<c>PreferReplica</c>): spreads reads and keeps a dead master's slots readable until failover. Off by default.</summary>
     public bool ReadFromReplicas { get; init; }
 
-    /// <summary>What to do with ids the version does not hold; <see cref="MissingRowPolicy.Throw"/> by default.</summary>
+    /// <summary>What to do with valid ids the version holds no row for; <see cref="MissingRowPolicy.Zeros"/> by default. (Ids outside a bounded table's <c>[0, NumEmbeddings)</c> always throw.)</summary>
     public MissingRowPolicy MissingRows { get; init; }
 
     /// <summary>The bound on one gather, whatever the nodes do (default 5 s); past it the gather throws <see cref="RedisStoreException"/>.</summary>

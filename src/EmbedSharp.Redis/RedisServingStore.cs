@@ -103,13 +103,14 @@ public sealed class RedisServingStore
     /// </summary>
     /// <returns>The version read and what the batch cost.</returns>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <c>ids.Length · Dims</c>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The table is bounded and an id is outside <c>[0, NumEmbeddings)</c>; nothing was written.</exception>
     /// <exception cref="KeyNotFoundException">An id is not in the version and <see cref="RedisServingOptions.MissingRows"/> is Throw.</exception>
     /// <exception cref="RedisStoreException">Redis did not answer for some blocks (their slots and the cause are named) or the layout is unreadable.</exception>
     public async ValueTask<RedisGatherResult> GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken = default)
     {
         (RedisTableLayout layout, bool stale) = await LayoutForBatchAsync(cancellationToken).ConfigureAwait(false);
+        CheckBatch(ids.Span, destination.Length, layout);
         var batch = new Batch(ids.Span);
-        Guard.MinLength("redis.gather", destination.Length, (long)ids.Length * layout.Dims, $"ids.Length × Dims = {ids.Length} × {layout.Dims}");
         for (int attempt = 0; ; attempt++)
         {
             HotRowCache? cache = CacheFor(layout);
@@ -125,7 +126,7 @@ public sealed class RedisServingStore
                 if (now.Version != layout.Version)
                 {
                     layout = now;
-                    Guard.MinLength("redis.gather", destination.Length, (long)ids.Length * layout.Dims, $"ids.Length × Dims = {ids.Length} × {layout.Dims}");
+                    CheckBatch(ids.Span, destination.Length, layout);
                     batch.Reset();
                     continue;
                 }
@@ -134,10 +135,24 @@ public sealed class RedisServingStore
             {
                 throw new KeyNotFoundException(ThrowHelper.Format("redis.gather",
                     $"id {ids.Span[firstMissing]} (ids[{firstMissing}]) is not in table '{Table}' version {layout.Version} ({layout.Rows} rows; {missing} distinct ids of this batch are missing); " +
-                    "gather only published ids, or set MissingRows = Zeros to read zeros for them"));
+                    "gather only published ids, or leave MissingRows at Zeros to read zeros for them"));
             }
             batch.Finish(cache, destination.Span, layout.Dims);
             return new RedisGatherResult(layout.Version, batch.UniqueCount, hits, request.Blocks.Length, missing, stale);
+        }
+    }
+
+    private static void CheckBatch(ReadOnlySpan<long> ids, int destinationLength, RedisTableLayout layout)
+    {
+        const string op = "redis.gather";
+        Guard.MinLength(op, destinationLength, (long)ids.Length * layout.Dims, $"ids.Length × Dims = {ids.Length} × {layout.Dims}");
+        if (layout.NumEmbeddings is { } bound)
+        {
+            for (int i = 0; i < ids.Length; i++)
+            {
+                if ((ulong)ids[i] >= (ulong)bound)
+                    ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, bound);
+            }
         }
     }
 

@@ -13,8 +13,9 @@ namespace EmbedSharp.Redis;
 /// Keys of version <c>v</c>: one hash per block, <c>emb:&lt;table&gt;:v&lt;v&gt;:{b&lt;block&gt;}</c>, field = the id in
 /// decimal, value = the row bytes (<see cref="RedisRowFormat"/>). Only <c>{b&lt;block&gt;}</c> is in braces: Redis
 /// Cluster hashes the first brace pair of a key, so a block lives in one slot (one HMGET reads many rows of it)
-/// and blocks spread over the masters. <c>block = bucket(id) mod Blocks</c>, where <c>bucket</c> is one of 4,096
-/// virtual buckets from a 64-bit mix of the id, so the same ids land in the same blocks for every version.
+/// and blocks spread over the masters. Block <c>k</c> holds the contiguous range of the 4,096 virtual buckets
+/// <c>[k·4096/Blocks, (k+1)·4096/Blocks)</c> (the buckets of the core router, so a snapshot chunk of a bucket
+/// range lands in few blocks), and the same ids land in the same blocks for every version.
 /// </remarks>
 public sealed record RedisTableLayout
 {
@@ -26,7 +27,7 @@ public sealed record RedisTableLayout
     /// <summary>Creates a layout after checking every field.</summary>
     /// <exception cref="ArgumentException">The table name is not 1–64 of <c>[A-Za-z0-9_.-]</c>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range, or <paramref name="blocks"/> is not a power of two in 1..4096.</exception>
-    public RedisTableLayout(string table, long version, RedisRowFormat format, int dims, int blocks, long rows)
+    public RedisTableLayout(string table, long version, RedisRowFormat format, int dims, int blocks, long rows, long? numEmbeddings = null)
     {
         CheckTableName(Op, table);
         Guard.Positive(Op, version);
@@ -37,6 +38,9 @@ public sealed record RedisTableLayout
         if (blocks < 1 || blocks > Buckets || !BitOperations.IsPow2(blocks))
             ThrowHelper.ArgumentOutOfRange(Op, nameof(blocks), blocks, $"blocks {blocks} is not a power of two in 1..{Buckets}");
         Guard.NonNegative(Op, rows);
+        if (numEmbeddings is { } n)
+            Guard.NonNegative(Op, n, nameof(numEmbeddings));
+        NumEmbeddings = numEmbeddings;
         Table = table;
         Version = version;
         Format = format;
@@ -63,6 +67,12 @@ public sealed record RedisTableLayout
     /// <summary>Rows written to this version.</summary>
     public long Rows { get; }
 
+    /// <summary>
+    /// Valid ids are <c>[0, NumEmbeddings)</c> when the table was published from a bounded table; null when any int64
+    /// id may be present (hashed or dynamic ids).
+    /// </summary>
+    public long? NumEmbeddings { get; }
+
     /// <summary>Bytes of one stored row.</summary>
     public int RowBytes => RowCodec.RowBytes(Format, Dims);
 
@@ -75,22 +85,25 @@ public sealed record RedisTableLayout
     /// <summary>The hash that holds block <paramref name="block"/> of this version.</summary>
     public RedisKey BlockKey(int block) => $"emb:{Table}:v{Version.ToString(CultureInfo.InvariantCulture)}:{{b{block.ToString(CultureInfo.InvariantCulture)}}}";
 
-    /// <summary>The block an id lives in: its bucket (a 64-bit mix of the id, 4,096 buckets) modulo <see cref="Blocks"/>.</summary>
-    public int BlockOf(long id) => BucketOf(id) & (Blocks - 1);
+    /// <summary>The block an id lives in: its bucket's range, <c>bucket · Blocks / 4096</c>.</summary>
+    public int BlockOf(long id) => BucketOf(id) >> (12 - BitOperations.Log2((uint)Blocks));
 
-    /// <summary>One of 4,096 virtual buckets: the top 12 bits of SplitMix64's finalizer of the id (stable across releases).</summary>
+    /// <summary>
+    /// One of 4,096 virtual buckets, the function of the core router: the low 12 bits of SplitMix64's output for
+    /// the id (fixed forever; tests pin it).
+    /// </summary>
     public static int BucketOf(long id)
     {
         ulong z = unchecked((ulong)id + 0x9E3779B97F4A7C15UL);
         z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
         z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
         z ^= z >> 31;
-        return (int)(z >> 52);
+        return (int)(z & (Buckets - 1));
     }
 
-    /// <summary>The pointer value: <c>version=3 format=int8 dims=32 blocks=256 rows=10000</c>.</summary>
+    /// <summary>The pointer value: <c>version=3 format=int8 dims=32 blocks=256 rows=10000 numEmbeddings=10000</c> (the last only when bounded).</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"version={Version} format={FormatName(Format)} dims={Dims} blocks={Blocks} rows={Rows}");
+        $"version={Version} format={FormatName(Format)} dims={Dims} blocks={Blocks} rows={Rows}{(NumEmbeddings is { } n ? $" numEmbeddings={n}" : "")}");
 
     /// <summary>Reads a pointer value written by <see cref="ToString"/>; anything else is a clear error, never a guess.</summary>
     /// <exception cref="FormatException">The value is not a layout this library writes.</exception>
@@ -122,7 +135,7 @@ public sealed record RedisTableLayout
         try
         {
             return new RedisTableLayout(table, Number("version", long.MaxValue), format, (int)Number("dims", 65536),
-                (int)Number("blocks", Buckets), Number("rows", long.MaxValue));
+                (int)Number("blocks", Buckets), Number("rows", long.MaxValue), fields.ContainsKey("numEmbeddings") ? Number("numEmbeddings", long.MaxValue) : null);
         }
         catch (ArgumentException e)
         {

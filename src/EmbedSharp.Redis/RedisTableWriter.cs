@@ -55,7 +55,14 @@ public sealed class RedisTableWriter : IAsyncDisposable
     /// <summary>Allocates the next version of <paramref name="table"/> (INCR on its version counter) and returns a writer for it.</summary>
     /// <exception cref="ArgumentException">A bad table name, dims or option.</exception>
     /// <exception cref="RedisStoreException">Redis did not answer.</exception>
-    public static async Task<RedisTableWriter> BeginAsync(IConnectionMultiplexer redis, string table, int dims, RedisPublishOptions? options = null, CancellationToken cancellationToken = default)
+    /// <param name="redis">The connection.</param>
+    /// <param name="table">The table's name in Redis.</param>
+    /// <param name="dims">Floats per row.</param>
+    /// <param name="numEmbeddings">When set, ids must lie in <c>[0, numEmbeddings)</c> and readers reject others before reading; null for any int64 id.</param>
+    /// <param name="options">Layout and write options.</param>
+    /// <param name="cancellationToken">Stops the call.</param>
+    public static async Task<RedisTableWriter> BeginAsync(IConnectionMultiplexer redis, string table, int dims, long? numEmbeddings = null,
+        RedisPublishOptions? options = null, CancellationToken cancellationToken = default)
     {
         Guard.NotNull(Op, redis);
         RedisTableLayout.CheckTableName(Op, table);
@@ -63,9 +70,11 @@ public sealed class RedisTableWriter : IAsyncDisposable
         options.Validate(Op);
         if (dims < 1 || dims > 65536)
             ThrowHelper.ArgumentOutOfRange(Op, nameof(dims), dims, $"dims {dims} is out of range; valid values are 1..65536");
+        if (numEmbeddings is { } bound)
+            Guard.NonNegative(Op, bound, nameof(numEmbeddings));
         IDatabase db = redis.GetDatabase();
         long version = await Run(db.StringIncrementAsync(RedisTableLayout.VersionCounterKey(table)), options.Timeout, "allocate a version", cancellationToken).ConfigureAwait(false);
-        return new RedisTableWriter(db, new RedisTableLayout(table, version, options.Format, dims, options.Blocks, 0), options);
+        return new RedisTableWriter(db, new RedisTableLayout(table, version, options.Format, dims, options.Blocks, 0, numEmbeddings), options);
     }
 
     /// <summary>
@@ -82,7 +91,7 @@ public sealed class RedisTableWriter : IAsyncDisposable
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         Guard.NotNull(Op, rows);
-        await using RedisTableWriter writer = await BeginAsync(redis, table, rows.Dims, options, cancellationToken).ConfigureAwait(false);
+        await using RedisTableWriter writer = await BeginAsync(redis, table, rows.Dims, rows.NumEmbeddings, options, cancellationToken).ConfigureAwait(false);
         const int chunk = 1024;
         int dims = rows.Dims;
         var ids = new long[chunk];
@@ -110,6 +119,15 @@ public sealed class RedisTableWriter : IAsyncDisposable
         int dims = Layout.Dims;
         Guard.Length(Op, rows.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
         ReadOnlySpan<float> span = rows.Span;
+        if (Layout.NumEmbeddings is { } bound)
+        {
+            ReadOnlySpan<long> check = ids.Span;
+            for (int i = 0; i < check.Length; i++)
+            {
+                if ((ulong)check[i] >= (ulong)bound)
+                    ThrowHelper.IndexOutOfRange(Op, nameof(ids), check[i], i, bound);
+            }
+        }
         for (int i = 0; i < span.Length; i++)
         {
             if (!float.IsFinite(span[i]))
@@ -146,7 +164,7 @@ public sealed class RedisTableWriter : IAsyncDisposable
         for (int b = 0; b < lengths.Length; b++)
             lengths[b] = _db.HashLengthAsync(Layout.BlockKey(b));
         long[] counts = await Run(Task.WhenAll(lengths), _options.Timeout, "count the rows", cancellationToken).ConfigureAwait(false);
-        Layout = new RedisTableLayout(Layout.Table, Layout.Version, Layout.Format, Layout.Dims, Layout.Blocks, counts.Sum());
+        Layout = new RedisTableLayout(Layout.Table, Layout.Version, Layout.Format, Layout.Dims, Layout.Blocks, counts.Sum(), Layout.NumEmbeddings);
 
         RedisKey pointer = RedisTableLayout.PointerKey(Layout.Table);
         RedisResult flip = await Run(_db.ScriptEvaluateAsync(FlipScript, [pointer], [Layout.Version, Layout.ToString()]), _options.Timeout, "flip the pointer", cancellationToken).ConfigureAwait(false);

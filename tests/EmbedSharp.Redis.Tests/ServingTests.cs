@@ -62,29 +62,37 @@ public sealed class ServingTests(ClusterFixture fixture) : IClassFixture<Cluster
     }
 
     [RedisFact]
-    public async Task Unknown_ids_throw_with_their_position_or_read_zeros_when_asked()
+    public async Task Ids_outside_a_bounded_table_throw_before_anything_is_written_and_missing_rows_read_zeros_or_throw()
     {
         using EmbeddingTable table = TestTables.Random(100, Dims, seed: 4);
         await RedisTableWriter.PublishAsync(fixture.Redis, "small", table);
-        long[] ids = [5, 99, 100, -3, 5];
-        var got = new float[ids.Length * Dims];
-        var error = await Assert.ThrowsAsync<KeyNotFoundException>(async () => await new RedisServingStore(fixture.Redis, "small").GatherAsync(ids, got));
-        Assert.StartsWith("[redis.gather] id 100 (ids[2]) is not in table 'small'", error.Message);
+        var store = new RedisServingStore(fixture.Redis, "small");
+        var got = new float[5 * Dims];
+        got.AsSpan().Fill(42);
+        var outside = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.GatherAsync(new long[] { 5, 99, 100, -3, 5 }, got));
+        Assert.StartsWith("[redis.gather] ids[2] = 100 is out of range; valid ids are 0..99 (numEmbeddings 100)", outside.Message);
+        Assert.All(got, v => Assert.Equal(42f, v)); // nothing written
+
+        // A sparse table (hashed ids): only the ids written exist; others read zeros by default, or throw when asked.
+        await using (RedisTableWriter writer = await RedisTableWriter.BeginAsync(fixture.Redis, "sparse", Dims))
+        {
+            await writer.WriteAsync(new long[] { -7, 1L << 40, 5 }, TestTables.Rows(table, [1, 2, 3]));
+            await writer.CommitAsync();
+        }
+        long[] ids = [5, 6, -7, 1L << 40, 6, -8];
+        var d = new float[ids.Length * Dims];
+        RedisGatherResult result = await new RedisServingStore(fixture.Redis, "sparse").GatherAsync(ids, d);
+        Assert.Equal(2, result.Missing);
+        Assert.Equal(TestTables.Rows(table, [3, 0, 1, 2, 0, 0]).Select((v, i) => ids[i / Dims] is 6 or -8 ? 0f : v), d);
+        var error = await Assert.ThrowsAsync<KeyNotFoundException>(async () =>
+            await new RedisServingStore(fixture.Redis, "sparse", new RedisServingOptions { MissingRows = MissingRowPolicy.Throw }).GatherAsync(ids, d));
+        Assert.StartsWith("[redis.gather] id 6 (ids[1]) is not in table 'sparse'", error.Message);
         Assert.Contains("2 distinct ids of this batch are missing", error.Message);
 
-        var zeros = new RedisServingStore(fixture.Redis, "small", new RedisServingOptions { MissingRows = MissingRowPolicy.Zeros });
-        got.AsSpan().Fill(42);
-        RedisGatherResult result = await zeros.GatherAsync(ids, got);
-        Assert.Equal(2, result.Missing);
-        Assert.All(got.AsSpan(2 * Dims, 2 * Dims).ToArray(), v => Assert.Equal(0f, v));
-        Assert.Equal(TestTables.Rows(table, [5, 99]), got.AsSpan(0, 2 * Dims).ToArray());
-        Assert.Equal(TestTables.Rows(table, [5]), got.AsSpan(4 * Dims, Dims).ToArray());
-
-        var none = await Assert.ThrowsAsync<RedisStoreException>(async () => await new RedisServingStore(fixture.Redis, "never-published").GatherAsync(ids, got));
+        var none = await Assert.ThrowsAsync<RedisStoreException>(async () => await new RedisServingStore(fixture.Redis, "never-published").GatherAsync(ids, d));
         Assert.Contains("has no published version", none.Message);
         Assert.Throws<ArgumentException>(() => new RedisServingStore(fixture.Redis, "bad{name}"));
-        var small = new float[ids.Length * Dims - 1];
-        await Assert.ThrowsAsync<ArgumentException>(async () => await new RedisServingStore(fixture.Redis, "small").GatherAsync(ids, small));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.GatherAsync(new long[] { 1, 2 }, new float[2 * Dims - 1]));
     }
 
     [RedisFact]
@@ -162,12 +170,13 @@ public sealed class ServingTests(ClusterFixture fixture) : IClassFixture<Cluster
     [RedisFact]
     public async Task Publishing_checks_its_input_and_an_abandoned_version_is_deleted()
     {
-        await using (RedisTableWriter writer = await RedisTableWriter.BeginAsync(fixture.Redis, "checked", 4))
+        await using (RedisTableWriter writer = await RedisTableWriter.BeginAsync(fixture.Redis, "checked", 4, numEmbeddings: 10))
         {
             var bad = new[] { 1f, 2f, float.NaN, 4f };
             var e = await Assert.ThrowsAsync<ArgumentException>(async () => await writer.WriteAsync(new long[] { 7 }, bad));
             Assert.StartsWith("[redis.publish] row of id 7 holds NaN at element 2", e.Message);
             await Assert.ThrowsAsync<ArgumentException>(async () => await writer.WriteAsync(new long[] { 7, 8 }, new float[4]));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await writer.WriteAsync(new long[] { 10 }, new float[4]));
             await writer.WriteAsync(new long[] { 7 }, new float[] { 1, 2, 3, 4 });
         }
         Assert.False(await fixture.Redis.GetDatabase().KeyExistsAsync(RedisTableLayout.PointerKey("checked")));
