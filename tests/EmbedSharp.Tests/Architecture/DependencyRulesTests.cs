@@ -21,6 +21,8 @@ public sealed partial class DependencyRulesTests
         ["Sparse"] = ["Diagnostics", "Numerics", "Tables"],
         ["Optimizers"] = ["Diagnostics", "Numerics", "Tables", "Sparse"],
         ["Search"] = ["Diagnostics", "Numerics", "Tables", "Quantization"],
+        // Issue 23: the store seam (router, snapshots, in-process sharded store, dynamic tables).
+        ["Stores"] = ["Diagnostics", "Numerics", "Tables", "Sparse", "Optimizers", "Initializers"],
     };
 
     private static string CoreSource => Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp");

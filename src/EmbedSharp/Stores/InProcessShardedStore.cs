@@ -1,0 +1,409 @@
+using System.Buffers;
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Numerics;
+using EmbedSharp.Optimizers;
+using EmbedSharp.Tables;
+
+namespace EmbedSharp.Stores;
+
+/// <summary>
+/// The default <see cref="IEmbeddingStore"/>: a bounded table of <c>NumEmbeddings × Dims</c> float32 rows in
+/// this process, split into shards by bucket (<see cref="ShardingPlan"/>), with the optimizer's state beside
+/// the rows and one reader-writer lock per shard.
+/// </summary>
+/// <remarks>
+/// <para>Rows live in one aligned <see cref="EmbeddingTable"/>; a shard is the set of ids whose bucket it owns
+/// and the lock that guards them. A gather takes every shard's read lock (a consistent cut across shards) and
+/// runs the table's own prefetching gather; an update routes its ids by shard and applies each shard's rows
+/// under that shard's write lock, shards in parallel. With <see cref="StoreConcurrency.Hogwild"/> no lock is taken.</para>
+/// <para>Snapshots write one chunk per plan range; restores read any plan's chunks.</para>
+/// </remarks>
+public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
+{
+    private const string GatherOp = "store.gather";
+    private const string ApplyOp = "store.apply_gradients";
+    private const string UpsertOp = "store.upsert";
+    private const string DeleteOp = "store.delete";
+    private readonly ReaderWriterLockSlim[] _locks;
+    private readonly bool _hogwild;
+    private readonly int _threads;
+    private readonly object _optimizerGate = new();
+    private EmbeddingTable _rows;
+    private StateRows? _state;
+    private OptimizerStep? _optimizer;
+    private long _step;
+    private int _disposed;
+
+    /// <summary>Creates a store of <paramref name="numEmbeddings"/> zero rows.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size or option is out of range.</exception>
+    public InProcessShardedStore(string name, int numEmbeddings, int dims, InProcessStoreOptions? options = null)
+    {
+        const string op = "store.create";
+        Guard.NotNull(op, name);
+        Guard.NonNegative(op, numEmbeddings);
+        Guard.Positive(op, dims);
+        options ??= new InProcessStoreOptions();
+        Plan = options.ResolvePlan(op);
+        _hogwild = options.Concurrency == StoreConcurrency.Hogwild;
+        _threads = options.Threads;
+        _locks = new ReaderWriterLockSlim[Plan.ShardCount];
+        for (int s = 0; s < _locks.Length; s++)
+            _locks[s] = new ReaderWriterLockSlim(LockRecursionPolicy.NoRecursion);
+        Name = name;
+        _rows = new EmbeddingTable(numEmbeddings, dims);
+    }
+
+    /// <summary>Creates a store holding a copy of <paramref name="table"/>'s rows (widened to float32).</summary>
+    public static InProcessShardedStore FromTable(string name, EmbeddingTable table, InProcessStoreOptions? options = null)
+    {
+        Guard.NotNull("store.create", table);
+        var store = new InProcessShardedStore(name, table.NumEmbeddings, table.Dims, options);
+        var row = new float[table.Dims];
+        for (int r = 0; r < table.NumEmbeddings; r++)
+        {
+            table.ReadRow(r, row);
+            store._rows.WriteRow(r, row);
+        }
+        return store;
+    }
+
+    /// <summary>The table's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The bucket → shard plan.</summary>
+    public ShardingPlan Plan { get; }
+
+    /// <summary>The number of shards.</summary>
+    public int ShardCount => Plan.ShardCount;
+
+    /// <summary>The largest step number applied so far (0 before the first update).</summary>
+    public long StepCount => Volatile.Read(ref _step);
+
+    /// <inheritdoc/>
+    public EmbeddingStoreInfo Info => new(Name, _rows.NumEmbeddings, _rows.Dims, DType.Float32,
+        _optimizer?.Kind ?? OptimizerKind.None, _state?.Width ?? 0);
+
+    /// <summary>Bytes held by rows and optimizer state.</summary>
+    public long MemoryBytes => _rows.ByteLength + (_state?.AllocatedBytes ?? 0);
+
+    /// <summary>Copies row <paramref name="id"/> into <paramref name="destination"/> (a one-id gather, for tests and tools).</summary>
+    public void ReadRow(long id, Span<float> destination) => Gather([id], destination);
+
+    /// <summary>Copies the optimizer state of <paramref name="id"/> (its initial value if never updated; nothing without an optimizer).</summary>
+    public void ReadState(long id, Span<float> destination)
+    {
+        CheckIds("store.read_state", [id]);
+        StateRows? state = _state;
+        if (state is null)
+            return;
+        Guard.MinLength("store.read_state", destination.Length, state.Width, "StateWidth");
+        int shard = Plan.ShardOf(id);
+        EnterRead(shard);
+        try
+        {
+            state.CopyRow((int)id, destination);
+        }
+        finally
+        {
+            ExitRead(shard);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Gather(ids.Span, destination.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The synchronous form of <see cref="GatherAsync"/>.</summary>
+    public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
+    {
+        CheckDisposed(GatherOp);
+        int dims = _rows.Dims;
+        Guard.MinLength(GatherOp, destination.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
+        try
+        {
+            ToSlots(GatherOp, ids, slots);
+            EnterReadAll();
+            try
+            {
+                _rows.GatherUnchecked(slots.AsSpan(0, ids.Length), destination, 1f);
+            }
+            finally
+            {
+                ExitReadAll();
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(slots);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask ApplyGradientsAsync(ReadOnlyMemory<long> ids, ReadOnlyMemory<float> gradients, OptimizerStep step, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ApplyGradients(ids, gradients, step);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The synchronous form of <see cref="ApplyGradientsAsync"/>.</summary>
+    public void ApplyGradients(ReadOnlyMemory<long> ids, ReadOnlyMemory<float> gradients, OptimizerStep step)
+    {
+        CheckDisposed(ApplyOp);
+        int dims = _rows.Dims;
+        CheckIds(ApplyOp, ids.Span);
+        Guard.Length(ApplyOp, gradients.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        step.Validate(ApplyOp);
+        RoutedBatch routed = Plan.Route(ids.Span);
+        if (routed.HasDuplicates)
+            ThrowDuplicate(ApplyOp, ids.Span);
+        StoreUpdate.CheckFinite(ApplyOp, ids.Span, gradients.Span, dims, step.Step);
+        StateRows state = StateFor(step);
+        var positions = new int[routed.Count];
+        ReadOnlySpan<int> sourceOf = routed.SourceOf;
+        for (int i = 0; i < positions.Length; i++)
+            positions[sourceOf[i]] = i;
+        var action = new ApplyAction(this, routed, positions, gradients, state, step.Step);
+        step.Dispatch(ref action, ApplyOp);
+        InterlockedMax(ref _step, step.Step);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask UpsertAsync(ReadOnlyMemory<long> ids, ReadOnlyMemory<float> rows, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Upsert(ids.Span, rows.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The synchronous form of <see cref="UpsertAsync"/>.</summary>
+    public void Upsert(ReadOnlySpan<long> ids, ReadOnlySpan<float> rows)
+    {
+        CheckDisposed(UpsertOp);
+        int dims = _rows.Dims;
+        CheckIds(UpsertOp, ids);
+        Guard.Length(UpsertOp, rows.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        int bad = Kernels.FirstNonFinite(rows);
+        if (bad >= 0)
+            ThrowHelper.Argument(UpsertOp, nameof(rows), $"rows[{bad}] = {rows[bad]} (id {ids[bad / dims]}) is not finite; rows must be finite");
+        EnterWriteAll();
+        try
+        {
+            for (int i = 0; i < ids.Length; i++)
+                rows.Slice(i * dims, dims).CopyTo(_rows.RowUnchecked<float>((int)ids[i]));
+        }
+        finally
+        {
+            ExitWriteAll();
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Delete(ids.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The synchronous form of <see cref="DeleteAsync"/>: the rows become zero and their state initial.</summary>
+    public void Delete(ReadOnlySpan<long> ids)
+    {
+        CheckDisposed(DeleteOp);
+        CheckIds(DeleteOp, ids);
+        EnterWriteAll();
+        try
+        {
+            foreach (long id in ids)
+            {
+                _rows.RowUnchecked<float>((int)id).Clear();
+                _state?.Reset((int)id);
+            }
+        }
+        finally
+        {
+            ExitWriteAll();
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Frees the rows; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        EnterWriteAll();
+        try
+        {
+            _rows.Dispose();
+        }
+        finally
+        {
+            ExitWriteAll();
+        }
+    }
+
+    /// <summary>The state for <paramref name="step"/>'s rule: created at the first update, checked to be the same rule after.</summary>
+    private StateRows StateFor(OptimizerStep step)
+    {
+        lock (_optimizerGate)
+        {
+            int width = step.StateWidth(_rows.Dims);
+            if (_state is null)
+            {
+                _state = new StateRows(_rows.NumEmbeddings, StoreUpdate.Template(step, _rows.Dims));
+                _optimizer = step;
+                return _state;
+            }
+            if (_optimizer!.Value.Kind != step.Kind || _state.Width != width)
+                ThrowHelper.Argument(ApplyOp, nameof(step),
+                    $"the step runs {step.Kind} with {width} floats of state a row but the store holds state for {_optimizer.Value.Kind} ({_state.Width} a row); use the store's rule, or restore or recreate the store");
+            _optimizer = step;
+            return _state;
+        }
+    }
+
+    private readonly struct ApplyAction(InProcessShardedStore store, RoutedBatch routed, int[] positions, ReadOnlyMemory<float> gradients, StateRows state, long t) : IRuleAction
+    {
+        public void Run<TRule>(in TRule rule) where TRule : struct, ISparseUpdateRule
+        {
+            TRule r = rule;
+            InProcessShardedStore self = store;
+            RoutedBatch batch = routed;
+            int[] pos = positions;
+            ReadOnlyMemory<float> grads = gradients;
+            StateRows st = state;
+            long step = t;
+            int shards = batch.ShardCount;
+            int threads = batch.UniqueCount < 256 ? 1 : Math.Min(self._threads, shards);
+            ParallelWork.For(shards, 1, threads, (first, end) =>
+            {
+                for (int s = first; s < end; s++)
+                    self.ApplyShard(s, r, batch, pos, grads.Span, st, step);
+            });
+        }
+    }
+
+    private void ApplyShard<TRule>(int shard, in TRule rule, RoutedBatch routed, int[] positions, ReadOnlySpan<float> gradients, StateRows state, long t)
+        where TRule : struct, ISparseUpdateRule
+    {
+        int start = routed.ShardStart[shard], count = routed.ShardStart[shard + 1] - start;
+        if (count == 0)
+            return;
+        ReadOnlySpan<long> ids = routed.UniqueIds.Slice(start, count);
+        int[] slots = new int[count];
+        for (int k = 0; k < count; k++)
+            slots[k] = (int)ids[k];
+        EnterWrite(shard);
+        try
+        {
+            StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots, positions.AsSpan(start, count), gradients, ids);
+        }
+        finally
+        {
+            ExitWrite(shard);
+        }
+    }
+
+    private void ToSlots(string op, ReadOnlySpan<long> ids, Span<int> slots)
+    {
+        uint n = (uint)_rows.NumEmbeddings;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            long id = ids[i];
+            if ((ulong)id >= n)
+                ThrowHelper.IndexOutOfRange(op, nameof(ids), id, i, n);
+            slots[i] = (int)id;
+        }
+    }
+
+    private void CheckIds(string op, ReadOnlySpan<long> ids)
+    {
+        CheckDisposed(op);
+        uint n = (uint)_rows.NumEmbeddings;
+        for (int i = 0; i < ids.Length; i++)
+            if ((ulong)ids[i] >= n)
+                ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, n);
+    }
+
+    internal static void ThrowDuplicate(string op, ReadOnlySpan<long> ids)
+    {
+        var seen = new Dictionary<long, int>();
+        for (int i = 0; i < ids.Length; i++)
+            if (!seen.TryAdd(ids[i], i))
+                ThrowHelper.Argument(op, nameof(ids), $"ids[{i}] = {ids[i]} repeats ids[{seen[ids[i]]}]; gradients must be summed per id first (RoutedBatch.SumByUnique or TableCollection.SummedGradients)");
+    }
+
+    private void CheckDisposed(string op)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+            ThrowHelper.Disposed(op, nameof(InProcessShardedStore));
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        long current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    private void EnterRead(int shard)
+    {
+        if (!_hogwild)
+            _locks[shard].EnterReadLock();
+    }
+
+    private void ExitRead(int shard)
+    {
+        if (!_hogwild)
+            _locks[shard].ExitReadLock();
+    }
+
+    private void EnterWrite(int shard)
+    {
+        if (!_hogwild)
+            _locks[shard].EnterWriteLock();
+    }
+
+    private void ExitWrite(int shard)
+    {
+        if (!_hogwild)
+            _locks[shard].ExitWriteLock();
+    }
+
+    private void EnterReadAll()
+    {
+        for (int s = 0; s < _locks.Length; s++)
+            EnterRead(s);
+    }
+
+    private void ExitReadAll()
+    {
+        for (int s = _locks.Length - 1; s >= 0; s--)
+            ExitRead(s);
+    }
+
+    private void EnterWriteAll()
+    {
+        for (int s = 0; s < _locks.Length; s++)
+            EnterWrite(s);
+    }
+
+    private void ExitWriteAll()
+    {
+        for (int s = _locks.Length - 1; s >= 0; s--)
+            ExitWrite(s);
+    }
+}

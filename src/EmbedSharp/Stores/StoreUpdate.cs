@@ -1,0 +1,83 @@
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Optimizers;
+using EmbedSharp.Tables;
+
+namespace EmbedSharp.Stores;
+
+/// <summary>
+/// The optimizer inside a store: core's rule applied row by row to rows held in a float32
+/// <see cref="EmbeddingTable"/> (by slot) and state held in <see cref="StateRows"/>.
+/// </summary>
+/// <remarks>
+/// Per step: <c>scalars = rule.Prepare(t, 1)</c>; per row: back up the row and its state, <c>rule.UpdateRow</c>,
+/// and if a weight or state value came out non-finite, restore the row and throw (the guard of
+/// <see cref="FusedSparseBackward{TRule}"/>, whose rule code this is). Gradients are checked finite at the
+/// store's boundary, before any row changes.
+/// </remarks>
+internal static class StoreUpdate
+{
+    /// <summary>The initial state row of <paramref name="step"/>'s rule for rows of <paramref name="dims"/>.</summary>
+    public static float[] Template(OptimizerStep step, int dims)
+    {
+        var t = new TemplateAction(dims);
+        step.Dispatch(ref t, "store.optimizer");
+        return t.Result!;
+    }
+
+    /// <summary>Checks that every gradient is finite; throws the guard's message naming the id.</summary>
+    public static void CheckFinite(string op, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, int dims, long step)
+    {
+        int bad = Numerics.Kernels.FirstNonFinite(gradients);
+        if (bad < 0)
+            return;
+        int i = bad / dims;
+        throw new NonFiniteException(ThrowHelper.Format(op, $"step {step}: id {ids[i]} (gradients row {i}) has gradient {gradients[bad]} at element {bad % dims}; nothing was updated"),
+            step, i, bad % dims);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="rule"/> at step <paramref name="t"/> to slots <paramref name="slots"/>, slot k taking
+    /// gradient row <paramref name="gradientRows"/>[k] of <paramref name="gradients"/>.
+    /// </summary>
+    public static void Apply<TRule>(string op, in TRule rule, long t, EmbeddingTable rows, StateRows state,
+        ReadOnlySpan<int> slots, ReadOnlySpan<int> gradientRows, ReadOnlySpan<float> gradients, ReadOnlySpan<long> ids)
+        where TRule : struct, ISparseUpdateRule
+    {
+        int dims = rows.Dims;
+        StepScalars scalars = rule.Prepare(t, 1.0);
+        Span<float> weightBackup = dims <= 1024 ? stackalloc float[dims] : new float[dims];
+        Span<float> stateBackup = state.Width <= 2048 ? stackalloc float[state.Width] : new float[state.Width];
+        for (int k = 0; k < slots.Length; k++)
+        {
+            Span<float> weight = rows.RowUnchecked<float>(slots[k]);
+            Span<float> s = state.Row(slots[k]);
+            ReadOnlySpan<float> g = gradients.Slice(gradientRows[k] * dims, dims);
+            weight.CopyTo(weightBackup);
+            s.CopyTo(stateBackup);
+            rule.UpdateRow(weight, g, s, scalars);
+            int badWeight = Numerics.Kernels.FirstNonFinite(weight);
+            int badState = badWeight < 0 ? Numerics.Kernels.FirstNonFinite(s) : -1;
+            if (badWeight >= 0 || badState >= 0)
+            {
+                float value = badWeight >= 0 ? weight[badWeight] : s[badState];
+                weightBackup.CopyTo(weight);
+                stateBackup.CopyTo(s);
+                string what = badWeight >= 0 ? $"weight {value} at element {badWeight}" : $"optimizer state {value} at element {badState}";
+                throw new NonFiniteException(ThrowHelper.Format(op,
+                    $"step {t}: id {ids[k]} produced {what} in its update; the row was left as it was, and rows applied before it in this call keep their update (lower the learning rate or enable clipping)"),
+                    t, slots[k], badWeight >= 0 ? badWeight : badState);
+            }
+        }
+    }
+
+    private struct TemplateAction(int dims) : IRuleAction
+    {
+        public float[]? Result;
+
+        public void Run<TRule>(in TRule rule) where TRule : struct, ISparseUpdateRule
+        {
+            Result = new float[rule.StateWidth(dims)];
+            rule.InitializeState(Result);
+        }
+    }
+}
