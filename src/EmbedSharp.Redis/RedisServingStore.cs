@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using EmbedSharp.Diagnostics;
+using EmbedSharp.Stores;
+using EmbedSharp.Tables;
 using StackExchange.Redis;
 
 namespace EmbedSharp.Redis;
@@ -13,6 +15,7 @@ namespace EmbedSharp.Redis;
 /// <remarks>
 /// Effectively computes <c>destination[i·Dims .. (i+1)·Dims) = row_v(ids[i])</c> for the current version <c>v</c>,
 /// decoded to float32 (bit-exact for float32 rows; float16 rounding or row-wise int8 error otherwise).
+/// It implements the read side of the store seam, <see cref="IEmbeddingRowReader"/>, and only that.
 /// Serving only: there is no write path here. Redis is not a training store (a client-side read-modify-write
 /// would lose concurrent updates); publish a new version instead.
 /// On failure (a dead master without a replica, a timeout, an unreachable cluster) a gather throws
@@ -20,7 +23,7 @@ namespace EmbedSharp.Redis;
 /// destination's contents are then unspecified. When only the pointer key's master is unreachable, a store that has
 /// read the pointer before keeps serving the last version it saw (<see cref="RedisGatherResult.StaleVersion"/>).
 /// </remarks>
-public sealed class RedisServingStore
+public sealed class RedisServingStore : IEmbeddingRowReader
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly IDatabase _db;
@@ -32,12 +35,19 @@ public sealed class RedisServingStore
     private long _pointerDownUntil;
     private HotRowCache? _cache;
     private long _lastReconfigure;
+    private readonly bool _ownsConnection;
+    private int _disposed;
 
     /// <summary>Creates a reader of <paramref name="table"/>; nothing is read until the first call.</summary>
     /// <param name="redis">A connection (see <see cref="RedisServing.ConnectAsync(string, TimeSpan?)"/> for fail-fast settings).</param>
     /// <param name="table">The published table's name.</param>
     /// <param name="options">Cache, replica reads, missing-row policy, timeouts.</param>
     public RedisServingStore(IConnectionMultiplexer redis, string table, RedisServingOptions? options = null)
+        : this(redis, table, options, ownsConnection: false)
+    {
+    }
+
+    private RedisServingStore(IConnectionMultiplexer redis, string table, RedisServingOptions? options, bool ownsConnection)
     {
         const string op = "redis.store";
         Guard.NotNull(op, redis);
@@ -50,6 +60,71 @@ public sealed class RedisServingStore
         Options = options;
         _readFlags = options.ReadFromReplicas ? CommandFlags.PreferReplica : CommandFlags.None;
         _pointer = RedisTableLayout.PointerKey(table);
+        _ownsConnection = ownsConnection;
+    }
+
+    /// <summary>
+    /// Opens a reader of <paramref name="table"/> over <paramref name="redis"/> and reads the current layout, so
+    /// <see cref="Info"/> is known without another round trip. The connection stays the caller's.
+    /// </summary>
+    /// <exception cref="RedisStoreException">The table has no published version, or Redis did not answer.</exception>
+    public static async Task<RedisServingStore> OpenAsync(IConnectionMultiplexer redis, string table, RedisServingOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var store = new RedisServingStore(redis, table, options);
+        await store.CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="endpoints"/> with <see cref="RedisServing.Configuration"/>'s fail-fast settings and
+    /// opens a reader of <paramref name="table"/> that owns the connection (disposing the store closes it).
+    /// </summary>
+    /// <exception cref="RedisStoreException">No endpoint answered, or the table has no published version.</exception>
+    public static async Task<RedisServingStore> ConnectAsync(string endpoints, string table, RedisServingOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        RedisTableLayout.CheckTableName("redis.store", table);
+        options?.Validate("redis.store");
+        ConnectionMultiplexer redis = await RedisServing.ConnectAsync(endpoints).ConfigureAwait(false);
+        var store = new RedisServingStore(redis, table, options, ownsConnection: true);
+        try
+        {
+            await store.CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The current version's name and shape as the store seam describes it: <c>NumEmbeddings</c> when the table was
+    /// published bounded (null for any int64 id), <c>Dims</c>, and the storage type (float32 or float16; int8 rows,
+    /// which have no <see cref="DType"/>, report float32, the type gathers return). Read from the last layout seen;
+    /// the pointer is read (synchronously) only when no layout has been read yet.
+    /// </summary>
+    /// <exception cref="RedisStoreException">No layout is known and the pointer cannot be read.</exception>
+    public EmbeddingStoreInfo Info
+    {
+        get
+        {
+            RedisTableLayout? layout;
+            lock (_lock)
+                layout = _layout;
+            layout ??= CurrentLayoutAsync().AsTask().GetAwaiter().GetResult();
+            return new EmbeddingStoreInfo(Table, layout.NumEmbeddings, layout.Dims, layout.Format == RedisRowFormat.Float16 ? DType.Float16 : DType.Float32);
+        }
+    }
+
+    /// <summary>The layout of the version this store read last (null before its first read).</summary>
+    public RedisTableLayout? Layout
+    {
+        get
+        {
+            lock (_lock)
+                return _layout;
+        }
     }
 
     /// <summary>The table's name.</summary>
@@ -97,6 +172,17 @@ public sealed class RedisServingStore
         return layout;
     }
 
+    /// <inheritdoc cref="GatherAsync(ReadOnlyMemory{long}, Memory{float}, CancellationToken)"/>
+    async ValueTask IEmbeddingRowReader.GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken) =>
+        await GatherAsync(ids, destination, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Closes the connection when this store opened it (<see cref="ConnectAsync"/>); otherwise nothing, the connection is the caller's.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _ownsConnection)
+            await _redis.DisposeAsync().ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Gathers rows: <c>destination[i·Dims .. (i+1)·Dims) = row(ids[i])</c> (see the class remarks). Repeated ids
     /// are read once; cached rows are not read at all.
@@ -108,6 +194,8 @@ public sealed class RedisServingStore
     /// <exception cref="RedisStoreException">Redis did not answer for some blocks (their slots and the cause are named) or the layout is unreadable.</exception>
     public async ValueTask<RedisGatherResult> GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken = default)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+            ThrowHelper.Disposed("redis.gather", nameof(RedisServingStore));
         (RedisTableLayout layout, bool stale) = await LayoutForBatchAsync(cancellationToken).ConfigureAwait(false);
         CheckBatch(ids.Span, destination.Length, layout);
         var batch = new Batch(ids.Span);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using EmbedSharp.Diagnostics;
+using EmbedSharp.Stores;
 using StackExchange.Redis;
 
 namespace EmbedSharp.Redis;
@@ -19,8 +20,8 @@ namespace EmbedSharp.Redis;
 /// </remarks>
 public sealed record RedisTableLayout
 {
-    /// <summary>Virtual buckets ids are mixed into; <see cref="Blocks"/> divides it.</summary>
-    public const int Buckets = 4096;
+    /// <summary>Virtual buckets ids are mixed into (<see cref="BucketRouter.BucketCount"/>); <see cref="Blocks"/> divides it.</summary>
+    public const int Buckets = BucketRouter.BucketCount;
 
     private const string Op = "redis.layout";
 
@@ -88,18 +89,8 @@ public sealed record RedisTableLayout
     /// <summary>The block an id lives in: its bucket's range, <c>bucket · Blocks / 4096</c>.</summary>
     public int BlockOf(long id) => BucketOf(id) >> (12 - BitOperations.Log2((uint)Blocks));
 
-    /// <summary>
-    /// One of 4,096 virtual buckets, the function of the core router: the low 12 bits of SplitMix64's output for
-    /// the id (fixed forever; tests pin it).
-    /// </summary>
-    public static int BucketOf(long id)
-    {
-        ulong z = unchecked((ulong)id + 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        z ^= z >> 31;
-        return (int)(z & (Buckets - 1));
-    }
+    /// <summary>One of 4,096 virtual buckets: core's <see cref="BucketRouter.BucketOf"/>, the function every store and snapshot shares.</summary>
+    public static int BucketOf(long id) => BucketRouter.BucketOf(id);
 
     /// <summary>The pointer value: <c>version=3 format=int8 dims=32 blocks=256 rows=10000 numEmbeddings=10000</c> (the last only when bounded).</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

@@ -13,7 +13,7 @@ namespace EmbedSharp.Redis;
 /// the new one, never a mix. Disposing an uncommitted writer deletes what it wrote. Two writers of one table get
 /// different versions; a commit never replaces a newer version (it fails instead).
 /// </remarks>
-public sealed class RedisTableWriter : IAsyncDisposable
+public sealed partial class RedisTableWriter : IAsyncDisposable
 {
     private const string Op = "redis.publish";
 
