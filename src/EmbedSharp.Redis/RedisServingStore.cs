@@ -25,6 +25,9 @@ namespace EmbedSharp.Redis;
 /// </remarks>
 public sealed class RedisServingStore : IEmbeddingRowReader
 {
+    /// <summary>Versions a batch may follow before it gives up (only when old versions expire at once).</summary>
+    private const int MaxVersionChanges = 8;
+
     private readonly IConnectionMultiplexer _redis;
     private readonly IDatabase _db;
     private readonly CommandFlags _readFlags;
@@ -33,6 +36,8 @@ public sealed class RedisServingStore : IEmbeddingRowReader
     private RedisTableLayout? _layout;
     private long _layoutReadAt;
     private long _pointerDownUntil;
+    private string? _layoutText;
+    private (long Version, RedisKey[] Keys)? _blockKeys;
     private HotRowCache? _cache;
     private long _lastReconfigure;
     private readonly bool _ownsConnection;
@@ -152,13 +157,29 @@ public sealed class RedisServingStore : IEmbeddingRowReader
             throw new RedisStoreException(ThrowHelper.Format(op,
                 $"could not read {_pointer} ({e.GetType().Name}: {RedisServing.FirstLine(e.Message)}); check that the cluster is up"), e);
         }
+        return Adopt(value);
+    }
+
+    /// <summary>Makes a pointer value the layout in use (parsing it only when it changed).</summary>
+    private RedisTableLayout Adopt(RedisValue value)
+    {
+        const string op = "redis.layout";
         if (value.IsNull)
             throw new RedisStoreException(ThrowHelper.Format(op,
                 $"table '{Table}' has no published version ({_pointer} does not exist); publish it with RedisTableWriter first"));
+        string text = value!;
+        lock (_lock)
+        {
+            if (_layout is not null && text == _layoutText)
+            {
+                _layoutReadAt = Stopwatch.GetTimestamp();
+                return _layout;
+            }
+        }
         RedisTableLayout layout;
         try
         {
-            layout = RedisTableLayout.Parse(Table, value!);
+            layout = RedisTableLayout.Parse(Table, text);
         }
         catch (FormatException e)
         {
@@ -167,7 +188,9 @@ public sealed class RedisServingStore : IEmbeddingRowReader
         lock (_lock)
         {
             _layout = layout;
+            _layoutText = text;
             _layoutReadAt = Stopwatch.GetTimestamp();
+            _blockKeys = null;
         }
         return layout;
     }
@@ -196,38 +219,121 @@ public sealed class RedisServingStore : IEmbeddingRowReader
     {
         if (Volatile.Read(ref _disposed) != 0)
             ThrowHelper.Disposed("redis.gather", nameof(RedisServingStore));
-        (RedisTableLayout layout, bool stale) = await LayoutForBatchAsync(cancellationToken).ConfigureAwait(false);
-        CheckBatch(ids.Span, destination.Length, layout);
-        var batch = new Batch(ids.Span);
-        for (int attempt = 0; ; attempt++)
+        // The pointer is read beside the rows of the version seen last (one round trip, not two); when it names
+        // another version, the rows read are dropped and the batch is read again from that version.
+        (RedisTableLayout? known, bool fresh, bool pointerDown) = LayoutState();
+        bool stale = pointerDown;
+        RedisTableLayout layout = known ?? await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
+        Task<RedisValue>? pointer = known is null || fresh || pointerDown ? null : _db.StringGetAsync(_pointer, _readFlags);
+        try
         {
-            HotRowCache? cache = CacheFor(layout);
-            int hits = batch.LookupCache(cache, destination.Span, layout.Dims);
-            Request request = batch.Send(_db, layout, _readFlags);
-            await WaitAsync(request, layout, cancellationToken).ConfigureAwait(false);
-            int missing = batch.Decode(request, layout, destination.Span, out int firstMissing);
-            if (missing > 0 && attempt == 0 && !stale)
+            CheckBatch(ids.Span, destination.Length, layout);
+            var batch = new Batch(ids.Span);
+            for (int attempt = 0; ; attempt++)
             {
-                // The version may have been replaced (and expired) between reading the pointer and the rows: read
-                // the whole batch again from the newer version, so a batch never mixes versions.
-                RedisTableLayout now = await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
-                if (now.Version != layout.Version)
+                HotRowCache? cache = CacheFor(layout);
+                int hits = batch.LookupCache(cache, destination.Span, layout.Dims);
+                Request request = batch.Send(_db, layout, BlockKeys(layout), _readFlags);
+                await WaitAsync(request, layout, cancellationToken).ConfigureAwait(false);
+                if (pointer is not null)
                 {
-                    layout = now;
-                    CheckBatch(ids.Span, destination.Length, layout);
-                    batch.Reset();
-                    continue;
+                    RedisTableLayout? current = await ResolvePointerAsync(pointer, cancellationToken).ConfigureAwait(false);
+                    pointer = null;
+                    if (current is null)
+                    {
+                        stale = true;
+                    }
+                    else if (current.Version != layout.Version)
+                    {
+                        layout = current;
+                        CheckBatch(ids.Span, destination.Length, layout);
+                        batch.Reset();
+                        continue;
+                    }
                 }
+                int missing = batch.Decode(request, layout, destination.Span, out int firstMissing);
+                if (missing > 0 && !stale)
+                {
+                    // The version may have been replaced (and expired) between reading the pointer and the rows: read
+                    // the whole batch again from the newer version, so a batch never mixes versions.
+                    RedisTableLayout now = await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false);
+                    if (now.Version != layout.Version)
+                    {
+                        if (attempt >= MaxVersionChanges)
+                            throw new RedisStoreException(ThrowHelper.Format("redis.gather",
+                                $"table '{Table}' changed version {attempt + 1} times during one batch and each old version was gone before it was read; publish with a longer OldVersionTtl"));
+                        layout = now;
+                        CheckBatch(ids.Span, destination.Length, layout);
+                        batch.Reset();
+                        continue;
+                    }
+                }
+                if (missing > 0 && Options.MissingRows == MissingRowPolicy.Throw)
+                {
+                    throw new KeyNotFoundException(ThrowHelper.Format("redis.gather",
+                        $"id {ids.Span[firstMissing]} (ids[{firstMissing}]) is not in table '{Table}' version {layout.Version} ({layout.Rows} rows; {missing} distinct ids of this batch are missing); " +
+                        "gather only published ids, or leave MissingRows at Zeros to read zeros for them"));
+                }
+                batch.Finish(cache, destination.Span, layout.Dims);
+                return new RedisGatherResult(layout.Version, batch.UniqueCount, hits, request.Blocks.Length, missing, stale);
             }
-            if (missing > 0 && Options.MissingRows == MissingRowPolicy.Throw)
-            {
-                throw new KeyNotFoundException(ThrowHelper.Format("redis.gather",
-                    $"id {ids.Span[firstMissing]} (ids[{firstMissing}]) is not in table '{Table}' version {layout.Version} ({layout.Rows} rows; {missing} distinct ids of this batch are missing); " +
-                    "gather only published ids, or leave MissingRows at Zeros to read zeros for them"));
-            }
-            batch.Finish(cache, destination.Span, layout.Dims);
-            return new RedisGatherResult(layout.Version, batch.UniqueCount, hits, request.Blocks.Length, missing, stale);
         }
+        finally
+        {
+            // A pointer read left behind by an error is observed, so its failure is not an unobserved task exception.
+            pointer?.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// The last layout read (null before the first), whether it is younger than
+    /// <see cref="RedisServingOptions.VersionCheckInterval"/> (then the pointer is not read), and whether the
+    /// pointer's master failed a moment ago (then the batch is served from the last version seen, marked stale,
+    /// and the pointer is tried again after a second or the interval, whichever is longer).
+    /// </summary>
+    private (RedisTableLayout? Known, bool Fresh, bool PointerDown) LayoutState()
+    {
+        lock (_lock)
+        {
+            if (_layout is null)
+                return (null, false, false);
+            bool fresh = Options.VersionCheckInterval > TimeSpan.Zero && Stopwatch.GetElapsedTime(_layoutReadAt) < Options.VersionCheckInterval;
+            return (_layout, fresh, Stopwatch.GetTimestamp() < _pointerDownUntil);
+        }
+    }
+
+    /// <summary>The pointer read beside a batch: its layout, or null when the pointer's master did not answer.</summary>
+    private async ValueTask<RedisTableLayout?> ResolvePointerAsync(Task<RedisValue> pointer, CancellationToken cancellationToken)
+    {
+        RedisValue value;
+        try
+        {
+            value = await pointer.WaitAsync(Options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException)
+        {
+            RequestReconfigure();
+            lock (_lock)
+                _pointerDownUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency * Math.Max(1, (long)Options.VersionCheckInterval.TotalSeconds);
+            return null;
+        }
+        return Adopt(value);
+    }
+
+    /// <summary>The block keys of <paramref name="layout"/>, formatted once per version.</summary>
+    private RedisKey[] BlockKeys(RedisTableLayout layout)
+    {
+        lock (_lock)
+        {
+            if (_blockKeys is { } cached && cached.Version == layout.Version && cached.Keys.Length == layout.Blocks)
+                return cached.Keys;
+        }
+        var keys = new RedisKey[layout.Blocks];
+        for (int b = 0; b < keys.Length; b++)
+            keys[b] = layout.BlockKey(b);
+        lock (_lock)
+            _blockKeys = (layout.Version, keys);
+        return keys;
     }
 
     private static void CheckBatch(ReadOnlySpan<long> ids, int destinationLength, RedisTableLayout layout)
@@ -241,36 +347,6 @@ public sealed class RedisServingStore : IEmbeddingRowReader
                 if ((ulong)ids[i] >= (ulong)bound)
                     ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, bound);
             }
-        }
-    }
-
-    /// <summary>
-    /// The layout for the next batch: the pointer read now, or the last one read when it is younger than
-    /// <see cref="RedisServingOptions.VersionCheckInterval"/> — or when the pointer's own master is unreachable
-    /// (then <c>stale</c> is set: the batch is served from the last version seen rather than not at all, and the
-    /// pointer is tried again after a second or <see cref="RedisServingOptions.VersionCheckInterval"/>, whichever is longer).
-    /// </summary>
-    private async ValueTask<(RedisTableLayout Layout, bool Stale)> LayoutForBatchAsync(CancellationToken cancellationToken)
-    {
-        RedisTableLayout? known;
-        lock (_lock)
-        {
-            known = _layout;
-            if (known is not null && Options.VersionCheckInterval > TimeSpan.Zero && Stopwatch.GetElapsedTime(_layoutReadAt) < Options.VersionCheckInterval)
-                return (known, false);
-            // The pointer's master failed a moment ago: do not make every batch wait for it again.
-            if (known is not null && Stopwatch.GetTimestamp() < _pointerDownUntil)
-                return (known, true);
-        }
-        try
-        {
-            return (await CurrentLayoutAsync(cancellationToken).ConfigureAwait(false), false);
-        }
-        catch (RedisStoreException e) when (known is not null && e.InnerException is RedisConnectionException or RedisTimeoutException or TimeoutException)
-        {
-            lock (_lock)
-                _pointerDownUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency * Math.Max(1, (long)Options.VersionCheckInterval.TotalSeconds);
-            return (known, true);
         }
     }
 
@@ -404,7 +480,7 @@ public sealed class RedisServingStore : IEmbeddingRowReader
             cache is null ? 0 : cache.Lookup(_unique, _firstPosition, _hit, destination);
 
         /// <summary>Groups the cache misses by block (counting sort) and sends one HMGET per block without waiting.</summary>
-        public Request Send(IDatabase db, RedisTableLayout layout, CommandFlags flags)
+        public Request Send(IDatabase db, RedisTableLayout layout, RedisKey[] keys, CommandFlags flags)
         {
             var count = new int[layout.Blocks];
             var blockOf = new int[_unique.Length];
@@ -443,7 +519,7 @@ public sealed class RedisServingStore : IEmbeddingRowReader
                 var fields = new RedisValue[members[k].Length];
                 for (int j = 0; j < fields.Length; j++)
                     fields[j] = _unique[members[k][j]];
-                replies[k] = db.HashGetAsync(layout.BlockKey(blocks[k]), fields, flags);
+                replies[k] = db.HashGetAsync(keys[blocks[k]], fields, flags);
             }
             return new Request(blocks, members, replies);
         }
