@@ -36,6 +36,34 @@ public sealed class SnapshotPublishTests(ClusterFixture fixture) : IClassFixture
     }
 
     [RedisFact]
+    public async Task A_dynamic_tables_live_rows_are_served_and_unseen_hashed_ids_read_zeros()
+    {
+        using var dynamic = new DynamicTable("hashed", 8, new DynamicTableOptions { MaxRows = 1000 });
+        var rng = new Random(24);
+        long[] live = Enumerable.Range(0, 300).Select(_ => rng.NextInt64(long.MinValue, long.MaxValue)).Distinct().ToArray();
+        float[] rows = Enumerable.Range(0, live.Length * 8).Select(i => (float)Math.Sin(i)).ToArray();
+        await dynamic.UpsertAsync(live, rows);
+        var snapshot = new MemorySnapshotStore();
+        await dynamic.SnapshotAsync(snapshot);
+
+        RedisTableLayout layout = await RedisTableWriter.PublishSnapshotAsync(fixture.Redis, snapshot, options: new RedisPublishOptions { Format = RedisRowFormat.Float16 });
+        Assert.Null(layout.NumEmbeddings);
+        Assert.Equal(live.Length, layout.Rows);
+        await using var reader = await RedisServingStore.OpenAsync(fixture.Redis, "hashed");
+        Assert.True(reader.Info.IsUnbounded);
+        long[] ids = [live[7], 12345, live[0], live[^1]];
+        var got = new float[ids.Length * 8];
+        RedisGatherResult result = await reader.GatherAsync(ids, got);
+        Assert.Equal(1, result.Missing);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int at = Array.IndexOf(live, ids[i]);
+            for (int d = 0; d < 8; d++)
+                Assert.Equal(at < 0 ? 0f : (float)(Half)rows[at * 8 + d], got[i * 8 + d]);
+        }
+    }
+
+    [RedisFact]
     public async Task A_corrupt_chunk_publishes_nothing()
     {
         using EmbeddingTable table = TestTables.Random(500, 8, seed: 23);
