@@ -58,6 +58,21 @@ public sealed class RedisCluster : IDisposable
     {
         if (ServerPath is null || CliPath is null)
             throw new InvalidOperationException("redis-server and redis-cli must be on PATH (apt-get install -y redis-server)");
+        // A port found free can be taken by another process before redis-server binds it: try again on new ports.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return TryStart(masters, replicasPerMaster, requireFullCoverage, log);
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
+    private static RedisCluster TryStart(int masters, int replicasPerMaster, bool requireFullCoverage, Action<string>? log)
+    {
         string dir = Directory.CreateTempSubdirectory("embedsharp-redis-").FullName;
         var cluster = new RedisCluster(dir, log ?? (_ => { }));
         try
@@ -80,6 +95,8 @@ public sealed class RedisCluster : IDisposable
             throw;
         }
     }
+
+    private sealed class PortTakenException(string message) : Exception(message);
 
     /// <summary>SIGKILL of one server (no shutdown, no chance to save or hand off).</summary>
     public void Kill(Node node)
@@ -197,7 +214,12 @@ public sealed class RedisCluster : IDisposable
         while (deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             if (node.Process.HasExited)
-                throw new InvalidOperationException($"redis-server on port {node.Port} exited: {ReadLog(node)}");
+            {
+                string log = ReadLog(node);
+                if (log.Contains("Address already in use", StringComparison.Ordinal))
+                    throw new PortTakenException($"port {node.Port} was taken: {log}");
+                throw new InvalidOperationException($"redis-server on port {node.Port} exited: {log}");
+            }
             try
             {
                 using var client = new TcpClient();
@@ -250,15 +272,22 @@ public sealed class RedisCluster : IDisposable
         return stdout.Result + stderr.Result;
     }
 
-    /// <summary>Ports p with p and p + 10000 (the cluster bus) free on loopback.</summary>
+    private static readonly HashSet<int> Handed = [];
+
+    /// <summary>Ports p with p and p + 10000 (the cluster bus) free on loopback, never handed to another cluster of this process.</summary>
     private static List<int> FreePorts(int count)
     {
         var ports = new List<int>();
-        int start = Random.Shared.Next(20000, 30000);
-        for (int p = start; ports.Count < count && p < 40000; p++)
+        lock (Handed)
         {
-            if (IsFree(p) && IsFree(p + 10000))
-                ports.Add(p);
+            int start = Random.Shared.Next(10000);
+            for (int i = 0; i < 10000 && ports.Count < count; i++)
+            {
+                int p = 20000 + (start + i) % 10000;
+                if (!Handed.Contains(p) && IsFree(p) && IsFree(p + 10000))
+                    ports.Add(p);
+            }
+            Handed.UnionWith(ports);
         }
         return ports;
     }
