@@ -17,6 +17,8 @@ double seconds = double.Parse(Setting("seconds", "3"), CultureInfo.InvariantCult
 double alpha = double.Parse(Setting("alpha", "1.0"), CultureInfo.InvariantCulture);
 int cacheRows = int.Parse(Setting("cache", (rows / 10).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 string[] formats = Setting("formats", "float32,float16,int8").Split(',');
+int blocks = int.Parse(Setting("blocks", "256"), CultureInfo.InvariantCulture);
+int[] otherBlocks = Setting("other-blocks", "64,1024").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
 const int Batch = 4096;
 
 using ConnectionMultiplexer redis = await RedisServing.ConnectAsync(endpoints, TimeSpan.FromSeconds(10));
@@ -54,7 +56,7 @@ foreach (string formatName in formats)
     RedisRowFormat format = formatName switch { "float32" => RedisRowFormat.Float32, "float16" => RedisRowFormat.Float16, _ => RedisRowFormat.Int8 };
     string name = $"bench-{formatName}";
     var publish = Stopwatch.StartNew();
-    RedisTableLayout layout = await RedisTableWriter.PublishAsync(redis, name, table, new RedisPublishOptions { Format = format, OldVersionTtl = TimeSpan.Zero });
+    RedisTableLayout layout = await RedisTableWriter.PublishAsync(redis, name, table, new RedisPublishOptions { Format = format, Blocks = blocks, OldVersionTtl = TimeSpan.Zero });
     Console.Error.WriteLine($"published {name} v{layout.Version}: {layout.Rows:N0} rows in {publish.Elapsed.TotalSeconds:0.0} s ({layout.Rows / publish.Elapsed.TotalSeconds:N0} rows/s)");
     foreach (bool cache in new[] { false, true })
     {
@@ -73,6 +75,25 @@ foreach (string formatName in formats)
                 }, batches, threads, () => { hits = 0; unique = 0; });
                 Print($"hash per block, {layout.Blocks} HMGETs max", formatName, idsName, cache ? $"{cacheRows:N0}" : "off", threads, r,
                     unique == 0 ? 0 : (double)hits / unique, peerRate);
+            }
+        }
+    }
+}
+// Block count: fewer, larger HMGETs against a more even spread over the masters (no cache, int8 and float32).
+foreach (int other in otherBlocks)
+{
+    foreach (string formatName in new[] { "float32", "int8" }.Where(formats.Contains))
+    {
+        RedisRowFormat format = formatName == "float32" ? RedisRowFormat.Float32 : RedisRowFormat.Int8;
+        string name = $"bench-{formatName}";
+        RedisTableLayout layout = await RedisTableWriter.PublishAsync(redis, name, table, new RedisPublishOptions { Format = format, Blocks = other, OldVersionTtl = TimeSpan.Zero });
+        foreach ((string idsName, long[][] batches, double peerRate) in new[] { ("uniform", uniform, peer.RowsPerSecond), ($"Zipf {alpha}", zipf, peerZipf.RowsPerSecond) })
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var store = new RedisServingStore(redis, name);
+                Result r = await MeasureAsync(_ => async ids => await store.GatherAsync(ids, new float[ids.Length * dims]), batches, threads);
+                Print($"hash per block, {layout.Blocks} HMGETs max", formatName, idsName, "off", threads, r, 0, peerRate);
             }
         }
     }
