@@ -8,9 +8,9 @@ namespace EmbedSharp.Redis;
 
 /// <summary>
 /// Reads rows of a table published to Redis (usually a Redis Cluster) by <see cref="RedisTableWriter"/>: the read
-/// side of a serving tier. Each gather reads the pointer key once, so every row of a batch comes from one
-/// published version; distinct ids are read once, cache misses grouped by block into one HMGET per block, all
-/// pipelined.
+/// side of a serving tier. Each gather reads the pointer key beside the rows of the version it saw last and rereads
+/// the batch if the pointer moved, so every row of a batch comes from one published version; distinct ids are read
+/// once, cache misses grouped by block into one HMGET per block, all pipelined.
 /// </summary>
 /// <remarks>
 /// Effectively computes <c>destination[i·Dims .. (i+1)·Dims) = row_v(ids[i])</c> for the current version <c>v</c>,
@@ -23,7 +23,7 @@ namespace EmbedSharp.Redis;
 /// destination's contents are then unspecified. When only the pointer key's master is unreachable, a store that has
 /// read the pointer before keeps serving the last version it saw (<see cref="RedisGatherResult.StaleVersion"/>).
 /// </remarks>
-public sealed class RedisServingStore : IEmbeddingRowReader
+public sealed partial class RedisServingStore : IEmbeddingRowReader
 {
     /// <summary>Versions a batch may follow before it gives up (only when old versions expire at once).</summary>
     private const int MaxVersionChanges = 8;
@@ -141,60 +141,6 @@ public sealed class RedisServingStore : IEmbeddingRowReader
     /// <summary>Rows held by the hot-row cache now (0 when it is off).</summary>
     public int CachedRows => Volatile.Read(ref _cache)?.Count ?? 0;
 
-    /// <summary>Reads the pointer key: the layout of the current version (a gather then reads that version).</summary>
-    /// <exception cref="RedisStoreException">The table has no published version, or Redis did not answer.</exception>
-    public async ValueTask<RedisTableLayout> CurrentLayoutAsync(CancellationToken cancellationToken = default)
-    {
-        const string op = "redis.layout";
-        RedisValue value;
-        try
-        {
-            value = await _db.StringGetAsync(_pointer, _readFlags).WaitAsync(Options.OperationTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            RequestReconfigure();
-            throw new RedisStoreException(ThrowHelper.Format(op,
-                $"could not read {_pointer} ({e.GetType().Name}: {RedisServing.FirstLine(e.Message)}); check that the cluster is up"), e);
-        }
-        return Adopt(value);
-    }
-
-    /// <summary>Makes a pointer value the layout in use (parsing it only when it changed).</summary>
-    private RedisTableLayout Adopt(RedisValue value)
-    {
-        const string op = "redis.layout";
-        if (value.IsNull)
-            throw new RedisStoreException(ThrowHelper.Format(op,
-                $"table '{Table}' has no published version ({_pointer} does not exist); publish it with RedisTableWriter first"));
-        string text = value!;
-        lock (_lock)
-        {
-            if (_layout is not null && text == _layoutText)
-            {
-                _layoutReadAt = Stopwatch.GetTimestamp();
-                return _layout;
-            }
-        }
-        RedisTableLayout layout;
-        try
-        {
-            layout = RedisTableLayout.Parse(Table, text);
-        }
-        catch (FormatException e)
-        {
-            throw new RedisStoreException(e.Message, e);
-        }
-        lock (_lock)
-        {
-            _layout = layout;
-            _layoutText = text;
-            _layoutReadAt = Stopwatch.GetTimestamp();
-            _blockKeys = null;
-        }
-        return layout;
-    }
-
     /// <inheritdoc cref="GatherAsync(ReadOnlyMemory{long}, Memory{float}, CancellationToken)"/>
     async ValueTask IEmbeddingRowReader.GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken) =>
         await GatherAsync(ids, destination, cancellationToken).ConfigureAwait(false);
@@ -285,57 +231,6 @@ public sealed class RedisServingStore : IEmbeddingRowReader
         }
     }
 
-    /// <summary>
-    /// The last layout read (null before the first), whether it is younger than
-    /// <see cref="RedisServingOptions.VersionCheckInterval"/> (then the pointer is not read), and whether the
-    /// pointer's master failed a moment ago (then the batch is served from the last version seen, marked stale,
-    /// and the pointer is tried again after a second or the interval, whichever is longer).
-    /// </summary>
-    private (RedisTableLayout? Known, bool Fresh, bool PointerDown) LayoutState()
-    {
-        lock (_lock)
-        {
-            if (_layout is null)
-                return (null, false, false);
-            bool fresh = Options.VersionCheckInterval > TimeSpan.Zero && Stopwatch.GetElapsedTime(_layoutReadAt) < Options.VersionCheckInterval;
-            return (_layout, fresh, Stopwatch.GetTimestamp() < _pointerDownUntil);
-        }
-    }
-
-    /// <summary>The pointer read beside a batch: its layout, or null when the pointer's master did not answer.</summary>
-    private async ValueTask<RedisTableLayout?> ResolvePointerAsync(Task<RedisValue> pointer, CancellationToken cancellationToken)
-    {
-        RedisValue value;
-        try
-        {
-            value = await pointer.WaitAsync(Options.OperationTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException)
-        {
-            RequestReconfigure();
-            lock (_lock)
-                _pointerDownUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency * Math.Max(1, (long)Options.VersionCheckInterval.TotalSeconds);
-            return null;
-        }
-        return Adopt(value);
-    }
-
-    /// <summary>The block keys of <paramref name="layout"/>, formatted once per version.</summary>
-    private RedisKey[] BlockKeys(RedisTableLayout layout)
-    {
-        lock (_lock)
-        {
-            if (_blockKeys is { } cached && cached.Version == layout.Version && cached.Keys.Length == layout.Blocks)
-                return cached.Keys;
-        }
-        var keys = new RedisKey[layout.Blocks];
-        for (int b = 0; b < keys.Length; b++)
-            keys[b] = layout.BlockKey(b);
-        lock (_lock)
-            _blockKeys = (layout.Version, keys);
-        return keys;
-    }
-
     private static void CheckBatch(ReadOnlySpan<long> ids, int destinationLength, RedisTableLayout layout)
     {
         const string op = "redis.gather";
@@ -366,221 +261,6 @@ public sealed class RedisServingStore : IEmbeddingRowReader
             if (_cache is null || _cache.Version < layout.Version || _cache.Dims != layout.Dims)
                 _cache = new HotRowCache(Options.HotRowCacheRows, layout.Dims, layout.Version);
             return _cache.Version == layout.Version ? _cache : null;
-        }
-    }
-
-    private async Task WaitAsync(Request request, RedisTableLayout layout, CancellationToken cancellationToken)
-    {
-        if (request.Blocks.Length == 0)
-            return;
-        Task all = Task.WhenAll(request.Replies);
-        try
-        {
-            await all.WaitAsync(Options.OperationTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            throw Failure(request, layout, e);
-        }
-    }
-
-    private RedisStoreException Failure(Request request, RedisTableLayout layout, Exception first)
-    {
-        RequestReconfigure();
-        var slots = new SortedSet<int>();
-        int failed = 0, pending = 0;
-        Exception cause = first;
-        for (int i = 0; i < request.Replies.Length; i++)
-        {
-            Task t = request.Replies[i];
-            if (t.IsFaulted)
-            {
-                failed++;
-                slots.Add(_redis.HashSlot(layout.BlockKey(request.Blocks[i])));
-                cause = t.Exception!.InnerException ?? cause;
-            }
-            else if (!t.IsCompleted)
-            {
-                pending++;
-                slots.Add(_redis.HashSlot(layout.BlockKey(request.Blocks[i])));
-            }
-        }
-        string which = slots.Count == 0 ? "" : $" (slots {string.Join(", ", slots.Take(8))}{(slots.Count > 8 ? ", …" : "")})";
-        string state = pending > 0 ? $"{failed} failed and {pending} did not answer within {Options.OperationTimeout.TotalMilliseconds:0} ms" : $"{failed} failed";
-        string advice = cause.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
-            ? "the cluster refuses every read because a master is down and cluster-require-full-coverage is yes; set cluster-require-full-coverage no (and give each master a replica) so the other slots stay readable"
-            : "the master serving those slots is down or unreachable; the other slots still answer (with cluster-require-full-coverage no), and its replica takes over after failover";
-        return new RedisStoreException(ThrowHelper.Format("redis.gather",
-            $"{state} of {request.Blocks.Length} block reads of table '{Table}' version {layout.Version}{which}: {cause.GetType().Name}: {RedisServing.FirstLine(cause.Message)}; {advice}"), cause);
-    }
-
-    /// <summary>After a connection error, asks the client to reread the cluster's topology (at most once a second), so a promoted replica is found.</summary>
-    private void RequestReconfigure()
-    {
-        long now = Environment.TickCount64;
-        long last = Interlocked.Read(ref _lastReconfigure);
-        if (now - last < 1000 || Interlocked.CompareExchange(ref _lastReconfigure, now, last) != last)
-            return;
-        _ = _redis.ConfigureAsync().ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-    }
-
-    /// <summary>The HMGETs of one batch: block numbers, the unique-id indexes in each block's field order, replies.</summary>
-    private sealed class Request(int[] blocks, int[][] members, Task<RedisValue[]>[] replies)
-    {
-        public int[] Blocks { get; } = blocks;
-
-        public int[][] Members { get; } = members;
-
-        public Task<RedisValue[]>[] Replies { get; } = replies;
-    }
-
-    /// <summary>A batch's distinct ids, where each is first written, and which were served from the cache.</summary>
-    private sealed class Batch
-    {
-        private readonly long[] _ids;
-        private readonly int[] _uniqueOf;
-        private readonly long[] _unique;
-        private readonly int[] _firstPosition;
-        private readonly bool[] _hit;
-        private readonly bool[] _missing;
-
-        public Batch(ReadOnlySpan<long> ids)
-        {
-            _ids = ids.ToArray();
-            _uniqueOf = new int[ids.Length];
-            var index = new Dictionary<long, int>(ids.Length);
-            var unique = new List<long>();
-            var first = new List<int>();
-            for (int i = 0; i < ids.Length; i++)
-            {
-                if (!index.TryGetValue(ids[i], out int u))
-                {
-                    u = unique.Count;
-                    index.Add(ids[i], u);
-                    unique.Add(ids[i]);
-                    first.Add(i);
-                }
-                _uniqueOf[i] = u;
-            }
-            _unique = [.. unique];
-            _firstPosition = [.. first];
-            _hit = new bool[_unique.Length];
-            _missing = new bool[_unique.Length];
-        }
-
-        public int UniqueCount => _unique.Length;
-
-        public void Reset()
-        {
-            Array.Clear(_hit);
-            Array.Clear(_missing);
-        }
-
-        public int LookupCache(HotRowCache? cache, Span<float> destination, int dims) =>
-            cache is null ? 0 : cache.Lookup(_unique, _firstPosition, _hit, destination);
-
-        /// <summary>Groups the cache misses by block (counting sort) and sends one HMGET per block without waiting.</summary>
-        public Request Send(IDatabase db, RedisTableLayout layout, RedisKey[] keys, CommandFlags flags)
-        {
-            var count = new int[layout.Blocks];
-            var blockOf = new int[_unique.Length];
-            for (int u = 0; u < _unique.Length; u++)
-            {
-                if (_hit[u])
-                    continue;
-                blockOf[u] = layout.BlockOf(_unique[u]);
-                count[blockOf[u]]++;
-            }
-            int used = 0;
-            foreach (int c in count)
-                used += c > 0 ? 1 : 0;
-            var blocks = new int[used];
-            var members = new int[used][];
-            var slotOfBlock = new int[layout.Blocks];
-            for (int b = 0, k = 0; b < layout.Blocks; b++)
-            {
-                if (count[b] == 0)
-                    continue;
-                blocks[k] = b;
-                members[k] = new int[count[b]];
-                slotOfBlock[b] = k++;
-                count[b] = 0;
-            }
-            for (int u = 0; u < _unique.Length; u++)
-            {
-                if (_hit[u])
-                    continue;
-                int k = slotOfBlock[blockOf[u]];
-                members[k][count[blockOf[u]]++] = u;
-            }
-            var replies = new Task<RedisValue[]>[used];
-            for (int k = 0; k < used; k++)
-            {
-                var fields = new RedisValue[members[k].Length];
-                for (int j = 0; j < fields.Length; j++)
-                    fields[j] = _unique[members[k][j]];
-                replies[k] = db.HashGetAsync(keys[blocks[k]], fields, flags);
-            }
-            return new Request(blocks, members, replies);
-        }
-
-        /// <summary>Decodes every reply into the first position of its id; returns the number of missing ids and the first position of one.</summary>
-        public int Decode(Request request, RedisTableLayout layout, Span<float> destination, out int firstMissing)
-        {
-            int dims = layout.Dims, rowBytes = layout.RowBytes, missing = 0;
-            firstMissing = int.MaxValue;
-            for (int k = 0; k < request.Blocks.Length; k++)
-            {
-                RedisValue[] values = request.Replies[k].Result;
-                int[] members = request.Members[k];
-                if (values.Length != members.Length)
-                    throw new RedisStoreException(ThrowHelper.Format("redis.gather",
-                        $"HMGET of {layout.BlockKey(request.Blocks[k])} returned {values.Length} values for {members.Length} fields; the server is not a Redis this library supports"));
-                for (int j = 0; j < values.Length; j++)
-                {
-                    int u = members[j];
-                    Span<float> row = destination.Slice(_firstPosition[u] * dims, dims);
-                    if (values[j].IsNull)
-                    {
-                        missing++;
-                        firstMissing = Math.Min(firstMissing, _firstPosition[u]);
-                        _missing[u] = true;
-                        row.Clear();
-                        continue;
-                    }
-                    ReadOnlySpan<byte> bytes = ((ReadOnlyMemory<byte>)values[j]).Span;
-                    if (bytes.Length != rowBytes)
-                        throw new RedisStoreException(ThrowHelper.Format("redis.gather",
-                            $"id {_unique[u]} in {layout.BlockKey(request.Blocks[k])} holds {bytes.Length} bytes, but {RedisTableLayout.FormatName(layout.Format)} rows of {dims} dims hold {rowBytes}; the key was not written by RedisTableWriter for this layout — republish the table"));
-                    RowCodec.Decode(layout.Format, bytes, row);
-                }
-            }
-            return missing;
-        }
-
-        /// <summary>Adds the rows read to the cache and copies each distinct row to its repeated positions.</summary>
-        public void Finish(HotRowCache? cache, Span<float> destination, int dims)
-        {
-            if (cache is not null)
-            {
-                var added = new List<long>();
-                var at = new List<int>();
-                for (int u = 0; u < _unique.Length; u++)
-                {
-                    if (!_hit[u] && !_missing[u])
-                    {
-                        added.Add(_unique[u]);
-                        at.Add(_firstPosition[u]);
-                    }
-                }
-                cache.Add(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(added), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(at), destination);
-            }
-            for (int i = 0; i < _ids.Length; i++)
-            {
-                int first = _firstPosition[_uniqueOf[i]];
-                if (first != i)
-                    destination.Slice(first * dims, dims).CopyTo(destination.Slice(i * dims, dims));
-            }
         }
     }
 }
