@@ -54,7 +54,14 @@ public sealed partial class DynamicTable
     /// <inheritdoc/>
     /// <remarks>Only the chunks that overlap this table's buckets are read, and only their records in those buckets kept.</remarks>
     /// <exception cref="InvalidDataException">Also when the snapshot holds more rows in these buckets than the row budget.</exception>
-    public async ValueTask RestoreAsync(ISnapshotSource source, CancellationToken cancellationToken = default)
+    public async ValueTask RestoreAsync(ISnapshotSource source, CancellationToken cancellationToken = default) =>
+        Commit(await StageRestoreAsync(source, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>A snapshot read and checked for this table, not yet applied (see <see cref="Commit"/>).</summary>
+    internal sealed record StagedRestore(SnapshotManifest Manifest, List<SnapshotRecords> Records);
+
+    /// <summary>Reads and checks the manifest and the chunks overlapping this table's buckets; changes nothing.</summary>
+    internal async ValueTask<StagedRestore> StageRestoreAsync(ISnapshotSource source, CancellationToken cancellationToken)
     {
         const string op = "store.restore";
         Guard.NotNull(op, source);
@@ -73,8 +80,17 @@ public sealed partial class DynamicTable
                 throw new InvalidDataException(ThrowHelper.Format(op, $"the snapshot holds more than {_options.MaxRows} rows in this table's buckets, over its row budget MaxRows; restore into a table with a larger budget or more shards"));
             kept.Add(records);
         }
+        return new StagedRestore(manifest, kept);
+    }
+
+    /// <summary>Replaces everything the table holds by a staged snapshot.</summary>
+    internal void Commit(StagedRestore staged)
+    {
+        SnapshotManifest manifest = staged.Manifest;
         lock (_gate)
         {
+            if (_disposed)
+                ThrowHelper.Disposed("store.restore", nameof(DynamicTable));
             Array.Clear(_map);
             for (int s = 0; s < _options.MaxRows; s++)
                 _free[s] = _options.MaxRows - 1 - s;
@@ -84,8 +100,8 @@ public sealed partial class DynamicTable
             _candLive = 0;
             _state = manifest.Optimizer is OptimizerStep o ? new StateRows(_options.MaxRows, StoreUpdate.Template(o, _rows.Dims)) : null;
             _optimizer = manifest.Optimizer;
-            foreach (SnapshotRecords records in kept)
-                Upsert(records.Ids, records.Rows, records.States, op);
+            foreach (SnapshotRecords records in staged.Records)
+                Upsert(records.Ids, records.Rows, records.States, "store.restore");
             Volatile.Write(ref _step, manifest.Step);
         }
     }

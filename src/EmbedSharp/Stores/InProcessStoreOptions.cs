@@ -24,8 +24,11 @@ public sealed class InProcessStoreOptions
     /// <summary><see cref="StoreConcurrency.Locked"/> (default) or <see cref="StoreConcurrency.Hogwild"/>.</summary>
     public StoreConcurrency Concurrency { get; init; } = StoreConcurrency.Locked;
 
-    /// <summary>Threads an update or snapshot may use across shards (default: the processor count).</summary>
-    public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>
+    /// Threads one update may use across its shards (default 1). Shards exist so that concurrent callers (trainer
+    /// threads) update different shards at once; raise this to also spread one large update over cores.
+    /// </summary>
+    public int Threads { get; init; } = 1;
 
     internal ShardingPlan ResolvePlan(string op)
     {

@@ -155,6 +155,18 @@ public sealed class InProcessStoreTests
     }
 
     [Fact]
+    public async Task AnUpdateThatOverflows_RestoresItsRow_AndSaysWhich()
+    {
+        await using var store = new InProcessShardedStore("t", 4, 2, new InProcessStoreOptions { Shards = 1 });
+        await store.UpsertAsync(new long[] { 0, 1, 2 }, new float[] { 1, 1, 2, 2, 3, 3 });
+        var ex = await Assert.ThrowsAsync<NonFiniteException>(() => store.ApplyGradientsAsync(new long[] { 0, 2 }, new float[] { 1, 1, 3e38f, 0 }, OptimizerStep.Sgd(1e10, 1)).AsTask());
+        Assert.Contains("step 1: id 2 produced weight -Infinity at element 0 in its update; the row was left as it was", ex.Message);
+        var rows = new float[6];
+        await store.GatherAsync(new long[] { 0, 1, 2 }, rows);
+        Assert.Equal([1 - 1e10f, 1 - 1e10f, 2, 2, 3, 3], rows); // row 0 (before it) keeps its update, row 2 is restored
+    }
+
+    [Fact]
     public async Task Hogwild_ConcurrentUpdatesAndGathers_Complete()
     {
         await using var store = new InProcessShardedStore("t", 1000, 8, new InProcessStoreOptions { Shards = 4, Concurrency = StoreConcurrency.Hogwild });

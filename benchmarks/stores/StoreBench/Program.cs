@@ -1,0 +1,170 @@
+// Store benchmarks (issue 23): sharded store vs the unsharded EmbeddingTable on the same 4,096-id batches,
+// and DynamicTable lookups vs a dense table of the same size. Every result is a ratio to the peer measured in
+// the same run, rounds interleaved. Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S]
+using System.Diagnostics;
+using EmbedSharp.Optimizers;
+using EmbedSharp.Sparse;
+using EmbedSharp.Stores;
+using EmbedSharp.Tables;
+
+int rows = 1_000_000, dims = 128, batch = 4096, rounds = 3;
+double seconds = 1.0;
+for (int i = 0; i < args.Length - 1; i++)
+{
+    if (args[i] == "--rows") rows = int.Parse(args[i + 1]);
+    if (args[i] == "--seconds") seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+}
+Console.WriteLine($"# {rows:N0} x {dims} fp32, batches of {batch}, {Environment.ProcessorCount} cores, {rounds} interleaved rounds of {seconds} s; median rows/s");
+
+var rng = new Random(42);
+using var table = new EmbeddingTable(rows, dims);
+{
+    var row = new float[dims];
+    for (int r = 0; r < rows; r++)
+    {
+        for (int d = 0; d < dims; d++) row[d] = (float)(rng.NextDouble() - 0.5);
+        table.WriteRow(r, row);
+    }
+}
+
+// Id streams: uniform, and Zipf(1.05) over ranks mapped to a random permutation of the rows.
+int[] permutation = [.. Enumerable.Range(0, rows).OrderBy(_ => rng.Next())];
+double[] cdf = new double[rows];
+{
+    double sum = 0;
+    for (int k = 0; k < rows; k++) { sum += 1.0 / Math.Pow(k + 1, 1.05); cdf[k] = sum; }
+    for (int k = 0; k < rows; k++) cdf[k] /= sum;
+}
+int[][] Batches(bool zipf, int count) => [.. Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, batch).Select(_ =>
+{
+    if (!zipf) return rng.Next(rows);
+    int k = Array.BinarySearch(cdf, rng.NextDouble());
+    return permutation[Math.Min(rows - 1, k < 0 ? ~k : k)];
+}).ToArray())];
+var streams = new (string Name, int[][] Batches)[] { ("uniform", Batches(false, 64)), ("zipf 1.05", Batches(true, 64)) };
+
+// Median rows/s of `body` run by `threads` callers for `seconds`, per round; rounds interleave the candidates.
+double Measure(int threads, Action<int, int> body)
+{
+    var warm = Stopwatch.StartNew();
+    for (int w = 0; w < 8 || warm.Elapsed.TotalSeconds < seconds / 4; w++) body(0, w);
+    long done = 0;
+    var sw = Stopwatch.StartNew();
+    var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+    {
+        long mine = 0;
+        for (int b = t; sw.Elapsed.TotalSeconds < seconds; b += threads)
+        {
+            body(t, b);
+            mine++;
+        }
+        Interlocked.Add(ref done, mine);
+    })).ToArray();
+    foreach (var w in workers) w.Start();
+    foreach (var w in workers) w.Join();
+    return done * (double)batch / sw.Elapsed.TotalSeconds;
+}
+
+void Compare(string title, int threads, (string Name, Action<int, int> Body)[] candidates)
+{
+    var results = candidates.Select(_ => new List<double>()).ToArray();
+    for (int r = 0; r < rounds; r++)
+        for (int c = 0; c < candidates.Length; c++)
+            results[c].Add(Measure(threads, candidates[c].Body));
+    double peer = Median(results[0]);
+    foreach (var (c, i) in candidates.Select((c, i) => (c, i)))
+        Console.WriteLine($"| {title} | {threads} | {c.Name} | {Median(results[i]) / 1e6:F2} M | {Median(results[i]) / peer:F2}x |");
+}
+
+static double Median(List<double> v) { var s = v.Order().ToArray(); return s[s.Length / 2]; }
+
+Console.WriteLine("\n## Gather: sharded store vs EmbeddingTable.Gather (same rows, same batches)\n");
+Console.WriteLine("| ids | callers | what | rows/s | vs table |\n|---|---|---|---|---|");
+var shardCounts = new[] { 1, Environment.ProcessorCount, 8 }.Distinct().ToArray();
+var stores = shardCounts.Select(s => InProcessShardedStore.FromTable("bench", table, new InProcessStoreOptions { Shards = s })).ToArray();
+foreach (var (name, batches) in streams)
+{
+    long[][] longBatches = [.. batches.Select(b => b.Select(i => (long)i).ToArray())];
+    foreach (int threads in new[] { 1, 2 })
+    {
+        var outs = Enumerable.Range(0, threads).Select(_ => new float[batch * dims]).ToArray();
+        var candidates = new List<(string, Action<int, int>)> { ("EmbeddingTable.Gather", (t, b) => table.Gather(batches[b % batches.Length], outs[t])) };
+        foreach (var (store, s) in stores.Zip(shardCounts))
+            candidates.Add(($"store, {s} shard(s)", (t, b) => store.Gather(longBatches[b % longBatches.Length], outs[t])));
+        Compare(name, threads, [.. candidates]);
+    }
+}
+
+Console.WriteLine("\n## Update (Adagrad): sharded store ApplyGradients vs core FusedSparseBackward.Step on the same distinct ids and summed gradients\n");
+Console.WriteLine("| ids | callers | what | rows/s (distinct rows updated) | vs core |\n|---|---|---|---|---|");
+foreach (var (name, batches) in streams)
+{
+    // Distinct ids per batch with random gradients; the core gets them as a SparseGradient (rows ascending), the store as given.
+    var prepared = batches.Select(b =>
+    {
+        int[] distinct = [.. b.Distinct()];
+        float[] grads = [.. Enumerable.Range(0, distinct.Length * dims).Select(_ => (float)(rng.NextDouble() - 0.5) * 1e-3f)];
+        int[] order = [.. Enumerable.Range(0, distinct.Length).OrderBy(i => distinct[i])];
+        var sparse = new SparseGradient(rows, dims, [.. order.Select(i => distinct[i])], [.. order.SelectMany(i => grads.AsSpan(i * dims, dims).ToArray())]);
+        return (Ids: distinct.Select(i => (long)i).ToArray(), Grads: grads, Sparse: sparse);
+    }).ToArray();
+    double distinctShare = prepared.Average(p => p.Ids.Length) / batch;
+    using var coreCopy = table.Clone();
+    using var optimizer = FusedSparseBackward.Create(coreCopy, new Adagrad(0.01));
+    long coreStep = 0;
+    var updateStores = shardCounts.Select(s => InProcessShardedStore.FromTable("bench", table, new InProcessStoreOptions { Shards = s })).ToArray();
+    var storeSteps = new long[updateStores.Length];
+    var candidates = new List<(string, Action<int, int>)> { ("FusedSparseBackward<Adagrad>.Step (exact)", (t, b) => { optimizer.Step(prepared[b % prepared.Length].Sparse); coreStep++; }) };
+    foreach (var (store, i) in updateStores.Select((s, i) => (s, i)))
+        candidates.Add(($"store, {shardCounts[i]} shard(s)", (t, b) => { var p = prepared[b % prepared.Length]; store.ApplyGradients(p.Ids, p.Grads, OptimizerStep.Adagrad(0.01, ++storeSteps[i])); }));
+    Console.WriteLine($"| {name} (distinct {distinctShare:P0} of each batch; rows/s below count batch positions) | | | | |");
+    Compare(name, 1, [.. candidates]);
+    foreach (var s in updateStores) s.Dispose();
+}
+foreach (var s in stores) s.Dispose();
+
+Console.WriteLine("\n## DynamicTable lookups vs a dense EmbeddingTable of the same size (every id live)\n");
+Console.WriteLine("| ids | callers | what | rows/s | vs dense |\n|---|---|---|---|---|");
+long[] keys = new long[rows];
+{
+    var seen = new HashSet<long>();
+    for (int r = 0; r < rows; r++) { long k; do { k = rng.NextInt64(long.MinValue, long.MaxValue); } while (!seen.Add(k)); keys[r] = k; }
+}
+using var dynamic = new DynamicTable("bench", dims, new DynamicTableOptions { MaxRows = rows });
+{
+    const int chunk = 8192;
+    var buffer = new float[chunk * dims];
+    for (int r = 0; r < rows; r += chunk)
+    {
+        int n = Math.Min(chunk, rows - r);
+        for (int k = 0; k < n; k++) table.ReadRow(r + k, buffer.AsSpan(k * dims, dims));
+        dynamic.Upsert(keys.AsSpan(r, n), buffer.AsSpan(0, n * dims));
+    }
+}
+using var dynamicSharded = new DynamicShardedStore("bench", dims, new DynamicTableOptions { MaxRows = rows + rows / 8 }, ShardingPlan.Even(Environment.ProcessorCount));
+{
+    const int chunk = 8192;
+    var buffer = new float[chunk * dims];
+    for (int r = 0; r < rows; r += chunk)
+    {
+        int n = Math.Min(chunk, rows - r);
+        for (int k = 0; k < n; k++) table.ReadRow(r + k, buffer.AsSpan(k * dims, dims));
+        await dynamicSharded.UpsertAsync(keys.AsMemory(r, n), buffer.AsMemory(0, n * dims));
+    }
+}
+foreach (var (name, batches) in streams)
+{
+    long[][] keyBatches = [.. batches.Select(b => b.Select(i => keys[i]).ToArray())];
+    foreach (int threads in new[] { 1, 2 })
+    {
+        var outs = Enumerable.Range(0, threads).Select(_ => new float[batch * dims]).ToArray();
+        Compare(name, threads, [
+            ("EmbeddingTable.Gather", (t, b) => table.Gather(batches[b % batches.Length], outs[t])),
+            ("DynamicTable.Gather", (t, b) => dynamic.Gather(keyBatches[b % keyBatches.Length], outs[t])),
+            ($"DynamicShardedStore, {Environment.ProcessorCount} shards", (t, b) => dynamicSharded.Gather(keyBatches[b % keyBatches.Length], outs[t])),
+        ]);
+    }
+}
+Console.WriteLine($"DynamicShardedStore: {dynamicSharded.MemoryBytes / (double)dynamicSharded.Count:F0} B per live row ({dynamicSharded.Count:N0} live rows, budget {rows + rows / 8:N0})");
+Console.WriteLine($"\nMemory per live row: dense {table.ByteLength / (double)rows:F0} B; DynamicTable {dynamic.MemoryBytes / (double)dynamic.Count:F0} B " +
+    $"({dynamic.Count:N0} live rows, budget {rows:N0}: rows {dims * 4} B + map entries 2 x 32 B + slot key 8 B + free list 4 B)");

@@ -1,0 +1,206 @@
+using EmbedSharp.Diagnostics;
+using EmbedSharp.Numerics;
+
+namespace EmbedSharp.Stores;
+
+/// <summary>
+/// An in-process sharded store over an unbounded id space: one <see cref="DynamicTable"/> per shard, each owning
+/// the buckets the plan gives it (its own lock, row budget, admission and eviction). Calls are routed by
+/// <see cref="ShardingPlan"/>, so concurrent callers on different shards do not wait for each other, and its
+/// snapshots restore on any other shard count (or into an <see cref="InProcessShardedStore"/>-style layout of
+/// chunks per bucket range).
+/// </summary>
+public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
+{
+    private readonly DynamicTable[] _shards;
+
+    /// <summary>
+    /// Creates the shards; each gets <paramref name="options"/> with its own buckets and a budget of
+    /// <c>⌈MaxRows / S⌉</c> rows (buckets spread ids evenly, so the total budget is about <c>MaxRows</c>).
+    /// </summary>
+    public DynamicShardedStore(string name, int dims, DynamicTableOptions options, ShardingPlan? plan = null)
+    {
+        const string op = "store.create";
+        Guard.NotNull(op, options);
+        options.Validate(op);
+        if (options.OwnedBuckets is not null)
+            ThrowHelper.Argument(op, nameof(options), "OwnedBuckets is set by the store from the plan; leave it null");
+        Plan = plan ?? ShardingPlan.Even(Environment.ProcessorCount);
+        int perShard = (int)Math.Max(1, ((long)options.MaxRows + Plan.ShardCount - 1) / Plan.ShardCount);
+        _shards = [.. Enumerable.Range(0, Plan.ShardCount).Select(s => new DynamicTable(name, dims, new DynamicTableOptions
+        {
+            MaxRows = perShard, AdmitAfter = options.AdmitAfter, CandidateCapacity = options.CandidateCapacity, Eviction = options.Eviction,
+            TimeToLive = options.TimeToLive, TimeProvider = options.TimeProvider, Initializer = options.Initializer, Seed = options.Seed,
+            NumEmbeddings = options.NumEmbeddings, OwnedBuckets = Plan.RangesOf(s),
+        }))];
+    }
+
+    /// <summary>The bucket → shard plan.</summary>
+    public ShardingPlan Plan { get; }
+
+    /// <summary>The shards, one <see cref="DynamicTable"/> each.</summary>
+    public IReadOnlyList<DynamicTable> Shards => _shards;
+
+    /// <summary>Live rows over all shards.</summary>
+    public long Count => _shards.Sum(s => (long)s.Count);
+
+    /// <summary>Bytes held by all shards.</summary>
+    public long MemoryBytes => _shards.Sum(s => s.MemoryBytes);
+
+    /// <inheritdoc/>
+    public EmbeddingStoreInfo Info => _shards[0].Info;
+
+    /// <summary>Positions of a batch grouped by shard (repeats kept: each occurrence is a sighting).</summary>
+    private (int[] Order, int[] Start) Group(ReadOnlySpan<long> ids)
+    {
+        var shardOf = new int[ids.Length];
+        var start = new int[_shards.Length + 1];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            shardOf[i] = Plan.ShardOf(ids[i]);
+            start[shardOf[i] + 1]++;
+        }
+        for (int s = 0; s < _shards.Length; s++)
+            start[s + 1] += start[s];
+        var next = start.AsSpan(0, _shards.Length).ToArray();
+        var order = new int[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+            order[next[shardOf[i]]++] = i;
+        return (order, start);
+    }
+
+    /// <summary>The synchronous form of <see cref="GatherAsync"/>.</summary>
+    public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
+    {
+        int dims = Info.Dims;
+        Guard.MinLength("store.gather", destination.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        if (Info.NumEmbeddings is long bound)
+        {
+            for (int i = 0; i < ids.Length; i++)
+                if ((ulong)ids[i] >= (ulong)bound)
+                    ThrowHelper.IndexOutOfRange("store.gather", nameof(ids), ids[i], i, bound);
+        }
+        var (order, start) = Group(ids);
+        long[] grouped = System.Buffers.ArrayPool<long>.Shared.Rent(ids.Length);
+        try
+        {
+            for (int k = 0; k < order.Length; k++)
+                grouped[k] = ids[order[k]];
+            for (int s = 0; s < _shards.Length; s++)
+            {
+                int n = start[s + 1] - start[s];
+                if (n > 0)
+                    _shards[s].GatherScattered(grouped.AsSpan(start[s], n), order.AsSpan(start[s], n), destination);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(grouped);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask GatherAsync(ReadOnlyMemory<long> ids, Memory<float> destination, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Gather(ids.Span, destination.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask ApplyGradientsAsync(ReadOnlyMemory<long> ids, ReadOnlyMemory<float> gradients, OptimizerStep step, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        const string op = "store.apply_gradients";
+        int dims = Info.Dims;
+        Guard.Length(op, gradients.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        step.Validate(op);
+        if (Info.NumEmbeddings is long bound)
+        {
+            for (int i = 0; i < ids.Length; i++)
+                if ((ulong)ids.Span[i] >= (ulong)bound)
+                    ThrowHelper.IndexOutOfRange(op, nameof(ids), ids.Span[i], i, bound);
+        }
+        RoutedBatch routed = Plan.Route(ids.Span);
+        if (routed.HasDuplicates)
+            InProcessShardedStore.ThrowDuplicate(op, ids.Span);
+        StoreUpdate.CheckFinite(op, ids.Span, gradients.Span, dims, step.Step);
+        var grouped = new float[gradients.Length];
+        routed.SumByUnique(gradients.Span, grouped, dims);
+        for (int s = 0; s < _shards.Length; s++)
+        {
+            int first = routed.ShardStart[s], n = routed.ShardStart[s + 1] - first;
+            _shards[s].ApplyGradients(routed.IdsOf(s), grouped.AsSpan(first * dims, n * dims), step);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask UpsertAsync(ReadOnlyMemory<long> ids, ReadOnlyMemory<float> rows, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        int dims = Info.Dims;
+        Guard.Length("store.upsert", rows.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        var (order, start) = Group(ids.Span);
+        for (int s = 0; s < _shards.Length; s++)
+        {
+            int[] positions = order[start[s]..start[s + 1]];
+            if (positions.Length == 0)
+                continue;
+            long[] shardIds = [.. positions.Select(p => ids.Span[p])];
+            float[] shardRows = [.. positions.SelectMany(p => rows.Span.Slice(p * dims, dims).ToArray())];
+            _shards[s].Upsert(shardIds, shardRows);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var (order, start) = Group(ids.Span);
+        for (int s = 0; s < _shards.Length; s++)
+            _shards[s].Delete([.. order[start[s]..start[s + 1]].Select(p => ids.Span[p])]);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<SnapshotManifest> SnapshotAsync(ISnapshotSink sink, CancellationToken cancellationToken = default)
+    {
+        var chunks = new List<SnapshotChunkEntry>();
+        foreach (DynamicTable shard in _shards)
+            chunks.AddRange(await shard.WriteChunksAsync(sink, cancellationToken).ConfigureAwait(false));
+        SnapshotManifest manifest = _shards[0].ManifestFor(chunks, Plan) with { Step = _shards.Max(s => s.StepCount) };
+        await sink.WriteAsync(SnapshotNames.Manifest, (stream, _) =>
+        {
+            manifest.WriteTo(stream);
+            return ValueTask.CompletedTask;
+        }, cancellationToken).ConfigureAwait(false);
+        return manifest;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask RestoreAsync(ISnapshotSource source, CancellationToken cancellationToken = default)
+    {
+        // Every shard reads and checks its part first; only then does any shard change.
+        var staged = new List<DynamicTable.StagedRestore>();
+        foreach (DynamicTable shard in _shards)
+            staged.Add(await shard.StageRestoreAsync(source, cancellationToken).ConfigureAwait(false));
+        for (int s = 0; s < _shards.Length; s++)
+            _shards[s].Commit(staged[s]);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Frees every shard.</summary>
+    public void Dispose()
+    {
+        foreach (DynamicTable shard in _shards)
+            shard.Dispose();
+    }
+}
