@@ -121,4 +121,19 @@ public sealed partial class DependencyRulesTests
             Assert.DoesNotContain("EmbedSharp.Orleans", text, StringComparison.Ordinal);
         }
     }
+
+    // EmbedSharp.Redis (issue 23, serving): Core and StackExchange.Redis only, and no file IO.
+    [Fact]
+    public void Redis_DependsOnCoreAndStackExchangeRedisOnly_AndDoesNoFileIo()
+    {
+        string dir = Path.Combine(RepositoryRoot.Path, "src", "EmbedSharp.Redis");
+        var references = Regex.Matches(File.ReadAllText(Path.Combine(dir, "EmbedSharp.Redis.csproj")), @"(?:ProjectReference|PackageReference) Include=""([^""]+)""")
+            .Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["../EmbedSharp/EmbedSharp.csproj", "StackExchange.Redis"], references);
+        var offenders = Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+            .Where(f => Regex.IsMatch(File.ReadAllText(f), @"\b(File|Directory|FileStream|MemoryMappedFile)\.\w+\("))
+            .ToArray();
+        Assert.Empty(offenders);
+    }
 }
