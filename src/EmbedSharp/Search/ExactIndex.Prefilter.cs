@@ -47,8 +47,8 @@ public sealed partial class ExactIndex
         }
     }
 
-    /// <summary>Queries answered through the pre-filter, and of those, the ones that needed the full scan.</summary>
-    internal (long Queries, long Fallbacks) PrefilterCounts => (Interlocked.Read(ref _prefilterQueries), Interlocked.Read(ref _prefilterFallbacks));
+    /// <summary>Queries answered through the pre-filter so far, and of those, the ones the bound could not decide (scanned in full).</summary>
+    public (long Queries, long Fallbacks) PrefilterCounts => (Interlocked.Read(ref _prefilterQueries), Interlocked.Read(ref _prefilterFallbacks));
 
     /// <summary>Makes the 8-bit copy now (it is otherwise made by the first search that uses it).</summary>
     public void WarmPrefilter()
