@@ -70,13 +70,15 @@ public sealed class TableCatalog : IDisposable
     private readonly CancellationTokenSource _warmStop = new();
     private Task? _warm;
 
-    /// <summary>Warms the tables opened at start on a background task (see <see cref="ExplorerOptions.WarmUp"/>); once.</summary>
-    internal void StartWarmUp()
+    /// <summary>Warms the tables opened at start on a background task (see <see cref="ExplorerOptions.WarmUp"/>), once; the task (for tests).</summary>
+    internal Task StartWarmUp()
     {
         lock (_warmStop)
         {
-            if (_warm is not null || _warmStop.IsCancellationRequested)
-                return;
+            if (_warm is not null)
+                return _warm;
+            if (_warmStop.IsCancellationRequested)
+                return Task.CompletedTask;
             var tables = _named.Values.ToArray();
             var token = _warmStop.Token;
             _warm = Task.Run(() =>
@@ -93,6 +95,7 @@ public sealed class TableCatalog : IDisposable
                     }
                 }
             });
+            return _warm;
         }
     }
 
