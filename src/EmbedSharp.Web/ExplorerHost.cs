@@ -33,6 +33,12 @@ public static class ExplorerHost
             k.AddServerHeader = false;
         });
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var tables = app.Services.GetRequiredService<TableCatalog>();
+            if (tables.Options.WarmUp)
+                tables.StartWarmUp();
+        });
         app.UseMiddleware<ApiGuard>();
         ApiEndpoints.Map(app);
         MapPage(app);

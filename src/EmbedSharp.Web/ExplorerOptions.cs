@@ -29,6 +29,12 @@ public sealed class ExplorerOptions
     /// <summary>Time any other request may take before it is cancelled.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether the server, once started, warms each opened table in the background (the exact index's 8-bit copy
+    /// and compiled search, PCA and t-SNE code), so the first requests do not pay for it. On for <c>embedsharp serve</c>.
+    /// </summary>
+    public bool WarmUp { get; init; }
+
     /// <summary>Reads <c>Explorer:Files:N</c> and <c>Explorer:Root</c> (used when the host runs on its own).</summary>
     public static ExplorerOptions FromConfiguration(IConfiguration configuration)
     {

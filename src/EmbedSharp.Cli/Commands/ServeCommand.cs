@@ -46,7 +46,7 @@ internal static class ServeCommand
 
         if (s.Files.Length > 0)
             console.Out.WriteLine($"opening {s.Files.Length} file(s) (large tables take a while: each is read whole, and its unit-norm copy made)…");
-        using var catalog = new TableCatalog(new ExplorerOptions { Files = s.Files, Root = s.Root });
+        using var catalog = new TableCatalog(new ExplorerOptions { Files = s.Files, Root = s.Root, WarmUp = true });
         string hostPart = s.Host.Contains(':') ? $"[{s.Host}]" : s.Host;
         var app = ExplorerHost.Build(["--urls", $"http://{hostPart}:{s.Port}"], null, catalog);
         await using (app)

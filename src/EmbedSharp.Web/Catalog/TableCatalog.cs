@@ -67,9 +67,50 @@ public sealed class TableCatalog : IDisposable
         }
     }
 
-    /// <summary>Closes every table.</summary>
+    private readonly CancellationTokenSource _warmStop = new();
+    private Task? _warm;
+
+    /// <summary>Warms the tables opened at start on a background task (see <see cref="ExplorerOptions.WarmUp"/>), once; the task (for tests).</summary>
+    internal Task StartWarmUp()
+    {
+        lock (_warmStop)
+        {
+            if (_warm is not null)
+                return _warm;
+            if (_warmStop.IsCancellationRequested)
+                return Task.CompletedTask;
+            var tables = _named.Values.ToArray();
+            var token = _warmStop.Token;
+            _warm = Task.Run(() =>
+            {
+                foreach (var t in tables)
+                {
+                    try
+                    {
+                        t.Warm(token);
+                    }
+                    catch (Exception)
+                    {
+                        // Warming answers nothing: a table that fails here fails again, with its message, on the request that needs it.
+                    }
+                }
+            });
+            return _warm;
+        }
+    }
+
+    /// <summary>Closes every table (after stopping the warm-up, which reads them).</summary>
     public void Dispose()
     {
+        lock (_warmStop)
+            _warmStop.Cancel();
+        try
+        {
+            _warm?.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
         foreach (var t in _named.Values)
             t.Dispose();
         foreach (var t in _underRoot.Values.Where(l => l.IsValueCreated))

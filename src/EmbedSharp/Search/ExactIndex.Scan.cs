@@ -25,6 +25,8 @@ public sealed partial class ExactIndex
         if (k == 0 || _live == 0)
             return [];
         var q = Prepare(query);
+        if (UsesPrefilter(filter, k))
+            return PrefilterSearch(query, q, 1, k, threads <= 0 ? ParallelWork.DefaultThreads : threads)[0];
         int candidates = Candidates(k);
         var top = new TopKCollector(candidates);
         if (SelectiveIds(filter) is { } ids)
@@ -73,6 +75,8 @@ public sealed partial class ExactIndex
         var prepared = new float[queries.Length];
         for (int i = 0; i < m; i++)
             Prepare(queries.Slice(i * Dims, Dims)).CopyTo(prepared.AsSpan(i * Dims));
+        if (UsesPrefilter(filter, k))
+            return PrefilterSearch(queries, prepared, m, k, threads);
         int candidates = Candidates(k);
         var tops = new TopKCollector[m];
         var ids = SelectiveIds(filter);

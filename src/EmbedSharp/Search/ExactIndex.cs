@@ -193,6 +193,7 @@ public sealed partial class ExactIndex : IVectorIndex, IDisposable
         table.WriteRow(id, vector);
         _norm2[id] = RowNorm2(id);
         _inverseNorms = null;
+        _maxNorm2 = -1;
         _count++;
         _live++;
         return id;
