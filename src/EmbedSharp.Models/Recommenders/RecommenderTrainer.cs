@@ -30,14 +30,17 @@ public static class RecommenderTrainer
             ThrowHelper.Argument(op, nameof(data), "there are no interactions to train on");
         var users = new IdMap(data.Users);
         var items = new IdMap(data.Items);
-        var model = new FactorModel(options.Kind, options.Factors, users, items, options);
+        var model = new FactorModel(options.Kind, options.Kind == RecommenderKind.BayesianMf ? options.Factors * options.Samples : options.Factors, users, items, options);
         var set = Interactions.Build(data, users, items);
         model.SeenOffsets = set.UserOffsets;
         model.SeenItems = set.UserItems;
         model.SeenValues = set.UserValues;
         var rng = new SeededRandom(options.Seed);
-        FillNormal(model.UserFactors, options.InitStd, rng);
-        FillNormal(model.ItemFactors, options.InitStd, rng);
+        if (options.Kind != RecommenderKind.BayesianMf)
+        {
+            FillNormal(model.UserFactors, options.InitStd, rng);
+            FillNormal(model.ItemFactors, options.InitStd, rng);
+        }
         if (model.IsExplicit)
             model.GlobalMean = (float)data.Ratings.Average(r => (double)r);
         switch (options.Kind)
@@ -58,11 +61,45 @@ public static class RecommenderTrainer
             case RecommenderKind.Bpr:
                 Bpr(model, set, options, rng, progress, cancellationToken);
                 break;
+            case RecommenderKind.BayesianMf:
+            {
+                var userAttrs = BayesianMf.Build(users, null, null, 0, options.UserFeatures);
+                if (options.ImplicitFeedback)
+                {
+                    var (offsets, rated) = ImplicitSets(set, users, items, options.ImplicitInteractions);
+                    userAttrs = BayesianMf.Build(users, offsets, rated, items.Count, options.UserFeatures);
+                }
+                BayesianMf.Train(model, set, options, userAttrs, BayesianMf.Build(items, null, null, 0, options.ItemFeatures), rng, progress, cancellationToken);
+                break;
+            }
             case RecommenderKind.TwoTower:
                 TwoTowers(model, set, options, rng, progress, cancellationToken);
                 break;
         }
         return model;
+    }
+
+    /// <summary>Each user's training items plus the known items of <paramref name="extra"/>'s pairs, as CSR over user rows (items ascending, distinct).</summary>
+    private static (int[] Offsets, int[] Items) ImplicitSets(Interactions set, IdMap users, IdMap items, RatingData? extra)
+    {
+        var lists = new SortedSet<int>[users.Count];
+        for (int u = 0; u < users.Count; u++)
+            lists[u] = [.. set.UserItemsOf(u).ToArray()];
+        if (extra is not null)
+            for (int t = 0; t < extra.Count; t++)
+            {
+                int u = users.IndexOf(extra.Users[t]), i = items.IndexOf(extra.Items[t]);
+                if (u >= 0 && i >= 0)
+                    lists[u].Add(i);
+            }
+        var offsets = new int[users.Count + 1];
+        var all = new List<int>();
+        for (int u = 0; u < users.Count; u++)
+        {
+            all.AddRange(lists[u]);
+            offsets[u + 1] = all.Count;
+        }
+        return (offsets, [.. all]);
     }
 
     private static void FillNormal(float[] values, double std, SeededRandom rng)
