@@ -42,25 +42,17 @@ RecommenderOptions Options(RecommenderKind kind) => new()
     UserFeatures = D("side", 0) > 0 ? SideUsers() : null,
     ItemFeatures = D("side", 0) > 0 ? SideItems() : null,
 };
-// Side features for BayesianMf from u.user / u.item: gender, occupation, age band, zip region; genres (and release decade).
+// Side features for BayesianMf from u.user / u.item (MovieLens.UserFeatures / ItemFeatures).
 IReadOnlyDictionary<int, IReadOnlyList<string>> SideUsers()
 {
     using var ur = File.OpenText(Path.Combine(dir, "u.user"));
-    return MovieLens.ReadUsers(ur, "u.user").ToDictionary(u => u.Id, u => (IReadOnlyList<string>)[$"gender={u.Gender}", $"occupation={u.Occupation}", $"age={Math.Min(u.Age / 10, 6)}", $"zip={u.ZipCode[..1]}"]);
+    return MovieLens.UserFeatures(MovieLens.ReadUsers(ur, "u.user"));
 }
 IReadOnlyDictionary<int, IReadOnlyList<string>> SideItems()
 {
     using var ir = new StreamReader(Path.Combine(dir, "u.item"), System.Text.Encoding.Latin1);
-    return MovieLens.ReadItems(ir, "u.item").ToDictionary(i => i.Id, i => (IReadOnlyList<string>)[.. i.Genres.Select(g => $"genre={g}")]);
+    return MovieLens.ItemFeatures(MovieLens.ReadItems(ir, "u.item"));
 }
-KnnBaselineOptions KnnOptions() => new()
-{
-    Neighbors = (int)D("k", 40),
-    Shrinkage = D("shrink", 100),
-    UserBiasRegularization = D("regu", 15),
-    ItemBiasRegularization = D("regi", 10),
-};
-// The settings chosen on the validation split carved from ua.base (see benchmarks/README.md).
 RecommenderOptions MfTuned = new() { Kind = RecommenderKind.MatrixFactorization, Factors = (int)D("mf_factors", 100), Epochs = (int)D("mf_epochs", 60), LearningRate = D("mf_lr", 0.01), LearningRateDecay = D("mf_decay", 0.97), Regularization = D("mf_reg", 0.05), ItemRegularization = kv.ContainsKey("mf_regq") ? D("mf_regq", 0) : null, BiasRegularization = D("mf_regb", 0.01), InitStd = D("mf_init", 0.01) };
 RecommenderOptions SvdppTuned = new() { Kind = RecommenderKind.SvdPlusPlus, Factors = (int)D("svdpp_factors", 50), Epochs = (int)D("svdpp_epochs", 40), LearningRate = D("svdpp_lr", 0.007), LearningRateDecay = D("svdpp_decay", 0.97), Regularization = D("svdpp_reg", 0.08), BiasRegularization = D("svdpp_regb", 0.01), InitStd = D("svdpp_init", 0.05) };
 RecommenderOptions BmfTuned = new() { Kind = RecommenderKind.BayesianMf, Factors = (int)D("bmf_factors", 10), Epochs = (int)D("bmf_epochs", 400), BurnIn = (int)D("bmf_burnin", 50), Samples = (int)D("bmf_samples", 100), InitStd = 0.1, ImplicitFeedback = D("bmf_implicit", 1) > 0, UserFeatures = SideUsers(), ItemFeatures = SideItems() };
