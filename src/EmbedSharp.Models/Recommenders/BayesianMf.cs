@@ -334,8 +334,8 @@ internal static class BayesianMf
     }
 
     /// <summary>
-    /// The attributes of each row: with <paramref name="implicitItems"/> (user side) first the row's items
-    /// (weight <c>|N(u)|^−½</c>, one prior group: SVD++'s implicit term), then named features (weight
+    /// The attributes of each row: with <paramref name="implicitItems"/> first the rows of the other side it
+    /// rated (weight <c>|N(r)|^−½</c>, one prior group: SVD++'s implicit term, or its mirror for items), then named features (weight
     /// <c>m^−½</c> for a row with m of them), one prior group per prefix before '=' (the whole name if none).
     /// </summary>
     internal static Attributes Build(IdMap rows, int[]? implicitOffsets, int[]? implicitItems, int implicitCount,

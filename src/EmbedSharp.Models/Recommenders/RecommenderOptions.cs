@@ -105,6 +105,13 @@ public sealed record RecommenderOptions
     public bool ImplicitFeedback { get; init; }
 
     /// <summary>
+    /// <see cref="RecommenderKind.BayesianMf"/>: the mirror of <see cref="ImplicitFeedback"/> on the item side —
+    /// each item's vector gains <c>|N(i)|^−½ Σ_{u∈N(i)} x_u</c> and its bias <c>|N(i)|^−½ Σ w_u</c>, N(i) the users
+    /// who rated it in training (plus <see cref="ImplicitInteractions"/>).
+    /// </summary>
+    public bool ItemImplicitFeedback { get; init; }
+
+    /// <summary>
     /// <see cref="RecommenderKind.BayesianMf"/> with <see cref="ImplicitFeedback"/>: further (user, item)
     /// pairs that count as "the user rated this item" without a rating (their rating column is ignored;
     /// unknown users and items are skipped) — e.g. the pairs one is asked to predict, the Netflix-prize
@@ -169,7 +176,7 @@ public sealed record RecommenderOptions
                 foreach (var (id, list) in features)
                     if (list is null || list.Any(string.IsNullOrEmpty))
                         ThrowHelper.Argument(op, nameof(UserFeatures), $"the features of id {id} are null or hold an empty name; give each id a list of non-empty names");
-        if (Kind != RecommenderKind.BayesianMf && (ImplicitFeedback || ImplicitInteractions is not null || UserFeatures is not null || ItemFeatures is not null))
+        if (Kind != RecommenderKind.BayesianMf && (ImplicitFeedback || ItemImplicitFeedback || ImplicitInteractions is not null || UserFeatures is not null || ItemFeatures is not null))
             ThrowHelper.Argument(op, nameof(ImplicitFeedback), $"ImplicitFeedback, ImplicitInteractions and side features are used by BayesianMf only, not {Kind}");
         Guard.InRange(op, BatchSize, 2, 1 << 16, nameof(BatchSize));
         Guard.Finite(op, MinRating, nameof(MinRating));

@@ -69,7 +69,13 @@ public static class RecommenderTrainer
                     var (offsets, rated) = ImplicitSets(set, users, items, options.ImplicitInteractions);
                     userAttrs = BayesianMf.Build(users, offsets, rated, items.Count, options.UserFeatures);
                 }
-                BayesianMf.Train(model, set, options, userAttrs, BayesianMf.Build(items, null, null, 0, options.ItemFeatures), rng, progress, cancellationToken);
+                var itemAttrs = BayesianMf.Build(items, null, null, 0, options.ItemFeatures);
+                if (options.ItemImplicitFeedback)
+                {
+                    var (offsets, raters) = ImplicitSets(set, users, items, options.ImplicitInteractions, byItem: true);
+                    itemAttrs = BayesianMf.Build(items, offsets, raters, users.Count, options.ItemFeatures);
+                }
+                BayesianMf.Train(model, set, options, userAttrs, itemAttrs, rng, progress, cancellationToken);
                 break;
             }
             case RecommenderKind.TwoTower:
@@ -79,25 +85,29 @@ public static class RecommenderTrainer
         return model;
     }
 
-    /// <summary>Each user's training items plus the known items of <paramref name="extra"/>'s pairs, as CSR over user rows (items ascending, distinct).</summary>
-    private static (int[] Offsets, int[] Items) ImplicitSets(Interactions set, IdMap users, IdMap items, RatingData? extra)
+    /// <summary>
+    /// Each user's training items plus the known items of <paramref name="extra"/>'s pairs, as CSR over user
+    /// rows (items ascending, distinct); with <paramref name="byItem"/> each item's users instead.
+    /// </summary>
+    private static (int[] Offsets, int[] Others) ImplicitSets(Interactions set, IdMap users, IdMap items, RatingData? extra, bool byItem = false)
     {
-        var lists = new SortedSet<int>[users.Count];
-        for (int u = 0; u < users.Count; u++)
-            lists[u] = [.. set.UserItemsOf(u).ToArray()];
+        int rows = byItem ? items.Count : users.Count;
+        var lists = new SortedSet<int>[rows];
+        for (int r = 0; r < rows; r++)
+            lists[r] = [.. (byItem ? set.ItemUsersOf(r) : set.UserItemsOf(r)).ToArray()];
         if (extra is not null)
             for (int t = 0; t < extra.Count; t++)
             {
                 int u = users.IndexOf(extra.Users[t]), i = items.IndexOf(extra.Items[t]);
                 if (u >= 0 && i >= 0)
-                    lists[u].Add(i);
+                    lists[byItem ? i : u].Add(byItem ? u : i);
             }
-        var offsets = new int[users.Count + 1];
+        var offsets = new int[rows + 1];
         var all = new List<int>();
-        for (int u = 0; u < users.Count; u++)
+        for (int r = 0; r < rows; r++)
         {
-            all.AddRange(lists[u]);
-            offsets[u + 1] = all.Count;
+            all.AddRange(lists[r]);
+            offsets[r + 1] = all.Count;
         }
         return (offsets, [.. all]);
     }

@@ -64,7 +64,7 @@ public sealed class BayesianMfTests
     public void Training_IsDeterministicForASeed_WithFeaturesAndImplicitFeedback()
     {
         var (train, test, groups) = GroupTaste(ownItems: true);
-        var o = Bmf() with { UserFeatures = groups, ImplicitFeedback = true, ImplicitInteractions = test, Epochs = 50, BurnIn = 10, Samples = 5 };
+        var o = Bmf() with { UserFeatures = groups, ImplicitFeedback = true, ItemImplicitFeedback = true, ImplicitInteractions = test, Epochs = 50, BurnIn = 10, Samples = 5 };
         var a = RecommenderTrainer.Train(train, o);
         var b = RecommenderTrainer.Train(train, o);
         Assert.Equal(a.UserFactors, b.UserFactors);
