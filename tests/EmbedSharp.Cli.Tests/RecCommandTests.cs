@@ -180,7 +180,7 @@ public sealed class RecCommandTests : IDisposable
         var (users, items) = SideFiles();
         string model = Path.Combine(_dir, "bmf.rec");
         var (code, output, error) = CliFixture.Run("rec", "train", train, "--model", "bmf", "--factors", "3", "--epochs", "60", "--burn-in", "20", "--samples", "10",
-            "--implicit-feedback", "--implicit-pairs", test, "--users", users, "--items", items, "--out", model, "--json");
+            "--implicit-feedback", "--item-implicit-feedback", "--implicit-pairs", test, "--users", users, "--items", items, "--out", model, "--json");
         Assert.Equal(0, code);
         Assert.Equal("", error);
         (code, output, _) = CliFixture.Run("rec", "evaluate", model, "--test", test, "--json");
@@ -193,7 +193,7 @@ public sealed class RecCommandTests : IDisposable
         Assert.Contains("for --model bmf only", error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "bmf", "--implicit-pairs", test, "--out", Path.Combine(_dir, "x.rec"));
         Assert.Equal(1, code);
-        Assert.Contains("give --implicit-feedback too", error);
+        Assert.Contains("give --implicit-feedback or --item-implicit-feedback too", error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "bmf", "--epochs", "10", "--out", Path.Combine(_dir, "x.rec"));
         Assert.Equal(1, code);
         Assert.Contains("Epochs must be ≥ BurnIn + Samples", error);

@@ -133,6 +133,7 @@ switch (mode)
         var models = new List<(string Name, Func<RatingData, Func<int, int, float>> Fit)>
         {
             ("bmf", d => RecommenderTrainer.Train(d, BmfTuned with { ImplicitInteractions = qual ? (d.Count == fit.Count ? val : test) : null }).Predict),
+            ("bmfii", d => RecommenderTrainer.Train(d, BmfTuned with { Factors = (int)D("bmfii_factors", 20), ItemImplicitFeedback = true, ImplicitInteractions = qual ? (d.Count == fit.Count ? val : test) : null, Seed = 45 }).Predict),
             ("bmfplain", d => RecommenderTrainer.Train(d, BmfTuned with { ImplicitFeedback = false, UserFeatures = null, ItemFeatures = null, Seed = 43 }).Predict),
             ("bmfside", d => RecommenderTrainer.Train(d, BmfTuned with { ImplicitFeedback = false, Seed = 44 }).Predict),
             ("mf", d => RecommenderTrainer.Train(d, MfTuned).Predict),

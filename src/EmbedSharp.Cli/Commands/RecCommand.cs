@@ -53,6 +53,7 @@ internal static partial class RecCommand
         var samples = new Option<int>("--samples") { Description = "bmf: posterior draws averaged into the prediction (the model stores factors × samples columns); 0 = the default (100)." };
         var burnIn = new Option<int>("--burn-in") { Description = "bmf: sweeps discarded before the first kept draw; negative = the default (50).", DefaultValueFactory = _ => -1 };
         var implicitFeedback = new Option<bool>("--implicit-feedback") { Description = "bmf: add SVD++'s implicit term over the items each user rated in training." };
+        var itemImplicitFeedback = new Option<bool>("--item-implicit-feedback") { Description = "bmf: the mirror term on the item side, over the users who rated each item in training." };
         var implicitPairs = new Option<string?>("--implicit-pairs") { Description = "bmf with --implicit-feedback: a ratings file whose (user, item) pairs also count as rated, their ratings unused (e.g. the pairs you will predict: the Netflix-prize habit; report results with and without it)." };
         var users = new Option<string?>("--users") { Description = "dlrm, bmf: the users' side file in MovieLens u.user form (id|age|gender|occupation|zip)." };
         var items = new Option<string?>("--items") { Description = "dlrm, bmf: the movies' side file in MovieLens u.item form (id|title|date|video date|url|19 genre flags; Latin-1)." };
@@ -61,10 +62,10 @@ internal static partial class RecCommand
         var recencyBoost = new Option<double>("--recency-boost") { Description = "ials, bpr: weight each user's recent interactions up: the k-th latest gets value 1 + boost·0.5^(k/half-life) (0: off)." };
         var recencyHalfLife = new Option<double>("--recency-half-life") { Description = "ials, bpr: half-life of --recency-boost, in interactions.", DefaultValueFactory = _ => 5 };
         var json = CommonOptions.Json();
-        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u.data --model bpr --factors 64 --epochs 60 --lr 0.05 --reg 0.02 --recency-boost 20 --out bpr.rec\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n  embedsharp rec train ua.base --model bmf --test ua.test --out bmf.rec\n  embedsharp rec train ua.base --model bmf --implicit-feedback --users u.user --items u.item --test ua.test --out bmf-side.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
+        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u.data --model bpr --factors 64 --epochs 60 --lr 0.05 --reg 0.02 --recency-boost 20 --out bpr.rec\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n  embedsharp rec train ua.base --model bmf --test ua.test --out bmf.rec\n  embedsharp rec train ua.base --model bmf --factors 20 --implicit-feedback --item-implicit-feedback --users u.user --items u.item --test ua.test --out bmf-side.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
         {
             ratings, model, output, test, factors, epochs, lr, reg, alpha, threshold, seed, minRating, maxRating, users, items, patience, validation,
-            recencyBoost, recencyHalfLife, samples, burnIn, implicitFeedback, implicitPairs, json,
+            recencyBoost, recencyHalfLife, samples, burnIn, implicitFeedback, itemImplicitFeedback, implicitPairs, json,
         };
         cmd.SetAction((r, ct) => Task.FromResult(RunTrain(console, new TrainSettings(r.GetValue(ratings)!, r.GetValue(model)!, r.GetValue(output)!,
             r.GetValue(test), r.GetValue(factors), r.GetValue(epochs), r.GetValue(lr), r.GetValue(reg), r.GetValue(alpha), r.GetValue(threshold),
@@ -72,7 +73,7 @@ internal static partial class RecCommand
         {
             Users = r.GetValue(users), Items = r.GetValue(items), Patience = r.GetValue(patience), Validation = r.GetValue(validation),
             RecencyBoost = r.GetValue(recencyBoost), RecencyHalfLife = r.GetValue(recencyHalfLife),
-            Samples = r.GetValue(samples), BurnIn = r.GetValue(burnIn), ImplicitFeedback = r.GetValue(implicitFeedback), ImplicitPairs = r.GetValue(implicitPairs),
+            Samples = r.GetValue(samples), BurnIn = r.GetValue(burnIn), ImplicitFeedback = r.GetValue(implicitFeedback), ItemImplicitFeedback = r.GetValue(itemImplicitFeedback), ImplicitPairs = r.GetValue(implicitPairs),
         }, ct)));
         return cmd;
     }
@@ -104,6 +105,9 @@ internal static partial class RecCommand
         /// <summary>bmf: the SVD++ implicit term.</summary>
         public bool ImplicitFeedback { get; init; }
 
+        /// <summary>bmf: the item-side implicit term.</summary>
+        public bool ItemImplicitFeedback { get; init; }
+
         /// <summary>bmf: a ratings file whose pairs join the implicit feedback.</summary>
         public string? ImplicitPairs { get; init; }
 
@@ -132,10 +136,10 @@ internal static partial class RecCommand
             throw new ArgumentException($"[{op}] unknown --model '{s.Model}'; valid values are {string.Join(", ", Models.Keys)}, dlrm");
         if ((s.Users is not null || s.Items is not null) && kind != RecommenderKind.BayesianMf)
             throw new ArgumentException($"[{op}] --users and --items are side files for --model dlrm and bmf only; {s.Model} trains on the ratings alone");
-        if (kind != RecommenderKind.BayesianMf && (s.Samples != 0 || s.BurnIn >= 0 || s.ImplicitFeedback || s.ImplicitPairs is not null))
-            throw new ArgumentException($"[{op}] --samples, --burn-in, --implicit-feedback and --implicit-pairs are for --model bmf only");
-        if (s.ImplicitPairs is not null && !s.ImplicitFeedback)
-            throw new ArgumentException($"[{op}] --implicit-pairs adds to the implicit feedback; give --implicit-feedback too");
+        if (kind != RecommenderKind.BayesianMf && (s.Samples != 0 || s.BurnIn >= 0 || s.ImplicitFeedback || s.ItemImplicitFeedback || s.ImplicitPairs is not null))
+            throw new ArgumentException($"[{op}] --samples, --burn-in, --implicit-feedback, --item-implicit-feedback and --implicit-pairs are for --model bmf only");
+        if (s.ImplicitPairs is not null && !s.ImplicitFeedback && !s.ItemImplicitFeedback)
+            throw new ArgumentException($"[{op}] --implicit-pairs adds to the implicit feedback; give --implicit-feedback or --item-implicit-feedback too");
         var options = Defaults(kind) with { Seed = s.Seed, Factors = s.Factors, MinRating = s.MinRating, MaxRating = s.MaxRating, Alpha = s.Alpha };
         if (kind == RecommenderKind.SvdPlusPlus && s.Factors == 100)
             options = options with { Factors = 50 };
@@ -157,6 +161,7 @@ internal static partial class RecCommand
             options = options with
             {
                 ImplicitFeedback = s.ImplicitFeedback,
+                ItemImplicitFeedback = s.ItemImplicitFeedback,
                 ImplicitInteractions = s.ImplicitPairs is null ? null : ReadRatings(op, s.ImplicitPairs, s.MinRating, s.MaxRating, requireRating: false),
                 UserFeatures = s.Users is null ? null : MovieLens.UserFeatures(ReadSide(op, s.Users, "users", r => MovieLens.ReadUsers(r, s.Users))),
                 ItemFeatures = s.Items is null ? null : MovieLens.ItemFeatures(ReadSide(op, s.Items, "items", r => MovieLens.ReadItems(r, s.Items))),
