@@ -51,7 +51,7 @@ public sealed record RecommenderOptions
     /// <summary>Latent factors per user and item.</summary>
     public int Factors { get; init; } = 100;
 
-    /// <summary>Passes over the data (SGD) or alternating sweeps (ALS).</summary>
+    /// <summary>Passes over the data (SGD), alternating sweeps (ALS) or Gibbs sweeps (<see cref="RecommenderKind.BayesianMf"/>, burn-in included).</summary>
     public int Epochs { get; init; } = 40;
 
     /// <summary>SGD step size (MF, SVD++, BPR).</summary>

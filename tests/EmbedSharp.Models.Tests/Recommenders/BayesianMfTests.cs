@@ -89,6 +89,29 @@ public sealed class BayesianMfTests
             Assert.Equal(model.Predict(test.Users[t], test.Items[t]), loaded.Predict(test.Users[t], test.Items[t]));
     }
 
+    [Fact]
+    public void Attributes_WeightImplicitRowsAndFeaturesByOneOverRootCount_GroupedByPrefix()
+    {
+        var rows = new IdMap([7, 3, 9]);
+        // Row 0 (id 7) rated items 0, 2; row 1 none; row 2 item 1. Features: prefixes "g" and "o"; id 42 is not a row.
+        int[] offsets = [0, 2, 2, 3];
+        int[] items = [0, 2, 1];
+        var features = new Dictionary<int, IReadOnlyList<string>>
+        {
+            [7] = ["o=b", "g=F", "o=b"], [9] = ["g=M"], [42] = ["x=1"],
+        };
+        var a = BayesianMf.Build(rows, offsets, items, 3, features);
+        // Implicit items 0..2 are group 0; then "g=F", "g=M" (group "g"), then "o=b" (group "o"); "x" never appears.
+        Assert.Equal([0, 3, 5, 6], a.GroupStarts);
+        Assert.Equal([0, 4, 4, 6], a.Offsets);
+        Assert.Equal([0, 2, 5, 3, 1, 4], a.Ids);
+        float h = 1 / MathF.Sqrt(2);
+        Assert.Equal([h, h, h, h, 1f, 1f], a.Weights);
+        var none = BayesianMf.Build(rows, null, null, 0, null);
+        Assert.Equal([0], none.GroupStarts);
+        Assert.Equal([0, 0, 0, 0], none.Offsets);
+    }
+
     [Theory]
     [InlineData(0.5, 2.0)]
     [InlineData(1.0, 1.0)]
