@@ -19,9 +19,20 @@ echo "## ua split (ua.base -> ua.test), RMSE"
 "$bench" "$data" ua kind=SvdPlusPlus factors=50 epochs=40 lr=0.007 decay=0.97 reg=0.08 init=0.05
 "$bench" "$data" ua kind=ExplicitAls factors=30 epochs=12 reg=0.1 regb=0.01
 "$bench" "$data" ua kind=KnnBaseline k=40 shrink=100
-"$bench" "$data" blend mf_factors=500 mf_epochs=80 mf_regb=0.05
+bmf="kind=BayesianMf init=0.1 factors=10 epochs=400 burnin=50 samples=100"
+"$bench" "$data" ua $bmf
+bmfii="kind=BayesianMf init=0.1 factors=20 epochs=400 burnin=50 samples=100 implicit_fb=1 side=1 item_implicit=1"
+"$bench" "$data" ua $bmfii
+blend="mf_factors=500 mf_epochs=80 mf_regb=0.05 implicit=1"
+# The blend's members: searched on validation only (ua.test not read), lowest 5-fold-CV validation RMSE, first on ties.
+"$bench" "$data" blend $blend "sets=bmfii;bmfii+svdpp+knn;bmfii+bmf+svdpp+knn+ials;bmfii+bmf+bmfside+svdpp+knn+ials;bmfii+bmfside+mf+svdpp+knn+ials;bmfii+bmf+bmfside+bmfplain+mf+svdpp+als+knn+ials"
+"$bench" "$data" blend $blend only=bmfii,bmf,bmfside,svdpp,knn,ials
+echo "## the same, with ua.test's (user, item) pairs, not their ratings, as implicit feedback (the Netflix-prize qualifying-set habit; labelled separately)"
+"$bench" "$data" ua $bmfii qual=1
+"$bench" "$data" blend $blend only=bmfii,bmf,bmfside,svdpp,knn,ials qual=1
 echo "## 5-fold seeded random split of u.data, RMSE"
 "$bench" "$data" kfold $mf
+"$bench" "$data" kfold $bmf
 "$bench" "$data" kfold kind=SvdPlusPlus factors=50 epochs=40 lr=0.007 decay=0.97 reg=0.08 init=0.05
 echo "## leave-one-out (latest interaction per user) vs 99 sampled negatives"
 "$bench" "$data" loo kind=Bpr factors=64 epochs=60 lr=0.1 reg=0.02 decay=0.96

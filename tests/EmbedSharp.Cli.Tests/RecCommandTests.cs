@@ -162,7 +162,7 @@ public sealed class RecCommandTests : IDisposable
         Assert.Contains(fewUsers, error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--users", users, "--out", model);
         Assert.Equal(1, code);
-        Assert.Contains("--users and --items are side files for --model dlrm only", error);
+        Assert.Contains("--users and --items are side files for --model dlrm and bmf only", error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--recency-boost", "5", "--out", model);
         Assert.Equal(1, code);
         Assert.Contains("--recency-boost weights implicit ALS's confidences and BPR's pairs", error);
@@ -171,5 +171,31 @@ public sealed class RecCommandTests : IDisposable
         Assert.StartsWith("error: [rec train] --recency-boost and --recency-half-life must be finite and > 0", error);
         (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "ials", "--factors", "4", "--epochs", "3", "--recency-boost", "5", "--out", model);
         Assert.True(code == 0, error);
+    }
+
+    [Fact]
+    public void Bmf_TrainsWithSideFilesAndImplicitPairs_EvaluatesAndRejectsMisplacedOptions()
+    {
+        var (train, test) = Ratings();
+        var (users, items) = SideFiles();
+        string model = Path.Combine(_dir, "bmf.rec");
+        var (code, output, error) = CliFixture.Run("rec", "train", train, "--model", "bmf", "--factors", "3", "--epochs", "60", "--burn-in", "20", "--samples", "10",
+            "--implicit-feedback", "--item-implicit-feedback", "--implicit-pairs", test, "--users", users, "--items", items, "--out", model, "--json");
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        (code, output, _) = CliFixture.Run("rec", "evaluate", model, "--test", test, "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        double rmse = doc.RootElement.GetProperty("rmse").GetDouble();
+        Assert.True(rmse < 1.0, $"rmse {rmse}");
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "mf", "--samples", "5", "--out", Path.Combine(_dir, "x.rec"));
+        Assert.Equal(1, code);
+        Assert.Contains("for --model bmf only", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "bmf", "--implicit-pairs", test, "--out", Path.Combine(_dir, "x.rec"));
+        Assert.Equal(1, code);
+        Assert.Contains("give --implicit-feedback or --item-implicit-feedback too", error);
+        (code, _, error) = CliFixture.Run("rec", "train", train, "--model", "bmf", "--epochs", "10", "--out", Path.Combine(_dir, "x.rec"));
+        Assert.Equal(1, code);
+        Assert.Contains("Epochs must be ≥ BurnIn + Samples", error);
     }
 }

@@ -36,7 +36,24 @@ RecommenderOptions Options(RecommenderKind kind) => new()
     RegularizationExponent = D("nu", 0),
     ItemRegularization = kv.ContainsKey("regq") ? D("regq", 0) : null,
     Seed = (ulong)D("seed", 42),
+    Samples = (int)D("samples", 20),
+    BurnIn = (int)D("burnin", 20),
+    ImplicitFeedback = D("implicit_fb", 0) > 0,
+    ItemImplicitFeedback = D("item_implicit", 0) > 0,
+    UserFeatures = D("side", 0) > 0 ? SideUsers() : null,
+    ItemFeatures = D("side", 0) > 0 ? SideItems() : null,
 };
+// Side features for BayesianMf from u.user / u.item (MovieLens.UserFeatures / ItemFeatures).
+IReadOnlyDictionary<int, IReadOnlyList<string>> SideUsers()
+{
+    using var ur = File.OpenText(Path.Combine(dir, "u.user"));
+    return MovieLens.UserFeatures(MovieLens.ReadUsers(ur, "u.user"));
+}
+IReadOnlyDictionary<int, IReadOnlyList<string>> SideItems()
+{
+    using var ir = new StreamReader(Path.Combine(dir, "u.item"), System.Text.Encoding.Latin1);
+    return MovieLens.ItemFeatures(MovieLens.ReadItems(ir, "u.item"));
+}
 KnnBaselineOptions KnnOptions() => new()
 {
     Neighbors = (int)D("k", 40),
@@ -47,6 +64,7 @@ KnnBaselineOptions KnnOptions() => new()
 // The settings chosen on the validation split carved from ua.base (see benchmarks/README.md).
 RecommenderOptions MfTuned = new() { Kind = RecommenderKind.MatrixFactorization, Factors = (int)D("mf_factors", 100), Epochs = (int)D("mf_epochs", 60), LearningRate = D("mf_lr", 0.01), LearningRateDecay = D("mf_decay", 0.97), Regularization = D("mf_reg", 0.05), ItemRegularization = kv.ContainsKey("mf_regq") ? D("mf_regq", 0) : null, BiasRegularization = D("mf_regb", 0.01), InitStd = D("mf_init", 0.01) };
 RecommenderOptions SvdppTuned = new() { Kind = RecommenderKind.SvdPlusPlus, Factors = (int)D("svdpp_factors", 50), Epochs = (int)D("svdpp_epochs", 40), LearningRate = D("svdpp_lr", 0.007), LearningRateDecay = D("svdpp_decay", 0.97), Regularization = D("svdpp_reg", 0.08), BiasRegularization = D("svdpp_regb", 0.01), InitStd = D("svdpp_init", 0.05) };
+RecommenderOptions BmfTuned = new() { Kind = RecommenderKind.BayesianMf, Factors = (int)D("bmf_factors", 10), Epochs = (int)D("bmf_epochs", 400), BurnIn = (int)D("bmf_burnin", 50), Samples = (int)D("bmf_samples", 100), InitStd = 0.1, ImplicitFeedback = D("bmf_implicit", 1) > 0, ItemImplicitFeedback = D("bmf_item_implicit", 0) > 0, UserFeatures = SideUsers(), ItemFeatures = SideItems() };
 RecommenderKind Kind(string s) => Enum.Parse<RecommenderKind>(s, ignoreCase: true);
 string kindName = kv.GetValueOrDefault("kind", "MatrixFactorization");
 switch (mode)
@@ -66,7 +84,8 @@ switch (mode)
             Console.WriteLine($"{{\"mode\":\"ua\",\"kind\":\"{kindName}\",\"rmse\":{knnRmse:F4},\"seconds\":{sw.Elapsed.TotalSeconds:F2},\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
             break;
         }
-        var model = RecommenderTrainer.Train(train, Options(Kind(kindName)));
+        // qual=1: the pairs to be predicted (not their ratings) join the implicit feedback (the Netflix-prize habit).
+        var model = RecommenderTrainer.Train(train, Options(Kind(kindName)) with { ImplicitInteractions = D("qual", 0) > 0 ? test : null });
         sw.Stop();
         var r = Metrics.Ratings(model, test);
         Console.WriteLine($"{{\"mode\":\"ua\",\"kind\":\"{kindName}\",\"rmse\":{r.Rmse:F4},\"mae\":{r.Mae:F4},\"seconds\":{sw.Elapsed.TotalSeconds:F2},\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
@@ -110,8 +129,13 @@ switch (mode)
         var train = Read("ua.base");
         var test = Read("ua.test");
         var (fit, val) = PerUserHoldout(train, 10, 99);
+        bool qual = D("qual", 0) > 0;
         var models = new List<(string Name, Func<RatingData, Func<int, int, float>> Fit)>
         {
+            ("bmf", d => RecommenderTrainer.Train(d, BmfTuned with { ImplicitInteractions = qual ? (d.Count == fit.Count ? val : test) : null }).Predict),
+            ("bmfii", d => RecommenderTrainer.Train(d, BmfTuned with { Factors = (int)D("bmfii_factors", 20), ItemImplicitFeedback = true, ImplicitInteractions = qual ? (d.Count == fit.Count ? val : test) : null, Seed = 45 }).Predict),
+            ("bmfplain", d => RecommenderTrainer.Train(d, BmfTuned with { ImplicitFeedback = false, UserFeatures = null, ItemFeatures = null, Seed = 43 }).Predict),
+            ("bmfside", d => RecommenderTrainer.Train(d, BmfTuned with { ImplicitFeedback = false, Seed = 44 }).Predict),
             ("mf", d => RecommenderTrainer.Train(d, MfTuned).Predict),
             ("svdpp", d => RecommenderTrainer.Train(d, SvdppTuned).Predict),
             ("als", d => RecommenderTrainer.Train(d, new RecommenderOptions { Kind = RecommenderKind.ExplicitAls, Factors = 30, Epochs = 12, Regularization = 0.1, BiasRegularization = 0.01 }).Predict),
@@ -120,10 +144,41 @@ switch (mode)
         if (D("implicit", 0) > 0)
             // Who-rated-what as a feature (the Netflix-prize habit): implicit ALS scores.
             models.Add(("ials", d => RecommenderTrainer.Train(d.Positives(0), new RecommenderOptions { Kind = RecommenderKind.ImplicitAls, Factors = 16, Epochs = 15, Regularization = 1, Alpha = 5 }).Predict));
-        if (kv.TryGetValue("only", out var only))
-            models = [.. models.Where(m => only.Split(',').Contains(m.Name))];
-        // Support features: log(1 + the user's and the item's rating count), each alone and times every model.
+        // The default members (the settled blend); only=a,b,... picks others.
+        string only = kv.GetValueOrDefault("only", "bmf,mf,svdpp,als,knn");
+        var allModels = models;
         bool meta = D("meta", 1) > 0;
+        models = [.. models.Where(m => only.Split(',').Contains(m.Name))];
+        double[] yValAll = [.. val.Ratings.Select(r => (double)r)];
+        // In-sample RMSE of the ridge blend on validation, and out of sample: 5 folds of validation users, weights fitted on the other four.
+        (double InSample, double Cv) ValidationRmse(double[][] x)
+        {
+            double lambda = D("ridge", 1.0);
+            double[] wAll = Ridge(x, yValAll, lambda);
+            double inSample = Math.Sqrt(Enumerable.Range(0, val.Count).Average(t => Math.Pow(Math.Clamp(x[t].Zip(wAll).Sum(z => z.First * z.Second), 1, 5) - val.Ratings[t], 2)));
+            double sum = 0;
+            for (int f = 0; f < 5; f++)
+            {
+                int[] tr = [.. Enumerable.Range(0, val.Count).Where(t => val.Users[t] % 5 != f)];
+                double[] wf = Ridge([.. tr.Select(t => x[t])], [.. tr.Select(t => yValAll[t])], lambda);
+                sum += Enumerable.Range(0, val.Count).Where(t => val.Users[t] % 5 == f).Sum(t => Math.Pow(Math.Clamp(x[t].Zip(wf).Sum(z => z.First * z.Second), 1, 5) - val.Ratings[t], 2));
+            }
+            return (inSample, Math.Sqrt(sum / val.Count));
+        }
+        if (kv.TryGetValue("sets", out var sets))
+        {
+            // Member search on validation only (ua.test is not read): every model trained once on the fit part,
+            // then each set (a+b+c;d+e) blended and scored.
+            var names = sets.Split(';').SelectMany(x => x.Split('+')).Distinct().ToArray();
+            var preds = allModels.Where(m => names.Contains(m.Name)).ToDictionary(m => m.Name, m => m.Fit(fit));
+            foreach (string set in sets.Split(';'))
+            {
+                var (inSample, cv) = ValidationRmse(Features(val, fit, [.. set.Split('+').Select(n => preds[n])]));
+                Console.WriteLine($"{{\"mode\":\"blendsearch\",\"models\":\"{set}\",\"validation_rmse\":{inSample:F4},\"validation_cv_rmse\":{cv:F4},\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
+            }
+            break;
+        }
+        // Support features: log(1 + the user's and the item's rating count), each alone and times every model.
         double[][] Features(RatingData data, RatingData basis, Func<int, int, float>[] predictors)
         {
             var uc = new Dictionary<int, int>();
@@ -147,13 +202,20 @@ switch (mode)
         double Rmse(double[][] x, RatingData d, double[] weights) =>
             Math.Sqrt(Enumerable.Range(0, d.Count).Average(t => Math.Pow(Math.Clamp(x[t].Zip(weights).Sum(z => z.First * z.Second), 1, 5) - d.Ratings[t], 2)));
         double valRmse = Rmse(xVal, val, w);
+        double cvRmse = ValidationRmse(xVal).Cv;
         var singlesVal = valPredictors.Select(f => Math.Sqrt(Enumerable.Range(0, val.Count).Average(t => Math.Pow(f(val.Users[t], val.Items[t]) - val.Ratings[t], 2)))).ToArray();
+        string Fmt(IEnumerable<double> v) => string.Join(",", v.Select(x => x.ToString("F4", CultureInfo.InvariantCulture)));
+        if (D("valonly", 0) > 0)
+        {
+            // Validation only (for choosing the blend's members and settings): ua.test is not read.
+            Console.WriteLine($"{{\"mode\":\"blend\",\"models\":\"{string.Join(",", models.Select(m => m.Name))}\",\"validation_rmse\":{valRmse:F4},\"validation_cv_rmse\":{cvRmse:F4},\"single_validation\":[{Fmt(singlesVal)}],\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
+            break;
+        }
         var testPredictors = models.Select(m => m.Fit(train)).ToArray();
         var xTest = Features(test, train, testPredictors);
         double testRmse = Rmse(xTest, test, w);
         var singles = testPredictors.Select(f => Math.Sqrt(Enumerable.Range(0, test.Count).Average(t => Math.Pow(f(test.Users[t], test.Items[t]) - test.Ratings[t], 2)))).ToArray();
-        string Fmt(IEnumerable<double> v) => string.Join(",", v.Select(x => x.ToString("F4", CultureInfo.InvariantCulture)));
-        Console.WriteLine($"{{\"mode\":\"blend\",\"models\":\"{string.Join(",", models.Select(m => m.Name))}\",\"meta\":{(meta ? "true" : "false")},\"validation_rmse\":{valRmse:F4},\"rmse\":{testRmse:F4},"
+        Console.WriteLine($"{{\"mode\":\"blend\",\"models\":\"{string.Join(",", models.Select(m => m.Name))}\",\"meta\":{(meta ? "true" : "false")},\"validation_rmse\":{valRmse:F4},\"validation_cv_rmse\":{cvRmse:F4},\"rmse\":{testRmse:F4},"
             + $"\"single_validation\":[{Fmt(singlesVal)}],\"single_test\":[{Fmt(singles)}],\"weights\":[{Fmt(w)}],\"args\":\"{string.Join(' ', args.Skip(2))}\"}}");
         break;
     }

@@ -22,6 +22,7 @@ internal static partial class RecCommand
         ["ials"] = RecommenderKind.ImplicitAls,
         ["bpr"] = RecommenderKind.Bpr,
         ["two-tower"] = RecommenderKind.TwoTower,
+        ["bmf"] = RecommenderKind.BayesianMf,
     };
 
     public static Command Create(IConsole console)
@@ -37,7 +38,7 @@ internal static partial class RecCommand
     private static Command Train(IConsole console)
     {
         var ratings = new Argument<string>("ratings") { Description = "Training ratings: user<TAB>item<TAB>rating<TAB>timestamp per line (MovieLens u.data form)." };
-        var model = new Option<string>("--model") { Description = "mf (biased MF, SGD), svdpp (MF + implicit term), als (biased MF, ALS), ials (implicit ALS), bpr, two-tower (id towers, in-batch softmax with log-Q), dlrm (click model on side features; needs --users and --items).", DefaultValueFactory = _ => "mf" };
+        var model = new Option<string>("--model") { Description = "mf (biased MF, SGD), svdpp (MF + implicit term), als (biased MF, ALS), ials (implicit ALS), bpr, two-tower (id towers, in-batch softmax with log-Q), bmf (Bayesian biased MF by Gibbs sampling; --users/--items add side features, --implicit-feedback the SVD++ term), dlrm (click model on side features; needs --users and --items).", DefaultValueFactory = _ => "mf" };
         var output = new Option<string>("--out") { Description = "Where to write the model.", Required = true };
         var test = new Option<string?>("--test") { Description = "Ratings to evaluate on after training." };
         var factors = new Option<int>("--factors") { Description = "Latent factors.", DefaultValueFactory = _ => 100 };
@@ -49,17 +50,22 @@ internal static partial class RecCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var minRating = new Option<float>("--min-rating") { Description = "Smallest valid rating.", DefaultValueFactory = _ => 1 };
         var maxRating = new Option<float>("--max-rating") { Description = "Largest valid rating.", DefaultValueFactory = _ => 5 };
-        var users = new Option<string?>("--users") { Description = "dlrm: the users' side file in MovieLens u.user form (id|age|gender|occupation|zip)." };
-        var items = new Option<string?>("--items") { Description = "dlrm: the movies' side file in MovieLens u.item form (id|title|date|video date|url|19 genre flags; Latin-1)." };
+        var samples = new Option<int>("--samples") { Description = "bmf: posterior draws averaged into the prediction (the model stores factors × samples columns); 0 = the default (100)." };
+        var burnIn = new Option<int>("--burn-in") { Description = "bmf: sweeps discarded before the first kept draw; negative = the default (50).", DefaultValueFactory = _ => -1 };
+        var implicitFeedback = new Option<bool>("--implicit-feedback") { Description = "bmf: add SVD++'s implicit term over the items each user rated in training." };
+        var itemImplicitFeedback = new Option<bool>("--item-implicit-feedback") { Description = "bmf: the mirror term on the item side, over the users who rated each item in training." };
+        var implicitPairs = new Option<string?>("--implicit-pairs") { Description = "bmf with --implicit-feedback: a ratings file whose (user, item) pairs also count as rated, their ratings unused (e.g. the pairs you will predict: the Netflix-prize habit; report results with and without it)." };
+        var users = new Option<string?>("--users") { Description = "dlrm, bmf: the users' side file in MovieLens u.user form (id|age|gender|occupation|zip)." };
+        var items = new Option<string?>("--items") { Description = "dlrm, bmf: the movies' side file in MovieLens u.item form (id|title|date|video date|url|19 genre flags; Latin-1)." };
         var patience = new Option<int>("--patience") { Description = "dlrm: stop after this many epochs without a better validation AUC and keep the best epoch's weights.", DefaultValueFactory = _ => 2 };
         var validation = new Option<double>("--validation") { Description = "dlrm: share of the training ratings held out for early stopping (0: none; train every epoch).", DefaultValueFactory = _ => 0.1 };
         var recencyBoost = new Option<double>("--recency-boost") { Description = "ials, bpr: weight each user's recent interactions up: the k-th latest gets value 1 + boost·0.5^(k/half-life) (0: off)." };
         var recencyHalfLife = new Option<double>("--recency-half-life") { Description = "ials, bpr: half-life of --recency-boost, in interactions.", DefaultValueFactory = _ => 5 };
         var json = CommonOptions.Json();
-        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u.data --model bpr --factors 64 --epochs 60 --lr 0.05 --reg 0.02 --recency-boost 20 --out bpr.rec\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
+        var cmd = new Command("train", "Train a recommender on a ratings file and save it.\n\nExamples:\n  embedsharp rec train ua.base --model svdpp --test ua.test --out svdpp.rec\n  embedsharp rec train u.data --model bpr --positive-threshold 4 --out bpr.rec\n  embedsharp rec train u.data --model ials --factors 24 --epochs 12 --reg 3 --alpha 1 --recency-boost 50 --out ials.rec\n  embedsharp rec train u.data --model bpr --factors 64 --epochs 60 --lr 0.05 --reg 0.02 --recency-boost 20 --out bpr.rec\n  embedsharp rec train ua.base --model dlrm --users u.user --items u.item --epochs 10 --patience 2 --out dlrm.rec\n  embedsharp rec train ua.base --model bmf --test ua.test --out bmf.rec\n  embedsharp rec train ua.base --model bmf --factors 20 --implicit-feedback --item-implicit-feedback --users u.user --items u.item --test ua.test --out bmf-side.rec\n\nFor dlrm the target is click-style: a rating >= --positive-threshold (default 4) is a click; --factors is the embedding width (default 16) and --epochs the most epochs (default 10).")
         {
             ratings, model, output, test, factors, epochs, lr, reg, alpha, threshold, seed, minRating, maxRating, users, items, patience, validation,
-            recencyBoost, recencyHalfLife, json,
+            recencyBoost, recencyHalfLife, samples, burnIn, implicitFeedback, itemImplicitFeedback, implicitPairs, json,
         };
         cmd.SetAction((r, ct) => Task.FromResult(RunTrain(console, new TrainSettings(r.GetValue(ratings)!, r.GetValue(model)!, r.GetValue(output)!,
             r.GetValue(test), r.GetValue(factors), r.GetValue(epochs), r.GetValue(lr), r.GetValue(reg), r.GetValue(alpha), r.GetValue(threshold),
@@ -67,6 +73,7 @@ internal static partial class RecCommand
         {
             Users = r.GetValue(users), Items = r.GetValue(items), Patience = r.GetValue(patience), Validation = r.GetValue(validation),
             RecencyBoost = r.GetValue(recencyBoost), RecencyHalfLife = r.GetValue(recencyHalfLife),
+            Samples = r.GetValue(samples), BurnIn = r.GetValue(burnIn), ImplicitFeedback = r.GetValue(implicitFeedback), ItemImplicitFeedback = r.GetValue(itemImplicitFeedback), ImplicitPairs = r.GetValue(implicitPairs),
         }, ct)));
         return cmd;
     }
@@ -89,6 +96,21 @@ internal static partial class RecCommand
         /// <summary>ials: recency boost (0: off).</summary>
         public double RecencyBoost { get; init; }
 
+        /// <summary>bmf: posterior draws kept (0: default).</summary>
+        public int Samples { get; init; }
+
+        /// <summary>bmf: burn-in sweeps (negative: default).</summary>
+        public int BurnIn { get; init; } = -1;
+
+        /// <summary>bmf: the SVD++ implicit term.</summary>
+        public bool ImplicitFeedback { get; init; }
+
+        /// <summary>bmf: the item-side implicit term.</summary>
+        public bool ItemImplicitFeedback { get; init; }
+
+        /// <summary>bmf: a ratings file whose pairs join the implicit feedback.</summary>
+        public string? ImplicitPairs { get; init; }
+
         /// <summary>ials: recency half-life in interactions.</summary>
         public double RecencyHalfLife { get; init; } = 5;
     }
@@ -101,6 +123,7 @@ internal static partial class RecCommand
         RecommenderKind.ExplicitAls => new() { Kind = kind, Factors = 30, Epochs = 12, Regularization = 0.1, BiasRegularization = 0.01 },
         RecommenderKind.ImplicitAls => new() { Kind = kind, Factors = 16, Epochs = 15, Regularization = 1, Alpha = 5 },
         RecommenderKind.TwoTower => new() { Kind = kind, Factors = 32, Epochs = 10, LearningRate = 0.005, BatchSize = 256 },
+        RecommenderKind.BayesianMf => new() { Kind = kind, Factors = 10, Epochs = 400, BurnIn = 50, Samples = 100, InitStd = 0.1 },
         _ => new() { Kind = kind, Factors = 64, Epochs = 40, LearningRate = 0.05, LearningRateDecay = 0.97, Regularization = 0.01 },
     };
 
@@ -111,12 +134,16 @@ internal static partial class RecCommand
             return RunTrainDlrm(console, s, ct);
         if (!Models.TryGetValue(s.Model, out var kind))
             throw new ArgumentException($"[{op}] unknown --model '{s.Model}'; valid values are {string.Join(", ", Models.Keys)}, dlrm");
-        if (s.Users is not null || s.Items is not null)
-            throw new ArgumentException($"[{op}] --users and --items are side files for --model dlrm only; {s.Model} trains on the ratings alone");
+        if ((s.Users is not null || s.Items is not null) && kind != RecommenderKind.BayesianMf)
+            throw new ArgumentException($"[{op}] --users and --items are side files for --model dlrm and bmf only; {s.Model} trains on the ratings alone");
+        if (kind != RecommenderKind.BayesianMf && (s.Samples != 0 || s.BurnIn >= 0 || s.ImplicitFeedback || s.ItemImplicitFeedback || s.ImplicitPairs is not null))
+            throw new ArgumentException($"[{op}] --samples, --burn-in, --implicit-feedback, --item-implicit-feedback and --implicit-pairs are for --model bmf only");
+        if (s.ImplicitPairs is not null && !s.ImplicitFeedback && !s.ItemImplicitFeedback)
+            throw new ArgumentException($"[{op}] --implicit-pairs adds to the implicit feedback; give --implicit-feedback or --item-implicit-feedback too");
         var options = Defaults(kind) with { Seed = s.Seed, Factors = s.Factors, MinRating = s.MinRating, MaxRating = s.MaxRating, Alpha = s.Alpha };
         if (kind == RecommenderKind.SvdPlusPlus && s.Factors == 100)
             options = options with { Factors = 50 };
-        if (kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr or RecommenderKind.TwoTower && s.Factors == 100)
+        if (kind is RecommenderKind.ImplicitAls or RecommenderKind.Bpr or RecommenderKind.TwoTower or RecommenderKind.BayesianMf && s.Factors == 100)
             options = options with { Factors = Defaults(kind).Factors };
         if (s.Epochs > 0)
             options = options with { Epochs = s.Epochs };
@@ -124,6 +151,21 @@ internal static partial class RecCommand
             options = options with { LearningRate = s.LearningRate };
         if (s.Regularization >= 0)
             options = options with { Regularization = s.Regularization };
+        if (s.Samples < 0)
+            throw new ArgumentOutOfRangeException(nameof(s.Samples), $"[{op}] --samples must be ≥ 0 (got {s.Samples})");
+        if (s.Samples > 0)
+            options = options with { Samples = s.Samples };
+        if (s.BurnIn >= 0)
+            options = options with { BurnIn = s.BurnIn };
+        if (kind == RecommenderKind.BayesianMf)
+            options = options with
+            {
+                ImplicitFeedback = s.ImplicitFeedback,
+                ItemImplicitFeedback = s.ItemImplicitFeedback,
+                ImplicitInteractions = s.ImplicitPairs is null ? null : ReadRatings(op, s.ImplicitPairs, s.MinRating, s.MaxRating, requireRating: false),
+                UserFeatures = s.Users is null ? null : MovieLens.UserFeatures(ReadSide(op, s.Users, "users", r => MovieLens.ReadUsers(r, s.Users))),
+                ItemFeatures = s.Items is null ? null : MovieLens.ItemFeatures(ReadSide(op, s.Items, "items", r => MovieLens.ReadItems(r, s.Items))),
+            };
         RatingData train = ReadRatings(op, s.Ratings, s.MinRating, s.MaxRating);
         RatingData? test = s.Test is null ? null : ReadRatings(op, s.Test, s.MinRating, s.MaxRating);
         string output = OutputPaths.Prepare(s.Output);

@@ -152,5 +152,18 @@ public static class MovieLens
         return id;
     }
 
+    /// <summary>
+    /// Side features of each user for <see cref="Recommenders.RecommenderKind.BayesianMf"/>: <c>gender=…</c>,
+    /// <c>occupation=…</c>, <c>age=…</c> (decade, 60+ together) and <c>zip=…</c> (the zip code's first character,
+    /// a broad region), keyed by user id.
+    /// </summary>
+    public static Dictionary<int, IReadOnlyList<string>> UserFeatures(IEnumerable<User> users) =>
+        users.ToDictionary(u => u.Id, u => (IReadOnlyList<string>)[$"gender={u.Gender}", $"occupation={u.Occupation}",
+            $"age={Math.Clamp(u.Age / 10, 0, 6)}", $"zip={(u.ZipCode.Length > 0 ? u.ZipCode[..1] : "?")}"]);
+
+    /// <summary>Side features of each movie for <see cref="Recommenders.RecommenderKind.BayesianMf"/>: <c>genre=g</c> per genre flag (u.genre's index), keyed by item id.</summary>
+    public static Dictionary<int, IReadOnlyList<string>> ItemFeatures(IEnumerable<Item> items) =>
+        items.ToDictionary(i => i.Id, i => (IReadOnlyList<string>)[.. i.Genres.Select(g => $"genre={g}")]);
+
     private static string Clip(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -87,7 +87,7 @@ public sealed partial class FactorModel
     public double RegularizationExponent { get; }
 
     /// <summary>Whether the kind predicts ratings (clipped to the scale) rather than ranking scores.</summary>
-    public bool IsExplicit => Kind is RecommenderKind.MatrixFactorization or RecommenderKind.ExplicitAls or RecommenderKind.SvdPlusPlus;
+    public bool IsExplicit => Kind is RecommenderKind.MatrixFactorization or RecommenderKind.ExplicitAls or RecommenderKind.SvdPlusPlus or RecommenderKind.BayesianMf;
 
     // Each user's training items (rows ascending) and their ratings, CSR over user rows.
     internal int[] SeenOffsets { get; set; }

@@ -1,3 +1,4 @@
+using EmbedSharp.Models.Data;
 using EmbedSharp.Diagnostics;
 
 namespace EmbedSharp.Models.Recommenders;
@@ -26,6 +27,13 @@ public enum RecommenderKind
     /// towers are encoded into the factor tables (scaled by the learned inverse temperature).
     /// </summary>
     TwoTower,
+
+    /// <summary>
+    /// Bayesian biased matrix factorisation by Gibbs sampling (libFM's MCMC learner for a user-item
+    /// factorisation; Salakhutdinov &amp; Mnih's BPMF): priors with sampled means and precisions instead of
+    /// tuned penalties; the prediction averages <see cref="RecommenderOptions.Samples"/> posterior draws.
+    /// </summary>
+    BayesianMf,
 }
 
 /// <summary>Progress after an epoch (or ALS sweep).</summary>
@@ -43,7 +51,7 @@ public sealed record RecommenderOptions
     /// <summary>Latent factors per user and item.</summary>
     public int Factors { get; init; } = 100;
 
-    /// <summary>Passes over the data (SGD) or alternating sweeps (ALS).</summary>
+    /// <summary>Passes over the data (SGD), alternating sweeps (ALS) or Gibbs sweeps (<see cref="RecommenderKind.BayesianMf"/>, burn-in included).</summary>
     public int Epochs { get; init; } = 40;
 
     /// <summary>SGD step size (MF, SVD++, BPR).</summary>
@@ -80,6 +88,47 @@ public sealed record RecommenderOptions
     /// <summary>Conjugate-gradient iterations per implicit-ALS solve (warm-started; the implicit library uses 3).</summary>
     public int CgSteps { get; init; } = 3;
 
+    /// <summary>
+    /// <see cref="RecommenderKind.BayesianMf"/>: posterior draws averaged into the prediction (the model
+    /// stores them side by side, so it has <c>Factors·Samples</c> columns; at most 4096).
+    /// </summary>
+    public int Samples { get; init; } = 20;
+
+    /// <summary><see cref="RecommenderKind.BayesianMf"/>: sweeps discarded before the first kept draw (<see cref="Epochs"/> counts all sweeps).</summary>
+    public int BurnIn { get; init; } = 20;
+
+    /// <summary>
+    /// <see cref="RecommenderKind.BayesianMf"/>: add SVD++'s implicit term — each user's vector gains
+    /// <c>|N(u)|^−½ Σ_{j∈N(u)} y_j</c> and their bias <c>|N(u)|^−½ Σ w_j</c>, N(u) the items they rated in
+    /// training (plus <see cref="ImplicitInteractions"/>).
+    /// </summary>
+    public bool ImplicitFeedback { get; init; }
+
+    /// <summary>
+    /// <see cref="RecommenderKind.BayesianMf"/>: the mirror of <see cref="ImplicitFeedback"/> on the item side —
+    /// each item's vector gains <c>|N(i)|^−½ Σ_{u∈N(i)} x_u</c> and its bias <c>|N(i)|^−½ Σ w_u</c>, N(i) the users
+    /// who rated it in training (plus <see cref="ImplicitInteractions"/>).
+    /// </summary>
+    public bool ItemImplicitFeedback { get; init; }
+
+    /// <summary>
+    /// <see cref="RecommenderKind.BayesianMf"/> with <see cref="ImplicitFeedback"/>: further (user, item)
+    /// pairs that count as "the user rated this item" without a rating (their rating column is ignored;
+    /// unknown users and items are skipped) — e.g. the pairs one is asked to predict, the Netflix-prize
+    /// habit. Null: training items only.
+    /// </summary>
+    public RatingData? ImplicitInteractions { get; init; }
+
+    /// <summary>
+    /// <see cref="RecommenderKind.BayesianMf"/>: side features per raw user id (e.g. "gender=F",
+    /// "occupation=writer"); each feature has a factor vector and a bias that the user's vector and bias
+    /// add, weighted <c>m^−½</c> for a user with m features. Features sharing a prefix before '=' share a prior.
+    /// </summary>
+    public IReadOnlyDictionary<int, IReadOnlyList<string>>? UserFeatures { get; init; }
+
+    /// <summary><see cref="RecommenderKind.BayesianMf"/>: side features per raw item id (e.g. "genre=Comedy"), as <see cref="UserFeatures"/>.</summary>
+    public IReadOnlyDictionary<int, IReadOnlyList<string>>? ItemFeatures { get; init; }
+
     /// <summary>Pairs per step for <see cref="RecommenderKind.TwoTower"/> (the in-batch negatives).</summary>
     public int BatchSize { get; init; } = 256;
 
@@ -113,6 +162,22 @@ public sealed record RecommenderOptions
         if (RegularizationExponent < 0 || RegularizationExponent > 2)
             ThrowHelper.ArgumentOutOfRange(op, nameof(RegularizationExponent), RegularizationExponent, "RegularizationExponent must lie in 0..2");
         Guard.InRange(op, CgSteps, 1, 1001, nameof(CgSteps));
+        Guard.InRange(op, Samples, 1, 4097, nameof(Samples));
+        Guard.InRange(op, BurnIn, 0, 100_001, nameof(BurnIn));
+        if (Kind == RecommenderKind.BayesianMf)
+        {
+            if ((long)Factors * Samples > 4096)
+                ThrowHelper.ArgumentOutOfRange(op, nameof(Samples), Samples, $"Factors·Samples must be ≤ 4096 (got {Factors}·{Samples}); lower one of them");
+            if (Epochs < BurnIn + Samples)
+                ThrowHelper.ArgumentOutOfRange(op, nameof(Epochs), Epochs, $"Epochs must be ≥ BurnIn + Samples ({BurnIn} + {Samples}) so that every kept draw is a separate sweep");
+        }
+        foreach (var features in new[] { UserFeatures, ItemFeatures })
+            if (features is not null)
+                foreach (var (id, list) in features)
+                    if (list is null || list.Any(string.IsNullOrEmpty))
+                        ThrowHelper.Argument(op, nameof(UserFeatures), $"the features of id {id} are null or hold an empty name; give each id a list of non-empty names");
+        if (Kind != RecommenderKind.BayesianMf && (ImplicitFeedback || ItemImplicitFeedback || ImplicitInteractions is not null || UserFeatures is not null || ItemFeatures is not null))
+            ThrowHelper.Argument(op, nameof(ImplicitFeedback), $"ImplicitFeedback, ImplicitInteractions and side features are used by BayesianMf only, not {Kind}");
         Guard.InRange(op, BatchSize, 2, 1 << 16, nameof(BatchSize));
         Guard.Finite(op, MinRating, nameof(MinRating));
         Guard.Finite(op, MaxRating, nameof(MaxRating));

@@ -30,14 +30,17 @@ public static class RecommenderTrainer
             ThrowHelper.Argument(op, nameof(data), "there are no interactions to train on");
         var users = new IdMap(data.Users);
         var items = new IdMap(data.Items);
-        var model = new FactorModel(options.Kind, options.Factors, users, items, options);
+        var model = new FactorModel(options.Kind, options.Kind == RecommenderKind.BayesianMf ? options.Factors * options.Samples : options.Factors, users, items, options);
         var set = Interactions.Build(data, users, items);
         model.SeenOffsets = set.UserOffsets;
         model.SeenItems = set.UserItems;
         model.SeenValues = set.UserValues;
         var rng = new SeededRandom(options.Seed);
-        FillNormal(model.UserFactors, options.InitStd, rng);
-        FillNormal(model.ItemFactors, options.InitStd, rng);
+        if (options.Kind != RecommenderKind.BayesianMf)
+        {
+            FillNormal(model.UserFactors, options.InitStd, rng);
+            FillNormal(model.ItemFactors, options.InitStd, rng);
+        }
         if (model.IsExplicit)
             model.GlobalMean = (float)data.Ratings.Average(r => (double)r);
         switch (options.Kind)
@@ -58,11 +61,55 @@ public static class RecommenderTrainer
             case RecommenderKind.Bpr:
                 Bpr(model, set, options, rng, progress, cancellationToken);
                 break;
+            case RecommenderKind.BayesianMf:
+            {
+                var userAttrs = BayesianMf.Build(users, null, null, 0, options.UserFeatures);
+                if (options.ImplicitFeedback)
+                {
+                    var (offsets, rated) = ImplicitSets(set, users, items, options.ImplicitInteractions);
+                    userAttrs = BayesianMf.Build(users, offsets, rated, items.Count, options.UserFeatures);
+                }
+                var itemAttrs = BayesianMf.Build(items, null, null, 0, options.ItemFeatures);
+                if (options.ItemImplicitFeedback)
+                {
+                    var (offsets, raters) = ImplicitSets(set, users, items, options.ImplicitInteractions, byItem: true);
+                    itemAttrs = BayesianMf.Build(items, offsets, raters, users.Count, options.ItemFeatures);
+                }
+                BayesianMf.Train(model, set, options, userAttrs, itemAttrs, rng, progress, cancellationToken);
+                break;
+            }
             case RecommenderKind.TwoTower:
                 TwoTowers(model, set, options, rng, progress, cancellationToken);
                 break;
         }
         return model;
+    }
+
+    /// <summary>
+    /// Each user's training items plus the known items of <paramref name="extra"/>'s pairs, as CSR over user
+    /// rows (items ascending, distinct); with <paramref name="byItem"/> each item's users instead.
+    /// </summary>
+    private static (int[] Offsets, int[] Others) ImplicitSets(Interactions set, IdMap users, IdMap items, RatingData? extra, bool byItem = false)
+    {
+        int rows = byItem ? items.Count : users.Count;
+        var lists = new SortedSet<int>[rows];
+        for (int r = 0; r < rows; r++)
+            lists[r] = [.. (byItem ? set.ItemUsersOf(r) : set.UserItemsOf(r)).ToArray()];
+        if (extra is not null)
+            for (int t = 0; t < extra.Count; t++)
+            {
+                int u = users.IndexOf(extra.Users[t]), i = items.IndexOf(extra.Items[t]);
+                if (u >= 0 && i >= 0)
+                    lists[byItem ? i : u].Add(byItem ? u : i);
+            }
+        var offsets = new int[rows + 1];
+        var all = new List<int>();
+        for (int r = 0; r < rows; r++)
+        {
+            all.AddRange(lists[r]);
+            offsets[r + 1] = all.Count;
+        }
+        return (offsets, [.. all]);
     }
 
     private static void FillNormal(float[] values, double std, SeededRandom rng)

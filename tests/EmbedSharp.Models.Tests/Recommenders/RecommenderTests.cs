@@ -104,7 +104,7 @@ public sealed class RecommenderTests
         var (train, _) = Planted.LowRank();
         foreach (var kind in Enum.GetValues<RecommenderKind>())
         {
-            var o = new RecommenderOptions { Kind = kind, Factors = 3, Epochs = 3, Seed = 5 };
+            var o = new RecommenderOptions { Kind = kind, Factors = 3, Epochs = 3, Seed = 5, BurnIn = 1, Samples = 2 };
             var a = RecommenderTrainer.Train(train, o);
             var b = RecommenderTrainer.Train(train, o);
             Assert.Equal(a.UserFactors, b.UserFactors);
