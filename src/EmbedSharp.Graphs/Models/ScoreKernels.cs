@@ -50,6 +50,11 @@ internal static class ScoreKernels
         return kind == ScoreKind.L1 ? -L1Distance(q, e) : -ComplexL1Distance(q, e);
     }
 
+    /// <summary>A lane mask selecting lanes <c>≥ counted</c>: those of a final, overlapping vector not yet summed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Fresh(int counted) =>
+        Vector.AsVectorSingle(Vector.GreaterThanOrEqual(Vector<int>.Indices, new Vector<int>(counted)));
+
     /// <summary><c>Σᵢ |qᵢ − eᵢ|</c> in one vectorised pass (no scratch).</summary>
     public static float L1Distance(ReadOnlySpan<float> q, ReadOnlySpan<float> e)
     {
@@ -62,6 +67,14 @@ internal static class ScoreKernels
             var acc = Vector<float>.Zero;
             for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
                 acc += Vector.Abs(Vector.LoadUnsafe(ref qp, (nuint)i) - Vector.LoadUnsafe(ref ep, (nuint)i));
+            if (i < n)
+            {
+                // The remainder as one vector ending at n, its lanes already counted masked off.
+                int last = n - Vector<float>.Count;
+                var a = Vector.Abs(Vector.LoadUnsafe(ref qp, (nuint)last) - Vector.LoadUnsafe(ref ep, (nuint)last));
+                acc += Vector.ConditionalSelect(Fresh(i - last), a, Vector<float>.Zero);
+                i = n;
+            }
             sum = Vector.Sum(acc);
         }
         for (; i < n; i++)
@@ -86,6 +99,14 @@ internal static class ScoreKernels
                 var dr = Vector.LoadUnsafe(ref qr, (nuint)k) - Vector.LoadUnsafe(ref er, (nuint)k);
                 var di = Vector.LoadUnsafe(ref qi, (nuint)k) - Vector.LoadUnsafe(ref ei, (nuint)k);
                 acc += Vector.SquareRoot(dr * dr + di * di);
+            }
+            if (k < d)
+            {
+                int last = d - Vector<float>.Count;
+                var dr = Vector.LoadUnsafe(ref qr, (nuint)last) - Vector.LoadUnsafe(ref er, (nuint)last);
+                var di = Vector.LoadUnsafe(ref qi, (nuint)last) - Vector.LoadUnsafe(ref ei, (nuint)last);
+                acc += Vector.ConditionalSelect(Fresh(k - last), Vector.SquareRoot(dr * dr + di * di), Vector<float>.Zero);
+                k = d;
             }
             sum = Vector.Sum(acc);
         }
@@ -125,6 +146,19 @@ internal static class ScoreKernels
                 (dr / m).StoreUnsafe(ref ur, (nuint)k);
                 (di / m).StoreUnsafe(ref ui, (nuint)k);
             }
+            if (k < d)
+            {
+                // Overlapping lanes recompute and rewrite the same directions; only their sum is masked.
+                int last = d - Vector<float>.Count;
+                var dr = Vector.LoadUnsafe(ref qr, (nuint)last) - Vector.LoadUnsafe(ref er, (nuint)last);
+                var di = Vector.LoadUnsafe(ref qi, (nuint)last) - Vector.LoadUnsafe(ref ei, (nuint)last);
+                var m = Vector.SquareRoot(dr * dr + di * di);
+                acc += Vector.ConditionalSelect(Fresh(k - last), m, Vector<float>.Zero);
+                m = Vector.Max(m, tiny);
+                (dr / m).StoreUnsafe(ref ur, (nuint)last);
+                (di / m).StoreUnsafe(ref ui, (nuint)last);
+                k = d;
+            }
             sum = Vector.Sum(acc);
         }
         for (; k < d; k++)
@@ -157,6 +191,15 @@ internal static class ScoreKernels
                 var a = Vector.Abs(diff);
                 acc += a;
                 (diff / Vector.Max(a, tiny)).StoreUnsafe(ref up, (nuint)i);
+            }
+            if (i < n)
+            {
+                int last = n - Vector<float>.Count;
+                var diff = Vector.LoadUnsafe(ref qp, (nuint)last) - Vector.LoadUnsafe(ref ep, (nuint)last);
+                var a = Vector.Abs(diff);
+                acc += Vector.ConditionalSelect(Fresh(i - last), a, Vector<float>.Zero);
+                (diff / Vector.Max(a, tiny)).StoreUnsafe(ref up, (nuint)last);
+                i = n;
             }
             sum = Vector.Sum(acc);
         }

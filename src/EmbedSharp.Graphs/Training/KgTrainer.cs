@@ -305,6 +305,9 @@ public static class KgTrainer
         private RowGradients? _relationGrads;
         private float[] _q = [], _scores = [], _gq = [], _gEntities = [];
 
+        /// <summary>Score tiles smaller than this are normalised on the calling thread.</summary>
+        private const long SerialSoftmaxValues = 1 << 18;
+
         private static float[] Buffer(ref float[] buffer, long length)
         {
             if (buffer.Length < length)
@@ -326,7 +329,7 @@ public static class KgTrainer
             // Softmax cross-entropy; scores become G = (softmax − onehot) / b.
             var rowLoss = new double[b];
             var queries = batch.ToArray();
-            Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, i =>
+            void SoftmaxRow(int i)
             {
                 var s = scoresArray.AsSpan((int)((long)i * n), n);
                 float max = System.Numerics.Tensors.TensorPrimitives.Max<float>(s);
@@ -337,7 +340,17 @@ public static class KgTrainer
                 rowLoss[i] = Math.Log(z) + max - target;
                 System.Numerics.Tensors.TensorPrimitives.Multiply(s, 1f / (z * b), s);
                 s[queries[i].Target] -= 1f / b;
-            });
+            }
+            // A small score tile (a small graph) is cheaper to normalise on this thread than to hand out.
+            if ((long)b * n < SerialSoftmaxValues || options.Threads == 1)
+            {
+                for (int i = 0; i < b; i++)
+                    SoftmaxRow(i);
+            }
+            else
+            {
+                Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, SoftmaxRow);
+            }
             double loss = 0;
             for (int i = 0; i < b; i++)
                 loss += rowLoss[i];
