@@ -1,4 +1,6 @@
 using EmbedSharp.Graphs.Training;
+using EmbedSharp.Initializers;
+using EmbedSharp.Optimizers;
 
 namespace EmbedSharp.Graphs.Tests;
 
@@ -30,5 +32,31 @@ public sealed class RowGradientsTests
         var again = g.Build();
         Assert.Equal([5], again.Rows.ToArray());
         Assert.Equal([0f, 3f, 0f], again.GetRow(0).ToArray());
+    }
+
+    [Fact]
+    public void StepAndClearIsBitForBitAStepOfTheBuiltGradient()
+    {
+        using var a = new Embedding(30, 5, new EmbeddingOptions { Seed = 4, Initializer = Initializer.Uniform(-1, 1) });
+        using var b = new Embedding(30, 5, new EmbeddingOptions { Seed = 4, Initializer = Initializer.Uniform(-1, 1) });
+        using var optA = FusedSparseBackward.Create(a.Weight, new Adam(0.01));
+        using var optB = FusedSparseBackward.Create(b.Weight, new Adam(0.01));
+        var ga = new RowGradients(30, 5);
+        var gb = new RowGradients(30, 5);
+        var r = new Random(3);
+        for (int step = 0; step < 3; step++)
+        {
+            for (int i = 0; i < 12; i++)
+            {
+                int row = r.Next(30);
+                float v = (float)(r.NextDouble() - 0.5);
+                ga.Row(row)[i % 5] += v;
+                gb.Row(row)[i % 5] += v;
+            }
+            ga.StepAndClear(a, optA);
+            optB.Step(gb.Build());
+            Assert.Equal(0, ga.Count);
+        }
+        Assert.Equal(b.Weight.AsSpan<float>().ToArray(), a.Weight.AsSpan<float>().ToArray());
     }
 }

@@ -196,8 +196,8 @@ public static class KgTrainer
                 entityGrads[0]!.MergeFrom(entityGrads[w]!);
                 relationGrads[0]!.MergeFrom(relationGrads[w]!);
             }
-            entityOptimizer.Step(entityGrads[0]!.Build());
-            relationOptimizer.Step(relationGrads[0]!.Build());
+            entityGrads[0]!.StepAndClear(model.Entities, entityOptimizer);
+            relationGrads[0]!.StepAndClear(model.Relations, relationOptimizer);
             return total / count;
         }
 
@@ -382,7 +382,7 @@ public static class KgTrainer
             _relationGrads ??= new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
             double loss = Compute(batch, options, gEntities, _relationGrads);
             entityOptimizer.Step(new SparseGradient(model.NumEntities, model.Entities.Dims, _allRows, gEntities));
-            relationOptimizer.Step(_relationGrads.Build());
+            _relationGrads.StepAndClear(model.Relations, relationOptimizer);
             return loss;
         }
     }

@@ -52,6 +52,17 @@ internal sealed class RowGradients
         other.Clear();
     }
 
+    /// <summary>
+    /// Applies the gathered rows to <paramref name="layer"/>'s table with <paramref name="optimizer"/> and clears this
+    /// accumulator: bit for bit <c>optimizer.Step(Build())</c>, through <see cref="Embedding.BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{float}, Optimizers.SparseOptimizer)"/>
+    /// over the rows as gathered (each once), so no batch-sized gradient is allocated, sorted or copied.
+    /// </summary>
+    public void StepAndClear(Embedding layer, Optimizers.SparseOptimizer optimizer)
+    {
+        layer.BackwardAndStep(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows), _values.AsSpan(0, _rows.Count * Dims), optimizer);
+        Clear();
+    }
+
     /// <summary>The gathered rows, ascending, as a gradient; clears this accumulator.</summary>
     public SparseGradient Build()
     {
