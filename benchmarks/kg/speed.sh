@@ -9,8 +9,9 @@
 #
 #   flock /tmp/embedsharp-bench.lock bash benchmarks/kg/speed.sh          # ≈ 9 minutes on the 2-core machine
 #
-# TRAIN_SECONDS / EVAL_SECONDS (default 8 / 5) set each measurement's budget; OUT (default
-# /tmp/embedsharp-kg-speed) receives one JSON file per run; the Markdown table goes to stdout.
+# TRAIN_SECONDS / EVAL_SECONDS (default 8 / 5) set each measurement's budget; DATASETS, MODELS and THREADS
+# (default all) pick a subset; OUT (default /tmp/embedsharp-kg-speed) receives one JSON file per run; the
+# Markdown table of the pairs measured goes to stdout.
 # PyKEEN is not a peer: Debian does not package it and PyPI cannot be reached from this machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,15 +19,19 @@ DATA="${EMBEDSHARP_DATA_DIR:-$(cd .. && pwd)/shared/data}/kg"
 OUT="${OUT:-/tmp/embedsharp-kg-speed}"
 TRAIN_SECONDS="${TRAIN_SECONDS:-8}"
 EVAL_SECONDS="${EVAL_SECONDS:-5}"
+DATASETS="${DATASETS:-umls WN18RR}"
+MODELS="${MODELS:-transe distmult complex rotate}"
+THREADS="${THREADS:-1 2}"
 PY=/usr/bin/python3
 mkdir -p "$OUT"
 dotnet build benchmarks/kg/KgSpeed -c Release -v q -nologo >/dev/null
 SPEED=(dotnet benchmarks/kg/KgSpeed/bin/Release/net10.0/KgSpeed.dll)
 echo "start: $(date -u +%FT%TZ) $(uptime)"
-for ds in umls WN18RR; do
-  for m in transe distmult complex rotate; do
+rm -f "$OUT"/*.json "$OUT"/*-load.txt
+for ds in $DATASETS; do
+  for m in $MODELS; do
     bs=512; case $m in distmult|complex) bs=500;; esac
-    for t in 1 2; do
+    for t in $THREADS; do
       uptime > "$OUT/$ds-$m-t$t-load.txt"
       DOTNET_PROCESSOR_COUNT=$t DOTNET_TieredCompilation=0 "${SPEED[@]}" "$DATA/$ds" --model $m --dims 100 --batch-size $bs --negatives 64 \
         --threads $t --seconds "$TRAIN_SECONDS" --eval-seconds "$EVAL_SECONDS" > "$OUT/$ds-$m-t$t-ours.json"
@@ -49,6 +54,8 @@ print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for ds in ("umls", "WN18RR"):
     for m in ("transe", "distmult", "complex", "rotate"):
         for t in (1, 2):
+            if not os.path.exists(os.path.join(out, f"{ds}-{m}-t{t}-numpy.json")):
+                continue
             o, n = load(f"{ds}-{m}-t{t}-ours.json"), load(f"{ds}-{m}-t{t}-numpy.json")
             with open(os.path.join(out, f"{ds}-{m}-t{t}-load.txt")) as f:
                 load1 = f.read().split("load average:")[1].split(",")[0].strip()
