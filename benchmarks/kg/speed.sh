@@ -27,7 +27,7 @@ mkdir -p "$OUT"
 dotnet build benchmarks/kg/KgSpeed -c Release -v q -nologo >/dev/null
 SPEED=(dotnet benchmarks/kg/KgSpeed/bin/Release/net10.0/KgSpeed.dll)
 echo "start: $(date -u +%FT%TZ) $(uptime)"
-rm -f "$OUT"/*.json "$OUT"/*-load.txt
+rm -f "$OUT"/*-t[12]-ours.json "$OUT"/*-t[12]-numpy.json "$OUT"/*-t[12]-load.txt   # this script's own files only
 for ds in $DATASETS; do
   for m in $MODELS; do
     bs=512; case $m in distmult|complex) bs=500;; esac
