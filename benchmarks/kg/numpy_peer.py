@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Straightforward numpy implementations of the same models, for speed ratios in benchmarks/kg/run.sh.
 
-  complex-1n:  ComplEx, reciprocal relations, 1-N softmax cross-entropy, N3, Adagrad (Lacroix et al. 2018)
+  1-N:         DistMult and ComplEx, reciprocal relations, 1-N softmax cross-entropy, N3, Adagrad (Lacroix et al. 2018)
+  transe-ns:   TransE (L2), margin loss over k uniform negatives per positive, row-sparse Adam
   rotate-ns:   RotatE, self-adversarial negative sampling (k per positive, uniform corruption), row-sparse Adam
-  eval:        filtered ranking of valid triples (realistic ties), ComplEx (one matmul per slice) or RotatE (broadcast per slice)
+  eval:        filtered ranking of valid triples (realistic ties): DistMult/ComplEx one matmul per slice,
+               TransE/RotatE one broadcast distance per query
 
 Prints one JSON object: triples_per_second (training) and queries_per_second (evaluation).
 Reads the same head<TAB>relation<TAB>tail files as `embedsharp kg train`.
 """
-import argparse, json, sys, time
+import argparse, itertools, json, sys, time
 import numpy as np
 
 
@@ -28,28 +30,37 @@ def read(path, ent, rel, add):
     return np.array(out, dtype=np.int64)
 
 
-def complex_1n(train, n, nr, d, batch, lr, reg, seconds, rng):
-    E = (rng.standard_normal((n, 2 * d)) * 1e-3).astype(np.float32)
-    R = (rng.standard_normal((2 * nr, 2 * d)) * 1e-3).astype(np.float32)
+def one_to_n(model, train, n, nr, d, batch, lr, reg, seconds, rng):
+    w = 2 * d if model == "complex" else d
+    E = (rng.standard_normal((n, w)) * 1e-3).astype(np.float32)
+    R = (rng.standard_normal((2 * nr, w)) * 1e-3).astype(np.float32)
     gE = np.zeros_like(E); gR = np.zeros_like(R)
     q = np.concatenate([train, np.stack([train[:, 2], train[:, 1] + nr, train[:, 0]], 1)])
     rng.shuffle(q)
     done, start = 0, time.perf_counter()
-    for b0 in range(0, len(q), batch):
+    for b0 in itertools.cycle(range(0, len(q), batch)):  # epochs repeat until the time budget is spent
         x = q[b0:b0 + batch]; B = len(x)
         a, r, t = E[x[:, 0]], R[x[:, 1]], E[x[:, 2]]
-        ar, ai, rr, ri = a[:, :d], a[:, d:], r[:, :d], r[:, d:]
-        Q = np.concatenate([ar * rr - ai * ri, ar * ri + ai * rr], 1)
+        if model == "complex":
+            ar, ai, rr, ri = a[:, :d], a[:, d:], r[:, :d], r[:, d:]
+            Q = np.concatenate([ar * rr - ai * ri, ar * ri + ai * rr], 1)
+        else:
+            Q = a * r
         S = Q @ E.T
         S -= S.max(1, keepdims=True)
         P = np.exp(S); P /= P.sum(1, keepdims=True)
         P[np.arange(B), x[:, 2]] -= 1; P /= B
         dQ = P @ E
         dE = P.T @ Q
-        qr, qi = dQ[:, :d], dQ[:, d:]
-        da = np.concatenate([qr * rr + qi * ri, -qr * ri + qi * rr], 1)
-        dr = np.concatenate([qr * ar + qi * ai, -qr * ai + qi * ar], 1)
+        if model == "complex":
+            qr, qi = dQ[:, :d], dQ[:, d:]
+            da = np.concatenate([qr * rr + qi * ri, -qr * ri + qi * rr], 1)
+            dr = np.concatenate([qr * ar + qi * ai, -qr * ai + qi * ar], 1)
+        else:
+            da, dr = dQ * r, dQ * a
         def n3(v):
+            if model != "complex":
+                return 3 * reg / B * np.abs(v) * v
             m = np.sqrt(v[:, :d] ** 2 + v[:, d:] ** 2)
             return 3 * reg / B * np.concatenate([m * v[:, :d], m * v[:, d:]], 1)
         np.add.at(dE, x[:, 0], da + n3(a))
@@ -72,7 +83,7 @@ def rotate_ns(train, n, nr, d, batch, k, lr, gamma, alpha, seconds, rng):
     state = {id(E): (np.zeros_like(E), np.zeros_like(E)), id(R): (np.zeros_like(R), np.zeros_like(R))}
     tri = train.copy(); rng.shuffle(tri)
     done, step, start = 0, 0, time.perf_counter()
-    for b0 in range(0, len(tri), batch):
+    for b0 in itertools.cycle(range(0, len(tri), batch)):  # epochs repeat until the time budget is spent
         x = tri[b0:b0 + batch]; B = len(x); step += 1
         head = rng.random(B) < 0.5
         anchor = np.where(head, x[:, 2], x[:, 0]); target = np.where(head, x[:, 0], x[:, 2])
@@ -108,9 +119,47 @@ def rotate_ns(train, n, nr, d, batch, k, lr, gamma, alpha, seconds, rng):
     return done, time.perf_counter() - start, E, R
 
 
+def transe_ns(train, n, nr, d, batch, k, lr, margin, seconds, rng):
+    bound = 6 / np.sqrt(d)
+    E = rng.uniform(-bound, bound, (n, d)).astype(np.float32)
+    R = rng.uniform(-bound, bound, (nr, d)).astype(np.float32)
+    state = {id(E): (np.zeros_like(E), np.zeros_like(E)), id(R): (np.zeros_like(R), np.zeros_like(R))}
+    tri = train.copy(); rng.shuffle(tri)
+    done, step, start = 0, 0, time.perf_counter()
+    for b0 in itertools.cycle(range(0, len(tri), batch)):  # epochs repeat until the time budget is spent
+        x = tri[b0:b0 + batch]; B = len(x); step += 1
+        head = rng.random(B) < 0.5
+        anchor = np.where(head, x[:, 2], x[:, 0]); target = np.where(head, x[:, 0], x[:, 2])
+        neg = rng.integers(0, n, (B, k))
+        sign = np.where(head, -1, 1)[:, None].astype(np.float32)
+        q = E[anchor] + sign * R[x[:, 1]]                                    # h + r, or t − r for a head query
+        cand = np.concatenate([E[target][:, None, :], E[neg]], 1)           # B × (1+k) × d
+        diff = q[:, None, :] - cand
+        dist = np.maximum(np.sqrt((diff ** 2).sum(2)), 1e-30)
+        pos, negs = -dist[:, 0], -dist[:, 1:]
+        active = ((margin - pos[:, None] + negs) > 0) / k
+        g = np.concatenate([-active.sum(1)[:, None], active], 1) / B         # dL/dscore, score = −distance
+        u = diff / dist[:, :, None]
+        gq = -(g[:, :, None] * u).sum(1)
+        gcand = g[:, :, None] * u
+        rowsE = np.concatenate([anchor, target, neg.ravel()])
+        gradE = np.concatenate([gq, gcand[:, 0], gcand[:, 1:].reshape(-1, d)])
+        for W, rows, G in ((E, rowsE, gradE), (R, x[:, 1], gq * sign)):
+            uq, inv = np.unique(rows, return_inverse=True)
+            acc = np.zeros((len(uq), W.shape[1]), np.float32); np.add.at(acc, inv, G)
+            m1, m2 = state[id(W)]
+            m1[uq] = 0.9 * m1[uq] + 0.1 * acc; m2[uq] = 0.999 * m2[uq] + 0.001 * acc * acc
+            W[uq] -= lr * (m1[uq] / (1 - 0.9 ** step)) / (np.sqrt(m2[uq] / (1 - 0.999 ** step)) + 1e-8)
+        done += B
+        if time.perf_counter() - start > seconds:
+            break
+    return done, time.perf_counter() - start, E, R
+
+
 def evaluate(model, E, R, nr, d, triples, known, gamma, slice_size, seconds):
+    """Whole filtered passes over the valid split, repeated until the time budget is spent."""
     n = E.shape[0]; start = time.perf_counter(); done = 0; rr = 0.0
-    for side in (0, 1):
+    for side in itertools.cycle((0, 1)):
         for b0 in range(0, len(triples), slice_size):
             x = triples[b0:b0 + slice_size]
             anchor, target = (x[:, 0], x[:, 2]) if side == 0 else (x[:, 2], x[:, 0])
@@ -119,6 +168,11 @@ def evaluate(model, E, R, nr, d, triples, known, gamma, slice_size, seconds):
                 r = R[x[:, 1] + (nr if side else 0)]
                 Q = np.concatenate([a[:, :d] * r[:, :d] - a[:, d:] * r[:, d:], a[:, :d] * r[:, d:] + a[:, d:] * r[:, :d]], 1)
                 S = Q @ E.T
+            elif model == "distmult":
+                S = (a * R[x[:, 1] + (nr if side else 0)]) @ E.T
+            elif model == "transe":
+                Q = a + R[x[:, 1]] * (-1 if side else 1)
+                S = np.stack([-np.sqrt(((Q[i] - E) ** 2).sum(1)) for i in range(len(x))])
             else:
                 th = R[x[:, 1]]; s = np.sin(th) * (-1 if side else 1); c = np.cos(th)
                 qr, qi = a[:, :d] * c - a[:, d:] * s, a[:, :d] * s + a[:, d:] * c
@@ -133,12 +187,11 @@ def evaluate(model, E, R, nr, d, triples, known, gamma, slice_size, seconds):
             done += len(x)
             if time.perf_counter() - start > seconds:
                 return done, time.perf_counter() - start, rr / done
-    return done, time.perf_counter() - start, rr / done
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("dir"); p.add_argument("--model", choices=["complex", "rotate"], required=True)
+    p.add_argument("dir"); p.add_argument("--model", choices=["transe", "distmult", "complex", "rotate"], required=True)
     p.add_argument("--dims", type=int, default=100); p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--negatives", type=int, default=64); p.add_argument("--lr", type=float)
     p.add_argument("--seconds", type=float, default=30, help="time budget of the training measurement")
@@ -149,8 +202,10 @@ def main():
     train = read(f"{a.dir}/train.txt", ent, rel, True)
     valid = read(f"{a.dir}/valid.txt", ent, rel, True)
     n, nr = len(ent), len(rel)
-    if a.model == "complex":
-        done, secs, E, R = complex_1n(train, n, nr, a.dims, a.batch_size, a.lr or 0.1, 0.01, a.seconds, rng)
+    if a.model in ("distmult", "complex"):
+        done, secs, E, R = one_to_n(a.model, train, n, nr, a.dims, a.batch_size, a.lr or 0.1, 0.01, a.seconds, rng)
+    elif a.model == "transe":
+        done, secs, E, R = transe_ns(train, n, nr, a.dims, a.batch_size, a.negatives, a.lr or 1e-3, 1.0, a.seconds, rng)
     else:
         done, secs, E, R = rotate_ns(train, n, nr, a.dims, a.batch_size, a.negatives, a.lr or 1e-3, 6.0, 1.0, a.seconds, rng)
     known = {}

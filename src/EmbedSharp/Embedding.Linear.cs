@@ -47,6 +47,36 @@ public sealed partial class Embedding
         return Tensor.Create(output, shape);
     }
 
+    /// <summary>
+    /// The backward pass of <see cref="AsLinear(ReadOnlySpan{float}, Span{float})"/> for a batch of <c>b = x.Length / Dims</c>
+    /// vectors: given <c>∂L/∂y</c> (<paramref name="gradOutput"/>, <c>b × NumEmbeddings</c>), writes
+    /// <c>∂L/∂x = gradOutput · Weight</c> into <paramref name="gradX"/> (<c>b × Dims</c>) and the dense table gradient
+    /// <c>∂L/∂Weight = gradOutputᵀ · x</c> into <paramref name="gradWeight"/> (<c>NumEmbeddings × Dims</c>). Either
+    /// destination may be empty to skip it; both are overwritten. The weights are not changed (pass the table
+    /// gradient to an optimizer). This is what 1-N training of a knowledge-graph model and a tied softmax head need.
+    /// </summary>
+    /// <remarks>
+    /// Both are blocked matrix products over the stored layouts (the table and <paramref name="gradOutput"/> are
+    /// read in place, nothing is transposed), split over threads by tiles of the result; the result does not
+    /// depend on the thread count. 16-bit tables are widened to float32 once per call for <c>∂L/∂x</c>.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A span's length does not match the batch, or a destination is too short.</exception>
+    /// <exception cref="InvalidOperationException">The layer reads a quantized table (no dense Weight).</exception>
+    public void AsLinearBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> gradOutput, Span<float> gradX, Span<float> gradWeight)
+    {
+        const string op = "embedding.as_linear_backward";
+        if (Dims == 0 ? x.Length != 0 : x.Length % Dims != 0)
+            ThrowHelper.Argument(op, nameof(x), $"x has {x.Length} values, not a multiple of Dims = {Dims}");
+        int batch = Dims == 0 ? 0 : x.Length / Dims;
+        Guard.Length(op, gradOutput.Length, (long)batch * NumEmbeddings, $"batch × NumEmbeddings = {batch} × {NumEmbeddings}");
+        if (!gradX.IsEmpty)
+            Guard.MinLength(op, gradX.Length, (long)batch * Dims, $"batch × Dims = {batch} × {Dims}");
+        if (!gradWeight.IsEmpty)
+            Guard.MinLength(op, gradWeight.Length, (long)NumEmbeddings * Dims, $"NumEmbeddings × Dims = {NumEmbeddings} × {Dims}");
+        var table = Weight;
+        Linear.Backward(table, x, batch, gradOutput, gradX, gradWeight, ParallelWork.DefaultThreads);
+    }
+
     /// <summary>The product with the transposed rows after validation, by storage.</summary>
     private void Project(ReadOnlySpan<float> x, int batch, Span<float> destination)
     {
@@ -67,6 +97,71 @@ internal static unsafe class Linear
 {
     public static void Project(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination, int threads = -1) =>
         w.MatMulTransposedUnchecked(x, batch, destination, threads);
+
+    /// <summary>
+    /// <c>gradX = gradOutput · W</c> (skipped when empty) and <c>gradWeight = gradOutputᵀ · x</c> (skipped when empty),
+    /// both through <see cref="Gemm.Multiply"/> on the stored layouts; arguments are validated by the caller.
+    /// </summary>
+    public static void Backward(EmbeddingTable w, ReadOnlySpan<float> x, int batch, ReadOnlySpan<float> gradOutput, Span<float> gradX, Span<float> gradWeight, int threads)
+    {
+        int n = w.NumEmbeddings, d = w.Dims;
+        float[]? widened = null;
+        if (!gradX.IsEmpty && w.DType != DType.Float32)
+        {
+            widened = new float[(long)n * d];
+            for (int v = 0; v < n; v++)
+                w.ReadRowUnchecked(v, widened.AsSpan(v * d, d));
+        }
+        fixed (float* xp = x)
+        fixed (float* gp = gradOutput)
+        fixed (float* gxp = gradX)
+        fixed (float* gwp = gradWeight)
+        fixed (float* wide = widened)
+        {
+            if (!gradX.IsEmpty)
+            {
+                float* wp = widened is null ? (float*)w.Pointer : wide;
+                Gemm.Multiply(gp, false, n, wp, d, batch, n, d, gxp, d, threads);
+            }
+            if (!gradWeight.IsEmpty)
+            {
+                if (batch == 0)
+                    gradWeight[..(n * d)].Clear();
+                else
+                    Gemm.Multiply(gp, true, n, xp, d, n, batch, d, gwp, d, threads);
+            }
+        }
+    }
+
+    /// <summary>Plain loops of <see cref="Backward"/> in double precision, for tests.</summary>
+    public static void BackwardReference(EmbeddingTable w, ReadOnlySpan<float> x, int batch, ReadOnlySpan<float> gradOutput, Span<float> gradX, Span<float> gradWeight)
+    {
+        int n = w.NumEmbeddings, d = w.Dims;
+        var row = new float[d];
+        for (int b = 0; b < batch && !gradX.IsEmpty; b++)
+        {
+            for (int k = 0; k < d; k++)
+            {
+                double acc = 0;
+                for (int v = 0; v < n; v++)
+                {
+                    w.ReadRowUnchecked(v, row);
+                    acc += (double)gradOutput[b * n + v] * row[k];
+                }
+                gradX[b * d + k] = (float)acc;
+            }
+        }
+        for (int v = 0; v < n && !gradWeight.IsEmpty; v++)
+        {
+            for (int k = 0; k < d; k++)
+            {
+                double acc = 0;
+                for (int b = 0; b < batch; b++)
+                    acc += (double)gradOutput[b * n + v] * x[b * d + k];
+                gradWeight[v * d + k] = (float)acc;
+            }
+        }
+    }
 
     /// <summary>Plain triple loop with float accumulation, for tests.</summary>
     public static void ProjectReference(EmbeddingTable w, ReadOnlySpan<float> x, int batch, Span<float> destination)

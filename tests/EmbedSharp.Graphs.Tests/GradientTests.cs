@@ -92,7 +92,7 @@ public class GradientTests
         Triple[] triples = [new(0, 0, 1), new(2, 1, 3), new(4, 0, 4), new(6, 1, 0)];
         var queries = KgTrainer.Queries(model, triples);
         var options = new KgTrainingOptions { Regularizer = regularizer, RegularizationWeight = 0.1f, Threads = 2 };
-        using var ws = new KgTrainer.OneToNWorkspace(model);
+        var ws = new KgTrainer.OneToNWorkspace(model);
         int n = model.NumEntities, d = model.Entities.Dims;
         var gE = new float[n * d];
         var gR = new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);

@@ -121,6 +121,34 @@ public class ScoreKernelTests
                 Assert.Equal(gq1[i], gq2[i], 4);
                 Assert.Equal(ge1[i], ge2[i], 4);
             }
+            if (kind == ScoreKind.Dot)
+                continue;
+            // The fused score + direction: ∂s/∂e = unit, so unit = BackwardReference's ge for g = 1.
+            var unit = new float[n + 1];
+            unit[n] = -7f;
+            var reference = new float[n];
+            ScoreKernels.BackwardReference(kind, q, e, 1f, default, reference);
+            Assert.Equal(ScoreKernels.ScoreReference(kind, q, e), ScoreKernels.ScoreWithUnit(kind, q, e, unit), 3);
+            for (int i = 0; i < n; i++)
+                Assert.Equal(reference[i], unit[i], 4);
+            Assert.Equal(-7f, unit[n]);
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(31)]
+    [InlineData(201)]
+    public void DistanceKernelsMatchThePlainLoopsOnOddLengths(int n)
+    {
+        var r = new Random(n);
+        var q = Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+        var e = Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+        e[0] = q[0];
+        Assert.Equal(-ScoreKernels.ScoreReference(ScoreKind.L1, q, e), ScoreKernels.L1Distance(q, e), 4);
+        // Complex rows have an even length; an odd span's last value is outside both halves.
+        int even = n / 2 * 2;
+        Assert.Equal(-ScoreKernels.ScoreReference(ScoreKind.ComplexL1, q.AsSpan(0, even), e.AsSpan(0, even)), ScoreKernels.ComplexL1Distance(q.AsSpan(0, even), e.AsSpan(0, even)), 4);
     }
 }

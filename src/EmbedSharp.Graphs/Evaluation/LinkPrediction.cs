@@ -49,16 +49,101 @@ public static class LinkPrediction
         };
         int n = model.NumEntities;
         long total = (long)triples.Length * sides.Length;
+        var tripleArray = triples.ToArray();
+        // One realistic rank per query, in (side, triple) order; summed in that order at the end, so the
+        // metrics do not depend on how the queries were split over threads.
+        var ranks = new double[total];
+        if (n <= SmallGraphEntities)
+            RankSmall(model, tripleArray, sides, filter, options, ranks, cancellationToken);
+        else
+            RankSliced(model, tripleArray, sides, filter, options, ranks, cancellationToken);
+        double sumReciprocal = 0, sumRank = 0;
+        long hits1 = 0, hits3 = 0, hits10 = 0;
+        foreach (double r in ranks)
+        {
+            sumReciprocal += 1.0 / r;
+            sumRank += r;
+            hits1 += r <= 1 ? 1 : 0;
+            hits3 += r <= 3 ? 1 : 0;
+            hits10 += r <= 10 ? 1 : 0;
+        }
+        return new RankingMetrics(sumReciprocal / total, sumRank / total, (double)hits1 / total, (double)hits3 / total, (double)hits10 / total, triples.Length, total);
+    }
+
+    /// <summary>Entity counts up to this are ranked in small independent blocks of queries, one block per worker at a time.</summary>
+    internal const int SmallGraphEntities = 4096;
+
+    /// <summary>Queries per block on a small graph: one score tile of <c>QueryBlock × n</c> per worker, scored and ranked while it is in cache.</summary>
+    private const int QueryBlock = 32;
+
+    /// <summary>
+    /// Small graphs: scoring a query costs little next to the fixed costs of a parallel step, so queries go in
+    /// blocks of <see cref="QueryBlock"/>, each scored (one product) and ranked by one worker into its own tile;
+    /// many blocks make one parallel step, and progress and cancellation are handled between steps.
+    /// </summary>
+    private static void RankSmall(ILinkScorer model, Triple[] triples, QuerySide[] sides, FilterIndex? filter, EvaluationOptions options, double[] ranks, CancellationToken cancellationToken)
+    {
+        int n = model.NumEntities;
+        long total = ranks.LongLength;
+        int blocks = (int)((total + QueryBlock - 1) / QueryBlock);
+        const int blocksPerStep = 64;
+        for (int first = 0; first < blocks; first += blocksPerStep)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int last = Math.Min(blocks, first + blocksPerStep);
+            Parallel.For(first, last, () => new BlockScratch(n), (b, _, scratch) =>
+            {
+                long q0 = (long)b * QueryBlock;
+                int count = (int)Math.Min(QueryBlock, total - q0);
+                for (int i = 0; i < count; i++)
+                {
+                    long q = q0 + i;
+                    var side = sides[q / triples.Length];
+                    var t = triples[q % triples.Length];
+                    scratch.Anchors[i] = side == QuerySide.Tail ? t.Head : t.Tail;
+                    scratch.Relations[i] = t.Relation;
+                    scratch.Targets[i] = side == QuerySide.Tail ? t.Tail : t.Head;
+                    scratch.Sides[i] = side;
+                }
+                // A block may straddle the two sides: score each side's run with one call.
+                for (int i0 = 0; i0 < count;)
+                {
+                    int i1 = i0 + 1;
+                    while (i1 < count && scratch.Sides[i1] == scratch.Sides[i0])
+                        i1++;
+                    model.ScoreAll(scratch.Anchors.AsSpan(i0, i1 - i0), scratch.Relations.AsSpan(i0, i1 - i0), scratch.Sides[i0], scratch.Scores.AsSpan(i0 * n, (i1 - i0) * n));
+                    i0 = i1;
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    ReadOnlySpan<int> known = filter is null ? default : filter.Answers(scratch.Anchors[i], scratch.Relations[i], scratch.Sides[i]);
+                    var (optimistic, pessimistic) = Rank(scratch.Scores.AsSpan(i * n, n), scratch.Targets[i], known);
+                    ranks[q0 + i] = 0.5 * (optimistic + pessimistic);
+                }
+                return scratch;
+            }, _ => { });
+            options.Progress?.Invoke(Math.Min(total, (long)last * QueryBlock), total);
+        }
+    }
+
+    private sealed class BlockScratch(int n)
+    {
+        public readonly int[] Anchors = new int[QueryBlock], Relations = new int[QueryBlock], Targets = new int[QueryBlock];
+        public readonly QuerySide[] Sides = new QuerySide[QueryBlock];
+        public readonly float[] Scores = new float[(long)QueryBlock * n];
+    }
+
+    /// <summary>Large graphs: slices of <see cref="EvaluationOptions.SliceSize"/> queries, each scored by one (parallel) product, then ranked in parallel.</summary>
+    private static void RankSliced(ILinkScorer model, Triple[] tripleArray, QuerySide[] sides, FilterIndex? filter, EvaluationOptions options, double[] ranks, CancellationToken cancellationToken)
+    {
+        int n = model.NumEntities;
+        long total = ranks.LongLength, done = 0;
         int slice = (int)Math.Min(options.SliceSize, Math.Max(1, int.MaxValue / Math.Max(1, n)));
-        slice = Math.Min(slice, triples.Length);
+        slice = Math.Min(slice, tripleArray.Length);
         var scores = new float[(long)slice * n];
         var anchors = new int[slice];
         var relations = new int[slice];
         var targets = new int[slice];
-        var ranks = new double[slice];
-        double sumReciprocal = 0, sumRank = 0;
-        long hits1 = 0, hits3 = 0, hits10 = 0, done = 0;
-        var tripleArray = triples.ToArray();
         foreach (var side in sides)
         {
             for (int start = 0; start < tripleArray.Length; start += slice)
@@ -73,26 +158,17 @@ public static class LinkPrediction
                     targets[i] = side == QuerySide.Tail ? t.Tail : t.Head;
                 }
                 model.ScoreAll(anchors.AsSpan(0, count), relations.AsSpan(0, count), side, scores.AsSpan(0, count * n));
+                long offset = done;
                 Parallel.For(0, count, i =>
                 {
                     ReadOnlySpan<int> known = filter is null ? default : filter.Answers(anchors[i], relations[i], side);
                     var (optimistic, pessimistic) = Rank(scores.AsSpan(i * n, n), targets[i], known);
-                    ranks[i] = 0.5 * (optimistic + pessimistic);
+                    ranks[offset + i] = 0.5 * (optimistic + pessimistic);
                 });
-                for (int i = 0; i < count; i++)
-                {
-                    double r = ranks[i];
-                    sumReciprocal += 1.0 / r;
-                    sumRank += r;
-                    hits1 += r <= 1 ? 1 : 0;
-                    hits3 += r <= 3 ? 1 : 0;
-                    hits10 += r <= 10 ? 1 : 0;
-                }
                 done += count;
                 options.Progress?.Invoke(done, total);
             }
         }
-        return new RankingMetrics(sumReciprocal / total, sumRank / total, (double)hits1 / total, (double)hits3 / total, (double)hits10 / total, triples.Length, total);
     }
 
     /// <summary>

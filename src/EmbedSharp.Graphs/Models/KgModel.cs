@@ -144,7 +144,7 @@ public abstract class KgModel : ILinkScorer, IDisposable
             default:
             {
                 var table = Entities.Weight;
-                var kind = Kind;
+                bool l1 = Kind == ScoreKind.L1;
                 float gamma = Gamma;
                 unsafe
                 {
@@ -153,7 +153,7 @@ public abstract class KgModel : ILinkScorer, IDisposable
                         nint sAddress = (nint)sp;
                         const int block = 256;
                         int blocks = (n + block - 1) / block;
-                        Parallel.For(0, blocks, () => new float[d], (b, _, diff) =>
+                        Parallel.For(0, blocks, b =>
                         {
                             var s = new Span<float>((float*)sAddress, count * n);
                             int e1 = Math.Min(n, (b + 1) * block);
@@ -161,27 +161,17 @@ public abstract class KgModel : ILinkScorer, IDisposable
                             {
                                 var row = table.GetRow<float>(e);
                                 for (int i = 0; i < count; i++)
-                                    s[i * n + e] = gamma - Distance(kind, q.AsSpan(i * d, d), row, diff);
+                                {
+                                    var qi = q.AsSpan(i * d, d);
+                                    s[i * n + e] = gamma - (l1 ? ScoreKernels.L1Distance(qi, row) : ScoreKernels.ComplexL1Distance(qi, row));
+                                }
                             }
-                            return diff;
-                        }, _ => { });
+                        });
                     }
                 }
                 return;
             }
         }
-    }
-
-    private static float Distance(ScoreKind kind, ReadOnlySpan<float> q, ReadOnlySpan<float> e, Span<float> diff)
-    {
-        TensorPrimitives.Subtract(q, e, diff);
-        if (kind == ScoreKind.L1)
-            return TensorPrimitives.SumOfMagnitudes<float>(diff);
-        int h = q.Length / 2;
-        var re = diff[..h];
-        var im = diff[h..];
-        TensorPrimitives.Hypot<float>(re, im, re);
-        return TensorPrimitives.Sum<float>(re);
     }
 
     /// <summary>The <paramref name="k"/> most plausible tails of <c>(head, relation, ?)</c>, best first, leaving out <paramref name="exclude"/>.</summary>

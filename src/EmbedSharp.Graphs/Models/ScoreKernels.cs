@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace EmbedSharp.Graphs.Models;
 
@@ -44,14 +47,172 @@ internal static class ScoreKernels
             return TensorPrimitives.Dot(q, e);
         if (kind == ScoreKind.L2)
             return -TensorPrimitives.Distance(q, e);
-        var diff = Scratch(q.Length);
-        TensorPrimitives.Subtract(q, e, diff);
-        if (kind == ScoreKind.L1)
-            return -TensorPrimitives.SumOfMagnitudes<float>(diff);
-        int d = q.Length / 2;
-        var re = diff[..d];
-        TensorPrimitives.Hypot<float>(re, diff[d..], re);
-        return -TensorPrimitives.Sum<float>(re);
+        return kind == ScoreKind.L1 ? -L1Distance(q, e) : -ComplexL1Distance(q, e);
+    }
+
+    /// <summary>A lane mask selecting lanes <c>≥ counted</c>: those of a final, overlapping vector not yet summed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Fresh(int counted) =>
+        Vector.AsVectorSingle(Vector.GreaterThanOrEqual(Vector<int>.Indices, new Vector<int>(counted)));
+
+    /// <summary><c>Σᵢ |qᵢ − eᵢ|</c> in one vectorised pass (no scratch).</summary>
+    public static float L1Distance(ReadOnlySpan<float> q, ReadOnlySpan<float> e)
+    {
+        int n = q.Length, i = 0;
+        ref float qp = ref MemoryMarshal.GetReference(q);
+        ref float ep = ref MemoryMarshal.GetReference(e);
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        {
+            var acc = Vector<float>.Zero;
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+                acc += Vector.Abs(Vector.LoadUnsafe(ref qp, (nuint)i) - Vector.LoadUnsafe(ref ep, (nuint)i));
+            if (i < n)
+            {
+                // The remainder as one vector ending at n, its lanes already counted masked off.
+                int last = n - Vector<float>.Count;
+                var a = Vector.Abs(Vector.LoadUnsafe(ref qp, (nuint)last) - Vector.LoadUnsafe(ref ep, (nuint)last));
+                acc += Vector.ConditionalSelect(Fresh(i - last), a, Vector<float>.Zero);
+                i = n;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; i < n; i++)
+            sum += MathF.Abs(Unsafe.Add(ref qp, i) - Unsafe.Add(ref ep, i));
+        return sum;
+    }
+
+    /// <summary><c>Σₖ |qₖ − eₖ|</c> over complex coordinates stored as [re | im] halves, in one vectorised pass.</summary>
+    public static float ComplexL1Distance(ReadOnlySpan<float> q, ReadOnlySpan<float> e)
+    {
+        int d = q.Length / 2, k = 0;
+        ref float qr = ref MemoryMarshal.GetReference(q);
+        ref float er = ref MemoryMarshal.GetReference(e);
+        ref float qi = ref Unsafe.Add(ref qr, d);
+        ref float ei = ref Unsafe.Add(ref er, d);
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated && d >= Vector<float>.Count)
+        {
+            var acc = Vector<float>.Zero;
+            for (; k <= d - Vector<float>.Count; k += Vector<float>.Count)
+            {
+                var dr = Vector.LoadUnsafe(ref qr, (nuint)k) - Vector.LoadUnsafe(ref er, (nuint)k);
+                var di = Vector.LoadUnsafe(ref qi, (nuint)k) - Vector.LoadUnsafe(ref ei, (nuint)k);
+                acc += Vector.SquareRoot(dr * dr + di * di);
+            }
+            if (k < d)
+            {
+                int last = d - Vector<float>.Count;
+                var dr = Vector.LoadUnsafe(ref qr, (nuint)last) - Vector.LoadUnsafe(ref er, (nuint)last);
+                var di = Vector.LoadUnsafe(ref qi, (nuint)last) - Vector.LoadUnsafe(ref ei, (nuint)last);
+                acc += Vector.ConditionalSelect(Fresh(k - last), Vector.SquareRoot(dr * dr + di * di), Vector<float>.Zero);
+                k = d;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; k < d; k++)
+        {
+            float dr = Unsafe.Add(ref qr, k) - Unsafe.Add(ref er, k), di = Unsafe.Add(ref qi, k) - Unsafe.Add(ref ei, k);
+            sum += MathF.Sqrt(dr * dr + di * di);
+        }
+        return sum;
+    }
+
+    /// <summary>The smallest normal float: its reciprocal is finite, so <c>0 · (1 / max(m, it)) = 0</c>.</summary>
+    private const float SmallestNormal = 1.17549435E-38f;
+
+    /// <summary>
+    /// <see cref="ComplexL1Distance"/> and, in <paramref name="unit"/>, each coordinate's direction
+    /// <c>(Δre, Δim) / max(|Δ|, 2⁻¹²⁶)</c> (0 where |Δ| = 0), in one pass: one reciprocal per coordinate, not two divisions.
+    /// </summary>
+    private static float ComplexL1WithUnit(ReadOnlySpan<float> q, ReadOnlySpan<float> e, Span<float> unit)
+    {
+        int d = q.Length / 2, k = 0;
+        ref float qr = ref MemoryMarshal.GetReference(q);
+        ref float er = ref MemoryMarshal.GetReference(e);
+        ref float ur = ref MemoryMarshal.GetReference(unit);
+        ref float qi = ref Unsafe.Add(ref qr, d);
+        ref float ei = ref Unsafe.Add(ref er, d);
+        ref float ui = ref Unsafe.Add(ref ur, d);
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated && d >= Vector<float>.Count)
+        {
+            var acc = Vector<float>.Zero;
+            var tiny = new Vector<float>(SmallestNormal);
+            for (; k <= d - Vector<float>.Count; k += Vector<float>.Count)
+            {
+                var dr = Vector.LoadUnsafe(ref qr, (nuint)k) - Vector.LoadUnsafe(ref er, (nuint)k);
+                var di = Vector.LoadUnsafe(ref qi, (nuint)k) - Vector.LoadUnsafe(ref ei, (nuint)k);
+                var m = Vector.SquareRoot(dr * dr + di * di);
+                acc += m;
+                var inv = Vector<float>.One / Vector.Max(m, tiny);
+                (dr * inv).StoreUnsafe(ref ur, (nuint)k);
+                (di * inv).StoreUnsafe(ref ui, (nuint)k);
+            }
+            if (k < d)
+            {
+                // Overlapping lanes recompute and rewrite the same directions; only their sum is masked.
+                int last = d - Vector<float>.Count;
+                var dr = Vector.LoadUnsafe(ref qr, (nuint)last) - Vector.LoadUnsafe(ref er, (nuint)last);
+                var di = Vector.LoadUnsafe(ref qi, (nuint)last) - Vector.LoadUnsafe(ref ei, (nuint)last);
+                var m = Vector.SquareRoot(dr * dr + di * di);
+                acc += Vector.ConditionalSelect(Fresh(k - last), m, Vector<float>.Zero);
+                var inv = Vector<float>.One / Vector.Max(m, tiny);
+                (dr * inv).StoreUnsafe(ref ur, (nuint)last);
+                (di * inv).StoreUnsafe(ref ui, (nuint)last);
+                k = d;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; k < d; k++)
+        {
+            float dr = Unsafe.Add(ref qr, k) - Unsafe.Add(ref er, k), di = Unsafe.Add(ref qi, k) - Unsafe.Add(ref ei, k);
+            float m = MathF.Sqrt(dr * dr + di * di);
+            sum += m;
+            float inv = 1f / MathF.Max(m, SmallestNormal);
+            Unsafe.Add(ref ur, k) = dr * inv;
+            Unsafe.Add(ref ui, k) = di * inv;
+        }
+        return sum;
+    }
+
+    /// <summary><see cref="L1Distance"/> and, in <paramref name="unit"/>, <c>sign(q − e)</c> (0 where equal), in one pass.</summary>
+    private static float L1WithUnit(ReadOnlySpan<float> q, ReadOnlySpan<float> e, Span<float> unit)
+    {
+        int n = q.Length, i = 0;
+        ref float qp = ref MemoryMarshal.GetReference(q);
+        ref float ep = ref MemoryMarshal.GetReference(e);
+        ref float up = ref MemoryMarshal.GetReference(unit);
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        {
+            var acc = Vector<float>.Zero;
+            var tiny = new Vector<float>(float.Epsilon);
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var diff = Vector.LoadUnsafe(ref qp, (nuint)i) - Vector.LoadUnsafe(ref ep, (nuint)i);
+                var a = Vector.Abs(diff);
+                acc += a;
+                (diff / Vector.Max(a, tiny)).StoreUnsafe(ref up, (nuint)i);
+            }
+            if (i < n)
+            {
+                int last = n - Vector<float>.Count;
+                var diff = Vector.LoadUnsafe(ref qp, (nuint)last) - Vector.LoadUnsafe(ref ep, (nuint)last);
+                var a = Vector.Abs(diff);
+                acc += Vector.ConditionalSelect(Fresh(i - last), a, Vector<float>.Zero);
+                (diff / Vector.Max(a, tiny)).StoreUnsafe(ref up, (nuint)last);
+                i = n;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            float diff = Unsafe.Add(ref qp, i) - Unsafe.Add(ref ep, i), a = MathF.Abs(diff);
+            sum += a;
+            Unsafe.Add(ref up, i) = diff / MathF.Max(a, float.Epsilon);
+        }
+        return sum;
     }
 
     /// <summary><c>gq += g · ∂s/∂q</c> and <c>ge += g · ∂s/∂e</c> (either may be empty to skip it).</summary>
@@ -116,6 +277,10 @@ internal static class ScoreKernels
     {
         if (q.IsEmpty)
             return 0;
+        if (kind == ScoreKind.ComplexL1)
+            return -ComplexL1WithUnit(q, e, unit[..q.Length]);
+        if (kind == ScoreKind.L1)
+            return -L1WithUnit(q, e, unit[..q.Length]);
         int n = q.Length;
         var diff = Scratch(n);
         TensorPrimitives.Subtract(q, e, diff);

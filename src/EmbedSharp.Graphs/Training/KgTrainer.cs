@@ -15,8 +15,9 @@ namespace EmbedSharp.Graphs.Training;
 /// <list type="bullet">
 /// <item>1-N (DistMult, ComplEx): a batch of B queries is scored against all N entities with one GEMM
 /// (<c>S = Q·Eᵀ</c>), softmax cross-entropy gives <c>G = ∂L/∂S</c>, and two more GEMMs give the gradients
-/// of the queries (<c>G·E</c>) and of every entity row (<c>Gᵀ·Q</c>); all three go through
-/// <see cref="Embedding.AsLinear(ReadOnlySpan{float}, Span{float})"/> (the second and third over transposed scratch tables).</item>
+/// of the queries (<c>G·E</c>) and of every entity row (<c>Gᵀ·Q</c>): the first is
+/// <see cref="Embedding.AsLinear(ReadOnlySpan{float}, Span{float})"/>, the other two are
+/// <see cref="Embedding.AsLinearBackward"/>, which reads the table and G in place (no transposed copies).</item>
 /// <item>Negative sampling (all models): k corrupted triples per positive, uniform or Bernoulli corruption,
 /// per-sample or shared negatives; the batch is split over threads, each gathering its rows' gradients,
 /// and the gathered gradients are merged in a fixed order, so a run is reproducible for a given thread count.</item>
@@ -86,6 +87,8 @@ public static class KgTrainer
     private sealed class Run(KgModel model, KgTrainingOptions options, KgLoss loss, SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer)
     {
         private readonly int _threads = Math.Max(1, options.Threads);
+        private readonly RowGradients?[] _entityGrads = new RowGradients?[Math.Max(1, options.Threads)];
+        private readonly RowGradients?[] _relationGrads = new RowGradients?[Math.Max(1, options.Threads)];
 
         public KgTrainingSummary Execute(Triple[] triples, CancellationToken ct)
         {
@@ -101,7 +104,7 @@ public static class KgTrainer
                 queries = Queries(model, triples);
             else if (options.Corruption == CorruptionMode.Bernoulli)
                 headProbability = BernoulliProbabilities(triples, model.NumRelations);
-            using var oneToN = loss == KgLoss.OneToN ? new OneToNWorkspace(model) : null;
+            var oneToN = loss == KgLoss.OneToN ? new OneToNWorkspace(model) : null;
             for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
             {
                 double sum = 0;
@@ -175,25 +178,26 @@ public static class KgTrainer
             int workers = Math.Min(_threads, Math.Max(1, count / 16));
             var triples = batch.ToArray();
             var losses = new double[workers];
-            var entityGrads = new RowGradients[workers];
-            var relationGrads = new RowGradients[workers];
+            // Per-worker gradient gatherers live across batches (Build and MergeFrom leave them empty).
+            var entityGrads = _entityGrads;
+            var relationGrads = _relationGrads;
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
             {
                 int first = (int)((long)count * w / workers), last = (int)((long)count * (w + 1) / workers);
-                entityGrads[w] = new RowGradients(n, model.Entities.Dims);
-                relationGrads[w] = new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
-                losses[w] = NegativeRange(triples, first, last, headProbability, shared, new SeededRandom(seed + (ulong)w * 0xD1B54A32D192ED03UL), entityGrads[w], relationGrads[w]);
+                entityGrads[w] ??= new RowGradients(n, model.Entities.Dims);
+                relationGrads[w] ??= new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
+                losses[w] = NegativeRange(triples, first, last, headProbability, shared, new SeededRandom(seed + (ulong)w * 0xD1B54A32D192ED03UL), entityGrads[w]!, relationGrads[w]!);
             });
             double total = 0;
             for (int w = 0; w < workers; w++)
                 total += losses[w];
             for (int w = 1; w < workers; w++)
             {
-                entityGrads[0].MergeFrom(entityGrads[w]);
-                relationGrads[0].MergeFrom(relationGrads[w]);
+                entityGrads[0]!.MergeFrom(entityGrads[w]!);
+                relationGrads[0]!.MergeFrom(relationGrads[w]!);
             }
-            entityOptimizer.Step(entityGrads[0].Build());
-            relationOptimizer.Step(relationGrads[0].Build());
+            entityGrads[0]!.StepAndClear(model.Entities, entityOptimizer);
+            relationGrads[0]!.StepAndClear(model.Relations, relationOptimizer);
             return total / count;
         }
 
@@ -294,14 +298,15 @@ public static class KgTrainer
         return p;
     }
 
-    /// <summary>Scratch of 1-N training: transposed copies of the entity table and of a batch's queries, as tables for <see cref="Embedding.AsLinear(ReadOnlySpan{float}, Span{float})"/>.</summary>
-    internal sealed class OneToNWorkspace(KgModel model) : IDisposable
+    /// <summary>Scratch of 1-N training (query, score and gradient buffers reused across batches).</summary>
+    internal sealed class OneToNWorkspace(KgModel model)
     {
-        private readonly Embedding _entitiesT = new(model.Entities.Dims, model.NumEntities, new EmbeddingOptions { Initializer = Initializer.Zeros });
-        private readonly Dictionary<int, Embedding> _queriesT = [];
         private readonly int[] _allRows = Enumerable.Range(0, model.NumEntities).ToArray();
         private RowGradients? _relationGrads;
-        private float[] _q = [], _scores = [], _gq = [], _gT = [], _gEntities = [];
+        private float[] _q = [], _scores = [], _gq = [], _gEntities = [];
+
+        /// <summary>Score tiles smaller than this are normalised on the calling thread.</summary>
+        private const long SerialSoftmaxValues = 1 << 18;
 
         private static float[] Buffer(ref float[] buffer, long length)
         {
@@ -324,7 +329,7 @@ public static class KgTrainer
             // Softmax cross-entropy; scores become G = (softmax − onehot) / b.
             var rowLoss = new double[b];
             var queries = batch.ToArray();
-            Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, i =>
+            void SoftmaxRow(int i)
             {
                 var s = scoresArray.AsSpan((int)((long)i * n), n);
                 float max = System.Numerics.Tensors.TensorPrimitives.Max<float>(s);
@@ -335,22 +340,23 @@ public static class KgTrainer
                 rowLoss[i] = Math.Log(z) + max - target;
                 System.Numerics.Tensors.TensorPrimitives.Multiply(s, 1f / (z * b), s);
                 s[queries[i].Target] -= 1f / b;
-            });
+            }
+            // A small score tile (a small graph) is cheaper to normalise on this thread than to hand out.
+            if ((long)b * n < SerialSoftmaxValues || options.Threads == 1)
+            {
+                for (int i = 0; i < b; i++)
+                    SoftmaxRow(i);
+            }
+            else
+            {
+                Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, SoftmaxRow);
+            }
             double loss = 0;
             for (int i = 0; i < b; i++)
                 loss += rowLoss[i];
-            // gQ = G · E, through the transposed table Eᵀ (D rows of N).
-            Transpose(table.AsSpan<float>(), n, d, _entitiesT.Weight.AsSpan<float>());
+            // gQ = G · E and gE = Gᵀ · Q in one call, reading the entity table and G where they are.
             var gq = Buffer(ref _gq, (long)b * d).AsSpan(0, b * d);
-            var scores = scoresArray.AsSpan(0, b * n);
-            _entitiesT.AsLinear(scores, gq);
-            // gE = Gᵀ · Q, through Qᵀ (D rows of b) and Gᵀ (N rows of b).
-            if (!_queriesT.TryGetValue(b, out var queriesT))
-                _queriesT[b] = queriesT = new Embedding(d, b, new EmbeddingOptions { Initializer = Initializer.Zeros });
-            Transpose(q, b, d, queriesT.Weight.AsSpan<float>());
-            var gT = Buffer(ref _gT, (long)n * b).AsSpan(0, n * b);
-            Transpose(scores, b, n, gT);
-            queriesT.AsLinear(gT, gEntities);
+            model.Entities.AsLinearBackward(q, scoresArray.AsSpan(0, b * n), gq, gEntities.AsSpan(0, n * d));
             bool regularizeRelation = model.Name != "rotate";
             float scale = 1f / b;
             for (int i = 0; i < b; i++)
@@ -376,32 +382,8 @@ public static class KgTrainer
             _relationGrads ??= new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
             double loss = Compute(batch, options, gEntities, _relationGrads);
             entityOptimizer.Step(new SparseGradient(model.NumEntities, model.Entities.Dims, _allRows, gEntities));
-            relationOptimizer.Step(_relationGrads.Build());
+            _relationGrads.StepAndClear(model.Relations, relationOptimizer);
             return loss;
-        }
-
-        public void Dispose()
-        {
-            _entitiesT.Dispose();
-            foreach (var e in _queriesT.Values)
-                e.Dispose();
-        }
-    }
-
-    /// <summary><c>destination[j · rows + i] = source[i · cols + j]</c>, in cache blocks.</summary>
-    internal static void Transpose(ReadOnlySpan<float> source, int rows, int cols, Span<float> destination)
-    {
-        const int block = 32;
-        for (int i0 = 0; i0 < rows; i0 += block)
-        {
-            int i1 = Math.Min(rows, i0 + block);
-            for (int j0 = 0; j0 < cols; j0 += block)
-            {
-                int j1 = Math.Min(cols, j0 + block);
-                for (int i = i0; i < i1; i++)
-                    for (int j = j0; j < j1; j++)
-                        destination[j * rows + i] = source[i * cols + j];
-            }
         }
     }
 }

@@ -52,12 +52,36 @@ internal sealed class RowGradients
         other.Clear();
     }
 
+    /// <summary>
+    /// Applies the gathered rows to <paramref name="layer"/>'s table with <paramref name="optimizer"/> and clears this
+    /// accumulator: bit for bit <c>optimizer.Step(Build())</c>, through <see cref="Embedding.BackwardAndStep(ReadOnlySpan{int}, ReadOnlySpan{float}, Optimizers.SparseOptimizer)"/>
+    /// over the rows as gathered (each once), so no batch-sized gradient is allocated, sorted or copied.
+    /// </summary>
+    public void StepAndClear(Embedding layer, Optimizers.SparseOptimizer optimizer)
+    {
+        layer.BackwardAndStep(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows), _values.AsSpan(0, _rows.Count * Dims), optimizer);
+        Clear();
+    }
+
     /// <summary>The gathered rows, ascending, as a gradient; clears this accumulator.</summary>
     public SparseGradient Build()
     {
-        var rows = _rows.ToArray();
-        Array.Sort(rows);
-        var values = new float[(long)rows.Length * Dims];
+        int[] rows;
+        if ((long)_rows.Count * 8 >= NumRows)
+        {
+            // Most rows touched (a large batch of negatives): one scan of the slot map yields them in order.
+            rows = new int[_rows.Count];
+            for (int r = 0, next = 0; next < rows.Length; r++)
+                if (_slot[r] >= 0)
+                    rows[next++] = r;
+        }
+        else
+        {
+            rows = _rows.ToArray();
+            Array.Sort(rows);
+        }
+        // Every value is written below, so the (large) array is not zeroed first.
+        var values = GC.AllocateUninitializedArray<float>(checked(rows.Length * Dims));
         for (int i = 0; i < rows.Length; i++)
             _values.AsSpan(_slot[rows[i]] * Dims, Dims).CopyTo(values.AsSpan(i * Dims, Dims));
         Clear();

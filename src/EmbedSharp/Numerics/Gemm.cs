@@ -218,6 +218,190 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// <c>C = op(A) · B</c> with B stored <c>k × n</c> row-major (row stride <paramref name="ldb"/>), the layout of
+    /// a table multiplied from the left (<c>G · W</c>) and of a batch of vectors in a weight gradient
+    /// (<c>Gᵀ · X</c>). A is <c>m × k</c> row-major (<c>a[i·lda + p]</c>) or, when <paramref name="transposeA"/>,
+    /// stored <c>k × m</c> (<c>a[p·lda + i]</c>); C is <c>m × n</c> with row stride <paramref name="ldc"/> and is overwritten.
+    /// </summary>
+    /// <remarks>
+    /// Same micro-kernels and reduction blocks as the transposed product above, blocked for products
+    /// whose reduction or row count is large: the work is cut into C tiles of <see cref="MC"/> × <see cref="NC"/>
+    /// that workers claim dynamically, and each tile packs only the <c>MC × KC</c> slice of A and the
+    /// <c>KC × NC</c> slice of B it is about to use (both stay in L2), reading A and B in their stored order.
+    /// Each element of C is summed by one worker in a fixed order, so results do not depend on the thread count.
+    /// </remarks>
+    public static void Multiply(float* a, bool transposeA, nint lda, float* b, nint ldb, int m, int k, int n, float* c, nint ldc, int threads)
+    {
+        if (m <= 0 || n <= 0)
+            return;
+        if (k == 0)
+        {
+            for (int i = 0; i < m; i++)
+                new Span<float>(c + i * ldc, n).Clear();
+            return;
+        }
+        if ((long)m * n * k < ParallelThreshold)
+            threads = 1;
+        var operands = new Operands(a, transposeA, lda, b, ldb, m, k, n, c, ldc);
+        if (Vector512.IsHardwareAccelerated)
+            RunTiles<Kernel512>(operands, threads);
+        else if (Vector256.IsHardwareAccelerated)
+            RunTiles<Kernel256>(operands, threads);
+        else if (Vector128.IsHardwareAccelerated)
+            RunTiles<Kernel128>(operands, threads);
+        else
+            RunTiles<KernelScalar>(operands, threads);
+    }
+
+    /// <summary>The operands of <see cref="Multiply"/>, as addresses so workers can capture them.</summary>
+    private readonly struct Operands(float* a, bool transposeA, nint lda, float* b, nint ldb, int m, int k, int n, float* c, nint ldc)
+    {
+        public readonly nint A = (nint)a, B = (nint)b, C = (nint)c, Lda = lda, Ldb = ldb, Ldc = ldc;
+        public readonly bool TransposeA = transposeA;
+        public readonly int M = m, K = k, N = n;
+    }
+
+    private static void RunTiles<TKernel>(Operands o, int threads)
+        where TKernel : struct, IGemmKernel
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        int kc = Math.Min(o.K, KC);
+        int mc = Math.Max(mr, MC / mr * mr);
+        int nc = Math.Max(nr, NC / nr * nr);
+        int rowBlocks = (o.M + mc - 1) / mc, colBlocks = (o.N + nc - 1) / nc;
+        ParallelWork.For(rowBlocks * colBlocks, 1, threads,
+            () => (nint)NativeMemory.AlignedAlloc((nuint)(mc + nc) * (nuint)kc * sizeof(float), 64),
+            (buffer, first, last) =>
+            {
+                for (int t = first; t < last; t++)
+                {
+                    int i0 = t / colBlocks * mc, j0 = t % colBlocks * nc;
+                    Tile<TKernel>(o, i0, Math.Min(mc, o.M - i0), j0, Math.Min(nc, o.N - j0), kc, (float*)buffer, (float*)buffer + (nint)mc * kc);
+                }
+            },
+            buffer => NativeMemory.AlignedFree((void*)buffer));
+    }
+
+    /// <summary>Rows [i0, i0 + rows) × columns [j0, j0 + cols) of C, one reduction block at a time.</summary>
+    private static void Tile<TKernel>(Operands o, int i0, int rows, int j0, int cols, int kc, float* ap, float* bp)
+        where TKernel : struct, IGemmKernel
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        int mPanels = (rows + mr - 1) / mr, nPanels = (cols + nr - 1) / nr;
+        float* tile = stackalloc float[TKernel.MR * TKernel.NR];
+        float* c = (float*)o.C;
+        for (int p0 = 0; p0 < o.K; p0 += kc)
+        {
+            int kb = Math.Min(kc, o.K - p0);
+            bool accumulate = p0 > 0;
+            PackStridedA((float*)o.A, o.TransposeA, o.Lda, i0, rows, p0, kb, mr, mPanels, ap);
+            PackRowMajorB((float*)o.B, o.Ldb, j0, cols, p0, kb, nr, nPanels, bp);
+            for (int jp = 0; jp < nPanels; jp++)
+            {
+                float* bPanel = bp + (nint)jp * kb * nr;
+                int nValid = Math.Min(nr, cols - jp * nr);
+                for (int ip = 0; ip < mPanels; ip++)
+                {
+                    float* aPanel = ap + (nint)ip * kb * mr;
+                    int mValid = Math.Min(mr, rows - ip * mr);
+                    float* cTile = c + (i0 + ip * mr) * o.Ldc + j0 + jp * nr;
+                    if (mValid == mr && nValid == nr)
+                    {
+                        TKernel.Run(kb, aPanel, bPanel, cTile, o.Ldc, accumulate);
+                        continue;
+                    }
+                    TKernel.Run(kb, aPanel, bPanel, tile, nr, false);
+                    for (int r = 0; r < mValid; r++)
+                    {
+                        float* src = tile + r * nr;
+                        float* dst = cTile + r * o.Ldc;
+                        if (accumulate)
+                            for (int q = 0; q < nValid; q++)
+                                dst[q] += src[q];
+                        else
+                            for (int q = 0; q < nValid; q++)
+                                dst[q] = src[q];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows [i0, i0 + rows), reduction [p0, p0 + kb) of A into panels [panel][p][MR], zero rows past the end.</summary>
+    private static void PackStridedA(float* a, bool transposed, nint lda, int i0, int rows, int p0, int kb, int mr, int mPanels, float* ap)
+    {
+        if (transposed)
+        {
+            // A[i, p] = a[p·lda + i]: each reduction step is a contiguous run of rows.
+            for (int p = 0; p < kb; p++)
+            {
+                float* src = a + (p0 + p) * lda + i0;
+                for (int ip = 0; ip < mPanels; ip++)
+                {
+                    float* dst = ap + (nint)ip * kb * mr + p * mr;
+                    int valid = Math.Min(mr, rows - ip * mr);
+                    for (int r = 0; r < valid; r++)
+                        dst[r] = src[ip * mr + r];
+                    for (int r = valid; r < mr; r++)
+                        dst[r] = 0f;
+                }
+            }
+            return;
+        }
+        for (int ip = 0; ip < mPanels; ip++)
+        {
+            float* panel = ap + (nint)ip * kb * mr;
+            for (int r = 0; r < mr; r++)
+            {
+                int i = ip * mr + r;
+                if (i < rows)
+                {
+                    float* src = a + (i0 + i) * lda + p0;
+                    for (int p = 0; p < kb; p++)
+                        panel[p * mr + r] = src[p];
+                }
+                else
+                {
+                    for (int p = 0; p < kb; p++)
+                        panel[p * mr + r] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Reduction [p0, p0 + kb), columns [j0, j0 + cols) of a k × n row-major B into panels [panel][p][NR], zero columns past the end.</summary>
+    private static void PackRowMajorB(float* b, nint ldb, int j0, int cols, int p0, int kb, int nr, int nPanels, float* bp)
+    {
+        for (int p = 0; p < kb; p++)
+        {
+            float* src = b + (p0 + p) * ldb + j0;
+            for (int jp = 0; jp < nPanels; jp++)
+            {
+                float* dst = bp + (nint)jp * kb * nr + p * nr;
+                int valid = Math.Min(nr, cols - jp * nr);
+                new ReadOnlySpan<float>(src + jp * nr, valid).CopyTo(new Span<float>(dst, valid));
+                if (valid < nr)
+                    new Span<float>(dst + valid, nr - valid).Clear();
+            }
+        }
+    }
+
+    /// <summary>Plain reference of <see cref="Multiply"/>: one double-precision sum per output element.</summary>
+    public static void MultiplyReference(ReadOnlySpan<float> a, bool transposeA, int lda, ReadOnlySpan<float> b, int ldb, int m, int k, int n, Span<float> c, int ldc)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double acc = 0;
+                for (int p = 0; p < k; p++)
+                    acc += (double)(transposeA ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
+                c[i * ldc + j] = (float)acc;
+            }
+        }
+    }
+
     /// <summary>Plain reference: one double-precision dot per output element.</summary>
     public static void MultiplyTransposedReference<T>(ReadOnlySpan<float> a, int m, int k, ReadOnlySpan<T> b, int n, Span<float> c)
         where T : unmanaged

@@ -83,6 +83,88 @@ public sealed unsafe class GemmTests
         Assert.Equal(10f, c[5]);
     }
 
+    [Fact]
+    public void Multiply_MatchesReference_OnAwkwardSizes_BothLayoutsOfA()
+    {
+        var rng = new SeededRandom(17);
+        int[] sizes = [0, 1, 2, 7, 13, 33];
+        foreach (int m in sizes)
+            foreach (int n in sizes)
+                foreach (int k in new[] { 0, 1, 7, 31 })
+                    foreach (bool transposeA in new[] { false, true })
+                        CheckMultiply(rng, m, n, k, transposeA, padding: (m + n + k) % 3, threads: 1);
+    }
+
+    [Theory]
+    [InlineData(100, 300, 600, false, 2)] // several reduction blocks, row blocks and column blocks
+    [InlineData(100, 300, 600, true, 2)]
+    [InlineData(97, 131, 257, true, 1)]
+    [InlineData(203, 5, 1031, false, 2)] // a long reduction into a narrow result (G · W)
+    [InlineData(1031, 70, 9, true, 2)] // many rows from a short reduction (Gᵀ · X)
+    public void Multiply_MatchesReference_AcrossCacheBlocksAndThreads(int m, int n, int k, bool transposeA, int threads)
+    {
+        var rng = new SeededRandom((ulong)(m * 31 + n * 7 + k));
+        CheckMultiply(rng, m, n, k, transposeA, padding: 3, threads);
+    }
+
+    [Fact]
+    public void Multiply_ResultDoesNotDependOnThreadCount()
+    {
+        var rng = new SeededRandom(5);
+        int m = 301, n = 150, k = 600;
+        float[] a = Floats(rng, m * k), b = Floats(rng, k * n);
+        float[] one = new float[m * n], two = new float[m * n];
+        fixed (float* ap = a, bp = b, c1 = one, c2 = two)
+        {
+            Gemm.Multiply(ap, true, m, bp, n, m, k, n, c1, n, 1);
+            Gemm.Multiply(ap, true, m, bp, n, m, k, n, c2, n, 2);
+        }
+        Assert.Equal(one, two);
+    }
+
+    [Fact]
+    public void Multiply_PropagatesNaN()
+    {
+        float[] a = [1f, float.NaN, 2f, 3f]; // 2 × 2
+        float[] b = [1f, 2f, 1f, 2f]; // 2 × 2
+        var c = new float[4];
+        fixed (float* ap = a, bp = b, cp = c)
+            Gemm.Multiply(ap, false, 2, bp, 2, 2, 2, 2, cp, 2, 1);
+        Assert.True(float.IsNaN(c[0]) && float.IsNaN(c[1]));
+        Assert.Equal([5f, 10f], c[2..]);
+    }
+
+    /// <summary>C (m × n, row stride n + padding) = op(A) · B (k × n, row stride n + padding) against the double reference; padding is never written.</summary>
+    private static void CheckMultiply(SeededRandom rng, int m, int n, int k, bool transposeA, int padding, int threads)
+    {
+        int lda = (transposeA ? m : k) + padding, ldb = n + padding, ldc = n + padding;
+        float[] a = Floats(rng, (transposeA ? k : m) * lda + 1), b = Floats(rng, k * ldb + 1);
+        var fast = new float[m * ldc + 3];
+        fast.AsSpan().Fill(-7f);
+        fixed (float* ap = a, bp = b, cp = fast)
+            Gemm.Multiply(ap, transposeA, lda, bp, ldb, m, k, n, cp, ldc, threads);
+        var slow = new float[m * ldc];
+        Gemm.MultiplyReference(a, transposeA, lda, b, ldb, m, k, n, slow, ldc);
+        string what = $"multiply m={m} n={n} k={k} transposeA={transposeA} threads={threads}";
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < ldc; j++)
+            {
+                if (j >= n)
+                {
+                    Assert.True(fast[i * ldc + j] == -7f, $"{what}: padding C[{i},{j}] was written");
+                    continue;
+                }
+                double magnitude = 0;
+                for (int p = 0; p < k; p++)
+                    magnitude += Math.Abs((double)(transposeA ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j]);
+                double err = Math.Abs(fast[i * ldc + j] - slow[i * ldc + j]);
+                Assert.True(err <= magnitude * (k + 2) * 1.2e-7 + 1e-30, $"{what}: C[{i},{j}] = {fast[i * ldc + j]}, reference {slow[i * ldc + j]}");
+            }
+        }
+        Assert.Equal([-7f, -7f, -7f], fast[^3..]);
+    }
+
     private static void CheckGemm<T>(SeededRandom rng, int m, int n, int k, int threads) where T : unmanaged
     {
         float[] a = Floats(rng, m * k);
