@@ -12,6 +12,8 @@ namespace EmbedSharp.Cli.Commands;
 /// <c>embedsharp rec train|evaluate|predict|recommend</c>: factor recommenders and a DLRM click model
 /// on MovieLens-style ratings (<c>user TAB item TAB rating TAB timestamp</c>).
 /// </summary>
+// Size: one command group in two files (~520 lines): train/evaluate/predict/recommend (this file) and the DLRM
+// options. Each subcommand only parses and calls Models; they share the option declarations.
 internal static partial class RecCommand
 {
     private static readonly Dictionary<string, RecommenderKind> Models = new(StringComparer.Ordinal)

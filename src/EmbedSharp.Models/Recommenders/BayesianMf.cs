@@ -24,6 +24,8 @@ namespace EmbedSharp.Models.Recommenders;
 /// with <c>Factors·Samples</c> columns and biases averaged over the draws: scoring, saving, recommending
 /// and folding in work unchanged.</para>
 /// </remarks>
+// Size: ~450 lines because one Gibbs sweep (hyper-priors, biases, factors, implicit and side-feature terms) and
+// the posterior averaging are one sampler; splitting it would separate conditionals that must stay consistent.
 internal static class BayesianMf
 {
     // libFM's hyper-prior constants: α, λ ~ Gamma(1, 1) (shape, rate), m ~ N(0, 1/(γ0 λ)) with γ0 = 1.

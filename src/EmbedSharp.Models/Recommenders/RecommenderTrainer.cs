@@ -12,6 +12,8 @@ namespace EmbedSharp.Models.Recommenders;
 /// run on one thread in a seeded order (same seed, same bits); ALS sweeps solve rows in parallel, each
 /// row independently, so their results do not depend on the thread count either.
 /// </summary>
+// Size: ~530 lines: the entry point that dispatches each RecommenderKind and the SGD, ALS and BPR loops it runs.
+// Each loop is short; they share the data preparation and the returned FactorModel's layout.
 public static class RecommenderTrainer
 {
     /// <summary>Trains on <paramref name="data"/>; progress is reported after every epoch.</summary>

@@ -30,6 +30,8 @@ namespace EmbedSharp.Numerics;
 /// <see cref="KC"/> after another); it differs from a plain loop only by float32 rounding. NaN and
 /// infinities propagate as IEEE arithmetic says.</para>
 /// </remarks>
+// Size: ~650 lines because the packed, tiled GEMM (both operand layouts, C = A·Bᵀ and C = op(A)·B) and its plain
+// references are one kernel family; the packing and micro-kernel are shared by every entry point.
 internal static unsafe class Gemm
 {
     /// <summary>Reduction block: one packed B panel (KC × NR floats) stays in L1.</summary>

@@ -23,6 +23,9 @@ namespace EmbedSharp.Search;
 /// grows with <see cref="Add"/>; one made over an existing table or quantized table is a read-only
 /// view (keep the table alive and unchanged while the index is used).</para>
 /// </remarks>
+// Size: one type in four files (~1,290 lines) by concern — rows and changes (this file), the single-query and
+// batched scans, the row-source forms, and the exact 8-bit pre-filter. They share the live-row bookkeeping and the
+// candidate re-scoring that makes every path's answers equal, which is why they are one type.
 public sealed partial class ExactIndex : IVectorIndex, IDisposable
 {
     /// <summary>Queries per block of the batched path (the matrix product's row block).</summary>

@@ -27,6 +27,9 @@ namespace EmbedSharp.Stores;
 /// row it already read); with no such row the id reads the default row and is not admitted.</para>
 /// <para>All calls take one lock: concurrent callers are safe, one at a time.</para>
 /// </remarks>
+// Size: one type in three files (~840 lines) by concern — the id map, admission and eviction (this file), the
+// store calls (gather, gradients, upsert, delete), and snapshots. They share the slot map and the row budget,
+// which is why they are one type.
 public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
 {
     private struct Entry
