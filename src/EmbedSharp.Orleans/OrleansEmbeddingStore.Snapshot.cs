@@ -126,11 +126,7 @@ public sealed partial class OrleansEmbeddingStore
         }
         chunks.Sort((a, b) => a.Buckets.First.CompareTo(b.Buckets.First));
         var manifest = new SnapshotManifest(_options.Table, _options.NumEmbeddings, Dims, DType.Float32, width, optimizer?.Step ?? 0, optimizer, Plan, chunks);
-        await sink.WriteAsync(SnapshotNames.Manifest, (stream, _) =>
-        {
-            manifest.WriteTo(stream);
-            return ValueTask.CompletedTask;
-        }, cancellationToken).ConfigureAwait(false);
+        await manifest.WriteToAsync(sink, cancellationToken).ConfigureAwait(false);
         return manifest;
     }
 

@@ -171,11 +171,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
         foreach (DynamicTable shard in _shards)
             chunks.AddRange(await shard.WriteChunksAsync(sink, cancellationToken).ConfigureAwait(false));
         SnapshotManifest manifest = _shards[0].ManifestFor(chunks, Plan) with { Step = _shards.Max(s => s.StepCount) };
-        await sink.WriteAsync(SnapshotNames.Manifest, (stream, _) =>
-        {
-            manifest.WriteTo(stream);
-            return ValueTask.CompletedTask;
-        }, cancellationToken).ConfigureAwait(false);
+        await manifest.WriteToAsync(sink, cancellationToken).ConfigureAwait(false);
         return manifest;
     }
 

@@ -43,11 +43,7 @@ public sealed partial class DynamicTable
     {
         IReadOnlyList<SnapshotChunkEntry> chunks = await WriteChunksAsync(sink, cancellationToken).ConfigureAwait(false);
         SnapshotManifest manifest = ManifestFor(chunks, ShardingPlan.Even(1));
-        await sink.WriteAsync(SnapshotNames.Manifest, (stream, _) =>
-        {
-            manifest.WriteTo(stream);
-            return ValueTask.CompletedTask;
-        }, cancellationToken).ConfigureAwait(false);
+        await manifest.WriteToAsync(sink, cancellationToken).ConfigureAwait(false);
         return manifest;
     }
 

@@ -55,11 +55,7 @@ public sealed partial class InProcessShardedStore
             chunks.Add(new SnapshotChunkEntry(name, range, header!.RowCount, header.Checksum));
         }
         var manifest = new SnapshotManifest(Name, _rows.NumEmbeddings, dims, DType.Float32, _state?.Width ?? 0, StepCount, _optimizer, Plan, chunks);
-        await sink.WriteAsync(SnapshotNames.Manifest, (stream, _) =>
-        {
-            manifest.WriteTo(stream);
-            return ValueTask.CompletedTask;
-        }, cancellationToken).ConfigureAwait(false);
+        await manifest.WriteToAsync(sink, cancellationToken).ConfigureAwait(false);
         return manifest;
     }
 

@@ -39,6 +39,17 @@ public sealed record SnapshotManifest(string Table, long? NumEmbeddings, int Dim
     /// <summary>The chunks that hold rows of <paramref name="buckets"/>.</summary>
     public IEnumerable<SnapshotChunkEntry> ChunksOverlapping(BucketRange buckets) => Chunks.Where(c => c.Buckets.Overlaps(buckets));
 
+    /// <summary>Writes the manifest into <paramref name="sink"/> under <see cref="SnapshotNames.Manifest"/> (last, after its chunks).</summary>
+    public ValueTask WriteToAsync(ISnapshotSink sink, CancellationToken cancellationToken = default)
+    {
+        Guard.NotNull(Op, sink);
+        return sink.WriteAsync(SnapshotNames.Manifest, (stream, _) =>
+        {
+            WriteTo(stream);
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
+    }
+
     /// <summary>Writes the manifest as indented JSON (UTF-8).</summary>
     public void WriteTo(Stream stream)
     {
