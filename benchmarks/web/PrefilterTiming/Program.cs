@@ -50,8 +50,17 @@ foreach (int m in new[] { 1, 4, 8, 16 })
         times.Pre.Add(tPre);
         times.Plain.Add(tPlain);
         for (int i = 0; i < m; i++)
-            if (!expected[i].SequenceEqual(found[i]))
-                differences++;
+        {
+            if (expected[i].SequenceEqual(found[i]))
+                continue;
+            differences++;
+            int at = 0;
+            while (at < Math.Min(expected[i].Length, found[i].Length) && expected[i][at] == found[i][at])
+                at++;
+            string Show(Neighbor[] list) => at < list.Length ? $"{list[at].Index}:{list[at].Score:R}" : "none";
+            Console.WriteLine($"  differs at position {at} of {candidates}: float {Show(expected[i])}, pre-filter {Show(found[i])}; " +
+                $"the float scan's last {expected[i][^1].Score:R}, the pre-filter's {found[i][^1].Score:R}");
+        }
     }
     var (used, fallbacks) = pre.PrefilterCounts;
     times.Pre.Sort();
