@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
+using EmbedSharp.Tables;
 
 namespace EmbedSharp.Search;
 
@@ -26,8 +27,8 @@ public sealed partial class ExactIndex
     /// </summary>
     /// <remarks>
     /// <para>Proof: a row <c>r</c> outside the candidates has estimate <c>g_r ≤ g_min</c> (the smallest kept), and
-    /// its true score is at most <c>g_r + B + η</c> (<c>B</c>: <c>Σ|q_i|·Error_i</c> plus the query's own
-    /// rounding to integers; <c>η</c>: float evaluation of the estimate), so its reported score is at most
+    /// its true score is at most <c>g_r + B + η</c> (<c>B</c>: the query plan's bound on the rows' 8-bit rounding plus
+    /// the query's own rounding to one signed byte a dimension, see <c>Int8Shadow.Plan</c>; <c>η</c>: float evaluation of the estimate), so its reported score is at most
     /// <c>g_min + B + η + ε</c> (<c>ε</c>: the float rounding of a reported score). Rows are re-scored in estimate
     /// order until that quantity for the next candidate falls below the k-th reported score found; if the whole
     /// candidate list is used up first, the query is scanned in full.</para>
@@ -90,15 +91,11 @@ public sealed partial class ExactIndex
         var shadow = Shadow();
         int keep = PrefilterKeep(k);
         int groups = shadow.Groups;
-        int virtualQueries = (2 * m + Int8Kernels.QueryBlock - 1) / Int8Kernels.QueryBlock * Int8Kernels.QueryBlock;
-        var bytes = new sbyte[virtualQueries * groups * 4];
+        var bytes = new sbyte[m * groups * 4];
         var plans = new Int8Shadow.QueryPlan[m];
         for (int i = 0; i < m; i++)
-        {
-            plans[i] = shadow.Plan(prepared.AsSpan(i * Dims, Dims),
-                bytes.AsSpan(2 * i * groups * 4, groups * 4), bytes.AsSpan((2 * i + 1) * groups * 4, groups * 4));
-        }
-        var tops = PrefilterPass(shadow, bytes, virtualQueries, plans, m, keep, threads);
+            plans[i] = shadow.Plan(prepared.AsSpan(i * Dims, Dims), bytes.AsSpan(i * groups * 4, groups * 4));
+        var tops = PrefilterPass(shadow, bytes, plans, m, keep, threads);
         var results = new Neighbor[m][];
         var source = queries.ToArray();
         ParallelWork.For(m, 1, threads, (start, end) =>
@@ -124,26 +121,26 @@ public sealed partial class ExactIndex
     /// <summary>Rows per step of the pre-filter's pass: a step's integer scores stay in L1/L2 while they are collected.</summary>
     private const int PrefilterStep = 256;
 
-    private sealed class PrefilterState(int virtualQueries, int m, int keep)
+    private sealed class PrefilterState(int m, int keep)
     {
-        public readonly int[] Scores = new int[virtualQueries * PrefilterStep];
+        public readonly int[] Scores = new int[m * PrefilterStep];
         public readonly float[] Estimates = new float[PrefilterStep];
         public readonly TopKCollector[] Tops = Enumerable.Range(0, m).Select(_ => new TopKCollector(keep)).ToArray();
     }
 
-    private TopKCollector[] PrefilterPass(Int8Shadow shadow, sbyte[] bytes, int virtualQueries, Int8Shadow.QueryPlan[] plans, int m, int keep, int threads)
+    private TopKCollector[] PrefilterPass(Int8Shadow shadow, sbyte[] bytes, Int8Shadow.QueryPlan[] plans, int m, int keep, int threads)
     {
         int steps = (_count + PrefilterStep - 1) / PrefilterStep;
         var parts = new List<PrefilterState>();
         ParallelWork.For(steps, 4, threads,
             () =>
             {
-                var state = new PrefilterState(virtualQueries, m, keep);
+                var state = new PrefilterState(m, keep);
                 lock (parts)
                     parts.Add(state);
                 return state;
             },
-            (state, first, last) => PrefilterSteps(shadow, bytes, virtualQueries, plans, m, state, first, last),
+            (state, first, last) => PrefilterSteps(shadow, bytes, plans, m, state, first, last),
             static _ => { });
         var tops = new TopKCollector[m];
         for (int i = 0; i < m; i++)
@@ -156,10 +153,11 @@ public sealed partial class ExactIndex
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void PrefilterSteps(Int8Shadow shadow, sbyte[] bytes, int virtualQueries, Int8Shadow.QueryPlan[] plans, int m, PrefilterState state, int first, int last)
+    private unsafe void PrefilterSteps(Int8Shadow shadow, sbyte[] bytes, Int8Shadow.QueryPlan[] plans, int m, PrefilterState state, int first, int last)
     {
         int groups = shadow.Groups, count = _count;
         int queryBytes = groups * 4;
+        int blocked = m / Int8Kernels.QueryBlock * Int8Kernels.QueryBlock;
         fixed (byte* codes = shadow.Codes)
         fixed (sbyte* qp = bytes)
         fixed (int* sp = state.Scores)
@@ -172,37 +170,35 @@ public sealed partial class ExactIndex
                 for (int t = 0; t < tiles; t++)
                 {
                     byte* tile = codes + ((nint)(r0 / Int8Kernels.TileRows + t) * groups * Int8Kernels.TileBytesPerGroup);
-                    for (int j = 0; j < virtualQueries; j += Int8Kernels.QueryBlock)
+                    int j = 0;
+                    for (; j < blocked; j += Int8Kernels.QueryBlock)
                         Int8Kernels.ScoreTile(tile, groups, qp + (nint)j * queryBytes, sp + (nint)j * PrefilterStep + t * Int8Kernels.TileRows, PrefilterStep);
+                    for (; j < m; j++)
+                        Int8Kernels.ScoreTileOne(tile, groups, qp + (nint)j * queryBytes, sp + (nint)j * PrefilterStep + t * Int8Kernels.TileRows);
                 }
                 for (int i = 0; i < m; i++)
                 {
-                    Estimates(plans[i], sp + (nint)(2 * i) * PrefilterStep, sp + (nint)(2 * i + 1) * PrefilterStep, ep, rn);
+                    Estimates(plans[i], sp + (nint)i * PrefilterStep, ep, rn);
                     Collect<DotGoodness>(new ReadOnlySpan<float>(ep, rn), r0, state.Tops[i], null);
                 }
             }
         }
     }
 
-    /// <summary><c>est[j] = Offset + 128T·hi[j] + T·lo[j]</c> in float (the rounding <see cref="Int8Shadow.QueryPlan.Rounding"/> bounds).</summary>
-    private static unsafe void Estimates(Int8Shadow.QueryPlan plan, int* hi, int* lo, float* est, int n)
+    /// <summary><c>est[j] = Offset + T·S[j]</c> in float (the rounding <see cref="Int8Shadow.QueryPlan.Rounding"/> bounds).</summary>
+    private static unsafe void Estimates(Int8Shadow.QueryPlan plan, int* sums, float* est, int n)
     {
-        float offset = plan.Offset, tHi = 128 * plan.T, tLo = plan.T;
+        float offset = plan.Offset, t = plan.T;
         int j = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             var vOffset = Vector256.Create(offset);
-            var vHi = Vector256.Create(tHi);
-            var vLo = Vector256.Create(tLo);
+            var vT = Vector256.Create(t);
             for (; j <= n - 8; j += 8)
-            {
-                var h = Vector256.ConvertToSingle(Vector256.Load(hi + j));
-                var l = Vector256.ConvertToSingle(Vector256.Load(lo + j));
-                (vOffset + vHi * h + vLo * l).Store(est + j);
-            }
+                (vOffset + vT * Vector256.ConvertToSingle(Vector256.Load(sums + j))).Store(est + j);
         }
         for (; j < n; j++)
-            est[j] = offset + tHi * hi[j] + tLo * lo[j];
+            est[j] = offset + t * sums[j];
     }
 
     /// <summary>
@@ -224,6 +220,9 @@ public sealed partial class ExactIndex
         var scored = new List<Neighbor>(want + 16);
         var row = new float[Dims];
         bool proven = false;
+        var source = _rerank ?? _table!;
+        for (int i = 0; i < Math.Min(RescoreLookahead, kept.Length); i++)
+            Prefetch(source, kept[i].Index);
         for (int i = 0; i < kept.Length; i++)
         {
             if (best.Count == want && kept[i].Score + slack < best.Floor)
@@ -231,6 +230,8 @@ public sealed partial class ExactIndex
                 proven = true;
                 break;
             }
+            if (i + RescoreLookahead < kept.Length)
+                Prefetch(source, kept[i + RescoreLookahead].Index);
             int id = kept[i].Index;
             ReadExactRow(id, row);
             float s = Metric == SimilarityMetric.Dot
@@ -248,6 +249,20 @@ public sealed partial class ExactIndex
         Array.Sort(result, static (a, b) =>
             VectorSearch.Better(a.Score, a.Index, b.Score, b.Index, true) ? -1 : VectorSearch.Better(b.Score, b.Index, a.Score, a.Index, true) ? 1 : 0);
         return result.Length > k ? result[..k] : result;
+    }
+
+    /// <summary>Candidates ahead of the one being re-scored whose rows are requested from memory.</summary>
+    private const int RescoreLookahead = 6;
+
+    /// <summary>Asks for a row's cache lines ahead of its re-scoring: candidates are scattered over the table, so each is a miss.</summary>
+    private static unsafe void Prefetch(EmbeddingTable table, int row)
+    {
+        if (!Sse.IsSupported)
+            return;
+        int bytes = table.Dims * table.ElementSize;
+        byte* p = table.Pointer + (nint)row * bytes;
+        for (int offset = 0; offset < bytes; offset += 64)
+            Sse.Prefetch0(p + offset);
     }
 
     private float _maxNorm2 = -1;

@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using EmbedSharp.Numerics;
 
 namespace EmbedSharp.Search;
@@ -31,6 +28,7 @@ internal sealed class Int8Shadow
         Min = new double[dims];
         Step = new double[dims];
         Error = new double[dims];
+        CodeMean = new double[dims];
     }
 
     /// <summary>Rows covered.</summary>
@@ -53,6 +51,15 @@ internal sealed class Int8Shadow
 
     /// <summary>Largest <c>|x − x̂|</c> of each dimension over every row.</summary>
     public double[] Error { get; }
+
+    /// <summary>The mean code of each dimension over every row.</summary>
+    public double[] CodeMean { get; }
+
+    /// <summary>Largest <c>‖x − x̂‖₂</c> of a row (its quantization residual) over every row.</summary>
+    public double MaxResidual { get; private set; }
+
+    /// <summary>Largest <c>‖c − CodeMean‖₂</c> of a row's codes over every row.</summary>
+    public double MaxCodeDeviation { get; private set; }
 
     /// <summary>Where the code of (row, dimension) lives in <see cref="Codes"/>.</summary>
     public int Offset(int row, int d) =>
@@ -104,20 +111,27 @@ internal sealed class Int8Shadow
         }
         var codes = shadow.Codes;
         var err = shadow.Error;
+        var codeSums = new long[dims];
+        double maxResidual2 = 0;
         ParallelWork.For(count, grain, threads,
-            () => (Row: new float[dims], X: new double[dims], Err: new double[dims]),
+            () => (Row: new float[dims], X: new double[dims], Err: new double[dims], Sums: new long[dims], Residual2: new double[1]),
             (s, start, end) =>
             {
                 for (int r = start; r < end; r++)
                 {
                     Read(readRow, r, s.Row, s.X, unit);
+                    double residual2 = 0;
                     for (int d = 0; d < dims; d++)
                     {
                         double step = shadow.Step[d];
                         int c = step > 0 ? (int)Math.Clamp(Math.Round((s.X[d] - lo[d]) / step), 0, 255) : 0;
                         codes[shadow.Offset(r, d)] = (byte)c;
-                        s.Err[d] = Math.Max(s.Err[d], Math.Abs(s.X[d] - (lo[d] + step * c)));
+                        double diff = Math.Abs(s.X[d] - (lo[d] + step * c));
+                        s.Err[d] = Math.Max(s.Err[d], diff);
+                        s.Sums[d] += c;
+                        residual2 += diff * diff;
                     }
+                    s.Residual2[0] = Math.Max(s.Residual2[0], residual2);
                 }
             },
             s =>
@@ -125,9 +139,39 @@ internal sealed class Int8Shadow
                 lock (gate)
                 {
                     for (int d = 0; d < dims; d++)
+                    {
                         err[d] = Math.Max(err[d], s.Err[d]);
+                        codeSums[d] += s.Sums[d];
+                    }
+                    maxResidual2 = Math.Max(maxResidual2, s.Residual2[0]);
                 }
             });
+        var mean = shadow.CodeMean;
+        for (int d = 0; d < dims; d++)
+            mean[d] = count > 0 ? (double)codeSums[d] / count : 0;
+        double maxDeviation2 = 0;
+        ParallelWork.For(count, grain, threads,
+            () => new double[1],
+            (s, start, end) =>
+            {
+                for (int r = start; r < end; r++)
+                {
+                    double deviation2 = 0;
+                    for (int d = 0; d < dims; d++)
+                    {
+                        double v = codes[shadow.Offset(r, d)] - mean[d];
+                        deviation2 += v * v;
+                    }
+                    s[0] = Math.Max(s[0], deviation2);
+                }
+            },
+            s =>
+            {
+                lock (gate)
+                    maxDeviation2 = Math.Max(maxDeviation2, s[0]);
+            });
+        shadow.MaxResidual = Math.Sqrt(maxResidual2);
+        shadow.MaxCodeDeviation = Math.Sqrt(maxDeviation2);
         return shadow;
     }
 
@@ -154,142 +198,52 @@ internal sealed class Int8Shadow
     }
 
     /// <summary>
-    /// One query made ready for the integer scan, with the bound that makes the pre-filter exact.
+    /// One query made ready for the integer scan (one signed byte a dimension), with the bound that makes the pre-filter exact.
     /// </summary>
     /// <remarks>
-    /// <para>With <c>q'_i = q_i · Step[i] = t·Q_i + e_i</c> (<c>Q_i</c> an integer of at most 16,000 in size,
-    /// split as <c>Q = 128·Hi + Lo</c> into two signed bytes, Lo in −64…63), the estimate of <c>q · x</c> is
-    /// <c>est = A + t·(128·S_hi + S_lo)</c> with <c>S = Σ Q_i c_i</c> exact integer sums and
-    /// <c>A = Σ q_i Min[i] + 127.5 Σ e_i</c>. Then <c>|q·x − est| ≤ Bound = Σ |q_i| Error[i] + 127.5 Σ |e_i|</c>
-    /// (the codes lie in 0…255, so <c>|c − 127.5| ≤ 127.5</c>). <c>Rounding</c> bounds the difference
-    /// between <c>est</c> and its float evaluation in the scan.</para>
+    /// <para>With <c>q'_i = q_i · Step[i] = t·Q_i + e_i</c> (<c>Q_i</c> an integer in −127…127, <c>t</c> the largest
+    /// <c>|q'_i|</c> over 127), the estimate of <c>q · x</c> is <c>est = A + t·S</c> with <c>S = Σ Q_i c_i</c> an exact
+    /// integer sum and <c>A = Σ q_i Min[i] + Σ e_i μ_i</c> (<c>μ</c>: <see cref="CodeMean"/>). Its error is
+    /// <c>q·x − est = Σ q_i (x_i − x̂_i) + Σ e_i (c_i − μ_i)</c>. Each sum has two bounds, and the smaller is kept:
+    /// the first by <c>Σ |q_i| Error[i]</c> or by Cauchy–Schwarz <c>‖q‖ · MaxResidual</c>; the second by
+    /// <c>Σ |e_i| max(μ_i, 255 − μ_i)</c> or <c>‖e‖ · MaxCodeDeviation</c>. The Cauchy–Schwarz forms are what make
+    /// one byte enough: the rounding errors <c>e_i</c> have both signs, and a row's codes do not all sit at the
+    /// far end of their range. <c>Rounding</c> bounds the difference between <c>est</c> and its float evaluation.</para>
     /// </remarks>
-    public QueryPlan Plan(ReadOnlySpan<float> q, Span<sbyte> hi, Span<sbyte> lo)
+    public QueryPlan Plan(ReadOnlySpan<float> q, Span<sbyte> bytes)
     {
         double max = 0;
         for (int d = 0; d < Dims; d++)
             max = Math.Max(max, Math.Abs(q[d] * Step[d]));
-        float t = max > 0 ? (float)(max / 16000) : 1f;
+        float t = max > 0 ? (float)(max / QueryLimit) : 1f;
         if (t == 0 || !float.IsFinite(t))
             t = 1f;
-        double a = 0, bound = 0, sumHi = 0, sumLo = 0;
-        hi.Clear();
-        lo.Clear();
+        double a = 0, codeL1 = 0, q2 = 0, roundL1 = 0, e2 = 0, sumQ = 0;
+        bytes.Clear();
         for (int d = 0; d < Dims; d++)
         {
             double qs = q[d] * Step[d];
-            int qi = (int)Math.Clamp(Math.Round(qs / t), -16000, 16000);
-            int h = (qi + 64) >> 7;
-            int l = qi - 128 * h;
-            hi[d] = (sbyte)h;
-            lo[d] = (sbyte)l;
+            int qi = (int)Math.Clamp(Math.Round(qs / t), -QueryLimit, QueryLimit);
+            bytes[d] = (sbyte)qi;
             double e = qs - (double)t * qi;
-            a += q[d] * Min[d] + 127.5 * e;
-            bound += Math.Abs(q[d]) * Error[d] + 127.5 * Math.Abs(e);
-            sumHi += Math.Abs(h);
-            sumLo += Math.Abs(l);
+            a += q[d] * Min[d] + e * CodeMean[d];
+            codeL1 += Math.Abs(q[d]) * Error[d];
+            q2 += (double)q[d] * q[d];
+            roundL1 += Math.Abs(e) * Math.Max(CodeMean[d], 255 - CodeMean[d]);
+            e2 += e * e;
+            sumQ += Math.Abs(qi);
         }
-        double magnitude = Math.Abs(a) + t * 255.0 * (128 * sumHi + sumLo);
-        // Float evaluation of A + 128t·S_hi + t·S_lo: five roundings of quantities no larger than the
-        // magnitude, 2^-24 each; doubled for safety. The bound gets a relative margin for its double sums.
+        double bound = Math.Min(codeL1, Math.Sqrt(q2) * MaxResidual) + Math.Min(roundL1, Math.Sqrt(e2) * MaxCodeDeviation);
+        double magnitude = Math.Abs(a) + t * 255.0 * sumQ;
+        // Float evaluation of A + t·S: the int-to-float conversion, the product and the sum, plus A itself rounded
+        // to float; 2^-24 of the magnitude each, with a factor of two for safety. The bound gets a relative margin
+        // for its double sums and square roots.
         return new QueryPlan((float)a, t, bound * (1 + 1e-9) + 1e-12, 10 * magnitude / (1 << 24));
     }
 
-    /// <summary>A query's scan constants: <c>est = Offset + 128·T·S_hi + T·S_lo</c>, within <see cref="Bound"/> of <c>q·x</c>.</summary>
+    /// <summary>Largest size of a query's integer values (one signed byte).</summary>
+    public const int QueryLimit = 127;
+
+    /// <summary>A query's scan constants: <c>est = Offset + T·S</c>, within <see cref="Bound"/> of <c>q·x</c>.</summary>
     public readonly record struct QueryPlan(float Offset, float T, double Bound, double Rounding);
-}
-
-/// <summary>
-/// The pre-filter's integer scan: unsigned 8-bit codes against signed 8-bit query values, 32-bit exact
-/// sums. An AVX-VNNI path (<c>vpdpbusd</c>: four byte products summed into each 32-bit lane) and a
-/// scalar path over the same layout, with a plain reference over row-major codes beside them; all
-/// three give identical integers.
-/// </summary>
-internal static class Int8Kernels
-{
-    /// <summary>Rows per tile.</summary>
-    public const int TileRows = 16;
-
-    /// <summary>Bytes of one tile's group of four dimensions.</summary>
-    public const int TileBytesPerGroup = TileRows * 4;
-
-    /// <summary>Queries per call of <see cref="ScoreTile"/>.</summary>
-    public const int QueryBlock = 4;
-
-    /// <summary>
-    /// Integer dot products of one 16-row tile with four queries: <c>scores[j·stride + r] = Σ_d code[r, d] · query_j[d]</c>.
-    /// <paramref name="queries"/> holds four queries of <c>groups × 4</c> signed bytes each, one after the other.
-    /// </summary>
-    /// <remarks>
-    /// Lanes: a 32-byte load of a group holds rows 0–7 (then 8–15), four codes each; a query's four bytes
-    /// for the group are broadcast to every lane, and <c>vpdpbusd</c> adds the four products into the row's
-    /// lane. Two row halves × four queries = eight accumulators, which fit the 16 registers of AVX2 encoding.
-    /// No tail: groups are zero-padded and tiles are whole.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void ScoreTile(byte* tile, int groups, sbyte* queries, int* scores, int stride)
-    {
-        if (AvxVnni.IsSupported)
-        {
-            int* q0 = (int*)queries, q1 = q0 + groups, q2 = q1 + groups, q3 = q2 + groups;
-            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-            Vector256<int> b0 = default, b1 = default, b2 = default, b3 = default;
-            for (int g = 0; g < groups; g++)
-            {
-                var top = Vector256.Load(tile + g * TileBytesPerGroup);
-                var bottom = Vector256.Load(tile + g * TileBytesPerGroup + 32);
-                var w = Vector256.Create(q0[g]).AsSByte();
-                a0 = AvxVnni.MultiplyWideningAndAdd(a0, top, w);
-                b0 = AvxVnni.MultiplyWideningAndAdd(b0, bottom, w);
-                w = Vector256.Create(q1[g]).AsSByte();
-                a1 = AvxVnni.MultiplyWideningAndAdd(a1, top, w);
-                b1 = AvxVnni.MultiplyWideningAndAdd(b1, bottom, w);
-                w = Vector256.Create(q2[g]).AsSByte();
-                a2 = AvxVnni.MultiplyWideningAndAdd(a2, top, w);
-                b2 = AvxVnni.MultiplyWideningAndAdd(b2, bottom, w);
-                w = Vector256.Create(q3[g]).AsSByte();
-                a3 = AvxVnni.MultiplyWideningAndAdd(a3, top, w);
-                b3 = AvxVnni.MultiplyWideningAndAdd(b3, bottom, w);
-            }
-            a0.Store(scores);
-            b0.Store(scores + 8);
-            a1.Store(scores + stride);
-            b1.Store(scores + stride + 8);
-            a2.Store(scores + 2 * stride);
-            b2.Store(scores + 2 * stride + 8);
-            a3.Store(scores + 3 * stride);
-            b3.Store(scores + 3 * stride + 8);
-            return;
-        }
-        ScoreTileScalar(tile, groups, queries, scores, stride);
-    }
-
-    /// <summary>The scalar path of <see cref="ScoreTile"/>, over the same tiled layout.</summary>
-    public static unsafe void ScoreTileScalar(byte* tile, int groups, sbyte* queries, int* scores, int stride)
-    {
-        for (int j = 0; j < QueryBlock; j++)
-        {
-            sbyte* q = queries + (nint)j * groups * 4;
-            for (int r = 0; r < TileRows; r++)
-            {
-                int sum = 0;
-                for (int g = 0; g < groups; g++)
-                {
-                    byte* c = tile + g * TileBytesPerGroup + r * 4;
-                    sbyte* v = q + g * 4;
-                    sum += c[0] * v[0] + c[1] * v[1] + c[2] * v[2] + c[3] * v[3];
-                }
-                scores[j * stride + r] = sum;
-            }
-        }
-    }
-
-    /// <summary>The reference: <c>Σ_d codes[d] · query[d]</c> over one row-major row.</summary>
-    public static int DotReference(ReadOnlySpan<byte> codes, ReadOnlySpan<sbyte> query)
-    {
-        int sum = 0;
-        for (int d = 0; d < codes.Length; d++)
-            sum += codes[d] * query[d];
-        return sum;
-    }
 }

@@ -51,6 +51,8 @@ public sealed class ExactIndexPrefilterTests
     [InlineData(17, 7)]
     [InlineData(40, 33)]
     [InlineData(33, 300)]
+    [InlineData(20, 8)]
+    [InlineData(16, 12)]
     public unsafe void The_tile_kernel_equals_the_reference_integer_sums(int n, int dims)
     {
         var rng = new SeededRandom((ulong)(n * 131 + dims));
@@ -64,6 +66,8 @@ public sealed class ExactIndexPrefilterTests
                 queries[j * groups * 4 + d] = (sbyte)(d % 5 == 0 ? (j % 2 == 0 ? -128 : 127) : rng.NextInt(256) - 128);
         var fast = new int[Int8Kernels.QueryBlock * 16];
         var scalar = new int[Int8Kernels.QueryBlock * 16];
+        var oneFast = new int[Int8Kernels.QueryBlock * 16];
+        var oneScalar = new int[Int8Kernels.QueryBlock * 16];
         var codes = new byte[dims];
         for (int t = 0; t < shadow.Tiles; t++)
         {
@@ -71,10 +75,18 @@ public sealed class ExactIndexPrefilterTests
             fixed (sbyte* q = queries)
             fixed (int* f = fast)
             fixed (int* s = scalar)
+            fixed (int* of = oneFast)
+            fixed (int* os = oneScalar)
             {
                 byte* tile = c + (nint)t * groups * Int8Kernels.TileBytesPerGroup;
                 Int8Kernels.ScoreTile(tile, groups, q, f, 16);
                 Int8Kernels.ScoreTileScalar(tile, groups, q, s, 16);
+                // The one-query kernel (a batch's queries past its last block of four), each query on its own.
+                for (int j = 0; j < Int8Kernels.QueryBlock; j++)
+                {
+                    Int8Kernels.ScoreTileOne(tile, groups, q + j * groups * 4, of + j * 16);
+                    Int8Kernels.ScoreTileOneScalar(tile, groups, q + j * groups * 4, os + j * 16);
+                }
             }
             for (int r = t * 16; r < Math.Min(n, t * 16 + 16); r++)
             {
@@ -85,6 +97,8 @@ public sealed class ExactIndexPrefilterTests
                     int expected = Int8Kernels.DotReference(codes, queries.AsSpan(j * groups * 4, dims));
                     Assert.Equal(expected, fast[j * 16 + r % 16]);
                     Assert.Equal(expected, scalar[j * 16 + r % 16]);
+                    Assert.Equal(expected, oneFast[j * 16 + r % 16]);
+                    Assert.Equal(expected, oneScalar[j * 16 + r % 16]);
                 }
             }
         }
@@ -101,14 +115,13 @@ public sealed class ExactIndexPrefilterTests
         var shadow = Int8Shadow.Build(n, dims, (r, row) => table.ReadRow(r, row), unit, threads: 2);
         var rng = new SeededRandom(11);
         var row = new float[dims];
-        var hi = new sbyte[shadow.Groups * 4];
-        var lo = new sbyte[shadow.Groups * 4];
+        var bytes = new sbyte[shadow.Groups * 4];
         for (int trial = 0; trial < 5; trial++)
         {
             var q = new float[dims];
             for (int d = 0; d < dims; d++)
                 q[d] = (float)rng.NextNormal();
-            var plan = shadow.Plan(q, hi, lo);
+            var plan = shadow.Plan(q, bytes);
             Assert.True(plan.Bound > 0);
             for (int r = 0; r < n; r++)
             {
@@ -117,18 +130,18 @@ public sealed class ExactIndexPrefilterTests
                 if (unit)
                     scale = 1 / Math.Sqrt(row.Sum(v => (double)v * v));
                 double exact = 0;
-                long sHi = 0, sLo = 0;
+                long sum = 0;
                 for (int d = 0; d < dims; d++)
                 {
                     exact += (double)q[d] * row[d] * scale;
                     byte c = shadow.Codes[shadow.Offset(r, d)];
                     Assert.True(Math.Abs(row[d] * scale - (shadow.Min[d] + shadow.Step[d] * c)) <= shadow.Error[d] + 1e-15);
                     Assert.True(shadow.Error[d] <= shadow.Step[d] / 2 * (1 + 1e-9) + 1e-15);
-                    sHi += c * hi[d];
-                    sLo += c * lo[d];
+                    Assert.InRange(bytes[d], -Int8Shadow.QueryLimit, Int8Shadow.QueryLimit);
+                    sum += c * bytes[d];
                 }
-                double estimate = plan.Offset + 128.0 * plan.T * sHi + (double)plan.T * sLo;
-                float inFloat = plan.Offset + 128 * plan.T * sHi + plan.T * sLo;
+                double estimate = plan.Offset + (double)plan.T * sum;
+                float inFloat = plan.Offset + plan.T * sum;
                 Assert.True(Math.Abs(exact - estimate) <= plan.Bound + 2 * plan.Rounding, $"row {r}: |{exact} - {estimate}| > {plan.Bound}");
                 Assert.True(Math.Abs(inFloat - estimate) <= plan.Rounding, $"row {r}: float estimate off by {Math.Abs(inFloat - estimate)} > {plan.Rounding}");
             }
