@@ -1,3 +1,4 @@
+using System.Buffers;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
 
@@ -70,32 +71,55 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
     }
 
     /// <summary>The synchronous form of <see cref="GatherAsync"/>.</summary>
+    /// <remarks>
+    /// The shards the batch touches are locked in ascending order (every other call holds one shard at a time, so
+    /// this cannot deadlock); each resolves its ids to rows in batch order (sightings, admission, eviction), and
+    /// one pass then copies every row to its position, as a dense table's gather would, before the locks are released.
+    /// </remarks>
     public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
     {
+        const string op = "store.gather";
         int dims = Info.Dims;
-        Guard.MinLength("store.gather", destination.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        Guard.MinLength(op, destination.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
         if (Info.NumEmbeddings is long bound)
         {
             for (int i = 0; i < ids.Length; i++)
                 if ((ulong)ids[i] >= (ulong)bound)
-                    ThrowHelper.IndexOutOfRange("store.gather", nameof(ids), ids[i], i, bound);
+                    ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, bound);
         }
         var (order, start) = Group(ids);
-        long[] grouped = System.Buffers.ArrayPool<long>.Shared.Rent(ids.Length);
+        int n = ids.Length;
+        long[] grouped = ArrayPool<long>.Shared.Rent(n);
+        int[] slots = ArrayPool<int>.Shared.Rent(n);
+        nint[] rows = ArrayPool<nint>.Shared.Rent(n);
+        int locked = 0; // shards [0, locked) were considered; those with ids are held
         try
         {
-            for (int k = 0; k < order.Length; k++)
+            for (int k = 0; k < n; k++)
                 grouped[k] = ids[order[k]];
+            for (; locked < _shards.Length; locked++)
+                if (start[locked + 1] > start[locked])
+                    _shards[locked].Gate.Enter();
             for (int s = 0; s < _shards.Length; s++)
             {
-                int n = start[s + 1] - start[s];
-                if (n > 0)
-                    _shards[s].GatherScattered(grouped.AsSpan(start[s], n), order.AsSpan(start[s], n), destination);
+                int first = start[s], count = start[s + 1] - first;
+                if (count == 0)
+                    continue;
+                DynamicTable shard = _shards[s];
+                shard.ResolveLocked(op, grouped.AsSpan(first, count), slots.AsSpan(first, count));
+                for (int k = first; k < first + count; k++)
+                    rows[order[k]] = shard.RowAddress(slots[k]);
             }
+            RowPointerGather.Gather(rows.AsSpan(0, n), dims, destination);
         }
         finally
         {
-            System.Buffers.ArrayPool<long>.Shared.Return(grouped);
+            for (int s = locked - 1; s >= 0; s--)
+                if (start[s + 1] > start[s])
+                    _shards[s].Gate.Exit();
+            ArrayPool<long>.Shared.Return(grouped);
+            ArrayPool<int>.Shared.Return(slots);
+            ArrayPool<nint>.Shared.Return(rows);
         }
     }
 

@@ -173,55 +173,23 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     }
 
     /// <summary>The synchronous form of <see cref="GatherAsync"/>: lookups count as sightings and may admit or evict rows.</summary>
+    /// <remarks>
+    /// Two passes under the table's lock: every id is resolved to its slot in batch order (counted, admitted, evicted
+    /// for), map entries a few ids ahead prefetched; then the table's own gather copies the rows (prefetching, split
+    /// across threads for large batches, as a dense table's). Resolving first is safe: eviction never picks a row
+    /// this call has touched, so every resolved slot still holds its id's row when it is copied.
+    /// </remarks>
     public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
     {
-        Guard.MinLength("dynamic_table.gather", destination.Length, (long)ids.Length * _rows.Dims, $"ids.Length × Dims = {ids.Length} × {_rows.Dims}");
-        GatherScattered(ids, default, destination);
-    }
-
-    /// <summary>
-    /// A gather whose rows go to scattered rows of <paramref name="destination"/>: row k of the answer is written at
-    /// row <c>positions[k]</c> (the sharded store's per-shard part of a batch, written in place).
-    /// </summary>
-    /// <remarks>
-    /// One pass, three stages apart: the map entry of id i + 2D is prefetched, id i + D is resolved (counted,
-    /// admitted, evicted for, in batch order) and its row prefetched, and row i is copied. Resolving ahead is safe:
-    /// eviction never picks a row this call has touched. <paramref name="positions"/> empty means row k goes to row k.
-    /// </remarks>
-    internal unsafe void GatherScattered(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, Span<float> destination)
-    {
         const string op = "dynamic_table.gather";
-        int dims = _rows.Dims;
-        nint rowBytes = (nint)dims * sizeof(float);
-        int n = ids.Length;
-        int[] slots = ArrayPool<int>.Shared.Rent(n);
+        Guard.MinLength(op, destination.Length, (long)ids.Length * _rows.Dims, $"ids.Length × Dims = {ids.Length} × {_rows.Dims}");
+        int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
         try
         {
             lock (_gate)
             {
-                CheckIds(op, ids);
-                long tick = ++_tick;
-                long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
-                bool prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
-                fixed (Entry* map = _map) // lookups change entries, never the array, during this locked call
-                {
-                    for (int i = 0; i < Math.Min(n, 2 * PrefetchDistance); i++)
-                        if (prefetch)
-                            System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[i]));
-                    for (int i = 0; i < Math.Min(n, PrefetchDistance); i++)
-                        slots[i] = Lookup(ids[i], tick, now);
-                    for (int k = 0; k < n; k++)
-                    {
-                        if (prefetch && k + 2 * PrefetchDistance < n)
-                            System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[k + 2 * PrefetchDistance]));
-                        if (k + PrefetchDistance < n)
-                        {
-                            int ahead = slots[k + PrefetchDistance] = Lookup(ids[k + PrefetchDistance], tick, now);
-                            Optimizers.RowPrefetch.Lines(_rows.Pointer + ahead * rowBytes, rowBytes);
-                        }
-                        _rows.RowUnchecked<float>(slots[k]).CopyTo(destination.Slice((positions.IsEmpty ? k : positions[k]) * dims, dims));
-                    }
-                }
+                ResolveLocked(op, ids, slots);
+                _rows.GatherUnchecked(slots.AsSpan(0, ids.Length), destination, 1f);
             }
         }
         finally
@@ -230,8 +198,39 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         }
     }
 
+    /// <summary>The table's lock; a sharded store holds it across <see cref="ResolveLocked"/> and its copy of the rows.</summary>
+    internal Lock Gate => _gate;
+
+    /// <summary>The address of slot <paramref name="slot"/>'s row (valid while <see cref="Gate"/> is held and the table undisposed).</summary>
+    internal unsafe nint RowAddress(int slot) => (nint)(_rows.Pointer + (nint)slot * _rows.Dims * sizeof(float));
+
+    /// <summary>
+    /// Resolves <paramref name="ids"/> for a lookup, in order: <c>slots[i]</c> is id i's row, or the default row. The
+    /// caller holds <see cref="Gate"/>. Checks the ids (and that the table is not disposed) before anything changes.
+    /// </summary>
+    internal unsafe void ResolveLocked(string op, ReadOnlySpan<long> ids, Span<int> slots)
+    {
+        CheckIds(op, ids);
+        int n = ids.Length;
+        long tick = ++_tick;
+        long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
+        bool prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
+        fixed (Entry* map = _map) // lookups change entries, never the array, during this locked call
+        {
+            for (int i = 0; i < Math.Min(n, PrefetchDistance); i++)
+                if (prefetch)
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[i]));
+            for (int k = 0; k < n; k++)
+            {
+                if (prefetch && k + PrefetchDistance < n)
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[k + PrefetchDistance]));
+                slots[k] = Lookup(ids[k], tick, now);
+            }
+        }
+    }
+
     /// <summary>Map entries ahead of the current id whose cache line is prefetched.</summary>
-    private const int PrefetchDistance = 8;
+    private const int PrefetchDistance = 16;
 
     /// <summary>The slot of <paramref name="id"/> for a lookup: touches a live row, or counts a sighting and maybe admits.</summary>
     private int Lookup(long id, long tick, long now)
