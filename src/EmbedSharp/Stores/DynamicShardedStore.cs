@@ -52,7 +52,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
     public EmbeddingStoreInfo Info => _shards[0].Info;
 
     /// <summary>Positions of a batch grouped by shard (repeats kept: each occurrence is a sighting).</summary>
-    private (int[] Order, int[] Start) Group(ReadOnlySpan<long> ids)
+    private (int[] Order, int[] Start, int[] ShardOf) Group(ReadOnlySpan<long> ids)
     {
         var shardOf = new int[ids.Length];
         var start = new int[_shards.Length + 1];
@@ -67,16 +67,17 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
         var order = new int[ids.Length];
         for (int i = 0; i < ids.Length; i++)
             order[next[shardOf[i]]++] = i;
-        return (order, start);
+        return (order, start, shardOf);
     }
 
     /// <summary>The synchronous form of <see cref="GatherAsync"/>.</summary>
     /// <remarks>
     /// The shards the batch touches are locked in ascending order (every other call holds one shard at a time, so
-    /// this cannot deadlock); each resolves its ids to rows in batch order (sightings, admission, eviction), and
-    /// one pass then copies every row to its position, as a dense table's gather would, before the locks are released.
+    /// this cannot deadlock). One probe pass over the whole batch finds and copies the live rows, on several threads
+    /// for large batches as a dense table's gather; then each shard commits its ids in batch order (sightings,
+    /// admission, eviction, see <see cref="DynamicTable"/>) and copies the rows the probes could not answer.
     /// </remarks>
-    public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
+    public unsafe void Gather(ReadOnlySpan<long> ids, Span<float> destination)
     {
         const string op = "store.gather";
         int dims = Info.Dims;
@@ -87,11 +88,11 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
                 if ((ulong)ids[i] >= (ulong)bound)
                     ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, bound);
         }
-        var (order, start) = Group(ids);
+        var (order, start, shardOf) = Group(ids);
         int n = ids.Length;
         long[] grouped = ArrayPool<long>.Shared.Rent(n);
-        int[] slots = ArrayPool<int>.Shared.Rent(n);
-        nint[] rows = ArrayPool<nint>.Shared.Rent(n);
+        int[] probed = ArrayPool<int>.Shared.Rent(n);
+        var calls = new DynamicTable.LookupCall[_shards.Length];
         int locked = 0; // shards [0, locked) were considered; those with ids are held
         try
         {
@@ -101,16 +102,25 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
                 if (start[locked + 1] > start[locked])
                     _shards[locked].Gate.Enter();
             for (int s = 0; s < _shards.Length; s++)
+                if (start[s + 1] > start[s])
+                    calls[s] = _shards[s].BeginLookup(op, grouped.AsSpan(start[s], start[s + 1] - start[s]));
+            fixed (long* idp = ids)
+            fixed (int* tableOf = shardOf)
+            fixed (float* dst = destination)
             {
-                int first = start[s], count = start[s + 1] - first;
-                if (count == 0)
-                    continue;
-                DynamicTable shard = _shards[s];
-                shard.ResolveLocked(op, grouped.AsSpan(first, count), slots.AsSpan(first, count));
-                for (int k = first; k < first + count; k++)
-                    rows[order[k]] = shard.RowAddress(slots[k]);
+                DynamicTable.ProbeAndCopy(_shards, tableOf, idp, n, calls, probed, dst, dims);
+                for (int s = 0; s < _shards.Length; s++)
+                {
+                    DynamicTable shard = _shards[s];
+                    for (int k = start[s]; k < start[s + 1]; k++)
+                    {
+                        int i = order[k];
+                        int slot = shard.CommitLookup(idp[i], probed[i], calls[s], out bool copy);
+                        if (copy)
+                            shard.CopySlot(slot, dst + (nint)i * dims);
+                    }
+                }
             }
-            RowPointerGather.Gather(rows.AsSpan(0, n), dims, destination);
         }
         finally
         {
@@ -118,8 +128,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
                 if (start[s + 1] > start[s])
                     _shards[s].Gate.Exit();
             ArrayPool<long>.Shared.Return(grouped);
-            ArrayPool<int>.Shared.Return(slots);
-            ArrayPool<nint>.Shared.Return(rows);
+            ArrayPool<int>.Shared.Return(probed);
         }
     }
 
@@ -165,7 +174,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         int dims = Info.Dims;
         Guard.Length("store.upsert", rows.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
-        var (order, start) = Group(ids.Span);
+        var (order, start, _) = Group(ids.Span);
         for (int s = 0; s < _shards.Length; s++)
         {
             int[] positions = order[start[s]..start[s + 1]];
@@ -182,7 +191,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
     public ValueTask DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var (order, start) = Group(ids.Span);
+        var (order, start, _) = Group(ids.Span);
         for (int s = 0; s < _shards.Length; s++)
             _shards[s].Delete([.. order[start[s]..start[s + 1]].Select(p => ids.Span[p])]);
         return ValueTask.CompletedTask;

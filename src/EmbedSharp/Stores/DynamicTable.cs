@@ -56,6 +56,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     private readonly int _candCapacity;
     private readonly int _candBits;
     private long _tick;
+    private long _removals; // rows removed so far: a lookup's probe is stale once this moves
     private EmbeddingTable _rows;
     private StateRows? _state;
     private OptimizerStep? _optimizer;
@@ -172,66 +173,6 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         }
     }
 
-    /// <summary>The synchronous form of <see cref="GatherAsync"/>: lookups count as sightings and may admit or evict rows.</summary>
-    /// <remarks>
-    /// Two passes under the table's lock: every id is resolved to its slot in batch order (counted, admitted, evicted
-    /// for), map entries a few ids ahead prefetched; then the table's own gather copies the rows (prefetching, split
-    /// across threads for large batches, as a dense table's). Resolving first is safe: eviction never picks a row
-    /// this call has touched, so every resolved slot still holds its id's row when it is copied.
-    /// </remarks>
-    public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
-    {
-        const string op = "dynamic_table.gather";
-        Guard.MinLength(op, destination.Length, (long)ids.Length * _rows.Dims, $"ids.Length × Dims = {ids.Length} × {_rows.Dims}");
-        int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
-        try
-        {
-            lock (_gate)
-            {
-                ResolveLocked(op, ids, slots);
-                _rows.GatherUnchecked(slots.AsSpan(0, ids.Length), destination, 1f);
-            }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(slots);
-        }
-    }
-
-    /// <summary>The table's lock; a sharded store holds it across <see cref="ResolveLocked"/> and its copy of the rows.</summary>
-    internal Lock Gate => _gate;
-
-    /// <summary>The address of slot <paramref name="slot"/>'s row (valid while <see cref="Gate"/> is held and the table undisposed).</summary>
-    internal unsafe nint RowAddress(int slot) => (nint)(_rows.Pointer + (nint)slot * _rows.Dims * sizeof(float));
-
-    /// <summary>
-    /// Resolves <paramref name="ids"/> for a lookup, in order: <c>slots[i]</c> is id i's row, or the default row. The
-    /// caller holds <see cref="Gate"/>. Checks the ids (and that the table is not disposed) before anything changes.
-    /// </summary>
-    internal unsafe void ResolveLocked(string op, ReadOnlySpan<long> ids, Span<int> slots)
-    {
-        CheckIds(op, ids);
-        int n = ids.Length;
-        long tick = ++_tick;
-        long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
-        bool prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
-        fixed (Entry* map = _map) // lookups change entries, never the array, during this locked call
-        {
-            for (int i = 0; i < Math.Min(n, PrefetchDistance); i++)
-                if (prefetch)
-                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[i]));
-            for (int k = 0; k < n; k++)
-            {
-                if (prefetch && k + PrefetchDistance < n)
-                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[k + PrefetchDistance]));
-                slots[k] = Lookup(ids[k], tick, now);
-            }
-        }
-    }
-
-    /// <summary>Map entries ahead of the current id whose cache line is prefetched.</summary>
-    private const int PrefetchDistance = 16;
-
     /// <summary>The slot of <paramref name="id"/> for a lookup: touches a live row, or counts a sighting and maybe admits.</summary>
     private int Lookup(long id, long tick, long now)
     {
@@ -329,6 +270,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     /// <summary>Removes the row at map position <paramref name="pos"/> (backward-shift deletion) and frees its slot.</summary>
     private void RemoveRow(int pos)
     {
+        _removals++;
         int slot = _map[pos].SlotPlusOne - 1;
         _free[_freeCount++] = slot;
         _rows.RowUnchecked<float>(slot).Clear();
