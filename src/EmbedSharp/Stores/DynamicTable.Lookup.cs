@@ -164,9 +164,61 @@ public sealed partial class DynamicTable
     private unsafe void PrefetchEntry(long id)
     {
         if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(_map.Pointer + Home(id));
+    }
+}
+
+public sealed partial class DynamicTable
+{
+    /// <summary>
+    /// The id map's entries in native memory: zeroed, aligned so no 32-byte entry straddles two cache lines (one
+    /// prefetch brings a whole entry), and for maps of 2 MiB or more on huge pages, as the rows are. A lookup touches
+    /// one random entry of a map twice the row budget; from a managed array half the entries spanned two lines and
+    /// nearly every probe also missed the TLB. Freed by the finalizer, once the table is unreachable (the table's
+    /// own Dispose leaves it, since some calls still read the map then).
+    /// </summary>
+    private sealed unsafe class EntryMap
+    {
+        private Entry* _entries;
+
+        public EntryMap(int length)
         {
-            fixed (Entry* map = _map)
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(id));
+            nuint bytes = (nuint)length * (nuint)sizeof(Entry);
+            _entries = (Entry*)NativeAllocation.AllocateZeroed(bytes, out nuint reserved);
+            Length = length;
+            Reserved = (long)reserved;
+            GC.AddMemoryPressure(Reserved);
+        }
+
+        ~EntryMap() => Free();
+
+        public int Length { get; }
+
+        private long Reserved { get; }
+
+        public Entry* Pointer => _entries;
+
+        public ref Entry this[int index]
+        {
+            get
+            {
+                System.Diagnostics.Debug.Assert((uint)index < (uint)Length && _entries != null);
+                return ref _entries[index];
+            }
+        }
+
+        public Span<Entry> AsSpan() => new(_entries, Length);
+
+        public void Clear() => AsSpan().Clear();
+
+        private void Free()
+        {
+            Entry* p = _entries;
+            if (p == null)
+                return;
+            _entries = null;
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(p);
+            GC.RemoveMemoryPressure(Reserved);
         }
     }
 }

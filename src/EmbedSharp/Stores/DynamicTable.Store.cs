@@ -284,6 +284,7 @@ public sealed partial class DynamicTable
             _disposed = true;
             _rows.Dispose();
             _state?.Dispose();
+            // The map stays until the collector frees it: Contains, LiveIds and Count still read it after Dispose.
         }
     }
 }

@@ -47,7 +47,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     private readonly long[] _slotKey;
     private readonly int[] _free;
     private readonly long _ttlTicks;
-    private Entry[] _map;
+    private readonly EntryMap _map;
     private int _mapBits;
     private int _freeCount;
     private long[] _candKey;
@@ -84,7 +84,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
             _free[s] = options.MaxRows - 1 - s; // pop gives slot 0 first
         _freeCount = options.MaxRows;
         _mapBits = Math.Max(4, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)options.MaxRows * 2)));
-        _map = new Entry[1 << _mapBits];
+        _map = new EntryMap(1 << _mapBits);
         _candCapacity = options.CandidateCapacity ?? Math.Max(1024, 2 * options.MaxRows);
         _candBits = Math.Max(4, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)_candCapacity * 2)));
         _candKey = new long[options.AdmitAfter > 1 ? 1 << _candBits : 0];
