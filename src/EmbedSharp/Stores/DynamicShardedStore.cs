@@ -1,3 +1,4 @@
+using System.Buffers;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
 
@@ -51,7 +52,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
     public EmbeddingStoreInfo Info => _shards[0].Info;
 
     /// <summary>Positions of a batch grouped by shard (repeats kept: each occurrence is a sighting).</summary>
-    private (int[] Order, int[] Start) Group(ReadOnlySpan<long> ids)
+    private (int[] Order, int[] Start, int[] ShardOf) Group(ReadOnlySpan<long> ids)
     {
         var shardOf = new int[ids.Length];
         var start = new int[_shards.Length + 1];
@@ -66,36 +67,68 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
         var order = new int[ids.Length];
         for (int i = 0; i < ids.Length; i++)
             order[next[shardOf[i]]++] = i;
-        return (order, start);
+        return (order, start, shardOf);
     }
 
     /// <summary>The synchronous form of <see cref="GatherAsync"/>.</summary>
-    public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
+    /// <remarks>
+    /// The shards the batch touches are locked in ascending order (every other call holds one shard at a time, so
+    /// this cannot deadlock). One probe pass over the whole batch finds and copies the live rows, on several threads
+    /// for large batches as a dense table's gather; then each shard commits its ids in batch order (sightings,
+    /// admission, eviction, see <see cref="DynamicTable"/>) and copies the rows the probes could not answer.
+    /// </remarks>
+    public unsafe void Gather(ReadOnlySpan<long> ids, Span<float> destination)
     {
+        const string op = "store.gather";
         int dims = Info.Dims;
-        Guard.MinLength("store.gather", destination.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
+        Guard.MinLength(op, destination.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
         if (Info.NumEmbeddings is long bound)
         {
             for (int i = 0; i < ids.Length; i++)
                 if ((ulong)ids[i] >= (ulong)bound)
-                    ThrowHelper.IndexOutOfRange("store.gather", nameof(ids), ids[i], i, bound);
+                    ThrowHelper.IndexOutOfRange(op, nameof(ids), ids[i], i, bound);
         }
-        var (order, start) = Group(ids);
-        long[] grouped = System.Buffers.ArrayPool<long>.Shared.Rent(ids.Length);
+        var (order, start, shardOf) = Group(ids);
+        int n = ids.Length;
+        long[] grouped = ArrayPool<long>.Shared.Rent(n);
+        int[] probed = ArrayPool<int>.Shared.Rent(n);
+        var calls = new DynamicTable.LookupCall[_shards.Length];
+        int locked = 0; // shards [0, locked) were considered; those with ids are held
         try
         {
-            for (int k = 0; k < order.Length; k++)
+            for (int k = 0; k < n; k++)
                 grouped[k] = ids[order[k]];
+            for (; locked < _shards.Length; locked++)
+                if (start[locked + 1] > start[locked])
+                    _shards[locked].Gate.Enter();
             for (int s = 0; s < _shards.Length; s++)
+                if (start[s + 1] > start[s])
+                    calls[s] = _shards[s].BeginLookup(op, grouped.AsSpan(start[s], start[s + 1] - start[s]));
+            fixed (long* idp = ids)
+            fixed (int* tableOf = shardOf)
+            fixed (float* dst = destination)
             {
-                int n = start[s + 1] - start[s];
-                if (n > 0)
-                    _shards[s].GatherScattered(grouped.AsSpan(start[s], n), order.AsSpan(start[s], n), destination);
+                DynamicTable.ProbeAndCopy(_shards, tableOf, idp, n, calls, probed, dst, dims);
+                for (int s = 0; s < _shards.Length; s++)
+                {
+                    DynamicTable shard = _shards[s];
+                    for (int k = start[s]; k < start[s + 1]; k++)
+                    {
+                        int i = order[k];
+                        int slot = shard.CommitLookup(idp[i], probed[i], calls[s], out bool copy);
+                        if (copy)
+                            shard.CopySlot(slot, dst + (nint)i * dims);
+                    }
+                }
             }
         }
         finally
         {
-            System.Buffers.ArrayPool<long>.Shared.Return(grouped);
+            for (int s = locked - 1; s >= 0; s--)
+                if (start[s + 1] > start[s])
+                    _shards[s].Gate.Exit();
+            ArrayPool<long>.Shared.Return(grouped);
+            ArrayPool<int>.Shared.Return(probed);
         }
     }
 
@@ -141,7 +174,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         int dims = Info.Dims;
         Guard.Length("store.upsert", rows.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
-        var (order, start) = Group(ids.Span);
+        var (order, start, _) = Group(ids.Span);
         for (int s = 0; s < _shards.Length; s++)
         {
             int[] positions = order[start[s]..start[s + 1]];
@@ -158,7 +191,7 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
     public ValueTask DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var (order, start) = Group(ids.Span);
+        var (order, start, _) = Group(ids.Span);
         for (int s = 0; s < _shards.Length; s++)
             _shards[s].Delete([.. order[start[s]..start[s + 1]].Select(p => ids.Span[p])]);
         return ValueTask.CompletedTask;

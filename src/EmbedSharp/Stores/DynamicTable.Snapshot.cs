@@ -87,7 +87,7 @@ public sealed partial class DynamicTable
         {
             if (_disposed)
                 ThrowHelper.Disposed("store.restore", nameof(DynamicTable));
-            Array.Clear(_map);
+            _map.Clear();
             for (int s = 0; s < _options.MaxRows; s++)
                 _free[s] = _options.MaxRows - 1 - s;
             _freeCount = _options.MaxRows;

@@ -274,7 +274,7 @@ public sealed partial class DynamicTable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Frees the rows; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>Frees the rows and optimizer state; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         lock (_gate)
@@ -283,6 +283,8 @@ public sealed partial class DynamicTable
                 return;
             _disposed = true;
             _rows.Dispose();
+            _state?.Dispose();
+            // The map stays until the collector frees it: Contains, LiveIds and Count still read it after Dispose.
         }
     }
 }

@@ -47,7 +47,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     private readonly long[] _slotKey;
     private readonly int[] _free;
     private readonly long _ttlTicks;
-    private Entry[] _map;
+    private readonly EntryMap _map;
     private int _mapBits;
     private int _freeCount;
     private long[] _candKey;
@@ -56,6 +56,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     private readonly int _candCapacity;
     private readonly int _candBits;
     private long _tick;
+    private long _removals; // rows removed so far: a lookup's probe is stale once this moves
     private EmbeddingTable _rows;
     private StateRows? _state;
     private OptimizerStep? _optimizer;
@@ -83,7 +84,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
             _free[s] = options.MaxRows - 1 - s; // pop gives slot 0 first
         _freeCount = options.MaxRows;
         _mapBits = Math.Max(4, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)options.MaxRows * 2)));
-        _map = new Entry[1 << _mapBits];
+        _map = new EntryMap(1 << _mapBits);
         _candCapacity = options.CandidateCapacity ?? Math.Max(1024, 2 * options.MaxRows);
         _candBits = Math.Max(4, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)_candCapacity * 2)));
         _candKey = new long[options.AdmitAfter > 1 ? 1 << _candBits : 0];
@@ -171,67 +172,6 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
             return expired.Count;
         }
     }
-
-    /// <summary>The synchronous form of <see cref="GatherAsync"/>: lookups count as sightings and may admit or evict rows.</summary>
-    public void Gather(ReadOnlySpan<long> ids, Span<float> destination)
-    {
-        Guard.MinLength("dynamic_table.gather", destination.Length, (long)ids.Length * _rows.Dims, $"ids.Length × Dims = {ids.Length} × {_rows.Dims}");
-        GatherScattered(ids, default, destination);
-    }
-
-    /// <summary>
-    /// A gather whose rows go to scattered rows of <paramref name="destination"/>: row k of the answer is written at
-    /// row <c>positions[k]</c> (the sharded store's per-shard part of a batch, written in place).
-    /// </summary>
-    /// <remarks>
-    /// One pass, three stages apart: the map entry of id i + 2D is prefetched, id i + D is resolved (counted,
-    /// admitted, evicted for, in batch order) and its row prefetched, and row i is copied. Resolving ahead is safe:
-    /// eviction never picks a row this call has touched. <paramref name="positions"/> empty means row k goes to row k.
-    /// </remarks>
-    internal unsafe void GatherScattered(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, Span<float> destination)
-    {
-        const string op = "dynamic_table.gather";
-        int dims = _rows.Dims;
-        nint rowBytes = (nint)dims * sizeof(float);
-        int n = ids.Length;
-        int[] slots = ArrayPool<int>.Shared.Rent(n);
-        try
-        {
-            lock (_gate)
-            {
-                CheckIds(op, ids);
-                long tick = ++_tick;
-                long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
-                bool prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
-                fixed (Entry* map = _map) // lookups change entries, never the array, during this locked call
-                {
-                    for (int i = 0; i < Math.Min(n, 2 * PrefetchDistance); i++)
-                        if (prefetch)
-                            System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[i]));
-                    for (int i = 0; i < Math.Min(n, PrefetchDistance); i++)
-                        slots[i] = Lookup(ids[i], tick, now);
-                    for (int k = 0; k < n; k++)
-                    {
-                        if (prefetch && k + 2 * PrefetchDistance < n)
-                            System.Runtime.Intrinsics.X86.Sse.Prefetch0(map + Home(ids[k + 2 * PrefetchDistance]));
-                        if (k + PrefetchDistance < n)
-                        {
-                            int ahead = slots[k + PrefetchDistance] = Lookup(ids[k + PrefetchDistance], tick, now);
-                            Optimizers.RowPrefetch.Lines(_rows.Pointer + ahead * rowBytes, rowBytes);
-                        }
-                        _rows.RowUnchecked<float>(slots[k]).CopyTo(destination.Slice((positions.IsEmpty ? k : positions[k]) * dims, dims));
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(slots);
-        }
-    }
-
-    /// <summary>Map entries ahead of the current id whose cache line is prefetched.</summary>
-    private const int PrefetchDistance = 8;
 
     /// <summary>The slot of <paramref name="id"/> for a lookup: touches a live row, or counts a sighting and maybe admits.</summary>
     private int Lookup(long id, long tick, long now)
@@ -330,6 +270,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     /// <summary>Removes the row at map position <paramref name="pos"/> (backward-shift deletion) and frees its slot.</summary>
     private void RemoveRow(int pos)
     {
+        _removals++;
         int slot = _map[pos].SlotPlusOne - 1;
         _free[_freeCount++] = slot;
         _rows.RowUnchecked<float>(slot).Clear();

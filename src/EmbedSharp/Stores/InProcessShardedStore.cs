@@ -249,6 +249,7 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         try
         {
             _rows.Dispose();
+            _state?.Dispose();
         }
         finally
         {
@@ -304,24 +305,34 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         if (count == 0)
             return;
         ReadOnlySpan<long> unique = routed.UniqueIds.Slice(start, count);
-        int[] slots = new int[count];
-        for (int k = 0; k < count; k++)
-            slots[k] = (int)unique[k];
-        // Rows in ascending order (each row's update is independent of the others, so the bits do not change):
-        // neighbouring rows share pages and the hardware prefetcher sees a forward stream.
-        int[] gradientRows = positions.AsSpan(start, count).ToArray();
-        Array.Sort(slots, gradientRows);
-        long[] ids = new long[count];
-        for (int k = 0; k < count; k++)
-            ids[k] = slots[k];
-        EnterWrite(shard);
+        // Scratch from the pool: four arrays of a batch's rows each call would otherwise be garbage per update.
+        int[] slots = ArrayPool<int>.Shared.Rent(count), gradientRows = ArrayPool<int>.Shared.Rent(count);
+        int[] scratchSlots = ArrayPool<int>.Shared.Rent(count), scratchRows = ArrayPool<int>.Shared.Rent(count);
         try
         {
-            StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots, gradientRows, gradients, ids);
+            for (int k = 0; k < count; k++)
+                slots[k] = (int)unique[k];
+            positions.AsSpan(start, count).CopyTo(gradientRows);
+            // Rows in ascending order (each row's update is independent of the others, so the bits do not change):
+            // neighbouring rows share pages and the hardware prefetcher sees a forward stream.
+            SlotSort.Sort(slots.AsSpan(0, count), gradientRows.AsSpan(0, count), scratchSlots, scratchRows, Math.Max(0, _rows.NumEmbeddings - 1));
+            EnterWrite(shard);
+            try
+            {
+                // Ids are the slots here, so the error message of a non-finite update names slots[k].
+                StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots.AsSpan(0, count), gradientRows.AsSpan(0, count), gradients, default);
+            }
+            finally
+            {
+                ExitWrite(shard);
+            }
         }
         finally
         {
-            ExitWrite(shard);
+            ArrayPool<int>.Shared.Return(slots);
+            ArrayPool<int>.Shared.Return(gradientRows);
+            ArrayPool<int>.Shared.Return(scratchSlots);
+            ArrayPool<int>.Shared.Return(scratchRows);
         }
     }
 

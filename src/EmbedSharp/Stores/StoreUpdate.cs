@@ -37,8 +37,13 @@ internal static class StoreUpdate
 
     /// <summary>
     /// Applies <paramref name="rule"/> at step <paramref name="t"/> to slots <paramref name="slots"/>, slot k taking
-    /// gradient row <paramref name="gradientRows"/>[k] of <paramref name="gradients"/>.
+    /// gradient row <paramref name="gradientRows"/>[k] of <paramref name="gradients"/>; <paramref name="ids"/>[k] names
+    /// slot k in an error message (empty: the slots are the ids).
     /// </summary>
+    /// <remarks>
+    /// The weights, the state and the gradient row of the slot <c>prefetchDistance</c> ahead are prefetched: the
+    /// gradient rows are visited in slot order, not in their own, so they are as scattered as the weights.
+    /// </remarks>
     public static unsafe void Apply<TRule>(string op, in TRule rule, long t, EmbeddingTable rows, StateRows state,
         ReadOnlySpan<int> slots, ReadOnlySpan<int> gradientRows, ReadOnlySpan<float> gradients, ReadOnlySpan<long> ids)
         where TRule : struct, ISparseUpdateRule
@@ -49,32 +54,37 @@ internal static class StoreUpdate
         StepScalars scalars = rule.Prepare(t, 1.0);
         Span<float> weightBackup = dims <= 1024 ? stackalloc float[dims] : new float[dims];
         Span<float> stateBackup = state.Width <= 2048 ? stackalloc float[state.Width] : new float[state.Width];
-        for (int k = 0; k < slots.Length; k++)
+        byte* table = rows.Pointer;
+        fixed (float* gradientBase = gradients)
         {
-            if (k + prefetchDistance < slots.Length)
+            for (int k = 0; k < slots.Length; k++)
             {
-                // Rows are random in a large table: start loading the weights and state a few rows ahead.
-                RowPrefetch.Lines(rows.Pointer + slots[k + prefetchDistance] * rowBytes, rowBytes);
-                state.Prefetch(slots[k + prefetchDistance]);
+                if (k + prefetchDistance < slots.Length)
+                {
+                    // Rows are random in a large table: start loading the weights, state and gradient a few rows ahead.
+                    RowPrefetch.Lines(table + slots[k + prefetchDistance] * rowBytes, rowBytes);
+                    state.Prefetch(slots[k + prefetchDistance]);
+                    RowPrefetch.Lines((byte*)(gradientBase + (nint)gradientRows[k + prefetchDistance] * dims), rowBytes);
+                }
+                var weight = new Span<float>(table + slots[k] * rowBytes, dims);
+                Span<float> s = state.Row(slots[k]);
+                ReadOnlySpan<float> g = gradients.Slice(gradientRows[k] * dims, dims);
+                // The optimizer's own guarded update (fused backup and check where the rule has one), as FusedSparseBackward runs it.
+                bool finite = TRule.HasGuardedUpdate
+                    ? rule.UpdateRowGuarded(weight, g, s, scalars, weightBackup, stateBackup)
+                    : RowGuard.BackupAndUpdate(rule, weight, g, s, scalars, weightBackup, stateBackup);
+                if (finite)
+                    continue;
+                int badWeight = Numerics.Kernels.FirstNonFinite(weight);
+                int badState = badWeight < 0 ? Numerics.Kernels.FirstNonFinite(s) : -1;
+                float value = badWeight >= 0 ? weight[badWeight] : s[Math.Max(0, badState)];
+                weightBackup.CopyTo(weight);
+                stateBackup.CopyTo(s);
+                string what = badWeight >= 0 ? $"weight {value} at element {badWeight}" : $"optimizer state {value} at element {badState}";
+                throw new NonFiniteException(ThrowHelper.Format(op,
+                    $"step {t}: id {(ids.IsEmpty ? slots[k] : ids[k])} produced {what} in its update; the row was left as it was, and rows applied before it in this call keep their update (lower the learning rate or enable clipping)"),
+                    t, slots[k], badWeight >= 0 ? badWeight : badState);
             }
-            Span<float> weight = rows.RowUnchecked<float>(slots[k]);
-            Span<float> s = state.Row(slots[k]);
-            ReadOnlySpan<float> g = gradients.Slice(gradientRows[k] * dims, dims);
-            // The optimizer's own guarded update (fused backup and check where the rule has one), as FusedSparseBackward runs it.
-            bool finite = TRule.HasGuardedUpdate
-                ? rule.UpdateRowGuarded(weight, g, s, scalars, weightBackup, stateBackup)
-                : RowGuard.BackupAndUpdate(rule, weight, g, s, scalars, weightBackup, stateBackup);
-            if (finite)
-                continue;
-            int badWeight = Numerics.Kernels.FirstNonFinite(weight);
-            int badState = badWeight < 0 ? Numerics.Kernels.FirstNonFinite(s) : -1;
-            float value = badWeight >= 0 ? weight[badWeight] : s[Math.Max(0, badState)];
-            weightBackup.CopyTo(weight);
-            stateBackup.CopyTo(s);
-            string what = badWeight >= 0 ? $"weight {value} at element {badWeight}" : $"optimizer state {value} at element {badState}";
-            throw new NonFiniteException(ThrowHelper.Format(op,
-                $"step {t}: id {ids[k]} produced {what} in its update; the row was left as it was, and rows applied before it in this call keep their update (lower the learning rate or enable clipping)"),
-                t, slots[k], badWeight >= 0 ? badWeight : badState);
         }
     }
 
