@@ -245,7 +245,7 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
                     long sequence = Interlocked.Increment(ref _sequence);
                     // Bounded tries are safe here: a shard applies each (client, sequence) once, so a try abandoned
                     // and then delivered late is skipped.
-                    calls.Add(CallAsync(op, shard, () => _shards[shard].Apply(new ApplyRequest(SpecOf(shard), wire,
+                    calls.Add(CallAsync(op, shard, () => ApplyOnShardAsync(shard, new ApplyRequest(SpecOf(shard), wire,
                         Payload.From<long>(unique.AsSpan(first, count)), Payload.From<float>(summed.AsSpan(first * Dims, count * Dims)), _client, sequence)),
                         cancellationToken, boundedTries: true));
                 }
@@ -279,6 +279,19 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         if (oldest is not null)
             await oldest.ConfigureAwait(false);
+    }
+
+    /// <summary>One shard's update; a shard reports a step that made a row non-finite as ArithmeticException (see ShardGrain.Apply).</summary>
+    private async Task<ShardAck> ApplyOnShardAsync(int shard, ApplyRequest request)
+    {
+        try
+        {
+            return await _shards[shard].Apply(request).ConfigureAwait(false);
+        }
+        catch (ArithmeticException ex) when (ex is not EmbedSharp.Diagnostics.NonFiniteException)
+        {
+            throw new EmbedSharp.Diagnostics.NonFiniteException(ex.Message, request.Step.Step, -1, -1);
+        }
     }
 
     /// <summary>Waits for every update still in flight (bounded staleness) and throws the first that failed.</summary>

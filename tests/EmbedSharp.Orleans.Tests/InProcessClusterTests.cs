@@ -233,5 +233,15 @@ public sealed class InProcessClusterTests(InProcessCluster fixture) : IClassFixt
         var row = new float[2];
         await store.GatherAsync(new long[] { 4 }, row);
         Assert.Equal(new[] { -0.1f, -0.2f }, row);
+
+        // A finite gradient whose step overflows a row: the shard puts that row back, updates the others, and the
+        // caller gets core's NonFiniteException (not an Orleans codec error).
+        await store.ApplyGradientsAsync(new long[] { 5 }, new[] { 1f, 1f }, OptimizerStep.Sgd(0.1, 2));
+        var overflow = await Assert.ThrowsAsync<EmbedSharp.Diagnostics.NonFiniteException>(async () =>
+            await store.ApplyGradientsAsync(new long[] { 4, 5 }, new[] { 3e38f, 3e38f, 1f, 1f }, OptimizerStep.Sgd(1e10, 3)));
+        Assert.Contains("[orleans.apply]", overflow.Message);
+        Assert.Equal(3, overflow.Step);
+        await store.GatherAsync(new long[] { 4 }, row);
+        Assert.Equal(new[] { -0.1f, -0.2f }, row);
     }
 }

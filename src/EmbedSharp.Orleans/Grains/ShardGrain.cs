@@ -168,6 +168,12 @@ internal sealed partial class ShardGrain(ShardSiloOptions options, ILogger<Shard
                 state.Apply(ids, grads, request.Step.ToStep());
             return Task.FromResult(new ShardAck(state.Count, state.StepNumber));
         }
+        catch (EmbedSharp.Diagnostics.NonFiniteException ex)
+        {
+            // Orleans has no codec for core's exception (the caller would see CodecNotFoundException): send its base
+            // type with the same message; the store turns it back into a NonFiniteException.
+            throw new ArithmeticException(ex.Message);
+        }
         finally
         {
             idBuffer.Dispose();
