@@ -26,7 +26,7 @@ namespace EmbedSharp.Orleans;
 /// snapshot taken with <see cref="SnapshotToSharedFolderAsync"/> (updates since then are lost); shards on the
 /// survivors keep every update.</para>
 /// </remarks>
-// Size: one type in two files (~650 lines): the store calls with routing, retries and bounded staleness (this
+// Size: one type in two files (~700 lines): the store calls with routing, retries and bounded staleness (this
 // file), and snapshots/restore through the shards. They share the plan and the grain references.
 public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
 {
