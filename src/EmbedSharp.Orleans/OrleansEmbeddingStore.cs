@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using EmbedSharp.Orleans.Grains;
 using EmbedSharp.Orleans.Placement;
@@ -5,6 +6,7 @@ using EmbedSharp.Orleans.Wire;
 using EmbedSharp.Stores;
 using EmbedSharp.Tables;
 using Orleans.Runtime;
+using Orleans.Serialization.Buffers;
 
 namespace EmbedSharp.Orleans;
 
@@ -24,7 +26,7 @@ namespace EmbedSharp.Orleans;
 /// snapshot taken with <see cref="SnapshotToSharedFolderAsync"/> (updates since then are lost); shards on the
 /// survivors keep every update.</para>
 /// </remarks>
-// Size: one type in two files (~650 lines): the store calls with routing, retries and bounded staleness (this
+// Size: one type in two files (~700 lines): the store calls with routing, retries and bounded staleness (this
 // file), and snapshots/restore through the shards. They share the plan and the grain references.
 public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
 {
@@ -63,6 +65,8 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPendingUpdates, $"[{op}] MaxPendingUpdates must be ≥ 0");
         if (options.RetryBudget <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), options.RetryBudget, $"[{op}] RetryBudget must be positive");
+        if (options.TryTimeout <= TimeSpan.Zero || options.TryTimeout > TimeSpan.FromMinutes(1))
+            throw new ArgumentOutOfRangeException(nameof(options), options.TryTimeout, $"[{op}] TryTimeout must be positive and at most 1 minute");
         int minCall = 8 + 8 * options.Dims;
         if (options.MaxCallBytes < minCall || options.MaxCallBytes > 64 << 20)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxCallBytes, $"[{op}] MaxCallBytes {options.MaxCallBytes} must hold one row ({minCall} bytes) and stay ≤ 64 MiB (Orleans drops a connection over its 100 MB body limit)");
@@ -124,7 +128,8 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
             throw new ArgumentException($"[{op}] destination holds {destination.Length} floats; {ids.Length} ids × {Dims} dims need {(long)ids.Length * Dims}", nameof(destination));
         ThrowPendingError();
         RoutedBatch batch = Plan.Route(ids.Span);
-        var gathered = new float[batch.UniqueCount * Dims];
+        // Rented: a 4,096-row batch of 128 floats is 2 MB, a new large-object-heap array each call otherwise.
+        float[] gathered = ArrayPool<float>.Shared.Rent(batch.UniqueCount * Dims);
         long[] unique = batch.UniqueIds.ToArray();
         int perCall = IdsPerCall(Dims);
         var calls = new List<Task>();
@@ -134,23 +139,37 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
             for (int at = start; at < end; at += perCall)
             {
                 int shard = s, first = at, count = Math.Min(perCall, end - at);
-                calls.Add(CallAsync(op, shard, async () =>
-                {
-                    ShardRows answer = await _shards[shard].Gather(new GatherRequest(SpecOf(shard), Payload.From<long>(unique.AsSpan(first, count)))).ConfigureAwait(false);
-                    var rows = answer.Rows;
-                    try
-                    {
-                        Payload.CopyTo<float>(rows, gathered.AsSpan(first * Dims, count * Dims), op, "rows");
-                    }
-                    finally
-                    {
-                        rows.Dispose();
-                    }
-                }, cancellationToken));
+                calls.Add(GatherPartAsync(op, shard, unique, first, count, gathered, cancellationToken));
             }
         }
-        await Task.WhenAll(calls).ConfigureAwait(false);
-        batch.Scatter(gathered, destination.Span, Dims);
+        try
+        {
+            await Task.WhenAll(calls).ConfigureAwait(false);
+            batch.Scatter(gathered, destination.Span, Dims);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(gathered);
+        }
+    }
+
+    /// <summary>
+    /// Reads one shard's part of a gather into <paramref name="gathered"/>. Only the answer of the try that
+    /// <see cref="CallAsync{T}"/> accepted is copied, before this task ends: an abandoned try's late answer is dropped.
+    /// </summary>
+    private async Task GatherPartAsync(string op, int shard, long[] unique, int first, int count, float[] gathered, CancellationToken cancellationToken)
+    {
+        ShardRows answer = await CallAsync(op, shard, () => _shards[shard].Gather(new GatherRequest(SpecOf(shard), Payload.From<long>(unique.AsSpan(first, count)))),
+            cancellationToken, boundedTries: true).ConfigureAwait(false);
+        PooledBuffer rows = answer.Rows;
+        try
+        {
+            Payload.CopyTo<float>(rows, gathered.AsSpan(first * Dims, count * Dims), op, "rows");
+        }
+        finally
+        {
+            rows.Dispose();
+        }
     }
 
     /// <inheritdoc/>
@@ -165,7 +184,7 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
         RoutedBatch batch = Plan.Route(ids.Span);
         if (batch.HasDuplicates)
             throw new ArgumentException($"[{op}] ids repeat; sum each id's gradients first (ApplyBatchGradientsAsync does it for per-position gradients)", nameof(ids));
-        var summed = new float[batch.UniqueCount * Dims];
+        float[] summed = ArrayPool<float>.Shared.Rent(batch.UniqueCount * Dims);
         batch.SumByUnique(gradients.Span, summed, Dims);
         await SendApplyAsync(op, batch, summed, step, cancellationToken).ConfigureAwait(false);
     }
@@ -184,45 +203,63 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
             throw new ArgumentException($"[{op}] {gradients.Length} gradient floats for {ids.Length} ids × {Dims} dims", nameof(gradients));
         CheckFinite(op, gradients.Span, ids.Span, step.Step);
         RoutedBatch batch = Plan.Route(ids.Span);
-        var summed = new float[batch.UniqueCount * Dims];
+        float[] summed = ArrayPool<float>.Shared.Rent(batch.UniqueCount * Dims);
         batch.SumByUnique(gradients.Span, summed, Dims);
         await SendApplyAsync(op, batch, summed, step, cancellationToken).ConfigureAwait(false);
     }
 
     private void CheckFinite(string op, ReadOnlySpan<float> gradients, ReadOnlySpan<long> ids, long step)
     {
+        if (System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(gradients))
+            return;
         for (int i = 0; i < gradients.Length; i++)
             if (!float.IsFinite(gradients[i]))
                 throw new EmbedSharp.Diagnostics.NonFiniteException($"[{op}] gradient of id {ids[i / Dims]} holds {gradients[i]} at column {i % Dims}; nothing was sent", step, -1, i % Dims);
     }
 
+    /// <summary>Sends one step to the shards; <paramref name="summed"/> is rented and goes back to the pool once every call ended.</summary>
     private async ValueTask SendApplyAsync(string op, RoutedBatch batch, float[] summed, OptimizerStep step, CancellationToken cancellationToken)
     {
-        ThrowPendingError();
-        int width = step.StateWidth(Dims);
-        lock (_gate)
+        Task all;
+        try
         {
-            if (_lastStep is { } last && last.Kind != step.Kind)
-                throw new ArgumentException($"[{op}] this store trains with {last.Kind}; the step is {step.Kind}; a store keeps one rule for its life");
-            _lastStep = step;
-            _stateWidth = width;
-        }
-        long[] unique = batch.UniqueIds.ToArray();
-        int perCall = IdsPerCall(Dims);
-        var wire = WireStep.From(step);
-        var calls = new List<Task>();
-        for (int s = 0; s < Plan.ShardCount; s++)
-        {
-            int start = batch.ShardStart[s], end = batch.ShardStart[s + 1];
-            for (int at = start; at < end; at += perCall)
+            ThrowPendingError();
+            int width = step.StateWidth(Dims);
+            lock (_gate)
             {
-                int shard = s, first = at, count = Math.Min(perCall, end - at);
-                long sequence = Interlocked.Increment(ref _sequence);
-                calls.Add(CallAsync(op, shard, () => _shards[shard].Apply(new ApplyRequest(SpecOf(shard), wire,
-                    Payload.From<long>(unique.AsSpan(first, count)), Payload.From<float>(summed.AsSpan(first * Dims, count * Dims)), _client, sequence)), cancellationToken));
+                if (_lastStep is { } last && last.Kind != step.Kind)
+                    throw new ArgumentException($"[{op}] this store trains with {last.Kind}; the step is {step.Kind}; a store keeps one rule for its life");
+                _lastStep = step;
+                _stateWidth = width;
             }
+            long[] unique = batch.UniqueIds.ToArray();
+            int perCall = IdsPerCall(Dims);
+            var wire = WireStep.From(step);
+            var calls = new List<Task>();
+            for (int s = 0; s < Plan.ShardCount; s++)
+            {
+                int start = batch.ShardStart[s], end = batch.ShardStart[s + 1];
+                for (int at = start; at < end; at += perCall)
+                {
+                    int shard = s, first = at, count = Math.Min(perCall, end - at);
+                    long sequence = Interlocked.Increment(ref _sequence);
+                    // Bounded tries are safe here: a shard applies each (client, sequence) once, so a try abandoned
+                    // and then delivered late is skipped.
+                    calls.Add(CallAsync(op, shard, () => ApplyOnShardAsync(shard, new ApplyRequest(SpecOf(shard), wire,
+                        Payload.From<long>(unique.AsSpan(first, count)), Payload.From<float>(summed.AsSpan(first * Dims, count * Dims)), _client, sequence)),
+                        cancellationToken, boundedTries: true));
+                }
+            }
+            all = Task.WhenAll(calls);
         }
-        Task all = Task.WhenAll(calls);
+        catch
+        {
+            ArrayPool<float>.Shared.Return(summed);
+            throw;
+        }
+        // Retries re-read the gradients, so the buffer goes back only once every call has ended.
+        _ = all.ContinueWith(static (_, buffer) => ArrayPool<float>.Shared.Return((float[])buffer!), summed,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         if (_options.MaxPendingUpdates == 0)
         {
             await all.ConfigureAwait(false);
@@ -242,6 +279,19 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         if (oldest is not null)
             await oldest.ConfigureAwait(false);
+    }
+
+    /// <summary>One shard's update; a shard reports a step that made a row non-finite as ArithmeticException (see ShardGrain.Apply).</summary>
+    private async Task<ShardAck> ApplyOnShardAsync(int shard, ApplyRequest request)
+    {
+        try
+        {
+            return await _shards[shard].Apply(request).ConfigureAwait(false);
+        }
+        catch (ArithmeticException ex) when (ex is not EmbedSharp.Diagnostics.NonFiniteException)
+        {
+            throw new EmbedSharp.Diagnostics.NonFiniteException(ex.Message, request.Step.Step, -1, -1);
+        }
     }
 
     /// <summary>Waits for every update still in flight (bounded staleness) and throws the first that failed.</summary>
@@ -338,7 +388,7 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
         for (int s = 0; s < calls.Length; s++)
         {
             int shard = s;
-            calls[s] = CallAsync("orleans.describe", shard, () => _shards[shard].Describe(SpecOf(shard)), cancellationToken);
+            calls[s] = CallAsync("orleans.describe", shard, () => _shards[shard].Describe(SpecOf(shard)), cancellationToken, boundedTries: true);
         }
         return await Task.WhenAll(calls).ConfigureAwait(false);
     }
@@ -352,9 +402,12 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
 
     /// <summary>
     /// Runs a grain call, retrying transient failures (a silo that died, a shard being placed again, a timeout)
-    /// until the retry budget is spent; errors in the request itself are thrown at once.
+    /// until the retry budget is spent; errors in the request itself are thrown at once. With
+    /// <paramref name="boundedTries"/> (reads, and updates, which shards deduplicate) try k is abandoned after
+    /// <see cref="OrleansStoreOptions.TryTimeout"/> × 2^(k-1): a request lost with a killed silo is only failed by
+    /// Orleans after the client's whole response timeout, and the retry reaches the shard placed anew sooner.
     /// </summary>
-    private async Task<T> CallAsync<T>(string op, int shard, Func<Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> CallAsync<T>(string op, int shard, Func<Task<T>> call, CancellationToken cancellationToken, bool boundedTries = false)
     {
         var clock = Stopwatch.StartNew();
         int tries = 0;
@@ -363,7 +416,8 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                T result = await call().WaitAsync(cancellationToken).ConfigureAwait(false);
+                TimeSpan bound = boundedTries ? TryBound(tries) : Timeout.InfiniteTimeSpan;
+                T result = await call().WaitAsync(bound, cancellationToken).ConfigureAwait(false);
                 if (tries > 0)
                     Interlocked.Increment(ref _retriedCalls);
                 return result;
@@ -378,6 +432,10 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
             }
         }
     }
+
+    /// <summary>How long try <paramref name="tries"/> (0 first) may take: the try timeout doubled per earlier try, at most a minute.</summary>
+    private TimeSpan TryBound(int tries) =>
+        TimeSpan.FromTicks((long)Math.Min(_options.TryTimeout.Ticks * Math.Pow(2, Math.Min(tries, 16)), TimeSpan.FromMinutes(1).Ticks));
 
     private static bool IsTransient(Exception ex) => ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException
         or global::Orleans.Runtime.Messaging.ConnectionFailedException or GatewayTooBusyException or ClientNotAvailableException

@@ -44,6 +44,15 @@ public sealed record OrleansStoreOptions
     /// </summary>
     public TimeSpan RetryBudget { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How long the first try of a read or an update may wait for its shard before the store abandons it and tries
+    /// again (each further try waits twice as long). A request that was on its way to a silo killed with SIGKILL
+    /// is otherwise failed by Orleans only after the client's response timeout, which would add that much to the
+    /// recovery a training loop sees. Safe for updates: a shard applies each call once, so an abandoned try that
+    /// arrives late is skipped. Writes, deletes and snapshots are not abandoned (a late write could overwrite a newer one).
+    /// </summary>
+    public TimeSpan TryTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Most payload bytes per grain call; a shard's part of a larger batch is split into several calls.</summary>
     public int MaxCallBytes { get; init; } = Wire.Payload.MaxCallBytes;
 }

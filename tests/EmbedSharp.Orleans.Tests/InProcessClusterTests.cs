@@ -54,6 +54,46 @@ public sealed class InProcessClusterTests(InProcessCluster fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task SgdWithoutState_LeavesTheSameBitsAsTheInProcessStore()
+    {
+        // Plain SGD keeps no optimizer state: every row's state span is empty (a path of its own in the shard).
+        await using var reference = new InProcessShardedStore("sgd", (int)N, 7, new InProcessStoreOptions { Shards = 2 });
+        await using var store = Store("sgd-7-3", 7, 3);
+        await Train(reference, store, 7, steps: 6, seed: 11, t => OptimizerStep.Sgd(0.5, t));
+        await TestData.AssertSameRows(reference, store, N);
+    }
+
+    [Fact]
+    public async Task BatchesOfChangingSizes_GatherExactRows()
+    {
+        // The store and the shards reuse pooled buffers across calls: a small batch after a large one must not
+        // see anything of the large one, and repeated ids must each get their row.
+        const int dims = 9;
+        await using var reference = new InProcessShardedStore("sizes", (int)N, dims, new InProcessStoreOptions { Shards = 2 });
+        await using var store = Store("sizes", dims, 3);
+        var rng = new Random(5);
+        long[] all = TestData.Range(N);
+        float[] init = TestData.Floats(rng, (int)N * dims);
+        await reference.UpsertAsync(all, init);
+        await store.UpsertAsync(all, init);
+        int step = 0;
+        foreach (int size in new[] { 1000, 1, 0, 7, 513, 2, 1000, 3 })
+        {
+            long[] ids = TestData.Ids(rng, size, N);
+            var expected = new float[size * dims];
+            var actual = Enumerable.Repeat(float.NaN, size * dims).ToArray();
+            await reference.GatherAsync(ids, expected);
+            await store.GatherAsync(ids, actual);
+            Assert.Equal(expected, actual);
+            long[] distinct = [.. ids.Distinct()];
+            float[] grads = TestData.Floats(rng, distinct.Length * dims);
+            await reference.ApplyGradientsAsync(distinct, grads, OptimizerStep.Adagrad(0.1, ++step));
+            await store.ApplyGradientsAsync(distinct, grads, OptimizerStep.Adagrad(0.1, step));
+        }
+        await TestData.AssertSameRows(reference, store, N);
+    }
+
+    [Fact]
     public async Task UpsertDeleteAndGather_MatchTheInProcessStore()
     {
         const int dims = 5;
@@ -186,8 +226,21 @@ public sealed class InProcessClusterTests(InProcessCluster fixture) : IClassFixt
         var rule = await Assert.ThrowsAsync<ArgumentException>(async () => await store.ApplyGradientsAsync(new long[] { 4 }, new[] { 1f, 2f }, OptimizerStep.Adam(0.1, 2)));
         Assert.Contains("one rule", rule.Message);
         Assert.Throws<ArgumentException>(() => Store("../etc", 2));
+        var tryTimeout = Assert.Throws<ArgumentOutOfRangeException>(() => new OrleansEmbeddingStore(fixture.Client,
+            new OrleansStoreOptions { Table = "bad", Dims = 2, TryTimeout = TimeSpan.Zero }));
+        Assert.Contains("TryTimeout", tryTimeout.Message);
         await Assert.ThrowsAsync<ArgumentException>(() => store.SnapshotToSharedFolderAsync("../x"));
         var row = new float[2];
+        await store.GatherAsync(new long[] { 4 }, row);
+        Assert.Equal(new[] { -0.1f, -0.2f }, row);
+
+        // A finite gradient whose step overflows a row: the shard puts that row back, updates the others, and the
+        // caller gets core's NonFiniteException (not an Orleans codec error).
+        await store.ApplyGradientsAsync(new long[] { 5 }, new[] { 1f, 1f }, OptimizerStep.Sgd(0.1, 2));
+        var overflow = await Assert.ThrowsAsync<EmbedSharp.Diagnostics.NonFiniteException>(async () =>
+            await store.ApplyGradientsAsync(new long[] { 4, 5 }, new[] { 3e38f, 3e38f, 1f, 1f }, OptimizerStep.Sgd(1e10, 3)));
+        Assert.Contains("[orleans.apply]", overflow.Message);
+        Assert.Equal(3, overflow.Step);
         await store.GatherAsync(new long[] { 4 }, row);
         Assert.Equal(new[] { -0.1f, -0.2f }, row);
     }

@@ -2,7 +2,8 @@
 // redis-server) + this process as the client, over loopback TCP. Measures lookups and updates of 4,096-id batches
 // (128-dim fp32) against the in-process store on the same batches, the recovery time after SIGKILL of one silo,
 // and an end-to-end MovieLens-100K matrix factorization against both stores (same loss curve expected).
-// Usage: OrleansBench [--seconds 4] [--ratings PATH]   |   OrleansBench silo REDIS CLUSTER PORT GATEWAY SNAPSHOTS
+// Usage: OrleansBench [--seconds 4] [--ratings PATH] [--parts lookup,update,mf,recovery]
+//        OrleansBench silo REDIS CLUSTER PORT GATEWAY SNAPSHOTS [info]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -23,11 +24,14 @@ if (args.Length > 0 && args[0] == "silo")
     {
         Redis = args[1], ClusterId = args[2], SiloPort = int.Parse(args[3]), GatewayPort = int.Parse(args[4]),
         Shards = new ShardSiloOptions { SnapshotRoot = args[5] },
+        LogLevel = args.Length > 6 && args[6] == "info" ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Warning,
     }, () => Console.WriteLine("silo ready"), stop.Token);
     return 0;
 }
 
 double seconds = Arg("--seconds", 4.0);
+string[] parts = ArgS("--parts", "lookup,update,mf,recovery").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+bool Part(string name) => parts.Contains(name);
 string ratingsPath = ArgS("--ratings", Path.Combine("..", "shared", "data", "recsys", "ml-100k", "u.data"));
 const int Rows = 400_000, Dims = 128, Batch = 4096, Shards = 4;
 var children = new List<Process>();
@@ -41,14 +45,15 @@ try
     string redis = $"127.0.0.1:{redisPort}", cluster = "bench" + Environment.ProcessId;
     string self = Environment.ProcessPath!;
     string[] prefix = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [typeof(ShardSilo).Assembly.Location.Replace("EmbedSharp.Orleans.dll", "OrleansBench.dll")] : [];
-    var silos = new List<(Process P, int Port)>();
+    var silos = new List<(Process P, int Port, List<(DateTime At, string Line)> Log)>();
     var clock = Stopwatch.StartNew();
     foreach (string name in new[] { "a", "b" })
     {
         int port = FreePort(), gw = FreePort();
-        var p = Start(self, [.. prefix, "silo", redis, cluster, port.ToString(), gw.ToString(), root], waitFor: "silo ready");
+        var log = new List<(DateTime At, string Line)>();
+        var p = Start(self, [.. prefix, "silo", redis, cluster, port.ToString(), gw.ToString(), root, "info"], waitFor: "silo ready", log: log);
         children.Add(p);
-        silos.Add((p, port));
+        silos.Add((p, port, log));
     }
     Console.WriteLine($"2 silos up in {clock.Elapsed.TotalSeconds:0.0} s; load: {File.ReadAllText("/proc/loadavg").Trim()}");
     await using var client = await ShardClusterClient.ConnectAsync(new ShardClientSettings { Redis = redis, ClusterId = cluster, ResponseTimeout = TimeSpan.FromSeconds(2) });
@@ -77,18 +82,31 @@ try
     Console.WriteLine();
     Console.WriteLine("| operation (4,096 ids, 128-dim fp32) | in-process store rows/s | Orleans rows/s (p50 per batch) | ratio |");
     Console.WriteLine("|---|---|---|---|");
-    var (lg, _) = await Measure(async i => await local.GatherAsync(batches[i % 64], dest), Batch);
-    var (og, og50) = await Measure(async i => await orleans.GatherAsync(batches[i % 64], dest), Batch);
-    Console.WriteLine($"| lookup | {lg / 1e6:0.00} M | {og / 1e6:0.00} M ({og50:0.0} ms) | {og / lg:0.000} |");
-    long t = 0;
-    var (lu, _) = await Measure(async i => await local.ApplyGradientsAsync(distinct[i % 64], grads.AsMemory(0, distinct[i % 64].Length * Dims), OptimizerStep.Sgd(0.01, ++t)), distinct.Average(d => d.Length));
-    long t2 = 0;
-    var (ou, ou50) = await Measure(async i => await orleans.ApplyGradientsAsync(distinct[i % 64], grads.AsMemory(0, distinct[i % 64].Length * Dims), OptimizerStep.Sgd(0.01, ++t2)), distinct.Average(d => d.Length));
-    Console.WriteLine($"| update (SGD in the store) | {lu / 1e6:0.00} M | {ou / 1e6:0.00} M ({ou50:0.0} ms) | {ou / lu:0.000} |");
+    if (Part("lookup"))
+    {
+        var (lg, _) = await Measure(async i => await local.GatherAsync(batches[i % 64], dest), Batch);
+        var (og, og50) = await Measure(async i => await orleans.GatherAsync(batches[i % 64], dest), Batch);
+        Console.WriteLine($"| lookup | {lg / 1e6:0.00} M | {og / 1e6:0.00} M ({og50:0.0} ms) | {og / lg:0.000} |");
+    }
+    if (Part("update"))
+    {
+        long t = 0;
+        var (lu, _) = await Measure(async i => await local.ApplyGradientsAsync(distinct[i % 64], grads.AsMemory(0, distinct[i % 64].Length * Dims), OptimizerStep.Sgd(0.01, ++t)), distinct.Average(d => d.Length));
+        long t2 = 0;
+        var (ou, ou50) = await Measure(async i => await orleans.ApplyGradientsAsync(distinct[i % 64], grads.AsMemory(0, distinct[i % 64].Length * Dims), OptimizerStep.Sgd(0.01, ++t2)), distinct.Average(d => d.Length));
+        Console.WriteLine($"| update (SGD in the store), one batch in flight | {lu / 1e6:0.00} M | {ou / 1e6:0.00} M ({ou50:0.0} ms) | {ou / lu:0.000} |");
+        // Bounded staleness: the caller lets one more batch be in flight (MaxPendingUpdates = 1), so the client
+        // routes and sums batch i+1 while the shards apply batch i.
+        await using var pipelined = new OrleansEmbeddingStore(client.Client, options with { MaxPendingUpdates = 1 });
+        long t3 = t2;
+        var (op, op50) = await Measure(async i => await pipelined.ApplyGradientsAsync(distinct[i % 64], grads.AsMemory(0, distinct[i % 64].Length * Dims), OptimizerStep.Sgd(0.01, ++t3)), distinct.Average(d => d.Length),
+            after: async () => await pipelined.FlushAsync());
+        Console.WriteLine($"| update (SGD in the store), two batches in flight (MaxPendingUpdates = 1) | {lu / 1e6:0.00} M | {op / 1e6:0.00} M ({op50:0.0} ms) | {op / lu:0.000} |");
+    }
     Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
 
     // End-to-end training: MovieLens-100K MF, same seed, both stores.
-    if (File.Exists(ratingsPath))
+    if (Part("mf") && File.Exists(ratingsPath))
     {
         RatingData data;
         using (var reader = new StreamReader(ratingsPath))
@@ -108,6 +126,8 @@ try
         Console.WriteLine($"loss curves identical bit for bit: {a.Select(x => x.Mse).SequenceEqual(b.Select(x => x.Mse))}");
     }
 
+    if (!Part("recovery"))
+        return 0;
     // Recovery after SIGKILL: snapshot, kill the silo holding shard 1, probe every shard every 100 ms.
     clock.Restart();
     await orleans.SnapshotToSharedFolderAsync("bench-snap");
@@ -115,32 +135,90 @@ try
     Console.WriteLine($"snapshot of {Rows:N0} x {Dims} rows (205 MB) by the shards: {clock.Elapsed.TotalSeconds:0.00} s");
     ShardStatus[] status = await orleans.DescribeAsync();
     var victim = silos.Single(s => status[1].Silo.Contains($":{s.Port}:", StringComparison.Ordinal));
-    var probe = new OrleansEmbeddingStore(client.Client, options with { RetryBudget = TimeSpan.FromMilliseconds(1) });
+    // One probe loop per shard, all at once: a single try each (250 ms at most), then 50 ms of rest. Probing the
+    // shards one after another would add one shard's hung try to the next shard's time.
+    var probe = new OrleansEmbeddingStore(client.Client, options with { RetryBudget = TimeSpan.FromMilliseconds(1), TryTimeout = TimeSpan.FromMilliseconds(250) });
     var firstOk = new double?[Shards];
-    var kill = Stopwatch.StartNew();
-    victim.P.Kill();
+    long[] probeIds = [.. Enumerable.Range(0, Shards).Select(s => (long)Enumerable.Range(0, Rows).First(i => orleans.Plan.ShardOf(i) == s))];
     int failures = 0;
-    while (firstOk.Any(x => x is null) && kill.Elapsed < TimeSpan.FromSeconds(60))
+    // A training loop runs through the kill (one update batch of 4,096 ids in flight, every shard in each batch,
+    // the store's default retry settings): what a trainer sees is the longest gap between two finished batches.
+    var finished = new List<DateTime>();
+    using var stopTraining = new CancellationTokenSource();
+    Task training = Task.Run(async () =>
     {
-        for (int s = 0; s < Shards; s++)
+        long step = 1_000_000;
+        for (int i = 0; !stopTraining.IsCancellationRequested; i++)
         {
-            if (firstOk[s] is not null)
-                continue;
-            long id = Enumerable.Range(0, Rows).First(i => orleans.Plan.ShardOf(i) == s);
+            await orleans.ApplyGradientsAsync(distinct[i % 64], grads.AsMemory(0, distinct[i % 64].Length * Dims), OptimizerStep.Sgd(0.01, ++step));
+            lock (finished)
+                finished.Add(DateTime.UtcNow);
+        }
+    });
+    await Task.Delay(500);
+    var kill = Stopwatch.StartNew();
+    DateTime killedAt = DateTime.UtcNow;
+    victim.P.Kill();
+    await Task.WhenAll(Enumerable.Range(0, Shards).Select(async s =>
+    {
+        while (kill.Elapsed < TimeSpan.FromSeconds(60))
+        {
             try
             {
-                await probe.GatherAsync(new[] { id }, new float[Dims]);
+                await probe.GatherAsync(new[] { probeIds[s] }, new float[Dims]);
                 firstOk[s] = kill.Elapsed.TotalSeconds;
+                return;
             }
             catch (TimeoutException)
             {
-                failures++;
+                Interlocked.Increment(ref failures);
             }
+            await Task.Delay(50);
         }
-        await Task.Delay(100);
+    }));
+    // Let the trainer finish a few batches after every shard is back, then stop it.
+    int finishedAtRecovery;
+    lock (finished)
+        finishedAtRecovery = finished.Count;
+    for (int wait = 0; wait < 200; wait++)
+    {
+        lock (finished)
+            if (finished.Count >= finishedAtRecovery + 3)
+                break;
+        await Task.Delay(50);
     }
+    stopTraining.Cancel();
+    await training;
+    double[] around;
+    lock (finished)
+        around = [.. finished.Where(t => t > killedAt.AddSeconds(-0.5)).Select(t => (t - killedAt).TotalSeconds)];
+    double[] gaps = [.. around.Zip(around.Skip(1), (a, b) => b - a)];
+    int worst = gaps.Length == 0 ? -1 : Array.IndexOf(gaps, gaps.Max());
+    Console.WriteLine(worst < 0 ? "training loop: fewer than 2 batches finished around the kill"
+        : $"training loop through the kill: longest gap between finished batches {gaps[worst]:0.00} s (t = {around[worst]:0.00} to {around[worst + 1]:0.00} s); store retried {orleans.Stats.FailedTries} failed tries");
     Console.WriteLine($"SIGKILL of the silo holding shards {string.Join(",", Enumerable.Range(0, Shards).Where(s => status[s].Silo == status[1].Silo))}: " +
         $"every shard answers after {firstOk.Max():0.00} s ({string.Join(", ", firstOk.Select((x, s) => $"shard {s} {x:0.00} s"))}; {failures} failed probes)");
+    // The timeline from the survivor's log (UTC timestamps to the millisecond): failure detection, the death
+    // declaration, the directory's view change, and the lost shards opening from the snapshot.
+    ShardStatus[] final = await orleans.DescribeAsync();
+    var survivor = silos.Single(s => s.P != victim.P);
+    Console.WriteLine("recovery timeline (t after SIGKILL; survivor's log, then the client):");
+    string[] keys = ["probe", "Probe", "suspect", "Suspect", "dead", "Dead", "DEAD", "declar", "Declar", "view", "View", "opened from", "lease", "Lease", "recover", "Recover"];
+    lock (survivor.Log)
+    {
+        foreach (var (at, line) in survivor.Log)
+        {
+            if (!keys.Any(k => line.Contains(k, StringComparison.Ordinal)))
+                continue;
+            DateTime stamp = TryStamp(line, at);
+            if (stamp < killedAt.AddSeconds(-1))
+                continue;
+            string text = line.Length > 220 ? line[..217] + "..." : line;
+            Console.WriteLine($"  t = {(stamp - killedAt).TotalSeconds,5:0.00} s  {text}");
+        }
+    }
+    for (int s = 0; s < Shards; s++)
+        Console.WriteLine($"  shard {s}: activation opened at t = {(final[s].ActivatedUtc - killedAt).TotalSeconds,5:0.00} s from {final[s].OpenedFrom}; first answer to the client at t = {firstOk[s]:0.00} s");
     Console.WriteLine($"load at end: {File.ReadAllText("/proc/loadavg").Trim()}");
     return 0;
 }
@@ -161,10 +239,12 @@ finally
     try { Directory.Delete(root, recursive: true); } catch (IOException) { }
 }
 
-async Task<(double RowsPerSecond, double P50Ms)> Measure(Func<int, Task> run, double rowsPerCall)
+async Task<(double RowsPerSecond, double P50Ms)> Measure(Func<int, Task> run, double rowsPerCall, Func<Task>? after = null)
 {
     for (int i = 0; i < 5; i++)
         await run(i);
+    if (after is not null)
+        await after();
     var times = new List<double>();
     var total = Stopwatch.StartNew();
     int calls = 0;
@@ -174,11 +254,19 @@ async Task<(double RowsPerSecond, double P50Ms)> Measure(Func<int, Task> run, do
         await run(calls++);
         times.Add(one.Elapsed.TotalMilliseconds);
     }
+    if (after is not null)
+        await after();   // the rate counts only work that has finished
     times.Sort();
     return (calls * rowsPerCall / total.Elapsed.TotalSeconds, times[times.Count / 2]);
 }
 
-Process Start(string file, string[] argv, string? waitFor = null)
+// The silo's console logger starts each line with "HH:mm:ss.fff " (UTC); lines without it keep their arrival time.
+static DateTime TryStamp(string line, DateTime arrived) =>
+    line.Length > 12 && TimeSpan.TryParseExact(line[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out TimeSpan time)
+        ? arrived.Date + time - (arrived.TimeOfDay < TimeSpan.FromMinutes(1) && time > TimeSpan.FromHours(23) ? TimeSpan.FromDays(1) : TimeSpan.Zero)
+        : arrived;
+
+Process Start(string file, string[] argv, string? waitFor = null, List<(DateTime At, string Line)>? log = null)
 {
     var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
     foreach (string a in argv)
@@ -186,7 +274,12 @@ Process Start(string file, string[] argv, string? waitFor = null)
     var p = Process.Start(psi)!;
     var ready = new TaskCompletionSource();
     p.OutputDataReceived += (_, e) => { if (e.Data is { } l && waitFor is not null && l.StartsWith(waitFor, StringComparison.Ordinal)) ready.TrySetResult(); };
-    p.ErrorDataReceived += (_, _) => { };
+    p.ErrorDataReceived += (_, e) =>
+    {
+        if (e.Data is { } l && log is not null)
+            lock (log)
+                log.Add((DateTime.UtcNow, l));
+    };
     p.BeginOutputReadLine();
     p.BeginErrorReadLine();
     if (waitFor is not null && !ready.Task.Wait(TimeSpan.FromSeconds(60)))

@@ -3,6 +3,7 @@ using EmbedSharp.Orleans.Hosting;
 using EmbedSharp.Orleans.Placement;
 using EmbedSharp.Orleans.Wire;
 using EmbedSharp.Stores;
+using Microsoft.Extensions.Logging;
 using Orleans.Serialization.Buffers;
 
 namespace EmbedSharp.Orleans.Grains;
@@ -19,7 +20,7 @@ namespace EmbedSharp.Orleans.Grains;
 /// </remarks>
 [ShardPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
+internal sealed partial class ShardGrain(ShardSiloOptions options, ILogger<ShardGrain> logger) : Grain, IShardGrain
 {
     private ShardSpec? _spec;
     private BucketRange[] _ranges = [];
@@ -55,6 +56,7 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
             return _state!;
         }
         Check(spec);
+        var clock = Stopwatch.StartNew();
         var state = new ShardState(spec.Dims);
         _ranges = spec.Ranges();
         string? from = spec.Snapshot ?? LatestSnapshot(spec.Table);
@@ -64,8 +66,13 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
         _state = state;
         _openedFrom = from ?? "empty";
         _activatedUtc = DateTime.UtcNow;
+        // One line per activation: a kill test's timeline reads when a lost shard came back and how long its snapshot took.
+        LogOpened(logger, this.GetPrimaryKeyString(), _openedFrom, state.Count, clock.Elapsed.TotalMilliseconds);
         return state;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "shard {Shard} opened from {From}: {Rows} rows in {Milliseconds:0} ms")]
+    private static partial void LogOpened(ILogger logger, string shard, string from, long rows, double milliseconds);
 
     private static string NameOf(ShardSpec s) => $"table '{s.Table}', {s.Dims} dims, shard {s.Shard} of {s.ShardCount}, plan v{s.PlanVersion}";
 
@@ -114,7 +121,8 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
         try
         {
             ShardState state = Open(request.Spec);
-            long[] ids = Payload.ToArray<long>(idBuffer, op, "ids");
+            using Payload.Rented<long> rented = Payload.Rent<long>(idBuffer, op, "ids");
+            ReadOnlySpan<long> ids = rented.Span;
             CheckIds(ids, op);
             var rows = new PooledBuffer();
             int bytes = checked(ids.Length * state.Dims * sizeof(float));
@@ -126,7 +134,7 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
             {
                 int count = Math.Min(perBlock, ids.Length - i);
                 Span<byte> target = rows.GetSpan(count * rowBytes)[..(count * rowBytes)];
-                state.Gather(ids.AsSpan(i, count), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(target));
+                state.Gather(ids.Slice(i, count), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(target));
                 rows.Advance(count * rowBytes);
                 written += count * rowBytes;
             }
@@ -146,8 +154,10 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
         try
         {
             ShardState state = Open(request.Spec);
-            long[] ids = Payload.ToArray<long>(idBuffer, op, "ids");
-            float[] grads = Payload.ToArray<float>(gradBuffer, op, "gradients");
+            using Payload.Rented<long> idRows = Payload.Rent<long>(idBuffer, op, "ids");
+            using Payload.Rented<float> gradRows = Payload.Rent<float>(gradBuffer, op, "gradients");
+            ReadOnlySpan<long> ids = idRows.Span;
+            ReadOnlySpan<float> grads = gradRows.Span;
             if (grads.Length != (long)ids.Length * state.Dims)
                 throw new ArgumentException($"[{op}] {grads.Length} gradient floats for {ids.Length} ids of {state.Dims} dims");
             CheckIds(ids, op);
@@ -157,6 +167,12 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
             if (recent.Add(request.Sequence))
                 state.Apply(ids, grads, request.Step.ToStep());
             return Task.FromResult(new ShardAck(state.Count, state.StepNumber));
+        }
+        catch (EmbedSharp.Diagnostics.NonFiniteException ex)
+        {
+            // Orleans has no codec for core's exception (the caller would see CodecNotFoundException): send its base
+            // type with the same message; the store turns it back into a NonFiniteException.
+            throw new ArithmeticException(ex.Message);
         }
         finally
         {
@@ -196,9 +212,9 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
         try
         {
             ShardState state = Open(request.Spec);
-            long[] ids = Payload.ToArray<long>(idBuffer, op, "ids");
-            CheckIds(ids, op);
-            state.Delete(ids);
+            using Payload.Rented<long> rented = Payload.Rent<long>(idBuffer, op, "ids");
+            CheckIds(rented.Span, op);
+            state.Delete(rented.Span);
             return Task.FromResult(new ShardAck(state.Count, state.StepNumber));
         }
         finally
@@ -379,6 +395,12 @@ internal sealed class ShardGrain(ShardSiloOptions options) : Grain, IShardGrain
                 for (int i = 0; i < records.Ids.Length; i++)
                     if (InRanges(BucketRouter.BucketOf(records.Ids[i])))
                         keep.Add(i);
+                if (keep.Count == records.Ids.Length)
+                {
+                    // The whole chunk is this shard's (same plan as the snapshot's): no copy.
+                    state.Write(records.Ids, records.Rows, manifest.Optimizer, manifest.Optimizer is null ? ReadOnlyMemory<float>.Empty : records.States);
+                    continue;
+                }
                 long[] ids = new long[keep.Count];
                 var rows = new float[keep.Count * spec.Dims];
                 var states = new float[keep.Count * manifest.StateWidth];

@@ -20,6 +20,7 @@ internal sealed class ShardState
     private readonly List<float[]> _rowPages = [];
     private readonly List<float[]> _statePages = [];
     private long[] _idOf = new long[PageRows];
+    private readonly HashSet<long> _distinct = [];   // scratch of Apply's distinct-ids check, kept between calls
 
     public ShardState(int dims) => Dims = dims;
 
@@ -62,12 +63,16 @@ internal sealed class ShardState
         int width = step.StateWidth(Dims);
         if (LastStep is { } last && (last.Kind != step.Kind || StateWidth != width))
             throw new ArgumentException($"[{op}] the shard holds {last.Kind} state ({StateWidth} floats a row); this step is {step.Kind} ({width} floats a row); a store keeps one rule for its life");
-        for (int i = 0; i < gradients.Length; i++)
-            if (!float.IsFinite(gradients[i]))
-                throw new NonFiniteException($"[{op}] gradient of id {ids[i / Dims]} holds {gradients[i]} at column {i % Dims}; nothing was changed", step.Step, -1, i % Dims);
-        var checkDistinct = new HashSet<long>(ids.Length);
+        if (!TensorPrimitives.IsFiniteAll(gradients))
+        {
+            for (int i = 0; i < gradients.Length; i++)
+                if (!float.IsFinite(gradients[i]))
+                    throw new NonFiniteException($"[{op}] gradient of id {ids[i / Dims]} holds {gradients[i]} at column {i % Dims}; nothing was changed", step.Step, -1, i % Dims);
+        }
+        _distinct.Clear();
+        _distinct.EnsureCapacity(ids.Length);
         foreach (long id in ids)
-            if (!checkDistinct.Add(id))
+            if (!_distinct.Add(id))
                 throw new ArgumentException($"[{op}] id {id} appears twice in one step; sum its gradients first");
         var run = new ApplyRows(this, step);
         Dispatch(step, ref run, ids, gradients);
@@ -125,13 +130,8 @@ internal sealed class ShardState
         }
     }
 
-    private static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float v in values)
-            if (!float.IsFinite(v))
-                return false;
-        return true;
-    }
+    // IsFiniteAll is false for an empty span (SGD without momentum keeps no state): an empty span is finite here.
+    private static bool AllFinite(ReadOnlySpan<float> values) => values.IsEmpty || TensorPrimitives.IsFiniteAll(values);
 
     /// <summary>Records the rule; the first one sizes the state and gives every existing row its initial state.</summary>
     private void SetRule<TRule>(OptimizerStep step, in TRule rule) where TRule : struct, ISparseUpdateRule
@@ -184,12 +184,15 @@ internal sealed class ShardState
     /// initial state and existing rows keep theirs; with it (a restore), rows get the given state and the shard
     /// takes <paramref name="optimizer"/> as its rule.
     /// </summary>
-    public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<float> rows, OptimizerStep? optimizer, ReadOnlySpan<float> states)
+    public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<float> rows, OptimizerStep? optimizer, ReadOnlyMemory<float> states)
     {
         const string op = "orleans.write";
-        for (int i = 0; i < rows.Length; i++)
-            if (!float.IsFinite(rows[i]))
-                throw new ArgumentException($"[{op}] row of id {ids[i / Dims]} holds {rows[i]} at column {i % Dims}; rows must be finite");
+        if (!AllFinite(rows))
+        {
+            for (int i = 0; i < rows.Length; i++)
+                if (!float.IsFinite(rows[i]))
+                    throw new ArgumentException($"[{op}] row of id {ids[i / Dims]} holds {rows[i]} at column {i % Dims}; rows must be finite");
+        }
         if (optimizer is { } o && o.Kind != OptimizerKind.None)
         {
             int width = o.StateWidth(Dims);
@@ -207,7 +210,8 @@ internal sealed class ShardState
                 LastStep = o;
             }
         }
-        var initNew = new WriteRows(this, rows, states);
+        _slotOf.EnsureCapacity(Count + ids.Length);   // a snapshot load adds its rows without rehashing as it goes
+        var initNew = new WriteRows(this, states);
         if (LastStep is { } rule)
             Dispatch(rule, ref initNew, ids, rows);
         else
@@ -229,20 +233,14 @@ internal sealed class ShardState
             shard.SetRule(step, rule);
     }
 
-    private struct WriteRows : IRowsAction
+    private readonly struct WriteRows(ShardState shard, ReadOnlyMemory<float> states) : IRowsAction
     {
-        private readonly ShardState _shard;
-        private readonly float[] _states;
+        private readonly ShardState _shard = shard;
 
-        public WriteRows(ShardState shard, ReadOnlySpan<float> rows, ReadOnlySpan<float> states)
-        {
-            _shard = shard;
-            _states = states.ToArray();
-        }
-
-        public readonly void Run<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<float> rows) where TRule : struct, ISparseUpdateRule
+        public void Run<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<float> rows) where TRule : struct, ISparseUpdateRule
         {
             int dims = _shard.Dims, width = _shard.StateWidth;
+            ReadOnlySpan<float> _states = states.Span;
             bool withState = _states.Length > 0;
             for (int i = 0; i < ids.Length; i++)
             {
@@ -254,7 +252,7 @@ internal sealed class ShardState
                 if (width == 0)
                     continue;
                 if (withState)
-                    _states.AsSpan(i * width, width).CopyTo(_shard.State(slot));
+                    _states.Slice(i * width, width).CopyTo(_shard.State(slot));
                 else if (created)
                     rule.InitializeState(_shard.State(slot));
             }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Orleans.Serialization.Buffers;
 
@@ -48,5 +49,27 @@ internal static class Payload
         var result = new T[CountOf<T>(buffer, op, what)];
         CopyTo<T>(buffer, result, op, what);
         return result;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="buffer"/> into an array rented from the shared pool (a shard's half-megabyte of
+    /// gradients would otherwise be a new large-object-heap array each call); dispose the result to return it.
+    /// </summary>
+    public static Rented<T> Rent<T>(in PooledBuffer buffer, string op, string what) where T : unmanaged
+    {
+        int count = CountOf<T>(buffer, op, what);
+        T[] array = ArrayPool<T>.Shared.Rent(count);
+        buffer.CopyTo(MemoryMarshal.AsBytes(array.AsSpan(0, count)));
+        return new Rented<T>(array, count);
+    }
+
+    /// <summary>Values copied out of a payload into a pooled array: <see cref="Span"/> until disposed.</summary>
+    public readonly struct Rented<T>(T[] array, int count) : IDisposable where T : unmanaged
+    {
+        public int Length => count;
+
+        public Span<T> Span => array.AsSpan(0, count);
+
+        public void Dispose() => ArrayPool<T>.Shared.Return(array);
     }
 }

@@ -55,7 +55,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         int port = ChildProcess.FreePort(), gateway = ChildProcess.FreePort();
         var silo = await ChildProcess.StartAsync(name, ChildProcess.Dotnet,
             [ChildProcess.CliDll, "store", "silo", "--redis", RedisAddress, "--cluster", ClusterId, "--port", port.ToString(), "--gateway-port", gateway.ToString(),
-             "--snapshots", SnapshotRoot], "silo ready", TimeSpan.FromSeconds(60));
+             "--snapshots", SnapshotRoot, "--verbose"], "silo ready", TimeSpan.FromSeconds(60));
         lock (_children)
         {
             _children.Add(silo);
