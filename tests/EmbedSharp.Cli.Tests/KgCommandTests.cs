@@ -35,6 +35,7 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Equal(0, code);
         Assert.Contains("test (filtered", text);
         Assert.Equal(3, File.ReadAllLines(curve).Skip(1).Count(l => !l.EndsWith(','))); // valid MRR at epochs 20, 40, 60
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(curve)!, "*.tmp-*")); // the curve's rewrites after each evaluation leave no temp files
 
         var (c2, json, e2) = CliFixture.Run("kg", "evaluate", model, "--test", Path.Combine(dir, "test.txt"), "--filter", Path.Combine(dir, "train.txt"), Path.Combine(dir, "valid.txt"), "--json");
         Assert.Equal("", e2);

@@ -33,7 +33,7 @@ internal static class KgTrainCommand
         var dir = new Argument<string>("dir") { Description = "A folder with train.txt and, optionally, valid.txt and test.txt (head<TAB>relation<TAB>tail per line)." };
         var output = new Option<string>("--out", "-o") { Description = "Where to write the model (.safetensors).", Required = true };
         var config = new Option<string?>("--config") { Description = "A JSON file of settings, e.g. {\"model\": \"complex\", \"dims\": 200, \"reg-weight\": 0.05}; options given on the command line win." };
-        var curve = new Option<string?>("--curve") { Description = "Write the epoch/time/loss/valid-MRR curve as CSV here (with --eval-every)." };
+        var curve = new Option<string?>("--curve") { Description = "Write the epoch/time/loss/valid-MRR curve as CSV here (with --eval-every); rewritten after each evaluation, so a run that is killed keeps its curve so far." };
         var plot = new Option<string?>("--plot") { Description = "Plot the valid-MRR curve against training time to this PNG (with --eval-every)." };
         var json = CommonOptions.Json();
         var allEntities = new Option<bool>("--all-entities") { Description = "Number entities from every split, so valid/test triples naming entities training never saw are ranked (with untrained rows) instead of being an error; published WN18RR results count them this way." };
@@ -216,6 +216,9 @@ internal static class KgTrainCommand
                 }
                 double trainSeconds = e.Elapsed.TotalSeconds - evalSeconds;
                 curve.Add((e.Epoch, trainSeconds, e.Loss, mrr));
+                // Kept on disk as it grows, so a run that is killed (not only stopped) still leaves its curve.
+                if (evaluate && curvePath is not null)
+                    WriteCurve(curvePath, curve);
                 if (!r.Interactive && (evaluate || e.Epoch == e.Epochs || (s.EvalEvery == 0 && e.Epoch % Math.Max(1, e.Epochs / 10) == 0)))
                     r.Line($"epoch {e.Epoch}/{e.Epochs}: loss {F(e.Loss)}, {trainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s" + (evaluate ? $", valid MRR {F(mrr)}" : ""));
             },
@@ -259,13 +262,7 @@ internal static class KgTrainCommand
         }, CliJsonContext.Default.IReadOnlyDictionaryStringObject);
         KgModelFile.Save(output, model, kg.Entities, kg.Relations, settingsJson);
         if (curvePath is not null)
-        {
-            OutputPaths.Prepare(curvePath);
-            var sb = new StringBuilder("epoch,train_seconds,loss,valid_mrr\n");
-            foreach (var c in curve)
-                sb.Append(CultureInfo.InvariantCulture, $"{c.Epoch:0.###},{c.Seconds:0.###},{(double.IsNaN(c.Loss) ? "" : c.Loss.ToString("0.######", CultureInfo.InvariantCulture))},{(double.IsNaN(c.ValidMrr) ? "" : c.ValidMrr.ToString("0.######", CultureInfo.InvariantCulture))}\n");
-            File.WriteAllText(curvePath, sb.ToString());
-        }
+            WriteCurve(curvePath, curve);
         if (plotPath is not null)
         {
             var points = curve.Where(c => !double.IsNaN(c.ValidMrr)).ToArray();
@@ -280,6 +277,26 @@ internal static class KgTrainCommand
         r.Line($"{(summary.Cancelled ? "stopped early (Ctrl-C or --time-limit); saved what was learned: " : "")}{summary.Epochs} epoch(s), {trainTime.ToString("0.0", CultureInfo.InvariantCulture)} s training");
         r.Line($"wrote {Path.GetFullPath(output)}");
         return EmbedSharpCli.Ok;
+    }
+
+    /// <summary>The curve as CSV (epoch, train_seconds, loss, valid_mrr), written to a temp file and renamed over <paramref name="path"/>.</summary>
+    private static void WriteCurve(string path, List<(double Epoch, double Seconds, double Loss, double ValidMrr)> curve)
+    {
+        string full = OutputPaths.Prepare(path);
+        var sb = new StringBuilder("epoch,train_seconds,loss,valid_mrr\n");
+        foreach (var c in curve)
+            sb.Append(CultureInfo.InvariantCulture, $"{c.Epoch:0.###},{c.Seconds:0.###},{(double.IsNaN(c.Loss) ? "" : c.Loss.ToString("0.######", CultureInfo.InvariantCulture))},{(double.IsNaN(c.ValidMrr) ? "" : c.ValidMrr.ToString("0.######", CultureInfo.InvariantCulture))}\n");
+        string temp = full + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            File.WriteAllText(temp, sb.ToString());
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+                File.Delete(temp);
+        }
     }
 
     internal static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
