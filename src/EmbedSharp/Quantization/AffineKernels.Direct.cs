@@ -141,24 +141,17 @@ internal static unsafe partial class AffineKernels
     /// <c>ŵ</c> rounded as <see cref="DequantizeRow{TBits}"/> rounds it (bit for bit <see cref="AccumulateRow{TBits}"/>
     /// applied row after row to a zeroed <paramref name="dst"/>). Requires <see cref="Direct"/>.
     /// </summary>
-    /// <param name="words">Packed codes of row 0; row r starts <paramref name="rowBytes"/>·r bytes further.</param>
-    /// <param name="rowBytes">Bytes of packed codes per row.</param>
-    /// <param name="scales">Scales of row 0 (<paramref name="groups"/> per row).</param>
-    /// <param name="biases">Biases of row 0 (<paramref name="groups"/> per row).</param>
-    /// <param name="groups">Groups per row.</param>
-    /// <param name="groupSize">Codes per group: a power of two, at least 32.</param>
+    /// <param name="rows">Where the rows are (MLX's three arrays or fused records: only the strides differ).</param>
     /// <param name="fused">Dequantize with one rounding (fused multiply-add) instead of two.</param>
     /// <param name="ids">The bag's row ids; <c>ids[count, prefetchLimit)</c> (later bags) are read only to prefetch.</param>
     /// <param name="count">Ids in the bag.</param>
     /// <param name="prefetchLimit">Ids readable from <paramref name="ids"/> (at least <paramref name="count"/>).</param>
     /// <param name="prefetchDistance">Ids ahead whose rows are prefetched (0: none).</param>
     /// <param name="dst">The bag's output row (<paramref name="dims"/> floats), overwritten.</param>
-    /// <param name="dims">Dequantized row length, a multiple of <paramref name="groupSize"/>.</param>
-    public static void SumRows<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
-        int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+    /// <param name="dims">Dequantized row length, a multiple of the group size.</param>
+    public static void SumRows<TBits>(in PackedRows rows, bool fused, int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
         where TBits : struct, IBitWidth
     {
-        var rows = new PackedRows(words, rowBytes, scales, biases, groups, groupSize);
         var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance);
         if (Wide && TBits.Bits == 4)
         {
@@ -203,15 +196,38 @@ internal static unsafe partial class AffineKernels
             Sse.Prefetch0(biases);
     }
 
-    /// <summary>Where the packed rows of a table are.</summary>
-    private readonly struct PackedRows(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize)
+    /// <summary>
+    /// Where the packed rows of a table are: row r's codes at <c>Words + r·RowStride</c>, its scales and biases at
+    /// <c>Scales/Biases + r·ScaleStride</c> (floats). MLX's three arrays: the strides are a packed row and a row of
+    /// scales. Fused records: both strides are the record, and scales and biases point into the first record.
+    /// </summary>
+    /// <param name="words">Packed codes of row 0.</param>
+    /// <param name="rowStride">Bytes from one row's codes to the next's.</param>
+    /// <param name="scales">Scales of row 0.</param>
+    /// <param name="biases">Biases of row 0.</param>
+    /// <param name="scaleStride">Floats from one row's scales (and biases) to the next's.</param>
+    /// <param name="groupSize">Codes per group: a power of two, at least 32.</param>
+    /// <param name="codePrefetchBytes">MLX arrays: bytes of a row's codes to prefetch, and its scale and bias lines
+    /// are prefetched too. 0 for fused records, whose lines (<see cref="PrefetchBytes"/> of the record) hold all three.</param>
+    internal readonly struct PackedRows(byte* words, nint rowStride, float* scales, float* biases, nint scaleStride, int groupSize, nint codePrefetchBytes)
     {
         public readonly byte* Words = words;
-        public readonly nint RowBytes = rowBytes;
+        public readonly nint RowStride = rowStride;
         public readonly float* Scales = scales;
         public readonly float* Biases = biases;
-        public readonly int Groups = groups;
+        public readonly nint ScaleStride = scaleStride;
         public readonly int GroupSize = groupSize;
+        public readonly nint CodePrefetchBytes = codePrefetchBytes;
+
+        /// <summary>Starts loading what row <paramref name="row"/> needs: its record, or its codes, scales and biases.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Prefetch(byte* words, nint rowStride, float* scales, float* biases, nint scaleStride, nint codePrefetchBytes, nint recordPrefetchBytes, nint row)
+        {
+            if (codePrefetchBytes == 0)
+                Kernels.PrefetchRow(words + row * rowStride, recordPrefetchBytes);
+            else
+                PrefetchPackedRow(words + row * rowStride, codePrefetchBytes, scales + row * scaleStride, biases + row * scaleStride);
+        }
     }
 
     /// <summary>One bag's ids, and how far past them rows may be prefetched.</summary>
@@ -356,9 +372,9 @@ internal static unsafe partial class AffineKernels
         int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
-        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
+        int count = bag.Count, distance = bag.PrefetchDistance, groupSize = rows.GroupSize;
         byte* words = rows.Words;
-        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
+        nint rowBytes = rows.RowStride, scaleStride = rows.ScaleStride, codePrefetch = rows.CodePrefetchBytes, recordPrefetch = PrefetchBytes(rowBytes);
         float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
@@ -371,11 +387,10 @@ internal static unsafe partial class AffineKernels
             {
                 if (k < prefetchEnd)
                 {
-                    nint ahead = ids[k + distance];
-                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
+                    PackedRows.Prefetch(words, rowBytes, scales, biases, scaleStride, codePrefetch, recordPrefetch, ids[k + distance]);
                 }
                 nint row = ids[k];
-                TRow.Add(words + row * rowBytes + codeOffset, scales + row * groups + firstGroup, biases + row * groups + firstGroup,
+                TRow.Add(words + row * rowBytes + codeOffset, scales + row * scaleStride + firstGroup, biases + row * scaleStride + firstGroup,
                     units, g1, g2, g3, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
             }
             float* d = dst + c;
@@ -414,9 +429,9 @@ internal static unsafe partial class AffineKernels
         int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes));
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
-        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
+        int count = bag.Count, distance = bag.PrefetchDistance, groupSize = rows.GroupSize;
         byte* words = rows.Words;
-        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
+        nint rowBytes = rows.RowStride, scaleStride = rows.ScaleStride, codePrefetch = rows.CodePrefetchBytes, recordPrefetch = PrefetchBytes(rowBytes);
         float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
@@ -430,13 +445,12 @@ internal static unsafe partial class AffineKernels
             {
                 if (k < prefetchEnd)
                 {
-                    nint ahead = ids[k + distance];
-                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
+                    PackedRows.Prefetch(words, rowBytes, scales, biases, scaleStride, codePrefetch, recordPrefetch, ids[k + distance]);
                 }
                 nint row = ids[k];
                 byte* p = words + row * rowBytes + codeOffset;
-                float* s = scales + row * groups + firstGroup;
-                float* o = biases + row * groups + firstGroup;
+                float* s = scales + row * scaleStride + firstGroup;
+                float* o = biases + row * scaleStride + firstGroup;
                 AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
                 AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
                 if (units == 4)
