@@ -149,32 +149,61 @@ internal static unsafe partial class AffineKernels
     /// <param name="prefetchDistance">Ids ahead whose rows are prefetched (0: none).</param>
     /// <param name="dst">The bag's output row (<paramref name="dims"/> floats), overwritten.</param>
     /// <param name="dims">Dequantized row length, a multiple of the group size.</param>
-    public static void SumRows<TBits>(in PackedRows rows, bool fused, int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+    /// <param name="weights">Null, or the bag's per-sample weights (<paramref name="count"/>): then each row is added as
+    /// <c>w·ŵ</c>, rounded once (<c>o + w·ŵ</c>, as the generic pool's multiply-then-add; a weight of 1 adds ŵ itself).</param>
+    public static void SumRows<TBits>(in PackedRows rows, bool fused, int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims,
+        float* weights = null)
         where TBits : struct, IBitWidth
     {
-        var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance);
+        var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance, weights);
+        if (weights == null)
+            SumRows<TBits, Unweighted>(rows, fused, bag, dst, dims);
+        else
+            SumRows<TBits, PerSampleWeighted>(rows, fused, bag, dst, dims);
+    }
+
+    private static void SumRows<TBits, TWeight>(in PackedRows rows, bool fused, in BagIds bag, float* dst, int dims)
+        where TBits : struct, IBitWidth
+        where TWeight : struct, IBagWeight
+    {
         if (Wide && TBits.Bits == 4)
         {
             if (fused)
-                SumRows512<Bits4, ByTable<OneRounding>>(rows, bag, dst, dims);
+                SumRows512<Bits4, TWeight, ByTable<OneRounding, TWeight>>(rows, bag, dst, dims);
             else
-                SumRows512<Bits4, ByTable<TwoRoundings>>(rows, bag, dst, dims);
+                SumRows512<Bits4, TWeight, ByTable<TwoRoundings, TWeight>>(rows, bag, dst, dims);
         }
         else if (Wide)
         {
             if (fused)
-                SumRows512<TBits, ByArithmetic<TBits, OneRounding>>(rows, bag, dst, dims);
+                SumRows512<TBits, TWeight, ByArithmetic<TBits, OneRounding, TWeight>>(rows, bag, dst, dims);
             else
-                SumRows512<TBits, ByArithmetic<TBits, TwoRoundings>>(rows, bag, dst, dims);
+                SumRows512<TBits, TWeight, ByArithmetic<TBits, TwoRoundings, TWeight>>(rows, bag, dst, dims);
         }
         else if (fused)
         {
-            SumRows256<TBits, OneRounding>(rows, bag, dst, dims);
+            SumRows256<TBits, OneRounding, TWeight>(rows, bag, dst, dims);
         }
         else
         {
-            SumRows256<TBits, TwoRoundings>(rows, bag, dst, dims);
+            SumRows256<TBits, TwoRoundings, TWeight>(rows, bag, dst, dims);
         }
+    }
+
+    /// <summary>Whether a bag's rows are added as they are or each times its per-sample weight (chosen once per bag).</summary>
+    private interface IBagWeight
+    {
+        static abstract bool Weighted { get; }
+    }
+
+    private readonly struct Unweighted : IBagWeight
+    {
+        public static bool Weighted => false;
+    }
+
+    private readonly struct PerSampleWeighted : IBagWeight
+    {
+        public static bool Weighted => true;
     }
 
     /// <summary>Bytes of a packed row's codes to prefetch: at most 2 KiB, the hardware streams the rest.</summary>
@@ -230,104 +259,132 @@ internal static unsafe partial class AffineKernels
         }
     }
 
-    /// <summary>One bag's ids, and how far past them rows may be prefetched.</summary>
-    private readonly struct BagIds(int* ids, int count, int prefetchLimit, int prefetchDistance)
+    /// <summary>One bag's ids (and weights, or null), and how far past them rows may be prefetched.</summary>
+    private readonly struct BagIds(int* ids, int count, int prefetchLimit, int prefetchDistance, float* weights)
     {
         public readonly int* Ids = ids;
+        public readonly float* Weights = weights;
         public readonly int Count = count;
         public readonly int PrefetchLimit = prefetchLimit;
         public readonly int PrefetchDistance = prefetchDistance;
     }
 
-    /// <summary>Adds unit <c>p</c> of one row, dequantized with scale <paramref name="s"/> and bias <paramref name="b"/>, to a pair of sums.</summary>
+    /// <summary>Adds unit <c>p</c> of one row, dequantized with scale <paramref name="s"/> and bias <paramref name="b"/> (times <paramref name="w"/> when weighted), to a pair of sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnit<TBits, TRound>(byte* p, float s, float b, ref Vector512<float> sumA, ref Vector512<float> sumB)
+    private static void AddUnit<TBits, TRound, TWeight>(byte* p, float s, float b, Vector512<float> w, ref Vector512<float> sumA, ref Vector512<float> sumB)
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         Unit512<TBits>(p, out var qa, out var qb);
         var sv = Vector512.Create(s);
         var bv = Vector512.Create(b);
+        if (TWeight.Weighted)
+        {
+            sumA += TRound.Apply(qa, sv, bv) * w;
+            sumB += TRound.Apply(qb, sv, bv) * w;
+            return;
+        }
         sumA += TRound.Apply(qa, sv, bv);
         sumB += TRound.Apply(qb, sv, bv);
     }
 
-    /// <summary>As <see cref="AddUnit{TBits, TRound}(byte*, float, float, ref Vector512{float}, ref Vector512{float})"/> for a 16-code AVX2 unit.</summary>
+    /// <summary>As <see cref="AddUnit{TBits, TRound, TWeight}(byte*, float, float, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/> for a 16-code AVX2 unit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnit<TBits, TRound>(byte* p, float s, float b, ref Vector256<float> sumA, ref Vector256<float> sumB)
+    private static void AddUnit<TBits, TRound, TWeight>(byte* p, float s, float b, Vector256<float> w, ref Vector256<float> sumA, ref Vector256<float> sumB)
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         Unit256<TBits>(p, out var qa, out var qb);
         var sv = Vector256.Create(s);
         var bv = Vector256.Create(b);
+        if (TWeight.Weighted)
+        {
+            sumA += TRound.Apply(qa, sv, bv) * w;
+            sumB += TRound.Apply(qb, sv, bv) * w;
+            return;
+        }
+        if (typeof(TRound) == typeof(TwoRoundings) && Fma.IsSupported)
+        {
+            // Port balance (Zen 3/4: two multiply-add pipes, two add pipes, and the conversions share the add pipes):
+            // per 8 codes this is convert + add on the add pipes and multiply + multiply-add on the others, instead
+            // of three on the add pipes. fma(v, 1, sum) rounds v + sum once, exactly as the add does: same bits.
+            var one = Vector256.Create(1f);
+            sumA = Fma.MultiplyAdd(TRound.Apply(qa, sv, bv), one, sumA);
+            sumB = Fma.MultiplyAdd(TRound.Apply(qb, sv, bv), one, sumB);
+            return;
+        }
         sumA += TRound.Apply(qa, sv, bv);
         sumB += TRound.Apply(qb, sv, bv);
     }
 
     /// <summary>
-    /// How <see cref="SumRows512{TBits, TRow}"/> adds one row's part of a chunk (1 to 4 units) to its eight sums:
+    /// How <see cref="SumRows512{TBits, TWeight, TRow}"/> adds one row's part of a chunk (1 to 4 units) to its eight sums:
     /// <c>s</c> and <c>o</c> are the scales and biases of the chunk's first group, and unit
     /// u reads group <c>g_u</c> (<c>g1 = 1 &gt;&gt; shift</c> and so on; 0 when units share a group).
     /// </summary>
     private interface IRowAdder512
     {
-        static abstract void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+        static abstract void Add(byte* p, float* s, float* o, float w, int units, int g1, int g2, int g3,
             ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
             ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3);
     }
 
-    /// <summary>Each code converted, scaled and shifted (<see cref="AddUnit{TBits, TRound}(byte*, float, float, ref Vector512{float}, ref Vector512{float})"/>).</summary>
-    private readonly struct ByArithmetic<TBits, TRound> : IRowAdder512
+    /// <summary>Each code converted, scaled and shifted (<see cref="AddUnit{TBits, TRound, TWeight}(byte*, float, float, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>).</summary>
+    private readonly struct ByArithmetic<TBits, TRound, TWeight> : IRowAdder512
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+        public static void Add(byte* p, float* s, float* o, float weight, int units, int g1, int g2, int g3,
             ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
             ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3)
         {
             int unitBytes = 32 * TBits.Bits / 8;
-            AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
+            var w = Vector512.Create(weight);
+            AddUnit<TBits, TRound, TWeight>(p, s[0], o[0], w, ref a0, ref b0);
             if (units == 4)
             {
-                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
-                AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
-                AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
+                AddUnit<TBits, TRound, TWeight>(p + unitBytes, s[g1], o[g1], w, ref a1, ref b1);
+                AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, s[g2], o[g2], w, ref a2, ref b2);
+                AddUnit<TBits, TRound, TWeight>(p + 3 * unitBytes, s[g3], o[g3], w, ref a3, ref b3);
             }
             else if (units > 1)
             {
-                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                AddUnit<TBits, TRound, TWeight>(p + unitBytes, s[g1], o[g1], w, ref a1, ref b1);
                 if (units > 2)
-                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
+                    AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, s[g2], o[g2], w, ref a2, ref b2);
             }
         }
     }
 
     /// <summary>
-    /// 4-bit only: each group of the row is dequantized once into a 16-entry table (<see cref="GroupTable{TRound}"/>)
+    /// 4-bit only: each group of the row is dequantized once into a 16-entry table (<see cref="GroupTable{TRound, TWeight}"/>)
     /// and its codes are looked up (<see cref="AddUnitByTable"/>). The table holds exactly the values the per-code
-    /// arithmetic gives, so the sums are the same bits as <see cref="ByArithmetic{TBits, TRound}"/>'s.
+    /// arithmetic gives, so the sums are the same bits as <see cref="ByArithmetic{TBits, TRound, TWeight}"/>'s.
     /// </summary>
-    private readonly struct ByTable<TRound> : IRowAdder512
+    private readonly struct ByTable<TRound, TWeight> : IRowAdder512
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+        public static void Add(byte* p, float* s, float* o, float w, int units, int g1, int g2, int g3,
             ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
             ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3)
         {
             const int UnitBytes = 16;
             bool ownGroups = g1 != 0; // groups of 32 codes: every unit has its own table
-            var t0 = GroupTable<TRound>(s[0], o[0]);
+            var t0 = GroupTable<TRound, TWeight>(s[0], o[0], w);
             if (units == 4)
             {
-                var t2 = GroupTable<TRound>(s[g2], o[g2]);
+                var t2 = GroupTable<TRound, TWeight>(s[g2], o[g2], w);
                 Vector512<float> t1 = t0, t3 = t2;
                 if (ownGroups)
                 {
-                    t1 = GroupTable<TRound>(s[g1], o[g1]);
-                    t3 = GroupTable<TRound>(s[g3], o[g3]);
+                    t1 = GroupTable<TRound, TWeight>(s[g1], o[g1], w);
+                    t3 = GroupTable<TRound, TWeight>(s[g3], o[g3], w);
                 }
                 AddUnitByTable(p, t0, ref a0, ref b0);
                 AddUnitByTable(p + UnitBytes, t1, ref a1, ref b1);
@@ -337,16 +394,24 @@ internal static unsafe partial class AffineKernels
             }
             AddUnitByTable(p, t0, ref a0, ref b0);
             if (units > 1)
-                AddUnitByTable(p + UnitBytes, ownGroups ? GroupTable<TRound>(s[g1], o[g1]) : t0, ref a1, ref b1);
+                AddUnitByTable(p + UnitBytes, ownGroups ? GroupTable<TRound, TWeight>(s[g1], o[g1], w) : t0, ref a1, ref b1);
             if (units > 2)
-                AddUnitByTable(p + 2 * UnitBytes, GroupTable<TRound>(s[g2], o[g2]), ref a2, ref b2);
+                AddUnitByTable(p + 2 * UnitBytes, GroupTable<TRound, TWeight>(s[g2], o[g2], w), ref a2, ref b2);
         }
     }
 
-    /// <summary>The 16 values a 4-bit group dequantizes to: <c>q·s + b</c> for q = 0…15, rounded as each code is.</summary>
+    /// <summary>
+    /// The 16 values a 4-bit group dequantizes to: <c>q·s + b</c> for q = 0…15, rounded as each code is; weighted,
+    /// each times <paramref name="w"/> (rounded once: the product the arithmetic path adds, looked up instead).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> GroupTable<TRound>(float s, float b) where TRound : struct, IRounding =>
-        TRound.Apply(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(s), Vector512.Create(b));
+    private static Vector512<float> GroupTable<TRound, TWeight>(float s, float b, float w)
+        where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
+    {
+        var values = TRound.Apply(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(s), Vector512.Create(b));
+        return TWeight.Weighted ? values * Vector512.Create(w) : values;
+    }
 
     /// <summary>Adds one 32-code 4-bit unit, looked up in its group's table, to a pair of sums (kernel order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -363,8 +428,9 @@ internal static unsafe partial class AffineKernels
     /// <typeparamref name="TRow"/>; the chunk's sums are interleaved back into code order and stored once per bag.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SumRows512<TBits, TRow>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+    private static void SumRows512<TBits, TWeight, TRow>(in PackedRows rows, in BagIds bag, float* dst, int dims)
         where TBits : struct, IBitWidth
+        where TWeight : struct, IBagWeight
         where TRow : struct, IRowAdder512
     {
         const int UnitCodes = 32;
@@ -372,6 +438,7 @@ internal static unsafe partial class AffineKernels
         int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
+        float* weights = bag.Weights;
         int count = bag.Count, distance = bag.PrefetchDistance, groupSize = rows.GroupSize;
         byte* words = rows.Words;
         nint rowBytes = rows.RowStride, scaleStride = rows.ScaleStride, codePrefetch = rows.CodePrefetchBytes, recordPrefetch = PrefetchBytes(rowBytes);
@@ -391,7 +458,7 @@ internal static unsafe partial class AffineKernels
                 }
                 nint row = ids[k];
                 TRow.Add(words + row * rowBytes + codeOffset, scales + row * scaleStride + firstGroup, biases + row * scaleStride + firstGroup,
-                    units, g1, g2, g3, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
+                    TWeight.Weighted ? weights[k] : 1f, units, g1, g2, g3, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
             }
             float* d = dst + c;
             InOrder512<TBits>(a0, b0, out var first, out var second);
@@ -420,15 +487,17 @@ internal static unsafe partial class AffineKernels
 
     /// <summary>AVX2: chunks of 64 codes (four 16-code units, eight accumulators); dims is a multiple of 32, so a chunk holds 2 or 4 units.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SumRows256<TBits, TRound>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+    private static void SumRows256<TBits, TRound, TWeight>(in PackedRows rows, in BagIds bag, float* dst, int dims)
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         const int UnitCodes = 16;
         int unitBytes = UnitCodes * TBits.Bits / 8;
         int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes));
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
+        float* weights = bag.Weights;
         int count = bag.Count, distance = bag.PrefetchDistance, groupSize = rows.GroupSize;
         byte* words = rows.Words;
         nint rowBytes = rows.RowStride, scaleStride = rows.ScaleStride, codePrefetch = rows.CodePrefetchBytes, recordPrefetch = PrefetchBytes(rowBytes);
@@ -451,12 +520,13 @@ internal static unsafe partial class AffineKernels
                 byte* p = words + row * rowBytes + codeOffset;
                 float* s = scales + row * scaleStride + firstGroup;
                 float* o = biases + row * scaleStride + firstGroup;
-                AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
-                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                Vector256<float> w = TWeight.Weighted ? Vector256.Create(weights[k]) : default;
+                AddUnit<TBits, TRound, TWeight>(p, s[0], o[0], w, ref a0, ref b0);
+                AddUnit<TBits, TRound, TWeight>(p + unitBytes, s[g1], o[g1], w, ref a1, ref b1);
                 if (units == 4)
                 {
-                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
-                    AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
+                    AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, s[g2], o[g2], w, ref a2, ref b2);
+                    AddUnit<TBits, TRound, TWeight>(p + 3 * unitBytes, s[g3], o[g3], w, ref a3, ref b3);
                 }
             }
             float* d = dst + c;

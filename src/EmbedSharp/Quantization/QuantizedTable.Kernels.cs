@@ -265,17 +265,17 @@ public sealed partial class QuantizedTable
         public bool CanSum => _fast && AffineKernels.Direct;
 
         /// <summary>
-        /// <see cref="CanSum"/> only: <c>dst = Σ_k ŵ[ids[k]]</c> over <paramref name="count"/> ids, summed in registers,
-        /// bit for bit <see cref="Accumulate"/> applied row after row to a zeroed <paramref name="dst"/>. Rows of
-        /// <c>ids[k + prefetchDistance]</c> are prefetched while <c>k + prefetchDistance &lt; prefetchLimit</c>.
+        /// <see cref="CanSum"/> only: <c>dst = Σ_k ŵ[ids[k]]</c> (or <c>Σ_k weights[k]·ŵ[ids[k]]</c>) over <paramref name="count"/> ids,
+        /// summed in registers, bit for bit the generic pool's <c>o + w·ŵ</c> row after row from a zeroed <paramref name="dst"/>.
+        /// Rows of <c>ids[k + prefetchDistance]</c> are prefetched while <c>k + prefetchDistance &lt; prefetchLimit</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Sum(int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst)
+        public void Sum(int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, float* weights = null)
         {
             if (_bits == 4)
-                AffineKernels.SumRows<Bits4>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims);
+                AffineKernels.SumRows<Bits4>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights);
             else
-                AffineKernels.SumRows<Bits8>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims);
+                AffineKernels.SumRows<Bits8>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights);
         }
 
         /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>
