@@ -151,12 +151,20 @@ internal static unsafe partial class AffineKernels
     /// <param name="dims">Dequantized row length, a multiple of the group size.</param>
     /// <param name="weights">Null, or the bag's per-sample weights (<paramref name="count"/>): then each row is added as
     /// <c>w·ŵ</c>, rounded once (<c>o + w·ŵ</c>, as the generic pool's multiply-then-add; a weight of 1 adds ŵ itself).</param>
+    /// <param name="max">Keep the element-wise maximum of the rows instead of their sum (no weights; an empty bag gives zeros).</param>
     public static void SumRows<TBits>(in PackedRows rows, bool fused, int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims,
-        float* weights = null)
+        float* weights = null, bool max = false)
         where TBits : struct, IBitWidth
     {
         var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance, weights);
-        if (weights == null)
+        if (max)
+        {
+            if (count == 0)
+                new Span<float>(dst, dims).Clear(); // an empty bag's maximum is 0, as the generic pool's
+            else
+                SumRows<TBits, Maximum>(rows, fused, bag, dst, dims);
+        }
+        else if (weights == null)
             SumRows<TBits, Unweighted>(rows, fused, bag, dst, dims);
         else
             SumRows<TBits, PerSampleWeighted>(rows, fused, bag, dst, dims);
@@ -190,20 +198,37 @@ internal static unsafe partial class AffineKernels
         }
     }
 
-    /// <summary>Whether a bag's rows are added as they are or each times its per-sample weight (chosen once per bag).</summary>
+    /// <summary>
+    /// How a bag's rows join its result (chosen once per bag): added as they are, added each times its per-sample
+    /// weight, or kept as the element-wise maximum (IEEE 754-2019 <c>maximum</c>, as <c>TensorPrimitives.Max</c>:
+    /// NaN wins, +0 above −0; the sums start at −∞, which the first row replaces exactly).
+    /// </summary>
     private interface IBagWeight
     {
         static abstract bool Weighted { get; }
+
+        static abstract bool Max { get; }
     }
 
     private readonly struct Unweighted : IBagWeight
     {
         public static bool Weighted => false;
+
+        public static bool Max => false;
     }
 
     private readonly struct PerSampleWeighted : IBagWeight
     {
         public static bool Weighted => true;
+
+        public static bool Max => false;
+    }
+
+    private readonly struct Maximum : IBagWeight
+    {
+        public static bool Weighted => false;
+
+        public static bool Max => true;
     }
 
     /// <summary>Bytes of a packed row's codes to prefetch: at most 2 KiB, the hardware streams the rest.</summary>
@@ -279,6 +304,12 @@ internal static unsafe partial class AffineKernels
         Unit512<TBits>(p, out var qa, out var qb);
         var sv = Vector512.Create(s);
         var bv = Vector512.Create(b);
+        if (TWeight.Max)
+        {
+            sumA = Vector512.Max(sumA, TRound.Apply(qa, sv, bv));
+            sumB = Vector512.Max(sumB, TRound.Apply(qb, sv, bv));
+            return;
+        }
         if (TWeight.Weighted)
         {
             sumA += TRound.Apply(qa, sv, bv) * w;
@@ -299,6 +330,12 @@ internal static unsafe partial class AffineKernels
         Unit256<TBits>(p, out var qa, out var qb);
         var sv = Vector256.Create(s);
         var bv = Vector256.Create(b);
+        if (TWeight.Max)
+        {
+            sumA = Vector256.Max(sumA, TRound.Apply(qa, sv, bv));
+            sumB = Vector256.Max(sumB, TRound.Apply(qb, sv, bv));
+            return;
+        }
         if (TWeight.Weighted)
         {
             sumA += TRound.Apply(qa, sv, bv) * w;
@@ -386,17 +423,17 @@ internal static unsafe partial class AffineKernels
                     t1 = GroupTable<TRound, TWeight>(s[g1], o[g1], w);
                     t3 = GroupTable<TRound, TWeight>(s[g3], o[g3], w);
                 }
-                AddUnitByTable(p, t0, ref a0, ref b0);
-                AddUnitByTable(p + UnitBytes, t1, ref a1, ref b1);
-                AddUnitByTable(p + 2 * UnitBytes, t2, ref a2, ref b2);
-                AddUnitByTable(p + 3 * UnitBytes, t3, ref a3, ref b3);
+                AddUnitByTable<TWeight>(p, t0, ref a0, ref b0);
+                AddUnitByTable<TWeight>(p + UnitBytes, t1, ref a1, ref b1);
+                AddUnitByTable<TWeight>(p + 2 * UnitBytes, t2, ref a2, ref b2);
+                AddUnitByTable<TWeight>(p + 3 * UnitBytes, t3, ref a3, ref b3);
                 return;
             }
-            AddUnitByTable(p, t0, ref a0, ref b0);
+            AddUnitByTable<TWeight>(p, t0, ref a0, ref b0);
             if (units > 1)
-                AddUnitByTable(p + UnitBytes, ownGroups ? GroupTable<TRound, TWeight>(s[g1], o[g1], w) : t0, ref a1, ref b1);
+                AddUnitByTable<TWeight>(p + UnitBytes, ownGroups ? GroupTable<TRound, TWeight>(s[g1], o[g1], w) : t0, ref a1, ref b1);
             if (units > 2)
-                AddUnitByTable(p + 2 * UnitBytes, GroupTable<TRound, TWeight>(s[g2], o[g2], w), ref a2, ref b2);
+                AddUnitByTable<TWeight>(p + 2 * UnitBytes, GroupTable<TRound, TWeight>(s[g2], o[g2], w), ref a2, ref b2);
         }
     }
 
@@ -415,9 +452,16 @@ internal static unsafe partial class AffineKernels
 
     /// <summary>Adds one 32-code 4-bit unit, looked up in its group's table, to a pair of sums (kernel order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnitByTable(byte* p, Vector512<float> table, ref Vector512<float> sumA, ref Vector512<float> sumB)
+    private static void AddUnitByTable<TWeight>(byte* p, Vector512<float> table, ref Vector512<float> sumA, ref Vector512<float> sumB)
+        where TWeight : struct, IBagWeight
     {
         Vector512<int> v = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
+        if (TWeight.Max)
+        {
+            sumA = Vector512.Max(sumA, Avx512F.PermuteVar16x32(table, v));
+            sumB = Vector512.Max(sumB, Avx512F.PermuteVar16x32(table, Vector512.ShiftRightLogical(v, 4)));
+            return;
+        }
         // vpermps reads only the low 4 bits of each index: the low nibble needs no mask.
         sumA += Avx512F.PermuteVar16x32(table, v);
         sumB += Avx512F.PermuteVar16x32(table, Vector512.ShiftRightLogical(v, 4));
@@ -449,7 +493,8 @@ internal static unsafe partial class AffineKernels
             int firstGroup = c / groupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
             int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
-            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            Vector512<float> start = TWeight.Max ? Vector512.Create(float.NegativeInfinity) : default;
+            Vector512<float> a0 = start, b0 = start, a1 = start, b1 = start, a2 = start, b2 = start, a3 = start, b3 = start;
             for (int k = 0; k < count; k++)
             {
                 if (k < prefetchEnd)
@@ -508,7 +553,8 @@ internal static unsafe partial class AffineKernels
             int firstGroup = c / groupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
             int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
-            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            Vector256<float> start = TWeight.Max ? Vector256.Create(float.NegativeInfinity) : default;
+            Vector256<float> a0 = start, b0 = start, a1 = start, b1 = start, a2 = start, b2 = start, a3 = start, b3 = start;
             int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
             for (int k = 0; k < count; k++)
             {

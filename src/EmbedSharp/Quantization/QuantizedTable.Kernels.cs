@@ -266,16 +266,17 @@ public sealed partial class QuantizedTable
 
         /// <summary>
         /// <see cref="CanSum"/> only: <c>dst = Σ_k ŵ[ids[k]]</c> (or <c>Σ_k weights[k]·ŵ[ids[k]]</c>) over <paramref name="count"/> ids,
-        /// summed in registers, bit for bit the generic pool's <c>o + w·ŵ</c> row after row from a zeroed <paramref name="dst"/>.
+        /// summed in registers, bit for bit the generic pool's <c>o + w·ŵ</c> row after row from a zeroed <paramref name="dst"/>;
+        /// with <paramref name="max"/>, the element-wise maximum of the rows as the generic pool's (zeros for an empty bag).
         /// Rows of <c>ids[k + prefetchDistance]</c> are prefetched while <c>k + prefetchDistance &lt; prefetchLimit</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Sum(int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, float* weights = null)
+        public void Sum(int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, float* weights = null, bool max = false)
         {
             if (_bits == 4)
-                AffineKernels.SumRows<Bits4>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights);
+                AffineKernels.SumRows<Bits4>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights, max);
             else
-                AffineKernels.SumRows<Bits8>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights);
+                AffineKernels.SumRows<Bits8>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights, max);
         }
 
         /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>

@@ -230,3 +230,36 @@ public sealed class FusedRowTableTests
         return x;
     }
 }
+
+/// <summary>Max bags at the edges of IEEE maximum: signed zeros and NaN rows, in-register path against the reference, bit for bit.</summary>
+public sealed class QuantizedMaxBagEdgeTests
+{
+    [Theory]
+    [InlineData(4, QuantizedRowLayout.Mlx)]
+    [InlineData(4, QuantizedRowLayout.FusedRows)]
+    [InlineData(8, QuantizedRowLayout.FusedRows)]
+    public void SignedZeros_AndNaN_PoolAsTheReference(int bits, QuantizedRowLayout layout)
+    {
+        const int rows = 4, dims = 64;
+        var weight = new uint[rows * dims * bits / 32];
+        for (int i = 0; i < weight.Length; i++)
+            weight[i] = (uint)(i * 2654435761u);
+        // Row 0: scale −0, bias −0 (every value −0); row 1: +0, +0 (every value +0); row 2: NaN scale; row 3: ordinary.
+        float[] scales = [-0f, 0f, float.NaN, 0.5f];
+        float[] biases = [-0f, 0f, 1f, -3f];
+        QuantizedTable q = QuantizedTable.FromParts(rows, dims, 64, bits, QuantizationMode.Affine, DType.Float32, weight,
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(scales.AsSpan()), System.Runtime.InteropServices.MemoryMarshal.AsBytes(biases.AsSpan()))
+            .ToLayout(layout);
+        int[] ids = [0, 1, 1, 0, 0, 0, 2, 3, 3, 0];
+        int[] offsets = [0, 2, 4, 5, 6, 8, 10];
+        foreach (PoolingMode mode in new[] { PoolingMode.Max, PoolingMode.Sum, PoolingMode.Mean })
+        {
+            var bag = new QuantizedEmbeddingBag(q, mode);
+            var actual = new float[offsets.Length * dims];
+            var expected = new float[offsets.Length * dims];
+            bag.Forward(ids, offsets, actual);
+            bag.ForwardReference(ids, offsets, expected);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+}
