@@ -42,6 +42,19 @@ public sealed class QuantizedEmbeddingBag
         _bag = EmbeddingBag.FromQuantized(table, new EmbeddingBagOptions { Mode = mode });
     }
 
+    /// <summary>
+    /// A bag over <paramref name="table"/> held in <paramref name="layout"/>: with <see cref="QuantizedRowLayout.FusedRows"/>
+    /// the table is converted once (<see cref="QuantizedTable.ToLayout"/>) so that each looked-up row is one record
+    /// (codes, scales and biases together) instead of three scattered reads. <see cref="Table"/> is then the converted
+    /// table; pooled outputs are bit for bit those of the MLX layout.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="table"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> or <paramref name="layout"/> is not defined.</exception>
+    public QuantizedEmbeddingBag(QuantizedTable table, PoolingMode mode, QuantizedRowLayout layout)
+        : this(Guard.NotNull("quantized_embedding_bag.create", table).ToLayout(layout), mode)
+    {
+    }
+
     /// <summary>A bag over <paramref name="table"/> with PyTorch's pooling mode name: <c>"sum"</c>, <c>"mean"</c> or <c>"max"</c>.</summary>
     /// <exception cref="ArgumentException"><paramref name="mode"/> is not one of the three names.</exception>
     public QuantizedEmbeddingBag(QuantizedTable table, string mode)

@@ -141,47 +141,94 @@ internal static unsafe partial class AffineKernels
     /// <c>ŵ</c> rounded as <see cref="DequantizeRow{TBits}"/> rounds it (bit for bit <see cref="AccumulateRow{TBits}"/>
     /// applied row after row to a zeroed <paramref name="dst"/>). Requires <see cref="Direct"/>.
     /// </summary>
-    /// <param name="words">Packed codes of row 0; row r starts <paramref name="rowBytes"/>·r bytes further.</param>
-    /// <param name="rowBytes">Bytes of packed codes per row.</param>
-    /// <param name="scales">Scales of row 0 (<paramref name="groups"/> per row).</param>
-    /// <param name="biases">Biases of row 0 (<paramref name="groups"/> per row).</param>
-    /// <param name="groups">Groups per row.</param>
-    /// <param name="groupSize">Codes per group: a power of two, at least 32.</param>
+    /// <param name="rows">Where the rows are (MLX's three arrays or fused records: only the strides differ).</param>
     /// <param name="fused">Dequantize with one rounding (fused multiply-add) instead of two.</param>
     /// <param name="ids">The bag's row ids; <c>ids[count, prefetchLimit)</c> (later bags) are read only to prefetch.</param>
     /// <param name="count">Ids in the bag.</param>
     /// <param name="prefetchLimit">Ids readable from <paramref name="ids"/> (at least <paramref name="count"/>).</param>
     /// <param name="prefetchDistance">Ids ahead whose rows are prefetched (0: none).</param>
     /// <param name="dst">The bag's output row (<paramref name="dims"/> floats), overwritten.</param>
-    /// <param name="dims">Dequantized row length, a multiple of <paramref name="groupSize"/>.</param>
-    public static void SumRows<TBits>(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize, bool fused,
-        int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims)
+    /// <param name="dims">Dequantized row length, a multiple of the group size.</param>
+    /// <param name="weights">Null, or the bag's per-sample weights (<paramref name="count"/>): then each row is added as
+    /// <c>w·ŵ</c>, rounded once (<c>o + w·ŵ</c>, as the generic pool's multiply-then-add; a weight of 1 adds ŵ itself).</param>
+    /// <param name="max">Keep the element-wise maximum of the rows instead of their sum (no weights; an empty bag gives zeros).</param>
+    public static void SumRows<TBits>(in PackedRows rows, bool fused, int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, int dims,
+        float* weights = null, bool max = false)
         where TBits : struct, IBitWidth
     {
-        var rows = new PackedRows(words, rowBytes, scales, biases, groups, groupSize);
-        var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance);
+        var bag = new BagIds(ids, count, prefetchLimit, prefetchDistance, weights);
+        if (max)
+        {
+            if (count == 0)
+                new Span<float>(dst, dims).Clear(); // an empty bag's maximum is 0, as the generic pool's
+            else
+                SumRows<TBits, Maximum>(rows, fused, bag, dst, dims);
+        }
+        else if (weights == null)
+            SumRows<TBits, Unweighted>(rows, fused, bag, dst, dims);
+        else
+            SumRows<TBits, PerSampleWeighted>(rows, fused, bag, dst, dims);
+    }
+
+    private static void SumRows<TBits, TWeight>(in PackedRows rows, bool fused, in BagIds bag, float* dst, int dims)
+        where TBits : struct, IBitWidth
+        where TWeight : struct, IBagWeight
+    {
         if (Wide && TBits.Bits == 4)
         {
             if (fused)
-                SumRows512<Bits4, ByTable<OneRounding>>(rows, bag, dst, dims);
+                SumRows512<Bits4, TWeight, ByTable<OneRounding, TWeight>>(rows, bag, dst, dims);
             else
-                SumRows512<Bits4, ByTable<TwoRoundings>>(rows, bag, dst, dims);
+                SumRows512<Bits4, TWeight, ByTable<TwoRoundings, TWeight>>(rows, bag, dst, dims);
         }
         else if (Wide)
         {
             if (fused)
-                SumRows512<TBits, ByArithmetic<TBits, OneRounding>>(rows, bag, dst, dims);
+                SumRows512<TBits, TWeight, ByArithmetic<TBits, OneRounding, TWeight>>(rows, bag, dst, dims);
             else
-                SumRows512<TBits, ByArithmetic<TBits, TwoRoundings>>(rows, bag, dst, dims);
+                SumRows512<TBits, TWeight, ByArithmetic<TBits, TwoRoundings, TWeight>>(rows, bag, dst, dims);
         }
         else if (fused)
         {
-            SumRows256<TBits, OneRounding>(rows, bag, dst, dims);
+            SumRows256<TBits, OneRounding, TWeight>(rows, bag, dst, dims);
         }
         else
         {
-            SumRows256<TBits, TwoRoundings>(rows, bag, dst, dims);
+            SumRows256<TBits, TwoRoundings, TWeight>(rows, bag, dst, dims);
         }
+    }
+
+    /// <summary>
+    /// How a bag's rows join its result (chosen once per bag): added as they are, added each times its per-sample
+    /// weight, or kept as the element-wise maximum (IEEE 754-2019 <c>maximum</c>, as <c>TensorPrimitives.Max</c>:
+    /// NaN wins, +0 above −0; the sums start at −∞, which the first row replaces exactly).
+    /// </summary>
+    private interface IBagWeight
+    {
+        static abstract bool Weighted { get; }
+
+        static abstract bool Max { get; }
+    }
+
+    private readonly struct Unweighted : IBagWeight
+    {
+        public static bool Weighted => false;
+
+        public static bool Max => false;
+    }
+
+    private readonly struct PerSampleWeighted : IBagWeight
+    {
+        public static bool Weighted => true;
+
+        public static bool Max => false;
+    }
+
+    private readonly struct Maximum : IBagWeight
+    {
+        public static bool Weighted => false;
+
+        public static bool Max => true;
     }
 
     /// <summary>Bytes of a packed row's codes to prefetch: at most 2 KiB, the hardware streams the rest.</summary>
@@ -203,140 +250,218 @@ internal static unsafe partial class AffineKernels
             Sse.Prefetch0(biases);
     }
 
-    /// <summary>Where the packed rows of a table are.</summary>
-    private readonly struct PackedRows(byte* words, nint rowBytes, float* scales, float* biases, int groups, int groupSize)
+    /// <summary>
+    /// Where the packed rows of a table are: row r's codes at <c>Words + r·RowStride</c>, its scales and biases at
+    /// <c>Scales/Biases + r·ScaleStride</c> (floats). MLX's three arrays: the strides are a packed row and a row of
+    /// scales. Fused records: both strides are the record, and scales and biases point into the first record.
+    /// </summary>
+    /// <param name="words">Packed codes of row 0.</param>
+    /// <param name="rowStride">Bytes from one row's codes to the next's.</param>
+    /// <param name="scales">Scales of row 0.</param>
+    /// <param name="biases">Biases of row 0.</param>
+    /// <param name="scaleStride">Floats from one row's scales (and biases) to the next's.</param>
+    /// <param name="groupSize">Codes per group: a power of two, at least 32.</param>
+    /// <param name="codePrefetchBytes">MLX arrays: bytes of a row's codes to prefetch, and its scale and bias lines
+    /// are prefetched too. 0 for fused records, whose lines (<see cref="PrefetchBytes"/> of the record) hold all three.</param>
+    internal readonly struct PackedRows(byte* words, nint rowStride, float* scales, float* biases, nint scaleStride, int groupSize, nint codePrefetchBytes)
     {
         public readonly byte* Words = words;
-        public readonly nint RowBytes = rowBytes;
+        public readonly nint RowStride = rowStride;
         public readonly float* Scales = scales;
         public readonly float* Biases = biases;
-        public readonly int Groups = groups;
+        public readonly nint ScaleStride = scaleStride;
         public readonly int GroupSize = groupSize;
+        public readonly nint CodePrefetchBytes = codePrefetchBytes;
+
+        /// <summary>Starts loading what row <paramref name="row"/> needs: its record, or its codes, scales and biases.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Prefetch(byte* words, nint rowStride, float* scales, float* biases, nint scaleStride, nint codePrefetchBytes, nint recordPrefetchBytes, nint row)
+        {
+            if (codePrefetchBytes == 0)
+                Kernels.PrefetchRow(words + row * rowStride, recordPrefetchBytes);
+            else
+                PrefetchPackedRow(words + row * rowStride, codePrefetchBytes, scales + row * scaleStride, biases + row * scaleStride);
+        }
     }
 
-    /// <summary>One bag's ids, and how far past them rows may be prefetched.</summary>
-    private readonly struct BagIds(int* ids, int count, int prefetchLimit, int prefetchDistance)
+    /// <summary>One bag's ids (and weights, or null), and how far past them rows may be prefetched.</summary>
+    private readonly struct BagIds(int* ids, int count, int prefetchLimit, int prefetchDistance, float* weights)
     {
         public readonly int* Ids = ids;
+        public readonly float* Weights = weights;
         public readonly int Count = count;
         public readonly int PrefetchLimit = prefetchLimit;
         public readonly int PrefetchDistance = prefetchDistance;
     }
 
-    /// <summary>Adds unit <c>p</c> of one row, dequantized with scale <paramref name="s"/> and bias <paramref name="b"/>, to a pair of sums.</summary>
+    /// <summary>Adds unit <c>p</c> of one row, dequantized with scale <paramref name="s"/> and bias <paramref name="b"/> (times <paramref name="w"/> when weighted), to a pair of sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnit<TBits, TRound>(byte* p, float s, float b, ref Vector512<float> sumA, ref Vector512<float> sumB)
+    private static void AddUnit<TBits, TRound, TWeight>(byte* p, float s, float b, Vector512<float> w, ref Vector512<float> sumA, ref Vector512<float> sumB)
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         Unit512<TBits>(p, out var qa, out var qb);
         var sv = Vector512.Create(s);
         var bv = Vector512.Create(b);
+        if (TWeight.Max)
+        {
+            sumA = Vector512.Max(sumA, TRound.Apply(qa, sv, bv));
+            sumB = Vector512.Max(sumB, TRound.Apply(qb, sv, bv));
+            return;
+        }
+        if (TWeight.Weighted)
+        {
+            sumA += TRound.Apply(qa, sv, bv) * w;
+            sumB += TRound.Apply(qb, sv, bv) * w;
+            return;
+        }
         sumA += TRound.Apply(qa, sv, bv);
         sumB += TRound.Apply(qb, sv, bv);
     }
 
-    /// <summary>As <see cref="AddUnit{TBits, TRound}(byte*, float, float, ref Vector512{float}, ref Vector512{float})"/> for a 16-code AVX2 unit.</summary>
+    /// <summary>As <see cref="AddUnit{TBits, TRound, TWeight}(byte*, float, float, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/> for a 16-code AVX2 unit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnit<TBits, TRound>(byte* p, float s, float b, ref Vector256<float> sumA, ref Vector256<float> sumB)
+    private static void AddUnit<TBits, TRound, TWeight>(byte* p, float s, float b, Vector256<float> w, ref Vector256<float> sumA, ref Vector256<float> sumB)
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         Unit256<TBits>(p, out var qa, out var qb);
         var sv = Vector256.Create(s);
         var bv = Vector256.Create(b);
+        if (TWeight.Max)
+        {
+            sumA = Vector256.Max(sumA, TRound.Apply(qa, sv, bv));
+            sumB = Vector256.Max(sumB, TRound.Apply(qb, sv, bv));
+            return;
+        }
+        if (TWeight.Weighted)
+        {
+            sumA += TRound.Apply(qa, sv, bv) * w;
+            sumB += TRound.Apply(qb, sv, bv) * w;
+            return;
+        }
+        if (typeof(TRound) == typeof(TwoRoundings) && Fma.IsSupported)
+        {
+            // Port balance (Zen 3/4: two multiply-add pipes, two add pipes, and the conversions share the add pipes):
+            // per 8 codes this is convert + add on the add pipes and multiply + multiply-add on the others, instead
+            // of three on the add pipes. fma(v, 1, sum) rounds v + sum once, exactly as the add does: same bits.
+            var one = Vector256.Create(1f);
+            sumA = Fma.MultiplyAdd(TRound.Apply(qa, sv, bv), one, sumA);
+            sumB = Fma.MultiplyAdd(TRound.Apply(qb, sv, bv), one, sumB);
+            return;
+        }
         sumA += TRound.Apply(qa, sv, bv);
         sumB += TRound.Apply(qb, sv, bv);
     }
 
     /// <summary>
-    /// How <see cref="SumRows512{TBits, TRow}"/> adds one row's part of a chunk (1 to 4 units) to its eight sums:
+    /// How <see cref="SumRows512{TBits, TWeight, TRow}"/> adds one row's part of a chunk (1 to 4 units) to its eight sums:
     /// <c>s</c> and <c>o</c> are the scales and biases of the chunk's first group, and unit
     /// u reads group <c>g_u</c> (<c>g1 = 1 &gt;&gt; shift</c> and so on; 0 when units share a group).
     /// </summary>
     private interface IRowAdder512
     {
-        static abstract void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+        static abstract void Add(byte* p, float* s, float* o, float w, int units, int g1, int g2, int g3,
             ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
             ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3);
     }
 
-    /// <summary>Each code converted, scaled and shifted (<see cref="AddUnit{TBits, TRound}(byte*, float, float, ref Vector512{float}, ref Vector512{float})"/>).</summary>
-    private readonly struct ByArithmetic<TBits, TRound> : IRowAdder512
+    /// <summary>Each code converted, scaled and shifted (<see cref="AddUnit{TBits, TRound, TWeight}(byte*, float, float, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>).</summary>
+    private readonly struct ByArithmetic<TBits, TRound, TWeight> : IRowAdder512
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+        public static void Add(byte* p, float* s, float* o, float weight, int units, int g1, int g2, int g3,
             ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
             ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3)
         {
             int unitBytes = 32 * TBits.Bits / 8;
-            AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
+            var w = Vector512.Create(weight);
+            AddUnit<TBits, TRound, TWeight>(p, s[0], o[0], w, ref a0, ref b0);
             if (units == 4)
             {
-                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
-                AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
-                AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
+                AddUnit<TBits, TRound, TWeight>(p + unitBytes, s[g1], o[g1], w, ref a1, ref b1);
+                AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, s[g2], o[g2], w, ref a2, ref b2);
+                AddUnit<TBits, TRound, TWeight>(p + 3 * unitBytes, s[g3], o[g3], w, ref a3, ref b3);
             }
             else if (units > 1)
             {
-                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                AddUnit<TBits, TRound, TWeight>(p + unitBytes, s[g1], o[g1], w, ref a1, ref b1);
                 if (units > 2)
-                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
+                    AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, s[g2], o[g2], w, ref a2, ref b2);
             }
         }
     }
 
     /// <summary>
-    /// 4-bit only: each group of the row is dequantized once into a 16-entry table (<see cref="GroupTable{TRound}"/>)
+    /// 4-bit only: each group of the row is dequantized once into a 16-entry table (<see cref="GroupTable{TRound, TWeight}"/>)
     /// and its codes are looked up (<see cref="AddUnitByTable"/>). The table holds exactly the values the per-code
-    /// arithmetic gives, so the sums are the same bits as <see cref="ByArithmetic{TBits, TRound}"/>'s.
+    /// arithmetic gives, so the sums are the same bits as <see cref="ByArithmetic{TBits, TRound, TWeight}"/>'s.
     /// </summary>
-    private readonly struct ByTable<TRound> : IRowAdder512
+    private readonly struct ByTable<TRound, TWeight> : IRowAdder512
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Add(byte* p, float* s, float* o, int units, int g1, int g2, int g3,
+        public static void Add(byte* p, float* s, float* o, float w, int units, int g1, int g2, int g3,
             ref Vector512<float> a0, ref Vector512<float> b0, ref Vector512<float> a1, ref Vector512<float> b1,
             ref Vector512<float> a2, ref Vector512<float> b2, ref Vector512<float> a3, ref Vector512<float> b3)
         {
             const int UnitBytes = 16;
             bool ownGroups = g1 != 0; // groups of 32 codes: every unit has its own table
-            var t0 = GroupTable<TRound>(s[0], o[0]);
+            var t0 = GroupTable<TRound, TWeight>(s[0], o[0], w);
             if (units == 4)
             {
-                var t2 = GroupTable<TRound>(s[g2], o[g2]);
+                var t2 = GroupTable<TRound, TWeight>(s[g2], o[g2], w);
                 Vector512<float> t1 = t0, t3 = t2;
                 if (ownGroups)
                 {
-                    t1 = GroupTable<TRound>(s[g1], o[g1]);
-                    t3 = GroupTable<TRound>(s[g3], o[g3]);
+                    t1 = GroupTable<TRound, TWeight>(s[g1], o[g1], w);
+                    t3 = GroupTable<TRound, TWeight>(s[g3], o[g3], w);
                 }
-                AddUnitByTable(p, t0, ref a0, ref b0);
-                AddUnitByTable(p + UnitBytes, t1, ref a1, ref b1);
-                AddUnitByTable(p + 2 * UnitBytes, t2, ref a2, ref b2);
-                AddUnitByTable(p + 3 * UnitBytes, t3, ref a3, ref b3);
+                AddUnitByTable<TWeight>(p, t0, ref a0, ref b0);
+                AddUnitByTable<TWeight>(p + UnitBytes, t1, ref a1, ref b1);
+                AddUnitByTable<TWeight>(p + 2 * UnitBytes, t2, ref a2, ref b2);
+                AddUnitByTable<TWeight>(p + 3 * UnitBytes, t3, ref a3, ref b3);
                 return;
             }
-            AddUnitByTable(p, t0, ref a0, ref b0);
+            AddUnitByTable<TWeight>(p, t0, ref a0, ref b0);
             if (units > 1)
-                AddUnitByTable(p + UnitBytes, ownGroups ? GroupTable<TRound>(s[g1], o[g1]) : t0, ref a1, ref b1);
+                AddUnitByTable<TWeight>(p + UnitBytes, ownGroups ? GroupTable<TRound, TWeight>(s[g1], o[g1], w) : t0, ref a1, ref b1);
             if (units > 2)
-                AddUnitByTable(p + 2 * UnitBytes, GroupTable<TRound>(s[g2], o[g2]), ref a2, ref b2);
+                AddUnitByTable<TWeight>(p + 2 * UnitBytes, GroupTable<TRound, TWeight>(s[g2], o[g2], w), ref a2, ref b2);
         }
     }
 
-    /// <summary>The 16 values a 4-bit group dequantizes to: <c>q·s + b</c> for q = 0…15, rounded as each code is.</summary>
+    /// <summary>
+    /// The 16 values a 4-bit group dequantizes to: <c>q·s + b</c> for q = 0…15, rounded as each code is; weighted,
+    /// each times <paramref name="w"/> (rounded once: the product the arithmetic path adds, looked up instead).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> GroupTable<TRound>(float s, float b) where TRound : struct, IRounding =>
-        TRound.Apply(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(s), Vector512.Create(b));
+    private static Vector512<float> GroupTable<TRound, TWeight>(float s, float b, float w)
+        where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
+    {
+        var values = TRound.Apply(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(s), Vector512.Create(b));
+        return TWeight.Weighted ? values * Vector512.Create(w) : values;
+    }
 
     /// <summary>Adds one 32-code 4-bit unit, looked up in its group's table, to a pair of sums (kernel order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnitByTable(byte* p, Vector512<float> table, ref Vector512<float> sumA, ref Vector512<float> sumB)
+    private static void AddUnitByTable<TWeight>(byte* p, Vector512<float> table, ref Vector512<float> sumA, ref Vector512<float> sumB)
+        where TWeight : struct, IBagWeight
     {
         Vector512<int> v = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
+        if (TWeight.Max)
+        {
+            sumA = Vector512.Max(sumA, Avx512F.PermuteVar16x32(table, v));
+            sumB = Vector512.Max(sumB, Avx512F.PermuteVar16x32(table, Vector512.ShiftRightLogical(v, 4)));
+            return;
+        }
         // vpermps reads only the low 4 bits of each index: the low nibble needs no mask.
         sumA += Avx512F.PermuteVar16x32(table, v);
         sumB += Avx512F.PermuteVar16x32(table, Vector512.ShiftRightLogical(v, 4));
@@ -347,8 +472,9 @@ internal static unsafe partial class AffineKernels
     /// <typeparamref name="TRow"/>; the chunk's sums are interleaved back into code order and stored once per bag.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SumRows512<TBits, TRow>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+    private static void SumRows512<TBits, TWeight, TRow>(in PackedRows rows, in BagIds bag, float* dst, int dims)
         where TBits : struct, IBitWidth
+        where TWeight : struct, IBagWeight
         where TRow : struct, IRowAdder512
     {
         const int UnitCodes = 32;
@@ -356,9 +482,10 @@ internal static unsafe partial class AffineKernels
         int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
-        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
+        float* weights = bag.Weights;
+        int count = bag.Count, distance = bag.PrefetchDistance, groupSize = rows.GroupSize;
         byte* words = rows.Words;
-        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
+        nint rowBytes = rows.RowStride, scaleStride = rows.ScaleStride, codePrefetch = rows.CodePrefetchBytes, recordPrefetch = PrefetchBytes(rowBytes);
         float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
@@ -366,17 +493,17 @@ internal static unsafe partial class AffineKernels
             int firstGroup = c / groupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
             int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
-            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            Vector512<float> start = TWeight.Max ? Vector512.Create(float.NegativeInfinity) : default;
+            Vector512<float> a0 = start, b0 = start, a1 = start, b1 = start, a2 = start, b2 = start, a3 = start, b3 = start;
             for (int k = 0; k < count; k++)
             {
                 if (k < prefetchEnd)
                 {
-                    nint ahead = ids[k + distance];
-                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
+                    PackedRows.Prefetch(words, rowBytes, scales, biases, scaleStride, codePrefetch, recordPrefetch, ids[k + distance]);
                 }
                 nint row = ids[k];
-                TRow.Add(words + row * rowBytes + codeOffset, scales + row * groups + firstGroup, biases + row * groups + firstGroup,
-                    units, g1, g2, g3, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
+                TRow.Add(words + row * rowBytes + codeOffset, scales + row * scaleStride + firstGroup, biases + row * scaleStride + firstGroup,
+                    TWeight.Weighted ? weights[k] : 1f, units, g1, g2, g3, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
             }
             float* d = dst + c;
             InOrder512<TBits>(a0, b0, out var first, out var second);
@@ -405,18 +532,20 @@ internal static unsafe partial class AffineKernels
 
     /// <summary>AVX2: chunks of 64 codes (four 16-code units, eight accumulators); dims is a multiple of 32, so a chunk holds 2 or 4 units.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SumRows256<TBits, TRound>(in PackedRows rows, in BagIds bag, float* dst, int dims)
+    private static void SumRows256<TBits, TRound, TWeight>(in PackedRows rows, in BagIds bag, float* dst, int dims)
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
+        where TWeight : struct, IBagWeight
     {
         const int UnitCodes = 16;
         int unitBytes = UnitCodes * TBits.Bits / 8;
         int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes));
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
-        int count = bag.Count, distance = bag.PrefetchDistance, groups = rows.Groups, groupSize = rows.GroupSize;
+        float* weights = bag.Weights;
+        int count = bag.Count, distance = bag.PrefetchDistance, groupSize = rows.GroupSize;
         byte* words = rows.Words;
-        nint rowBytes = rows.RowBytes, prefetchBytes = PrefetchBytes(rowBytes);
+        nint rowBytes = rows.RowStride, scaleStride = rows.ScaleStride, codePrefetch = rows.CodePrefetchBytes, recordPrefetch = PrefetchBytes(rowBytes);
         float* scales = rows.Scales, biases = rows.Biases;
         for (int c = 0; c < dims; c += 4 * UnitCodes)
         {
@@ -424,25 +553,26 @@ internal static unsafe partial class AffineKernels
             int firstGroup = c / groupSize;
             nint codeOffset = (nint)c * TBits.Bits / 8;
             int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
-            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            Vector256<float> start = TWeight.Max ? Vector256.Create(float.NegativeInfinity) : default;
+            Vector256<float> a0 = start, b0 = start, a1 = start, b1 = start, a2 = start, b2 = start, a3 = start, b3 = start;
             int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
             for (int k = 0; k < count; k++)
             {
                 if (k < prefetchEnd)
                 {
-                    nint ahead = ids[k + distance];
-                    PrefetchPackedRow(words + ahead * rowBytes, prefetchBytes, scales + ahead * groups, biases + ahead * groups);
+                    PackedRows.Prefetch(words, rowBytes, scales, biases, scaleStride, codePrefetch, recordPrefetch, ids[k + distance]);
                 }
                 nint row = ids[k];
                 byte* p = words + row * rowBytes + codeOffset;
-                float* s = scales + row * groups + firstGroup;
-                float* o = biases + row * groups + firstGroup;
-                AddUnit<TBits, TRound>(p, s[0], o[0], ref a0, ref b0);
-                AddUnit<TBits, TRound>(p + unitBytes, s[g1], o[g1], ref a1, ref b1);
+                float* s = scales + row * scaleStride + firstGroup;
+                float* o = biases + row * scaleStride + firstGroup;
+                Vector256<float> w = TWeight.Weighted ? Vector256.Create(weights[k]) : default;
+                AddUnit<TBits, TRound, TWeight>(p, s[0], o[0], w, ref a0, ref b0);
+                AddUnit<TBits, TRound, TWeight>(p + unitBytes, s[g1], o[g1], w, ref a1, ref b1);
                 if (units == 4)
                 {
-                    AddUnit<TBits, TRound>(p + 2 * unitBytes, s[g2], o[g2], ref a2, ref b2);
-                    AddUnit<TBits, TRound>(p + 3 * unitBytes, s[g3], o[g3], ref a3, ref b3);
+                    AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, s[g2], o[g2], w, ref a2, ref b2);
+                    AddUnit<TBits, TRound, TWeight>(p + 3 * unitBytes, s[g3], o[g3], w, ref a3, ref b3);
                 }
             }
             float* d = dst + c;

@@ -63,8 +63,8 @@ public sealed partial class QuantizedTable
             }
             return;
         }
-        ReadOnlySpan<uint> packed = _weight.Span.Slice(row * WordsPerRow, WordsPerRow);
-        ReadOnlySpan<byte> scales = _scales.Span.Slice(row * GroupsPerRow, GroupsPerRow);
+        ReadOnlySpan<uint> packed = CodesOf(row);
+        ReadOnlySpan<byte> scales = ScalesOf(row);
         float inv = GlobalScale is float g ? g / (448f * 6f) : 1f;
         for (int i = 0; i < destination.Length; i++)
         {
@@ -95,8 +95,7 @@ public sealed partial class QuantizedTable
     {
         CheckRow("quantized.scale", row);
         Guard.InRange("quantized.scale", group, 0, GroupsPerRow);
-        int index = row * GroupsPerRow + group;
-        return Mode == QuantizationMode.Affine ? ReadElement(_scales.Span, index) : FpDequantizer.ScaleValue(Mode, _scales.Span[index]);
+        return Mode == QuantizationMode.Affine ? ReadElement(ScalesOf(row), group) : FpDequantizer.ScaleValue(Mode, ScalesOf(row)[group]);
     }
 
     /// <summary>Bias <paramref name="group"/> of row <paramref name="row"/> (affine only; 0 in fp modes).</summary>
@@ -104,7 +103,7 @@ public sealed partial class QuantizedTable
     {
         CheckRow("quantized.bias", row);
         Guard.InRange("quantized.bias", group, 0, GroupsPerRow);
-        return _biases.IsNull ? 0f : ReadElement(_biases.Span, row * GroupsPerRow + group);
+        return HasBiases ? ReadElement(BiasesOf(row), group) : 0f;
     }
 
     private float ReadElement(ReadOnlySpan<byte> raw, int index) => DType switch

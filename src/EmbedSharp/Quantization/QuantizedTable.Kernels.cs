@@ -158,9 +158,13 @@ public sealed partial class QuantizedTable
     internal readonly unsafe struct RowReader : IRowSource, IDisposable
     {
         private readonly QuantizedTable _table;
+        // Row r's codes start at _words + r·_stride; its scales and biases at _scales/_biases + r·_scaleStride.
+        // MLX's arrays: _stride = the packed row's bytes, _scaleStride = a row of scales' bytes. Fused rows:
+        // both are the record's bytes, and scales and biases sit after the codes in the same record.
         private readonly byte* _words, _scales, _biases;
-        private readonly int _rowBytes, _groups, _groupSize, _bits, _dims, _scaleRowBytes;
-        private readonly bool _fast, _fused;
+        private readonly int _rowBytes, _groupSize, _bits, _dims, _scaleRowBytes;
+        private readonly nint _stride, _scaleStride, _prefetchBytes;
+        private readonly bool _fast, _fused, _fusedRows;
 
         public RowReader(QuantizedTable table)
         {
@@ -168,15 +172,29 @@ public sealed partial class QuantizedTable
             _fast = table.Fast;
             _fused = table.FusedDequantize;
             _rowBytes = table.WordsPerRow * 4;
-            _groups = table.GroupsPerRow;
             _groupSize = table.GroupSize;
             _bits = table.Bits;
             _dims = table.Dims;
             _scaleRowBytes = table.GroupsPerRow * table.ScaleElementSize;
             // The arrays live on the pinned object heap: their addresses are fixed for the table's life.
-            _words = (byte*)table._weight.Pointer;
-            _scales = table._scales.Pointer;
-            _biases = table._biases.Pointer;
+            _fusedRows = table.Layout == QuantizedRowLayout.FusedRows;
+            if (_fusedRows)
+            {
+                _words = table._records.Pointer;
+                _scales = _words + _rowBytes;
+                _biases = table.HasBiases ? _scales + _scaleRowBytes : null;
+                _stride = _scaleStride = table.RecordBytes;
+                _prefetchBytes = AffineKernels.PrefetchBytes(_stride);
+            }
+            else
+            {
+                _words = (byte*)table._weight.Pointer;
+                _scales = table._scales.Pointer;
+                _biases = table._biases.Pointer;
+                _stride = _rowBytes;
+                _scaleStride = _scaleRowBytes;
+                _prefetchBytes = AffineKernels.PrefetchBytes(_rowBytes);
+            }
         }
 
         public int Dims => _dims;
@@ -196,9 +214,14 @@ public sealed partial class QuantizedTable
 
         /// <summary>Starts loading the packed words, scales and biases of <paramref name="row"/> into the cache.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int row) =>
-            AffineKernels.PrefetchPackedRow(_words + (nint)row * _rowBytes, AffineKernels.PrefetchBytes(_rowBytes), _scales + (nint)row * _scaleRowBytes,
-                _biases == null ? null : _biases + (nint)row * _scaleRowBytes);
+        public void Prefetch(int row)
+        {
+            if (_fusedRows)
+                Kernels.PrefetchRow(_words + (nint)row * _stride, _prefetchBytes);
+            else
+                AffineKernels.PrefetchPackedRow(_words + (nint)row * _stride, _prefetchBytes, _scales + (nint)row * _scaleStride,
+                    _biases == null ? null : _biases + (nint)row * _scaleStride);
+        }
 
         /// <summary>Row <paramref name="row"/> dequantized into <paramref name="destination"/> (Dims floats).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -209,9 +232,9 @@ public sealed partial class QuantizedTable
                 _table.DequantizeRowUnchecked(row, new Span<float>(destination, _dims));
                 return;
             }
-            byte* codes = _words + (nint)row * _rowBytes;
-            float* s = (float*)_scales + (nint)row * _groups;
-            float* b = (float*)_biases + (nint)row * _groups;
+            byte* codes = _words + (nint)row * _stride;
+            float* s = (float*)(_scales + (nint)row * _scaleStride);
+            float* b = (float*)(_biases + (nint)row * _scaleStride);
             if (_bits == 4)
                 AffineKernels.DequantizeRow<Bits4>(codes, s, b, _groupSize, _fused, destination, _dims);
             else
@@ -225,39 +248,44 @@ public sealed partial class QuantizedTable
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Accumulate(int row, float* acc)
         {
-            byte* codes = _words + (nint)row * _rowBytes;
-            float* s = (float*)_scales + (nint)row * _groups;
-            float* b = (float*)_biases + (nint)row * _groups;
+            byte* codes = _words + (nint)row * _stride;
+            float* s = (float*)(_scales + (nint)row * _scaleStride);
+            float* b = (float*)(_biases + (nint)row * _scaleStride);
             if (_bits == 4)
                 AffineKernels.AccumulateRow<Bits4>(codes, s, b, _groupSize, _fused, acc, _dims);
             else
                 AffineKernels.AccumulateRow<Bits8>(codes, s, b, _groupSize, _fused, acc, _dims);
         }
 
+        /// <summary>Where the rows are, for the whole-bag kernels (fast path only).</summary>
+        private AffineKernels.PackedRows Packed =>
+            new(_words, _stride, (float*)_scales, (float*)_biases, _scaleStride / sizeof(float), _groupSize, _fusedRows ? 0 : _prefetchBytes);
+
         /// <summary>Whether <see cref="Sum"/> may be used (the SIMD affine layouts on x86).</summary>
         public bool CanSum => _fast && AffineKernels.Direct;
 
         /// <summary>
-        /// <see cref="CanSum"/> only: <c>dst = Σ_k ŵ[ids[k]]</c> over <paramref name="count"/> ids, summed in registers,
-        /// bit for bit <see cref="Accumulate"/> applied row after row to a zeroed <paramref name="dst"/>. Rows of
-        /// <c>ids[k + prefetchDistance]</c> are prefetched while <c>k + prefetchDistance &lt; prefetchLimit</c>.
+        /// <see cref="CanSum"/> only: <c>dst = Σ_k ŵ[ids[k]]</c> (or <c>Σ_k weights[k]·ŵ[ids[k]]</c>) over <paramref name="count"/> ids,
+        /// summed in registers, bit for bit the generic pool's <c>o + w·ŵ</c> row after row from a zeroed <paramref name="dst"/>;
+        /// with <paramref name="max"/>, the element-wise maximum of the rows as the generic pool's (zeros for an empty bag).
+        /// Rows of <c>ids[k + prefetchDistance]</c> are prefetched while <c>k + prefetchDistance &lt; prefetchLimit</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Sum(int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst)
+        public void Sum(int* ids, int count, int prefetchLimit, int prefetchDistance, float* dst, float* weights = null, bool max = false)
         {
             if (_bits == 4)
-                AffineKernels.SumRows<Bits4>(_words, _rowBytes, (float*)_scales, (float*)_biases, _groups, _groupSize, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims);
+                AffineKernels.SumRows<Bits4>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights, max);
             else
-                AffineKernels.SumRows<Bits8>(_words, _rowBytes, (float*)_scales, (float*)_biases, _groups, _groupSize, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims);
+                AffineKernels.SumRows<Bits8>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights, max);
         }
 
         /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Dot(int row, float* x, float* groupSumsOfX, bool direct)
         {
-            byte* codes = _words + (nint)row * _rowBytes;
-            float* s = (float*)_scales + (nint)row * _groups;
-            float* b = (float*)_biases + (nint)row * _groups;
+            byte* codes = _words + (nint)row * _stride;
+            float* s = (float*)(_scales + (nint)row * _scaleStride);
+            float* b = (float*)(_biases + (nint)row * _scaleStride);
             if (direct)
             {
                 return _bits == 4

@@ -17,8 +17,8 @@ public sealed partial class QuantizedTable
 
     /// <summary>
     /// Pooled lookup over CSR bags without a dense copy (inputs validated by the caller): bag <c>b</c> holds
-    /// <c>indices[starts[b] .. starts[b+1])</c>, the last ending at <paramref name="end"/>. Unweighted sum and
-    /// mean on the SIMD affine layouts sum each whole bag in registers (<see cref="RowReader.Sum"/>); every
+    /// <c>indices[starts[b] .. starts[b+1])</c>, the last ending at <paramref name="end"/>. Sum (weighted or not),
+    /// mean and max on the SIMD affine layouts reduce each whole bag in registers (<see cref="RowReader.Sum"/>); every
     /// other case is the generic <see cref="Kernels.PoolRows{TPool, TRows}"/> over this table's row source.
     /// Arithmetic: <c>o + w·ŵ</c> in position order from a zeroed output, the element-wise maximum
     /// (<see cref="TensorPrimitives.Max(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>), and the
@@ -42,7 +42,7 @@ public sealed partial class QuantizedTable
             {
                 nint idsA = (nint)ids, stA = (nint)st, dstA = (nint)dst, pswA = (nint)psw;
                 int total = indices.Length, weights = perSampleWeights.Length;
-                bool inRegisters = mode != PoolingMode.Max && weights == 0 && paddingIdx < 0 && reader.CanSum;
+                bool inRegisters = paddingIdx < 0 && reader.CanSum;
                 RowReader r = reader;
                 int grain = Math.Min(Math.Max(1, bags / Math.Max(1, 8 * threads)), 256);
                 ParallelWork.For(bags, grain, threads, (first, last) =>
@@ -55,7 +55,8 @@ public sealed partial class QuantizedTable
                         for (int b = first; b < last; b++)
                         {
                             int start = stp[b], stop = b + 1 < bags ? stp[b + 1] : end;
-                            r.Sum(idp + start, stop - start, total - start, SumPrefetchDistance, output + (nint)b * dims);
+                            r.Sum(idp + start, stop - start, total - start, SumPrefetchDistance, output + (nint)b * dims,
+                                weights == 0 ? null : (float*)pswA + start, max: mode == PoolingMode.Max);
                             if (mode == PoolingMode.Mean && stop > start)
                             {
                                 var o = new Span<float>(output + (nint)b * dims, dims);

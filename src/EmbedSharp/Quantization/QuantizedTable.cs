@@ -27,10 +27,29 @@ public sealed partial class QuantizedTable : IQuantizedRows, IEmbeddingRows
     private readonly AlignedArray<uint> _weight;
     private readonly AlignedArray<byte> _scales;
     private readonly AlignedArray<byte> _biases; // IsNull in fp modes
+    private readonly AlignedArray<byte> _records; // FusedRows only (then the three arrays above are IsNull)
     private readonly unsafe delegate*<ReadOnlySpan<uint>, ReadOnlySpan<byte>, ReadOnlySpan<byte>, int, bool, Span<float>, void> _affineRow;
 
-    private unsafe QuantizedTable(int numEmbeddings, int dims, int groupSize, int bits, QuantizationMode mode, DType dtype,
+    private QuantizedTable(int numEmbeddings, int dims, int groupSize, int bits, QuantizationMode mode, DType dtype,
         float? globalScale, uint[] weight, byte[] scales, byte[]? biases)
+        : this(numEmbeddings, dims, groupSize, bits, mode, dtype, globalScale)
+    {
+        // Large tables move to huge-page-backed pinned arrays (random row reads touch all three).
+        _weight = AlignedArray<uint>.CopyOf(weight);
+        _scales = AlignedArray<byte>.CopyOf(scales);
+        _biases = biases is null ? default : AlignedArray<byte>.CopyOf(biases);
+    }
+
+    /// <summary>A table in <see cref="QuantizedRowLayout.FusedRows"/>: <paramref name="records"/> holds NumEmbeddings records of <see cref="RecordBytes"/>.</summary>
+    private QuantizedTable(int numEmbeddings, int dims, int groupSize, int bits, QuantizationMode mode, DType dtype,
+        float? globalScale, byte[] records)
+        : this(numEmbeddings, dims, groupSize, bits, mode, dtype, globalScale)
+    {
+        Layout = QuantizedRowLayout.FusedRows;
+        _records = AlignedArray<byte>.CopyOf(records);
+    }
+
+    private unsafe QuantizedTable(int numEmbeddings, int dims, int groupSize, int bits, QuantizationMode mode, DType dtype, float? globalScale)
     {
         NumEmbeddings = numEmbeddings;
         Dims = dims;
@@ -39,10 +58,6 @@ public sealed partial class QuantizedTable : IQuantizedRows, IEmbeddingRows
         Mode = mode;
         DType = dtype;
         GlobalScale = globalScale;
-        // Large tables move to huge-page-backed pinned arrays (random row reads touch all three).
-        _weight = AlignedArray<uint>.CopyOf(weight);
-        _scales = AlignedArray<byte>.CopyOf(scales);
-        _biases = biases is null ? default : AlignedArray<byte>.CopyOf(biases);
         if (mode == QuantizationMode.Affine)
             _affineRow = SelectAffineRow(dtype, bits);
     }
@@ -84,26 +99,35 @@ public sealed partial class QuantizedTable : IQuantizedRows, IEmbeddingRows
     /// <summary>Bytes per stored scale (and bias): the dtype's size in affine mode, 1 in fp modes.</summary>
     public int ScaleElementSize => Mode == QuantizationMode.Affine ? DType.SizeInBytes() : 1;
 
-    /// <summary>The packed codes, row-major <c>NumEmbeddings × WordsPerRow</c> (MLX's <c>wq</c>).</summary>
-    public ReadOnlySpan<uint> Weight => _weight.Span;
+    /// <summary>
+    /// The packed codes, row-major <c>NumEmbeddings × WordsPerRow</c> (MLX's <c>wq</c>). In
+    /// <see cref="QuantizedRowLayout.FusedRows"/> this is a new array split out of the records on every call.
+    /// </summary>
+    public ReadOnlySpan<uint> Weight => Layout == QuantizedRowLayout.Mlx ? _weight.Span : SplitWeight();
 
-    /// <summary>The scales as raw little-endian bytes, row-major <c>NumEmbeddings × GroupsPerRow</c> elements.</summary>
-    public ReadOnlySpan<byte> Scales => _scales.Span;
+    /// <summary>
+    /// The scales as raw little-endian bytes, row-major <c>NumEmbeddings × GroupsPerRow</c> elements. In
+    /// <see cref="QuantizedRowLayout.FusedRows"/> this is a new array split out of the records on every call.
+    /// </summary>
+    public ReadOnlySpan<byte> Scales => Layout == QuantizedRowLayout.Mlx ? _scales.Span : SplitScales(biases: false);
 
-    /// <summary>The biases as raw bytes (affine only; empty in fp modes).</summary>
-    public ReadOnlySpan<byte> Biases => _biases.Span;
+    /// <summary>
+    /// The biases as raw bytes (affine only; empty in fp modes). In <see cref="QuantizedRowLayout.FusedRows"/>
+    /// this is a new array split out of the records on every call.
+    /// </summary>
+    public ReadOnlySpan<byte> Biases => Layout == QuantizedRowLayout.Mlx ? _biases.Span : SplitScales(biases: true);
 
     /// <summary>Whether the table has biases (affine mode).</summary>
-    public bool HasBiases => !_biases.IsNull;
+    public bool HasBiases => Mode == QuantizationMode.Affine;
 
-    /// <summary>Bytes of the quantized form: weight words plus scales plus biases.</summary>
-    public long ByteLength => (long)_weight.Length * 4 + _scales.Length + _biases.Length;
+    /// <summary>Bytes of the quantized form: weight words plus scales plus biases (fused rows: the records, padding included).</summary>
+    public long ByteLength => Layout == QuantizedRowLayout.Mlx ? (long)_weight.Length * 4 + _scales.Length + _biases.Length : _records.Length;
 
     /// <summary>The packed words of row <paramref name="row"/>.</summary>
     public ReadOnlySpan<uint> GetWeightRow(int row)
     {
         CheckRow("quantized.row", row);
-        return _weight.Span.Slice(row * WordsPerRow, WordsPerRow);
+        return CodesOf(row);
     }
 
     /// <summary>
@@ -127,12 +151,10 @@ public sealed partial class QuantizedTable : IQuantizedRows, IEmbeddingRows
 
     internal unsafe void DequantizeRowUnchecked(int row, Span<float> destination)
     {
-        int groups = GroupsPerRow;
-        ReadOnlySpan<uint> packed = _weight.Span.Slice(row * WordsPerRow, WordsPerRow);
-        int scaleBytes = groups * ScaleElementSize;
-        ReadOnlySpan<byte> scales = _scales.Span.Slice(row * scaleBytes, scaleBytes);
+        ReadOnlySpan<uint> packed = CodesOf(row);
+        ReadOnlySpan<byte> scales = ScalesOf(row);
         if (Mode == QuantizationMode.Affine)
-            _affineRow(packed, scales, _biases.Span.Slice(row * scaleBytes, scaleBytes), GroupSize, FusedDequantize, destination);
+            _affineRow(packed, scales, BiasesOf(row), GroupSize, FusedDequantize, destination);
         else
             FpDequantizer.DequantizeRow(packed, scales, Mode, GroupSize, GlobalScale, destination);
     }

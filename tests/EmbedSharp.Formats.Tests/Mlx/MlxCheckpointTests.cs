@@ -81,6 +81,31 @@ public sealed class MlxCheckpointTests
     }
 
     [Fact]
+    public void Fused_row_tables_save_the_same_checkpoint_as_their_mlx_arrays_and_load_back_into_either_layout()
+    {
+        using var mlxDir = new TempDirectory();
+        using var fusedDir = new TempDirectory();
+        using var t = RandomTable(9, 128, DType.Float32, 5);
+        using var h = RandomTable(5, 96, DType.BFloat16, 6);
+        var embed = QuantizedTable.Quantize(t, 64, 4);
+        var fp = QuantizedTable.Quantize(h, mode: QuantizationMode.Mxfp4);
+        new MlxCheckpointWriter().AddQuantized("e", embed).AddQuantized("f", fp).Save(mlxDir.Path);
+        new MlxCheckpointWriter()
+            .AddQuantized("e", embed.ToLayout(QuantizedRowLayout.FusedRows))
+            .AddQuantized("f", fp.ToLayout(QuantizedRowLayout.FusedRows))
+            .Save(fusedDir.Path);
+        string[] files = Directory.GetFiles(mlxDir.Path).Select(f => Path.GetFileName(f)).Order().ToArray();
+        Assert.Equal(files, Directory.GetFiles(fusedDir.Path).Select(f => Path.GetFileName(f)).Order().ToArray());
+        foreach (string file in files)
+            Assert.Equal(File.ReadAllBytes(mlxDir.File(file)), File.ReadAllBytes(fusedDir.File(file)));
+        using var ck = MlxCheckpoint.Open(fusedDir.Path);
+        QuantizedTable read = ck.ReadQuantized("e");
+        Assert.Equal(QuantizedRowLayout.Mlx, read.Layout);
+        AssertSameBits(embed, read.ToLayout(QuantizedRowLayout.FusedRows));
+        AssertSameBits(fp, ck.ReadQuantized("f").ToLayout(QuantizedRowLayout.FusedRows));
+    }
+
+    [Fact]
     public void Saving_keeps_other_config_keys()
     {
         using var dir = new TempDirectory();
