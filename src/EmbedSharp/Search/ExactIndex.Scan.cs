@@ -198,6 +198,11 @@ public sealed partial class ExactIndex
             }
             else if (_packed is { } packed)
             {
+                if (end - start >= PackedMinRows && PackedScan4.Supports(packed))
+                {
+                    ScanPacked4(packed, q, start, end, top, filter);
+                    return;
+                }
                 var reader = new QuantizedTable.RowReader(packed);
                 try
                 {
