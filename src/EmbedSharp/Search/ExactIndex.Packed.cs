@@ -25,4 +25,19 @@ public sealed partial class ExactIndex
             Collect(scores[..n], r0, top, filter);
         }
     }
+
+    /// <summary>
+    /// The single-query scan over float32 rows a tile at a time: <see cref="SearchKernels.DotRows"/> scores 256 rows
+    /// into a small buffer, then the vectorised floor test collects them (no per-row horizontal sum or branch).
+    /// </summary>
+    private unsafe void ScanFloatTiles(float* rows, float* q, int start, int end, TopKCollector top, SearchFilter? filter)
+    {
+        float* scores = stackalloc float[PackedTile];
+        for (int r0 = start; r0 < end; r0 += PackedTile)
+        {
+            int n = Math.Min(PackedTile, end - r0);
+            SearchKernels.DotRows(rows + (nint)r0 * Dims, Dims, q, n, scores);
+            Collect(new ReadOnlySpan<float>(scores, n), r0, top, filter);
+        }
+    }
 }

@@ -184,6 +184,9 @@ public sealed partial class ExactIndex
             {
                 switch (table.DType)
                 {
+                    case DType.Float32 when end - start >= PackedMinRows && SearchKernels.SupportsDotRows(Dims):
+                        ScanFloatTiles((float*)table.Pointer, qp, start, end, top, filter);
+                        break;
                     case DType.Float32:
                         ScanMetric(new FloatRows((float*)table.Pointer, Dims, qp), start, end, top, filter);
                         break;

@@ -112,8 +112,14 @@ internal static unsafe class PackedScan4
     {
         int r = 0;
         var a = Vector256.Create(alpha);
+        nint ahead = 4096; // bytes of codes prefetched ahead, so the read runs on across page boundaries
         for (; r <= count - 8; r += 8, codes += 8 * rowBytes, scales += 8 * groups, biases += 8 * groups)
         {
+            // Prefetch never faults, so pointers past the table are harmless.
+            for (int b = 0; b < 8 * rowBytes; b += 64)
+                Sse.Prefetch0(codes + ahead + b);
+            Sse.Prefetch0(scales + ahead / 4);
+            Sse.Prefetch0(biases + ahead / 4);
             var f0 = Row(codes, scales, biases, groups, groupSize, high, low, sums);
             var f1 = Row(codes + rowBytes, scales + groups, biases + groups, groups, groupSize, high, low, sums);
             var f2 = Row(codes + 2 * rowBytes, scales + 2 * groups, biases + 2 * groups, groups, groupSize, high, low, sums);

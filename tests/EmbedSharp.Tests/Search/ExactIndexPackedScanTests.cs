@@ -169,4 +169,34 @@ public sealed class ExactIndexPackedScanTests
         }
         Assert.True(hits >= 190, $"4-bit scan + fp32 re-rank recall {hits}/200");
     }
+
+    [Theory]
+    [InlineData(0, 8)]
+    [InlineData(1, 8)]
+    [InlineData(7, 24)]
+    [InlineData(8, 16)]
+    [InlineData(9, 136)]
+    [InlineData(41, 128)]
+    [InlineData(300, 40)]
+    public unsafe void The_float_tile_kernel_equals_the_reference_dot_row_by_row(int n, int dims)
+    {
+        if (!SearchKernels.SupportsDotRows(dims))
+            return; // no AVX/FMA here: the scan uses the per-row kernel, covered by ExactIndexTests
+        using var table = Table(n, dims, 3 * n + dims);
+        var rows = new float[n * dims + 8];
+        table.CopyTo(rows.AsSpan(0, n * dims));
+        var q = Query(dims, 11, spike: 3f);
+        var dst = new float[n + 1];
+        dst[n] = -1f;
+        fixed (float* rp = rows)
+        fixed (float* qp = q)
+        fixed (float* dp = dst)
+            SearchKernels.DotRows(rp, dims, qp, n, dp);
+        Assert.Equal(-1f, dst[n]);
+        for (int r = 0; r < n; r++)
+        {
+            float expected = SearchKernels.DotReference(rows.AsSpan(r * dims, dims), q);
+            Assert.True(Math.Abs(dst[r] - expected) <= 1e-5f * (1 + dims), $"n={n} dims={dims} row {r}: {dst[r]} vs {expected}");
+        }
+    }
 }
