@@ -207,5 +207,6 @@ curves = [r for r in rows if "qps" in r and "recall" in r and count[series(r)] >
 with open(f"{W}/ann_curves.jsonl", "w") as c:
     for r in curves:
         c.write(json.dumps({"series": series(r), "recall": r["recall"], "qps": r["qps"]}) + "\n")
-cli("index", "plot", f"{W}/ann_curves.jsonl", "--out", f"{W}/ann_recall_qps.png")
-print(f"plot: {W}/ann_recall_qps.png")
+if curves:  # an exact-only run has single points, no curves
+    cli("index", "plot", f"{W}/ann_curves.jsonl", "--out", f"{W}/ann_recall_qps.png")
+    print(f"plot: {W}/ann_recall_qps.png")
