@@ -201,7 +201,7 @@ public sealed partial class ExactIndex
             }
             else if (_packed is { } packed)
             {
-                if (end - start >= PackedMinRows && PackedScan4.Supports(packed))
+                if (end - start >= PackedMinRows && PackedScan4.Supports(packed) && PackedScan4.Suits(q))
                 {
                     ScanPacked4(packed, q, start, end, top, filter);
                     return;

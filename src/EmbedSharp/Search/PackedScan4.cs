@@ -38,6 +38,18 @@ internal static unsafe class PackedScan4
         && table.Mode == QuantizationMode.Affine && table.Bits == 4 && table.DType == DType.Float32 && table.HasBiases
         && table.GroupSize % Unit == 0 && table.GroupSize <= 1024;
 
+    /// <summary>
+    /// Whether <paramref name="q"/> keeps its precision as an integer query: zero, or a largest element of at least
+    /// 10⁻³⁰ (below that, α would fall into float32's subnormal range; such queries take the float kernels).
+    /// </summary>
+    public static bool Suits(ReadOnlySpan<float> q)
+    {
+        float max = 0f;
+        foreach (float v in q)
+            max = Math.Max(max, Math.Abs(v));
+        return max == 0f || max >= 1e-30f;
+    }
+
     /// <summary>A query prepared for <see cref="Score"/>: permuted high and low bytes, its scale and group sums.</summary>
     internal sealed class Query
     {

@@ -199,4 +199,18 @@ public sealed class ExactIndexPackedScanTests
             Assert.True(Math.Abs(dst[r] - expected) <= 1e-5f * (1 + dims), $"n={n} dims={dims} row {r}: {dst[r]} vs {expected}");
         }
     }
+
+    [Fact]
+    public void A_tiny_query_ranks_like_its_scaled_up_copy()
+    {
+        const int n = 400, dims = 128;
+        using var table = Table(n, dims, 91);
+        var packed = QuantizedTable.Quantize(table, groupSize: 64, bits: 4);
+        var index = ExactIndex.Quantized(packed, SimilarityMetric.Dot);
+        var q = Query(dims, 92);
+        var tiny = q.Select(v => v * 1e-36f).ToArray();
+        Assert.False(PackedScan4.Suits(tiny));
+        Assert.True(PackedScan4.Suits(q) && PackedScan4.Suits(new float[dims]));
+        Assert.Equal(index.Search(q, 10).Select(h => h.Index), index.Search(tiny, 10).Select(h => h.Index));
+    }
 }
