@@ -55,7 +55,7 @@ def ours_build(kind, path, *extra):
 
 def ours_search(name, path, th, queries=qpath, single=False, truth=None, **knob):
     ids = f"{W}/ids.npy"
-    # --warmup: the CLI answers the queries once untimed and times the second pass, as faiss and hnswlib are
+    # --warmup: the CLI answers the queries untimed (passes for at least a second) and times one more pass, as faiss and hnswlib are
     # timed in an already-warm Python process (compiled code, touched pages), so the two compare like for like.
     args = ["index", "search", path, "--queries", queries, "--k", "10", "--threads", str(th), "--out", ids, "--json", "--warmup"]
     for k, v in knob.items():
