@@ -82,6 +82,13 @@ public sealed class IndexCommandTests(CliFixture fx) : IClassFixture<CliFixture>
             if (type == "exact")
                 Assert.Equal(exact.SelectMany(r => r.Select(h => h.Index)), got);
         }
+        // --warmup answers once untimed, then times a second pass: the same ids, flagged in the JSON line.
+        string warmIds = fx.PathOf($"ids-warm-{type}.npy");
+        (code, output, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "5", "--out", warmIds, "--json", "--threads", "1", "--warmup");
+        Assert.True(code == 0, error);
+        using (var warm = JsonDocument.Parse(output.Trim()))
+            Assert.True(warm.RootElement.GetProperty("warmup").GetBoolean());
+        Assert.Equal(got, ReadIds(warmIds, out _, out _));
         (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "3", "--single");
         Assert.True(code == 0, error);
         (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "3", "--quantize", "4");

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Quantization;
 using EmbedSharp.Search.Hnsw;
@@ -165,16 +166,24 @@ public sealed unsafe partial class IvfIndex
                         IvfKernels.AdcScan(data, count, _pq.M, table, sp);
                 }
                 var ids = list.IdSpan;
-                for (int i = 0; i < count; i++)
+                int i = 0;
+                if (Vector256.IsHardwareAccelerated && heap.Count == candidates)
                 {
-                    float d = dot ? -(baseScore + scores[i]) : scores[i];
-                    if (heap.Count == candidates && d > -heap.TopDistance)
-                        continue;
-                    int id = ids[i];
-                    if ((removed[id >> 6] & (1UL << id)) != 0 || (filter is not null && !filter.Allows(id)))
-                        continue;
-                    Keep(heap, candidates, d, id);
+                    // Eight candidates per compare once the heap is full: most blocks hold none nearer than its
+                    // top, and each lane's distance is formed exactly as the scalar form below forms it.
+                    var baseVector = Vector256.Create(baseScore);
+                    for (; i <= count - 8; i += 8)
+                    {
+                        var block = Vector256.Create(scores, i);
+                        var d8 = dot ? -(baseVector + block) : block;
+                        if (Vector256.GreaterThanAll(d8, Vector256.Create(-heap.TopDistance)))
+                            continue;
+                        for (int t = i; t < i + 8; t++)
+                            Consider(dot ? -(baseScore + scores[t]) : scores[t], ids[t], heap, candidates, removed, filter);
+                    }
                 }
+                for (; i < count; i++)
+                    Consider(dot ? -(baseScore + scores[i]) : scores[i], ids[i], heap, candidates, removed, filter);
             }
         }
         var found = new (float Distance, int Id)[heap.Count];
@@ -212,6 +221,17 @@ public sealed unsafe partial class IvfIndex
             result[i] = new Neighbor(found[i].Id, score);
         }
         return result;
+    }
+
+    /// <summary>One candidate at distance <paramref name="d"/>: kept when nearer than the heap's top (or the heap is not full), live and allowed.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Consider(float d, int id, MinHeap heap, int candidates, ulong[] removed, SearchFilter? filter)
+    {
+        if (heap.Count == candidates && d > -heap.TopDistance)
+            return;
+        if ((removed[id >> 6] & (1UL << id)) != 0 || (filter is not null && !filter.Allows(id)))
+            return;
+        Keep(heap, candidates, d, id);
     }
 
     /// <summary>Per-thread buffers of one search, reused so that a query allocates only its answer.</summary>

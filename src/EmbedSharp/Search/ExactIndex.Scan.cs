@@ -184,6 +184,9 @@ public sealed partial class ExactIndex
             {
                 switch (table.DType)
                 {
+                    case DType.Float32 when end - start >= PackedMinRows && SearchKernels.SupportsDotRows(Dims):
+                        ScanFloatTiles((float*)table.Pointer, qp, start, end, top, filter);
+                        break;
                     case DType.Float32:
                         ScanMetric(new FloatRows((float*)table.Pointer, Dims, qp), start, end, top, filter);
                         break;
@@ -198,6 +201,11 @@ public sealed partial class ExactIndex
             }
             else if (_packed is { } packed)
             {
+                if (end - start >= PackedMinRows && PackedScan4.Supports(packed) && PackedScan4.Suits(q))
+                {
+                    ScanPacked4(packed, q, start, end, top, filter);
+                    return;
+                }
                 var reader = new QuantizedTable.RowReader(packed);
                 try
                 {
