@@ -32,9 +32,13 @@ internal static unsafe class PackedScan4
     /// <summary>Largest |Q|: H stays in [−127, 127] after the split.</summary>
     private const int QueryRange = 127 * 256;
 
-    /// <summary>Whether this kernel scores <paramref name="table"/> here.</summary>
+    /// <summary>
+    /// Whether this kernel scores <paramref name="table"/> here. It reads MLX's three arrays in place, so a
+    /// fused-row table (whose <c>Weight</c>/<c>Scales</c>/<c>Biases</c> are copies split out of its records) takes
+    /// the float kernels, which read records through the row reader.
+    /// </summary>
     public static bool Supports(QuantizedTable table) =>
-        Avx2.IsSupported && Vector256.IsHardwareAccelerated
+        Avx2.IsSupported && Vector256.IsHardwareAccelerated && table.Layout == QuantizedRowLayout.Mlx
         && table.Mode == QuantizationMode.Affine && table.Bits == 4 && table.DType == DType.Float32 && table.HasBiases
         && table.GroupSize % Unit == 0 && table.GroupSize <= 1024;
 

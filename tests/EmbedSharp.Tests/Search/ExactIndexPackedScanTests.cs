@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EmbedSharp.Numerics;
 using EmbedSharp.Quantization;
 using EmbedSharp.Search;
@@ -143,6 +145,26 @@ public sealed class ExactIndexPackedScanTests
                     }
                 }
             }
+        }
+    }
+
+    [Fact]
+    public void A_fused_row_table_takes_the_float_kernels_and_finds_the_same_neighbours()
+    {
+        using var table = Table(700, 128, 12);
+        var packed = QuantizedTable.Quantize(table, groupSize: 64, bits: 4);
+        var fused = packed.ToLayout(QuantizedRowLayout.FusedRows);
+        Assert.False(PackedScan4.Supports(fused));
+        Assert.Equal(PackedScan4.Supports(packed), Avx2.IsSupported && Vector256.IsHardwareAccelerated);
+        foreach (var metric in Metrics)
+        {
+            var q = Query(128, 9);
+            var expected = ExactIndex.Quantized(packed, metric).Search(q, 10);
+            var hits = ExactIndex.Quantized(fused, metric).Search(q, 10);
+            Assert.Equal(expected.Length, hits.Length);
+            for (int i = 0; i < hits.Length; i++)
+                Assert.True(Math.Abs(expected[i].Score - hits[i].Score) <= 1e-4f * (1 + Math.Abs(expected[i].Score)),
+                    $"{metric} rank {i}: {hits[i].Index}:{hits[i].Score} expected {expected[i].Index}:{expected[i].Score}");
         }
     }
 
