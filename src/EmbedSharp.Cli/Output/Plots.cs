@@ -41,12 +41,12 @@ internal static class Plots
         {
             var line = plot.Add.Scatter(x, y);
             line.LegendText = name;
-            line.MarkerSize = 0;
+            line.MarkerSize = x.Length <= 20 ? 6 : 0;   // a few measured points (a recall/QPS curve) show where they are
             line.LineWidth = 2;
         }
         if (series.Count > 1)
-            plot.ShowLegend();
-        Save(plot, path, 900, 500);
+            plot.ShowLegend(ScottPlot.Edge.Right);   // beside the data area, never over a curve
+        Save(plot, path, series.Count > 1 ? 1150 : 900, 500);
     }
 
     /// <summary>
