@@ -23,15 +23,7 @@ internal static unsafe class TableRows
 
     /// <summary>Hints the CPU to fetch a row's cache lines (a no-op where the hint is unavailable).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Prefetch(float* row, int dims)
-    {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-        {
-            byte* p = (byte*)row, end = (byte*)(row + dims);
-            for (; p < end; p += 64)
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
-        }
-    }
+    public static void Prefetch(float* row, int dims) => Kernels.PrefetchRow(row, (nint)dims * sizeof(float));
 
     /// <summary>Fills every element, row after row, with <c>(u·2 − 1)·halfWidth</c>, u uniform in [0, 1) from <paramref name="random"/> (word2vec's and fastText's initialisation).</summary>
     public static void InitializeUniform(EmbeddingTable table, SeededRandom random, float halfWidth)

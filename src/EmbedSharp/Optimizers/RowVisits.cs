@@ -212,14 +212,7 @@ internal static unsafe class RowPrefetch
 
     /// <summary>Starts loading the first lines (up to <see cref="MaxBytes"/>) of the <paramref name="bytes"/> at <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Lines(byte* p, nint bytes)
-    {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            return;
-        nint lines = Math.Min(bytes, MaxBytes); // loop bounds hoisted: recomputed per line they cost more than the prefetches
-        for (nint offset = 0; offset < lines; offset += 64)
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + offset);
-    }
+    public static void Lines(byte* p, nint bytes) => Numerics.Kernels.PrefetchRow(p, Math.Min(bytes, MaxBytes));
 
     /// <summary>Starts loading upstream gradient row <paramref name="sourceRow"/>.</summary>
     public static void Gradient(in GradientSource source, int sourceRow)

@@ -257,12 +257,8 @@ public sealed partial class ExactIndex
     /// <summary>Asks for a row's cache lines ahead of its re-scoring: candidates are scattered over the table, so each is a miss.</summary>
     private static unsafe void Prefetch(EmbeddingTable table, int row)
     {
-        if (!Sse.IsSupported)
-            return;
-        int bytes = table.Dims * table.ElementSize;
-        byte* p = table.Pointer + (nint)row * bytes;
-        for (int offset = 0; offset < bytes; offset += 64)
-            Sse.Prefetch0(p + offset);
+        nint bytes = (nint)table.Dims * table.ElementSize;
+        Kernels.PrefetchRow(table.Pointer + row * bytes, bytes);
     }
 
     private float _maxNorm2 = -1;
