@@ -315,7 +315,7 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
             positions.AsSpan(start, count).CopyTo(gradientRows);
             // Rows in ascending order (each row's update is independent of the others, so the bits do not change):
             // neighbouring rows share pages and the hardware prefetcher sees a forward stream.
-            SlotSort.Sort(slots.AsSpan(0, count), gradientRows.AsSpan(0, count), scratchSlots, scratchRows, Math.Max(0, _rows.NumEmbeddings - 1));
+            Kernels.SortByKey(slots.AsSpan(0, count), gradientRows.AsSpan(0, count), Math.Max(0, _rows.NumEmbeddings - 1), scratchSlots, scratchRows);
             EnterWrite(shard);
             try
             {
