@@ -120,19 +120,7 @@ internal sealed unsafe class RowStateStore : IDisposable
     /// <summary>Bytes of one segment: its rows' state.</summary>
     private nuint SegmentByteCount => ((nuint)1 << _segmentShift) * (nuint)Width * sizeof(float);
 
-    private void EnsureSegment(int segment)
-    {
-        if (Volatile.Read(ref _segments[segment]) != 0)
-            return;
-        nuint bytes = SegmentByteCount;
-        nint fresh = (nint)NativeAllocation.AllocateUninitialized(bytes, out _);
-        if (Interlocked.CompareExchange(ref _segments[segment], fresh, 0) != 0)
-        {
-            NativeMemory.AlignedFree((void*)fresh);
-            return;
-        }
-        GC.AddMemoryPressure((long)bytes);
-    }
+    private void EnsureSegment(int segment) => NativeAllocation.EnsureSegment(ref _segments[segment], SegmentByteCount);
 
     /// <summary>Replaces the state by <paramref name="pages"/> (null: no state), after a load was fully validated.</summary>
     public void Replace(float[]?[] pages)

@@ -140,19 +140,7 @@ internal sealed unsafe class StateRows : IDisposable
             Initialize(page); // the initialising thread failed (out of memory): try again here
     }
 
-    private void EnsureSegment(int segment)
-    {
-        if (Volatile.Read(ref _segments[segment]) != 0)
-            return;
-        nuint bytes = SegmentByteCount;
-        nint fresh = (nint)NativeAllocation.AllocateUninitialized(bytes, out _);
-        if (Interlocked.CompareExchange(ref _segments[segment], fresh, 0) != 0)
-        {
-            NativeMemory.AlignedFree((void*)fresh);
-            return;
-        }
-        GC.AddMemoryPressure((long)bytes);
-    }
+    private void EnsureSegment(int segment) => NativeAllocation.EnsureSegment(ref _segments[segment], SegmentByteCount);
 
     private void Free()
     {

@@ -40,6 +40,23 @@ internal static unsafe partial class NativeAllocation
         return p;
     }
 
+    /// <summary>
+    /// Publishes an uninitialised segment of <paramref name="bytes"/> into <paramref name="slot"/> once: the first
+    /// thread's allocation wins, a racing one frees its own, and the winner tells the GC about the memory.
+    /// </summary>
+    public static void EnsureSegment(ref nint slot, nuint bytes)
+    {
+        if (System.Threading.Volatile.Read(ref slot) != 0)
+            return;
+        nint fresh = (nint)AllocateUninitialized(bytes, out _);
+        if (System.Threading.Interlocked.CompareExchange(ref slot, fresh, 0) != 0)
+        {
+            NativeMemory.AlignedFree((void*)fresh);
+            return;
+        }
+        GC.AddMemoryPressure((long)bytes);
+    }
+
     private static bool s_adviceUnavailable;
 
     private static void AdviseHugePages(byte* p, nuint length)
