@@ -39,6 +39,8 @@ public static class ExplorerHost
             if (tables.Options.WarmUp)
                 tables.StartWarmUp();
         });
+        // Opt-in timings (EMBEDSHARP_SERVE_METRICS=1): the last busy period's summary is written on the way out.
+        app.Lifetime.ApplicationStopping.Register(() => Diagnostics.ServeMetrics.Active?.Close());
         app.UseMiddleware<ApiGuard>();
         ApiEndpoints.Map(app);
         MapPage(app);

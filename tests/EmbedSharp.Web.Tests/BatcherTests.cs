@@ -35,17 +35,20 @@ public sealed class BatcherTests
     }
 
     [Theory]
-    [InlineData(3000, 37, 200, false)]
-    [InlineData(20000, 64, 300, false)]
-    [InlineData(3000, 37, 200, true)]
-    [InlineData(20000, 64, 300, true)]
-    public async Task ConcurrentQueries_AreFoldedIntoBatches_AndEachAnswerEqualsItsSingleExactAnswer(int rows, int dims, int queries, bool prefilter)
+    [InlineData(3000, 37, 200, false, 1, -1)]
+    [InlineData(20000, 64, 300, false, 1, -1)]
+    [InlineData(3000, 37, 200, true, 1, -1)]
+    [InlineData(20000, 64, 300, true, 1, -1)]
+    [InlineData(3000, 37, 200, false, 2, 1)]
+    [InlineData(20000, 64, 300, true, 2, 1)]
+    [InlineData(20000, 64, 300, true, 3, 2)]
+    public async Task ConcurrentQueries_AreFoldedIntoBatches_AndEachAnswerEqualsItsSingleExactAnswer(int rows, int dims, int queries, bool prefilter, int lanes, int threadsPerLane)
     {
         using var table = Table(rows, dims, 7);
         using var plain = new ExactIndex(table, SimilarityMetric.Cosine);
         // With the 8-bit pre-filter (as the explorer runs it where AVX-VNNI exists) the answers must still be the float scan's.
         using var index = new ExactIndex(table, SimilarityMetric.Cosine) { PrefilterCandidates = prefilter ? 64 : 0 };
-        var batcher = new NeighbourBatcher(index);
+        var batcher = new NeighbourBatcher(index, lanes, threadsPerLane);
         var r = new SeededRandom(3);
         var asks = new List<(float[] Query, int K, int Exclude)>();
         for (int i = 0; i < queries; i++)
@@ -68,7 +71,10 @@ public sealed class BatcherTests
             Assert.DoesNotContain(answers[i], n => n.Index == asks[i].Exclude);
         }
         Assert.Equal(queries, batcher.Queries);
-        Assert.True(batcher.Batches < queries / 4, $"{batcher.Batches} batches for {queries} queries: the queue did not fold them");
+        // Folding is timing: on the small table a search takes microseconds, so on a busy machine each query may be
+        // answered before the next arrives. On the larger one a search takes long enough that the queue must fold.
+        if (rows >= 20000)
+            Assert.True(batcher.Batches < queries / 4, $"{batcher.Batches} batches for {queries} queries: the queue did not fold them");
         if (prefilter)
             Assert.Equal(queries, index.PrefilterCounts.Queries);
     }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using EmbedSharp.Search;
+using EmbedSharp.Web.Diagnostics;
 
 namespace EmbedSharp.Web.Catalog;
 
@@ -31,11 +33,23 @@ internal sealed class NeighbourBatcher
     private readonly ExactIndex _index;
     private readonly object _gate = new();
     private List<Pending> _queue = [];
-    private bool _running;
+    private int _busyLanes;
     private long _batches;
     private long _queries;
 
-    public NeighbourBatcher(ExactIndex index) => _index = index;
+    /// <summary>A batcher over <paramref name="index"/> with <paramref name="lanes"/> batches in flight at most, each on <paramref name="threadsPerLane"/> threads.</summary>
+    public NeighbourBatcher(ExactIndex index, int lanes = 1, int threadsPerLane = -1)
+    {
+        _index = index;
+        Lanes = Math.Max(1, lanes);
+        ThreadsPerLane = threadsPerLane;
+    }
+
+    /// <summary>Batches that may run at once: a batch starts as soon as a lane is free and queries wait.</summary>
+    public int Lanes { get; }
+
+    /// <summary>Threads each batch's search uses (−1: the machine's).</summary>
+    public int ThreadsPerLane { get; }
 
     /// <summary>Batches answered so far (for tests and the benchmark's log).</summary>
     public long Batches => Interlocked.Read(ref _batches);
@@ -59,17 +73,27 @@ internal sealed class NeighbourBatcher
             throw new ArgumentException("[neighbors] the query vector holds NaN or infinity; a finite vector is needed");
         if (k > MaxBatchedK)
             return Task.Run(() => Single(_index, query, k, exclude));
-        var pending = new Pending(query, k, exclude);
+        var pending = new Pending(query, k, exclude, InlineAnswers);
         bool start = false;
         lock (_gate)
         {
             _queue.Add(pending);
-            if (!_running)
-                _running = start = true;
+            if (_busyLanes < Lanes)
+            {
+                _busyLanes++;
+                start = true;
+            }
         }
         if (start)
             _ = Task.Factory.StartNew(Drain, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        return pending.Done.Task;
+        return ServeMetrics.Active is { } metrics ? Observed(pending, metrics) : pending.Done.Task;
+    }
+
+    private static async Task<Neighbor[]> Observed(Pending pending, ServeMetrics metrics)
+    {
+        var found = await pending.Done.Task;
+        metrics.Query(pending.Started - pending.Enqueued, Stopwatch.GetTimestamp() - pending.Answered);
+        return found;
     }
 
     /// <summary>One query on its own through the single-query scan: the answer a batch must equal.</summary>
@@ -85,7 +109,7 @@ internal sealed class NeighbourBatcher
             {
                 if (_queue.Count == 0)
                 {
-                    _running = false;
+                    _busyLanes--;
                     return;
                 }
                 if (_queue.Count <= MaxBatch)
@@ -107,25 +131,32 @@ internal sealed class NeighbourBatcher
     {
         int dims = _index.Dims;
         int kMax = batch.Max(p => p.K);
+        long started = Stopwatch.GetTimestamp();
+        long fallbacks = _index.PrefilterCounts.Fallbacks;
+        foreach (var p in batch)
+            p.Started = started;
         try
         {
             Neighbor[][] found;
             if (batch.Count == 1)
             {
-                found = [_index.Search(batch[0].Query, Candidates(kMax))];
+                found = [_index.Search(batch[0].Query, Candidates(kMax), null, ThreadsPerLane)];
             }
             else
             {
                 var queries = new float[batch.Count * dims];
                 for (int i = 0; i < batch.Count; i++)
                     batch[i].Query.CopyTo(queries, i * dims);
-                found = _index.SearchBatch(queries, Candidates(kMax));
+                found = _index.SearchBatch(queries, Candidates(kMax), null, ThreadsPerLane);
             }
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _queries, batch.Count);
+            long answered = Stopwatch.GetTimestamp();
+            ServeMetrics.Active?.Batch(batch.Count, answered - started, _index.PrefilterCounts.Fallbacks - fallbacks);
             for (int i = 0; i < batch.Count; i++)
             {
                 var p = batch[i];
+                p.Answered = answered;
                 // A longer candidate list than this query asked for: the exact re-scoring sorted it, so its
                 // first Candidates(k) are what the query alone would have kept.
                 var own = found[i].Length > Candidates(p.K) ? found[i][..Candidates(p.K)] : found[i];
@@ -156,7 +187,10 @@ internal sealed class NeighbourBatcher
         return [.. kept];
     }
 
-    private sealed class Pending(float[] query, int k, int exclude)
+    /// <summary>Whether a batch's lane runs each answer's continuation (the response write) itself before the next batch.</summary>
+    public bool InlineAnswers { get; init; }
+
+    private sealed class Pending(float[] query, int k, int exclude, bool inline)
     {
         public float[] Query { get; } = query;
 
@@ -164,6 +198,13 @@ internal sealed class NeighbourBatcher
 
         public int Exclude { get; } = exclude;
 
-        public TaskCompletionSource<Neighbor[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<Neighbor[]> Done { get; } = new(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Timestamps (<see cref="Stopwatch.GetTimestamp"/>): queued, its batch begun, its batch answered.</summary>
+        public long Enqueued { get; } = Stopwatch.GetTimestamp();
+
+        public long Started { get; set; }
+
+        public long Answered { get; set; }
     }
 }

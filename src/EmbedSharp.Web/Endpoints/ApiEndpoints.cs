@@ -4,6 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 using EmbedSharp.Numerics;
 using EmbedSharp.Search;
 using EmbedSharp.Web.Catalog;
+using EmbedSharp.Web.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -101,9 +102,14 @@ internal static class ApiEndpoints
         int k = q.Int("k", 10, 1, Options(ctx).MaxK);
         WordSimilarity[] result;
         bool subword = false;
+        var metrics = ServeMetrics.Active;
+        long started = metrics?.RequestStarted(t.Exact) ?? 0;
+        bool cached = false;
         if (t.Keyed.Contains(word))
         {
-            result = await t.NeighboursAsync(word, k);
+            var pending = t.NeighboursAsync(word, k);
+            cached = pending.IsCompleted;
+            result = await pending;
         }
         else
         {
@@ -114,6 +120,7 @@ internal static class ApiEndpoints
             subword = true;
         }
         await Write(ctx, new NeighborsDto(t.Name, word, k, subword, t.Approximate, t.IndexDescription ?? ExactSearch, Dtos(result)), WebJsonContext.Api.NeighborsDto);
+        metrics?.RequestEnded(started, cached);
     }
 
     private static Task Analogy(HttpContext ctx, TableCatalog catalog)
