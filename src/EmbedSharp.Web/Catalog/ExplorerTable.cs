@@ -38,10 +38,7 @@ internal sealed class ExplorerTable : IDisposable
             // the float scan's (the index proves each one or scans in full). Without AVX-VNNI it would be slower.
             if (ExactIndex.PrefilterAccelerated)
                 _exact.PrefilterCandidates = PrefilterCandidates;
-            _batcher = new NeighbourBatcher(_exact, LanesFromEnvironment("EMBEDSHARP_SERVE_LANES", 1), LanesFromEnvironment("EMBEDSHARP_SERVE_LANE_THREADS", -1))
-            {
-                InlineAnswers = LanesFromEnvironment("EMBEDSHARP_SERVE_INLINE", 0) == 1,
-            };
+            _batcher = new NeighbourBatcher(_exact);
         }
         else
         {
@@ -52,9 +49,6 @@ internal sealed class ExplorerTable : IDisposable
         _sortedWords = new(() => [.. keyed.Words.Order(StringComparer.OrdinalIgnoreCase)]);
         _norms = new(() => NormHistogram(keyed.Table, 40));
     }
-
-    private static int LanesFromEnvironment(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), out int v) ? v : fallback;
 
     /// <summary>Candidates the exact pre-filter re-scores in float per query (enough that the bound almost always decides).</summary>
     internal const int PrefilterCandidates = 256;
