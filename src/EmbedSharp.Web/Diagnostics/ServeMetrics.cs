@@ -127,23 +127,33 @@ internal sealed class ServeMetrics : IDisposable
     /// <summary>A growing list of samples that many threads add to (at most <see cref="Limit"/>; later ones are dropped).</summary>
     internal sealed class Series
     {
-        public const int Limit = 1 << 20;
-        private readonly double[] _values = new double[Limit];
-        private int _count;
+        public const int Limit = 1 << 22;
+        private readonly List<double> _values = [];
 
-        public int Count => Math.Min(Volatile.Read(ref _count), Limit);
+        public int Count
+        {
+            get
+            {
+                lock (_values)
+                    return _values.Count;
+            }
+        }
 
         public void Add(double value)
         {
-            int i = Interlocked.Increment(ref _count) - 1;
-            if (i < Limit)
-                _values[i] = value;
+            lock (_values)
+            {
+                if (_values.Count < Limit)
+                    _values.Add(value);
+            }
         }
 
         /// <summary>The samples sorted (a copy).</summary>
         public double[] Sorted()
         {
-            var copy = _values.AsSpan(0, Count).ToArray();
+            double[] copy;
+            lock (_values)
+                copy = [.. _values];
             Array.Sort(copy);
             return copy;
         }
