@@ -5,6 +5,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime;
 using System.Runtime.Loader;
 using System.Text.RegularExpressions;
 
@@ -44,20 +45,25 @@ for (int w = 0; w < names.Length; w++)
     foreach (var side in sides)
         side.Workloads[w].Setup();
     var samples = Enumerable.Range(0, s).Select(_ => new List<double>()).ToArray();
-    // Warm-up, sides alternating: until every side has made 40 calls or 1.5 s have gone, then a pause for the
-    // background tier-1 compiles to land, then three more calls each.
+    // Warm-up, sides alternating, until the code is the steady state a long-running caller gets: no method
+    // has been JIT-compiled for 8 rounds (tier-up and OSR are done; run.sh lowers the tier-up call count to 5
+    // so a kernel called once per call gets there in a few calls), and at least 10 rounds; at most 150 rounds
+    // or 6 s. Timing a kernel still in its OSR or instrumented code measures the JIT's transition, not the kernel.
     var warm = Stopwatch.StartNew();
-    double lastCall = 0;
-    for (int round = 0; round < 40 && (round < 5 || warm.Elapsed.TotalSeconds < 1.5); round++)
+    double lastCall = double.MaxValue;
+    long compiled = JitInfo.GetCompiledMethodCount();
+    int quiet = 0, warmRounds = 0;
+    while (warmRounds < 150 && warm.Elapsed.TotalSeconds < 6 && (warmRounds < 10 || quiet < 8))
     {
-        for (int k = 0; k < s; k++)
-            lastCall = Time(sides[k].Workloads[w].Run, 1);
-    }
-    Thread.Sleep(200);
-    for (int round = 0; round < 3; round++)
-    {
+        lastCall = double.MaxValue;
         for (int k = 0; k < s; k++)
             lastCall = Math.Min(lastCall, Time(sides[k].Workloads[w].Run, 1));
+        warmRounds++;
+        if (warmRounds % 4 == 0)
+            Thread.Sleep(20); // lets the background tier-1 compiles land before the next check
+        long now = JitInfo.GetCompiledMethodCount();
+        quiet = now == compiled ? quiet + 1 : 0;
+        compiled = now;
     }
     // Each sample is the mean of enough back-to-back calls to last about 2 ms (so timer and scheduler
     // granularity stay small against it); rounds rotate which side goes first.
@@ -86,7 +92,7 @@ for (int w = 0; w < names.Length; w++)
             $"{caseName}\t{Environment.ProcessorCount}\t{names[w]}\t{sides[k].Name}/{sides[0].Name}\t{refMedian * 1e3:F4}\t{Median(samples[k]) * 1e3:F4}\t{mid:F4}\t{lo:F4}\t{hi:F4}\t{rounds}\t{calls}"));
     }
     Console.Error.WriteLine(string.Create(inv,
-        $"  {caseName} {Environment.ProcessorCount}t {names[w]}: {rounds} rounds x {calls} calls, {(clock.Elapsed - started).TotalSeconds:F1} s"));
+        $"  {caseName} {Environment.ProcessorCount}t {names[w]}: {warmRounds} warm-up rounds (JIT {(quiet >= 8 ? "settled" : "still compiling")}), {rounds} rounds x {calls} calls, {(clock.Elapsed - started).TotalSeconds:F1} s"));
 }
 return 0;
 
