@@ -48,12 +48,13 @@ for (int w = 0; w < names.Length; w++)
     // Warm-up, sides alternating, until the code is the steady state a long-running caller gets: no method
     // has been JIT-compiled for 8 rounds (tier-up and OSR are done; run.sh lowers the tier-up call count to 5
     // so a kernel called once per call gets there in a few calls), and at least 10 rounds; at most 150 rounds
-    // or 6 s. Timing a kernel still in its OSR or instrumented code measures the JIT's transition, not the kernel.
+    // or 6 s, but never fewer than 5 (a first call that allocates optimizer state can take seconds under load).
+    // Timing a kernel still in its OSR or instrumented code measures the JIT's transition, not the kernel.
     var warm = Stopwatch.StartNew();
     double lastCall = double.MaxValue;
     long compiled = JitInfo.GetCompiledMethodCount();
     int quiet = 0, warmRounds = 0;
-    while (warmRounds < 150 && warm.Elapsed.TotalSeconds < 6 && (warmRounds < 10 || quiet < 8))
+    while (warmRounds < 5 || (warmRounds < 150 && warm.Elapsed.TotalSeconds < 6 && (warmRounds < 10 || quiet < 8)))
     {
         lastCall = double.MaxValue;
         for (int k = 0; k < s; k++)
