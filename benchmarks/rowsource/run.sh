@@ -5,10 +5,10 @@
 # shared benchmark lock, one driver process per case (native, and avx2 = DOTNET_EnableAVX512F=0 where the CPU has
 # AVX-512; CASES="native" or "avx2" picks one) and thread count (1 and 2; THREADS="1" picks one) loads three sides
 # into their own AssemblyLoadContexts -- base, base again (the A/A noise check) and after -- and alternates them
-# call by call on each workload for BUDGET_SECONDS (default 3) of measured rounds. WORKLOADS=REGEX filters the
+# call by call on each workload for BUDGET_SECONDS (default 2) of measured rounds. WORKLOADS=REGEX filters the
 # workloads. Prints a table of median per-round after/base ratios with 95 % intervals, beside the A/A ratios.
 set -euo pipefail
-base=$1 after=$2 budget=${3:-3}
+base=$1 after=$2 budget=${3:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # WORK=DIR keeps the builds in DIR and reuses a side's or the driver's build found there (for reruns of one workload).
