@@ -1,28 +1,62 @@
 #!/usr/bin/env python3
-"""Best-of-rounds table for benchmarks/rowsource/run.sh: one row per (case, threads, workload),
-before and after in milliseconds, after/before (above 1 = slower after), and the noise: how far the
-slowest round of each side sat above its best (the larger of the two sides)."""
+"""Tables for benchmarks/rowsource/run.sh. Input: the driver's lines (case, threads, workload, pair such as
+after/base, reference median ms, side median ms, median per-round ratio, 95 % interval low and high, rounds,
+calls per sample). Prints, per workload and (case, threads): after/base and the A/A check base2/base as
+"median [low-high]", then the rows whose after/base interval lies wholly above 1 and above the A/A interval
+of the same row (slower by more than the noise), and the widest A/A interval."""
 import sys
-from collections import defaultdict
+from collections import OrderedDict
 
-best = defaultdict(lambda: float("inf"))
-worst = defaultdict(float)
-order = []
+cells = {}
+workloads = OrderedDict()
+columns = OrderedDict()
 for line in open(sys.argv[1], encoding="utf-8"):
     parts = line.rstrip("\n").split("\t")
-    if len(parts) != 5:
+    if len(parts) != 11:
         continue
-    side, threads, name, ms, case = parts
-    key = (case, threads, name)
-    if key not in order:
-        order.append(key)
-    best[key + (side,)] = min(best[key + (side,)], float(ms))
-    worst[key + (side,)] = max(worst[key + (side,)], float(ms))
+    case, threads, name, pair, ref_ms, ms, mid, lo, hi, rounds, calls = parts
+    workloads[name] = None
+    columns[(case, threads)] = None
+    cells[(name, case, threads, pair.split("/")[0])] = (float(ref_ms), float(ms), float(mid), float(lo), float(hi), int(rounds))
 
-print("| case | threads | workload | before ms | after ms | after/before | round-to-round spread |")
-print("|---|---|---|---:|---:|---:|---:|")
-for case, threads, name in order:
-    b, a = best[(case, threads, name, "base")], best[(case, threads, name, "after")]
-    ratio = a / b if b > 0 and b != float("inf") and a != float("inf") else float("nan")
-    spread = max(worst[(case, threads, name, side)] / best[(case, threads, name, side)] - 1 for side in ("base", "after"))
-    print(f"| {case} | {threads} | {name} | {b:.3f} | {a:.3f} | {ratio:.2f} | {spread:.0%} |")
+def cell(key):
+    v = cells.get(key)
+    return "" if v is None else f"{v[2]:.2f} [{v[3]:.2f}-{v[4]:.2f}]"
+
+header = "| workload | " + " | ".join(f"{c} {t}t after/base | {c} {t}t A/A" for c, t in columns) + " |"
+print(header)
+print("|---|" + "---:|---:|" * len(columns))
+for name in workloads:
+    row = [name]
+    for case, threads in columns:
+        row.append(cell((name, case, threads, "after")))
+        row.append(cell((name, case, threads, "base2")))
+    print("| " + " | ".join(row) + " |")
+
+print()
+print("| workload | " + " | ".join(f"{c} {t}t base ms" for c, t in columns) + " |")
+print("|---|" + "---:|" * len(columns))
+for name in workloads:
+    row = [name]
+    for case, threads in columns:
+        v = cells.get((name, case, threads, "after"))
+        row.append("" if v is None else f"{v[0]:.3f}")
+    print("| " + " | ".join(row) + " |")
+
+print()
+slower, widest = [], (0.0, "")
+for (name, case, threads, side), v in cells.items():
+    if side == "base2":
+        width = max(v[4] - 1, 1 - v[3])
+        if width > widest[0]:
+            widest = (width, f"{name} {case} {threads}t: {v[2]:.2f} [{v[3]:.2f}-{v[4]:.2f}]")
+        continue
+    aa = cells.get((name, case, threads, "base2"))
+    if v[3] > 1 and (aa is None or v[3] > aa[4]):
+        slower.append(f"{name} {case} {threads}t: {v[2]:.2f} [{v[3]:.2f}-{v[4]:.2f}]" + ("" if aa is None else f" (A/A {aa[2]:.2f} [{aa[3]:.2f}-{aa[4]:.2f}])"))
+print("slower than base by more than the noise (after/base interval above 1 and above the A/A interval):")
+for s in slower:
+    print("  " + s)
+if not slower:
+    print("  none")
+print(f"widest A/A interval (farthest bound from 1.00): {widest[1]}")
