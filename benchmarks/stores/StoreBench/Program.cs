@@ -1,6 +1,6 @@
 // Store benchmarks (issue 23): sharded store vs the unsharded EmbeddingTable on the same 4,096-id batches,
 // and DynamicTable lookups vs a dense table of the same size. Every result is a ratio to the peer measured in
-// the same run, rounds interleaved. Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S]
+// the same run, rounds interleaved. Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic]
 using System.Diagnostics;
 using EmbedSharp.Optimizers;
 using EmbedSharp.Sparse;
@@ -14,6 +14,7 @@ for (int i = 0; i < args.Length - 1; i++)
 {
     if (args[i] == "--rows") rows = int.Parse(args[i + 1]);
     if (args[i] == "--parts") parts = args[i + 1];
+    if (args[i] == "--rounds") rounds = int.Parse(args[i + 1]);
     if (args[i] == "--seconds") seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 Console.WriteLine($"# {rows:N0} x {dims} fp32, batches of {batch}, {Environment.ProcessorCount} cores, {rounds} interleaved rounds of {seconds} s; median rows/s");

@@ -109,14 +109,16 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
             fixed (float* dst = destination)
             {
                 DynamicTable.ProbeAndCopy(_shards, tableOf, idp, n, calls, probed, dst, dims);
+                bool countUses = _shards[0].Options.Eviction == EvictionPolicy.Lfu;
                 for (int s = 0; s < _shards.Length; s++)
                 {
                     DynamicTable shard = _shards[s];
                     for (int k = start[s]; k < start[s + 1]; k++)
                     {
+                        if (countUses && k + DynamicTable.CommitDistance < start[s + 1])
+                            shard.PrefetchProbed(probed[order[k + DynamicTable.CommitDistance]]);
                         int i = order[k];
-                        int slot = shard.CommitLookup(idp[i], probed[i], calls[s], out bool copy);
-                        if (copy)
+                        if (shard.CommitLookup(idp[i], probed[i], calls[s], out int slot))
                             shard.CopySlot(slot, dst + (nint)i * dims);
                     }
                 }

@@ -23,8 +23,10 @@ namespace EmbedSharp.Stores;
 /// the row is created (from the initializer) and read. Gradients for ids without a row are dropped
 /// (<see cref="DroppedGradientRows"/>): training only learns rows it admitted.</para>
 /// <para>Eviction: when a row must be admitted and the budget is full, the policy picks
-/// <c>max(1, MaxRows / 64)</c> victims among the rows not touched by the current call (so a batch never loses a
-/// row it already read); with no such row the id reads the default row and is not admitted.</para>
+/// <c>max(1, MaxRows / 64)</c> victims among the rows not touched by the current call. A call touches every live
+/// row it reads before it admits anything, so a batch never loses a row it reads, wherever in the batch; with no
+/// other row to evict the id reads the default row and is not admitted. LFU counts one use per lookup of a
+/// live row (the counts are kept only under LFU, the one policy that reads them).</para>
 /// <para>All calls take one lock: concurrent callers are safe, one at a time.</para>
 /// </remarks>
 // Size: one type in three files (~840 lines) by concern — the id map, admission and eviction (this file), the

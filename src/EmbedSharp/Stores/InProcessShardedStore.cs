@@ -290,11 +290,56 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
             long step = t;
             int shards = batch.ShardCount;
             int threads = batch.UniqueCount < 256 ? 1 : Math.Min(self._threads, shards);
+            if (threads == 1)
+            {
+                self.ApplyAll(r, batch, pos, grads.Span, st, step);
+                return;
+            }
             ParallelWork.For(shards, 1, threads, (first, end) =>
             {
                 for (int s = first; s < end; s++)
                     self.ApplyShard(s, r, batch, pos, grads.Span, st, step);
             });
+        }
+    }
+
+    /// <summary>
+    /// The one-thread update: the shards the batch touches are write-locked in ascending order (as every
+    /// multi-shard call locks them), and all their rows are applied in one ascending sweep over the table. Per
+    /// shard, a sweep would restart the prefetch pipeline and the sort for each shard and walk the table once
+    /// per shard; the rows and their bits are the same either way (each row's update is independent).
+    /// </summary>
+    private void ApplyAll<TRule>(in TRule rule, RoutedBatch routed, int[] positions, ReadOnlySpan<float> gradients, StateRows state, long t)
+        where TRule : struct, ISparseUpdateRule
+    {
+        int count = routed.UniqueCount;
+        if (count == 0)
+            return;
+        ReadOnlySpan<long> unique = routed.UniqueIds;
+        ReadOnlySpan<int> shardStart = routed.ShardStart;
+        int[] slots = ArrayPool<int>.Shared.Rent(count), gradientRows = ArrayPool<int>.Shared.Rent(count);
+        int[] scratchSlots = ArrayPool<int>.Shared.Rent(count), scratchRows = ArrayPool<int>.Shared.Rent(count);
+        int locked = 0; // shards [0, locked) were considered; those with rows are held
+        try
+        {
+            for (int k = 0; k < count; k++)
+                slots[k] = (int)unique[k];
+            positions.AsSpan(0, count).CopyTo(gradientRows);
+            Kernels.SortByKey(slots.AsSpan(0, count), gradientRows.AsSpan(0, count), Math.Max(0, _rows.NumEmbeddings - 1), scratchSlots, scratchRows);
+            for (; locked < routed.ShardCount; locked++)
+                if (shardStart[locked + 1] > shardStart[locked])
+                    EnterWrite(locked);
+            StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots.AsSpan(0, count), gradientRows.AsSpan(0, count), gradients, default);
+        }
+        finally
+        {
+            for (int s = locked - 1; s >= 0; s--)
+                if (shardStart[s + 1] > shardStart[s])
+                    ExitWrite(s);
+            ArrayPool<int>.Shared.Return(slots);
+            ArrayPool<int>.Shared.Return(gradientRows);
+            ArrayPool<int>.Shared.Return(scratchSlots);
+            ArrayPool<int>.Shared.Return(scratchRows);
         }
     }
 

@@ -247,6 +247,10 @@ public sealed class DynamicTableTests
                 continue;
             }
             float[] actual = Gather(t, ids);
+            // A call first touches every live row it reads, so its admissions never evict one of them.
+            foreach (long id in ids)
+                if (live.TryGetValue(id, out var read))
+                    live[id] = (read.Value, call);
             for (int i = 0; i < ids.Length; i++)
             {
                 long id = ids[i];
