@@ -1,6 +1,6 @@
 // Store benchmarks (issue 23): sharded store vs the unsharded EmbeddingTable on the same 4,096-id batches,
 // and DynamicTable lookups vs a dense table of the same size. Every result is a ratio to the peer measured in
-// the same run, rounds interleaved. Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic]
+// the same run, rounds interleaved (the median of the per-round ratios). Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic]
 using System.Diagnostics;
 using EmbedSharp.Optimizers;
 using EmbedSharp.Sparse;
@@ -74,9 +74,10 @@ void Compare(string title, int threads, (string Name, Action<int, int> Body)[] c
     for (int r = 0; r < rounds; r++)
         for (int c = 0; c < candidates.Length; c++)
             results[c].Add(Measure(threads, candidates[c].Body));
-    double peer = Median(results[0]);
+    // The ratio is the median over rounds of (candidate / peer in the same round): on a loaded machine the load
+    // moves between rounds more than between a round's neighbouring candidates.
     foreach (var (c, i) in candidates.Select((c, i) => (c, i)))
-        Console.WriteLine($"| {title} | {threads} | {c.Name} | {Median(results[i]) / 1e6:F2} M | {Median(results[i]) / peer:F2}x |");
+        Console.WriteLine($"| {title} | {threads} | {c.Name} | {Median(results[i]) / 1e6:F2} M | {Median([.. results[i].Zip(results[0], (x, p) => x / p)]):F2}x |");
 }
 
 static double Median(List<double> v) { var s = v.Order().ToArray(); return s[s.Length / 2]; }

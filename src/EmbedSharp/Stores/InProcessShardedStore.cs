@@ -166,11 +166,7 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
             ThrowDuplicate(ApplyOp, ids.Span);
         StoreUpdate.CheckFinite(ApplyOp, ids.Span, gradients.Span, dims, step.Step);
         StateRows state = StateFor(step);
-        var positions = new int[routed.Count];
-        ReadOnlySpan<int> sourceOf = routed.SourceOf;
-        for (int i = 0; i < positions.Length; i++)
-            positions[sourceOf[i]] = i;
-        var action = new ApplyAction(this, routed, positions, gradients, state, step.Step);
+        var action = new ApplyAction(this, ids, routed, gradients, state, step.Step);
         step.Dispatch(ref action, ApplyOp);
         InterlockedMax(ref _step, step.Step);
     }
@@ -277,14 +273,13 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         }
     }
 
-    private readonly struct ApplyAction(InProcessShardedStore store, RoutedBatch routed, int[] positions, ReadOnlyMemory<float> gradients, StateRows state, long t) : IRuleAction
+    private readonly struct ApplyAction(InProcessShardedStore store, ReadOnlyMemory<long> ids, RoutedBatch routed, ReadOnlyMemory<float> gradients, StateRows state, long t) : IRuleAction
     {
         public void Run<TRule>(in TRule rule) where TRule : struct, ISparseUpdateRule
         {
             TRule r = rule;
             InProcessShardedStore self = store;
             RoutedBatch batch = routed;
-            int[] pos = positions;
             ReadOnlyMemory<float> grads = gradients;
             StateRows st = state;
             long step = t;
@@ -292,9 +287,13 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
             int threads = batch.UniqueCount < 256 ? 1 : Math.Min(self._threads, shards);
             if (threads == 1)
             {
-                self.ApplyAll(r, batch, pos, grads.Span, st, step);
+                self.ApplyAll(r, ids.Span, batch.ShardStart, grads.Span, st, step);
                 return;
             }
+            var pos = new int[batch.Count];
+            ReadOnlySpan<int> sourceOf = batch.SourceOf;
+            for (int i = 0; i < pos.Length; i++)
+                pos[sourceOf[i]] = i;
             ParallelWork.For(shards, 1, threads, (first, end) =>
             {
                 for (int s = first; s < end; s++)
@@ -305,28 +304,29 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
 
     /// <summary>
     /// The one-thread update: the shards the batch touches are write-locked in ascending order (as every
-    /// multi-shard call locks them), and all their rows are applied in one ascending sweep over the table. Per
-    /// shard, a sweep would restart the prefetch pipeline and the sort for each shard and walk the table once
-    /// per shard; the rows and their bits are the same either way (each row's update is independent).
+    /// multi-shard call locks them), and the rows are applied in batch order, so the gradient rows are read as
+    /// one forward stream. The table's rows are random either way (a batch's 4,096 rows of a large table share
+    /// no cache lines, sorted or not), while sorting them scattered the gradient reads and cost a sort; per
+    /// shard, the prefetch pipeline also restarted for each shard. The bits are the same in any order (each
+    /// row's update is independent; ids are distinct).
     /// </summary>
-    private void ApplyAll<TRule>(in TRule rule, RoutedBatch routed, int[] positions, ReadOnlySpan<float> gradients, StateRows state, long t)
+    private void ApplyAll<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<int> shardStart, ReadOnlySpan<float> gradients, StateRows state, long t)
         where TRule : struct, ISparseUpdateRule
     {
-        int count = routed.UniqueCount;
+        int count = ids.Length;
         if (count == 0)
             return;
-        ReadOnlySpan<long> unique = routed.UniqueIds;
-        ReadOnlySpan<int> shardStart = routed.ShardStart;
         int[] slots = ArrayPool<int>.Shared.Rent(count), gradientRows = ArrayPool<int>.Shared.Rent(count);
-        int[] scratchSlots = ArrayPool<int>.Shared.Rent(count), scratchRows = ArrayPool<int>.Shared.Rent(count);
+        int shards = shardStart.Length - 1;
         int locked = 0; // shards [0, locked) were considered; those with rows are held
         try
         {
             for (int k = 0; k < count; k++)
-                slots[k] = (int)unique[k];
-            positions.AsSpan(0, count).CopyTo(gradientRows);
-            Kernels.SortByKey(slots.AsSpan(0, count), gradientRows.AsSpan(0, count), Math.Max(0, _rows.NumEmbeddings - 1), scratchSlots, scratchRows);
-            for (; locked < routed.ShardCount; locked++)
+            {
+                slots[k] = (int)ids[k];
+                gradientRows[k] = k;
+            }
+            for (; locked < shards; locked++)
                 if (shardStart[locked + 1] > shardStart[locked])
                     EnterWrite(locked);
             StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots.AsSpan(0, count), gradientRows.AsSpan(0, count), gradients, default);
@@ -338,8 +338,6 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
                     ExitWrite(s);
             ArrayPool<int>.Shared.Return(slots);
             ArrayPool<int>.Shared.Return(gradientRows);
-            ArrayPool<int>.Shared.Return(scratchSlots);
-            ArrayPool<int>.Shared.Return(scratchRows);
         }
     }
 

@@ -92,6 +92,42 @@ public sealed class InProcessStoreTests
         Assert.Equal(4, store.StepCount);
     }
 
+    /// <summary>Batches large enough for the multi-thread path (≥ 256 ids) and the one-thread batch-order sweep, any shard count.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 1)]
+    [InlineData(8, 1)]
+    [InlineData(3, 2)]
+    [InlineData(8, 4)]
+    public void LargeBatches_EqualCoreOptimizer_BitForBit_AnyShardsAndThreads(int shards, int threads)
+    {
+        const int rows = 1001, dims = 17;
+        using EmbeddingTable core = RandomTable(rows, dims, 5);
+        using SparseOptimizer optimizer = CoreOptimizer(OptimizerKind.Adagrad, core);
+        using var store = InProcessShardedStore.FromTable("t", core, new InProcessStoreOptions { Shards = shards, Threads = threads });
+        var rng = new Random(6);
+        for (int t = 1; t <= 3; t++)
+        {
+            var (ids, grads) = RandomStep(rng, rows, dims, t == 2 ? 1 : 700);
+            int[] order = [.. Enumerable.Range(0, ids.Length).OrderBy(i => ids[i])];
+            optimizer.Step(new SparseGradient(rows, dims, [.. order.Select(i => (int)ids[i])], [.. order.SelectMany(i => grads.AsSpan(i * dims, dims).ToArray())]));
+            store.ApplyGradients(ids, grads, StepOf(OptimizerKind.Adagrad, t));
+        }
+        var expected = new float[dims];
+        var actual = new float[dims];
+        var expectedState = new float[optimizer.StateWidth];
+        var actualState = new float[optimizer.StateWidth];
+        for (int r = 0; r < rows; r++)
+        {
+            core.ReadRow(r, expected);
+            store.ReadRow(r, actual);
+            Assert.Equal(Bits(expected), Bits(actual));
+            optimizer.ReadState(r, expectedState);
+            store.ReadState(r, actualState);
+            Assert.Equal(Bits(expectedState), Bits(actualState));
+        }
+    }
+
     internal static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
 
     [Fact]
