@@ -161,8 +161,11 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         CheckIds(ApplyOp, ids.Span);
         Guard.Length(ApplyOp, gradients.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
         step.Validate(ApplyOp);
-        RoutedBatch routed = Plan.Route(ids.Span);
-        if (routed.HasDuplicates)
+        // One thread (the default, or a small batch): rows go in batch order under every shard's lock, so the
+        // batch needs no routing, only the duplicate check. Several threads split it by shard.
+        bool oneThread = ids.Length < ParallelMinIds || _threads == 1 || ShardCount == 1;
+        RoutedBatch? routed = oneThread ? null : Plan.Route(ids.Span);
+        if (routed?.HasDuplicates ?? HasDuplicates(ids.Span))
             ThrowDuplicate(ApplyOp, ids.Span);
         StoreUpdate.CheckFinite(ApplyOp, ids.Span, gradients.Span, dims, step.Step);
         StateRows state = StateFor(step);
@@ -273,23 +276,55 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         }
     }
 
-    private readonly struct ApplyAction(InProcessShardedStore store, ReadOnlyMemory<long> ids, RoutedBatch routed, ReadOnlyMemory<float> gradients, StateRows state, long t) : IRuleAction
+    /// <summary>Ids below which an update stays on one thread.</summary>
+    private const int ParallelMinIds = 256;
+
+    /// <summary>
+    /// Whether an id repeats: a bitmap over the table's rows when it is small next to the batch (up to 256 bytes
+    /// an id; a 4,096-id batch covers tables of up to 8 M rows), else the router's hash grouping.
+    /// </summary>
+    private bool HasDuplicates(ReadOnlySpan<long> ids)
+    {
+        int words = (_rows.NumEmbeddings + 63) >> 6;
+        if ((long)words > 32L * Math.Max(ids.Length, 64))
+            return Plan.Route(ids).HasDuplicates;
+        ulong[] seen = ArrayPool<ulong>.Shared.Rent(words);
+        try
+        {
+            Array.Clear(seen, 0, words);
+            foreach (long id in ids)
+            {
+                ref ulong word = ref seen[(int)id >> 6];
+                ulong bit = 1UL << (int)id;
+                if ((word & bit) != 0)
+                    return true;
+                word |= bit;
+            }
+            return false;
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(seen);
+        }
+    }
+
+    private readonly struct ApplyAction(InProcessShardedStore store, ReadOnlyMemory<long> ids, RoutedBatch? routed, ReadOnlyMemory<float> gradients, StateRows state, long t) : IRuleAction
     {
         public void Run<TRule>(in TRule rule) where TRule : struct, ISparseUpdateRule
         {
             TRule r = rule;
             InProcessShardedStore self = store;
-            RoutedBatch batch = routed;
             ReadOnlyMemory<float> grads = gradients;
             StateRows st = state;
             long step = t;
-            int shards = batch.ShardCount;
-            int threads = batch.UniqueCount < 256 ? 1 : Math.Min(self._threads, shards);
-            if (threads == 1)
+            if (routed is null)
             {
-                self.ApplyAll(r, ids.Span, batch.ShardStart, grads.Span, st, step);
+                self.ApplyAll(r, ids.Span, grads.Span, st, step);
                 return;
             }
+            RoutedBatch batch = routed;
+            int shards = batch.ShardCount;
+            int threads = Math.Min(self._threads, shards);
             var pos = new int[batch.Count];
             ReadOnlySpan<int> sourceOf = batch.SourceOf;
             for (int i = 0; i < pos.Length; i++)
@@ -303,22 +338,20 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
     }
 
     /// <summary>
-    /// The one-thread update: the shards the batch touches are write-locked in ascending order (as every
-    /// multi-shard call locks them), and the rows are applied in batch order, so the gradient rows are read as
+    /// The one-thread update: every shard is write-locked in ascending order (as every multi-shard call locks
+    /// them; a 4,096-id batch touches every shard of a plan anyway), and the rows are applied in batch order, so the gradient rows are read as
     /// one forward stream. The table's rows are random either way (a batch's 4,096 rows of a large table share
     /// no cache lines, sorted or not), while sorting them scattered the gradient reads and cost a sort; per
     /// shard, the prefetch pipeline also restarted for each shard. The bits are the same in any order (each
     /// row's update is independent; ids are distinct).
     /// </summary>
-    private void ApplyAll<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<int> shardStart, ReadOnlySpan<float> gradients, StateRows state, long t)
+    private void ApplyAll<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, StateRows state, long t)
         where TRule : struct, ISparseUpdateRule
     {
         int count = ids.Length;
         if (count == 0)
             return;
         int[] slots = ArrayPool<int>.Shared.Rent(count), gradientRows = ArrayPool<int>.Shared.Rent(count);
-        int shards = shardStart.Length - 1;
-        int locked = 0; // shards [0, locked) were considered; those with rows are held
         try
         {
             for (int k = 0; k < count; k++)
@@ -326,16 +359,18 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
                 slots[k] = (int)ids[k];
                 gradientRows[k] = k;
             }
-            for (; locked < shards; locked++)
-                if (shardStart[locked + 1] > shardStart[locked])
-                    EnterWrite(locked);
-            StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots.AsSpan(0, count), gradientRows.AsSpan(0, count), gradients, default);
+            EnterWriteAll();
+            try
+            {
+                StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots.AsSpan(0, count), gradientRows.AsSpan(0, count), gradients, default);
+            }
+            finally
+            {
+                ExitWriteAll();
+            }
         }
         finally
         {
-            for (int s = locked - 1; s >= 0; s--)
-                if (shardStart[s + 1] > shardStart[s])
-                    ExitWrite(s);
             ArrayPool<int>.Shared.Return(slots);
             ArrayPool<int>.Shared.Return(gradientRows);
         }

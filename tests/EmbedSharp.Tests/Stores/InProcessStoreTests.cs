@@ -164,6 +164,33 @@ public sealed class InProcessStoreTests
         Assert.Equal([0, 0], state);
     }
 
+    /// <summary>Repeated ids are refused before any row changes, whichever duplicate check the batch takes.</summary>
+    [Theory]
+    [InlineData(10, 1, 1)]        // bitmap over the rows, one thread
+    [InlineData(300_000, 3, 1)]   // rows far more than the batch: the router's hash grouping
+    [InlineData(1000, 3, 2)]      // several threads: routed by shard
+    [InlineData(300_000, 3, 2)]
+    public void RepeatedIds_AreRefused_WhicheverCheckRuns(int rows, int shards, int threads)
+    {
+        using var store = new InProcessShardedStore("t", rows, 2, new InProcessStoreOptions { Shards = shards, Threads = threads });
+        int applied = 0;
+        foreach (int n in new[] { 2, 9, 301, 600 }.Where(n => n < rows))
+        {
+            // Distinct ids spread over [0, rows - 1), then the last one repeats the first.
+            long[] ids = [.. Enumerable.Range(0, n).Select(i => (long)i * (rows - 1) / n)];
+            ids[n - 1] = ids[0];
+            float[] grads = Enumerable.Repeat(1f, n * 2).ToArray();
+            var dup = Assert.Throws<ArgumentException>(() => store.ApplyGradients(ids, grads, OptimizerStep.Sgd(0.1, applied + 1)));
+            Assert.Contains($"ids[{n - 1}] = {ids[0]} repeats ids[0]", dup.Message);
+            Assert.Equal(applied, store.StepCount);
+            ids[n - 1] = rows - 1;
+            store.ApplyGradients(ids, grads, OptimizerStep.Sgd(0.1, ++applied));
+            var row = new float[2];
+            store.ReadRow(rows - 1, row);
+            Assert.Equal(-0.1f * applied, row[0], 5);
+        }
+    }
+
     [Fact]
     public async Task BadInput_GetsClearMessages_AndChangesNothing()
     {
