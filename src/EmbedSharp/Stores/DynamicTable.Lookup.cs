@@ -95,6 +95,17 @@ public sealed partial class DynamicTable
     internal LookupCall BeginLookup(string op, ReadOnlySpan<long> ids)
     {
         CheckIds(op, ids);
+        return BeginRoutedLookup(op);
+    }
+
+    /// <summary>
+    /// Starts a lookup call (the caller holds <see cref="Gate"/>) over ids the caller has checked and routed to
+    /// this shard itself (a sharded store), so the per-id bucket check is not repeated.
+    /// </summary>
+    internal LookupCall BeginRoutedLookup(string op)
+    {
+        if (_disposed)
+            ThrowHelper.Disposed(op, nameof(DynamicTable));
         long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
         return new LookupCall(++_tick, now, _removals);
     }
