@@ -256,6 +256,7 @@ public sealed partial class DynamicTable
         public void PrefetchEntry(int row) => tables[tableOf == null ? 0 : tableOf[row]].PrefetchEntry(ids[row]);
 
         /// <summary>Looks up position <paramref name="row"/>'s id, touches its live entry, and records the position (or −1).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private int Resolve(int row)
         {
             int t = tableOf == null ? 0 : tableOf[row];

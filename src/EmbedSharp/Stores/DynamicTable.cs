@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
@@ -226,11 +227,13 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(long id) => (int)(BucketRouter.Mix64(id) >> (64 - _mapBits));
 
     private int CandidateHome(long id) => (int)(BucketRouter.Mix64(id) >> (64 - _candBits));
 
     /// <summary>The map position of <paramref name="id"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Find(long id)
     {
         int mask = _map.Length - 1;
