@@ -14,8 +14,9 @@ namespace EmbedSharp.Stores;
 /// <remarks>
 /// <para>Rows live in one aligned <see cref="EmbeddingTable"/>; a shard is the set of ids whose bucket it owns
 /// and the lock that guards them. A gather takes every shard's read lock (a consistent cut across shards) and
-/// runs the table's own prefetching gather; an update routes its ids by shard and applies each shard's rows
-/// under that shard's write lock, shards in parallel. With <see cref="StoreConcurrency.Hogwild"/> no lock is taken.</para>
+/// runs the table's own prefetching gather. An update on one thread (the default <see cref="InProcessStoreOptions.Threads"/>,
+/// or a small batch) applies its rows in batch order under every shard's write lock; with more threads it routes
+/// its ids by shard and applies each shard's rows under that shard's write lock, shards in parallel. With <see cref="StoreConcurrency.Hogwild"/> no lock is taken.</para>
 /// <para>Snapshots write one chunk per plan range; restores read any plan's chunks.</para>
 /// </remarks>
 // Size: one type in two files (~580 lines): the store calls with their per-shard locks (this file) and
