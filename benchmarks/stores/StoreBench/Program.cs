@@ -1,6 +1,6 @@
 // Store benchmarks (issue 23): sharded store vs the unsharded EmbeddingTable on the same 4,096-id batches,
 // and DynamicTable lookups vs a dense table of the same size. Every result is a ratio to the peer measured in
-// the same run, rounds interleaved. Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S]
+// the same run, rounds interleaved (the median of the per-round ratios). Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic]
 using System.Diagnostics;
 using EmbedSharp.Optimizers;
 using EmbedSharp.Sparse;
@@ -14,6 +14,7 @@ for (int i = 0; i < args.Length - 1; i++)
 {
     if (args[i] == "--rows") rows = int.Parse(args[i + 1]);
     if (args[i] == "--parts") parts = args[i + 1];
+    if (args[i] == "--rounds") rounds = int.Parse(args[i + 1]);
     if (args[i] == "--seconds") seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 Console.WriteLine($"# {rows:N0} x {dims} fp32, batches of {batch}, {Environment.ProcessorCount} cores, {rounds} interleaved rounds of {seconds} s; median rows/s");
@@ -45,12 +46,14 @@ int[][] Batches(bool zipf, int count) => [.. Enumerable.Range(0, count).Select(_
 }).ToArray())];
 var streams = new (string Name, int[][] Batches)[] { ("uniform", Batches(false, 64)), ("zipf 1.05", Batches(true, 64)) };
 
-// Median rows/s of `body` run by `threads` callers for `seconds`, per round; rounds interleave the candidates.
-double Measure(int threads, Action<int, int> body)
+// Rows/s of `body` run by `threads` callers for `seconds`, and the process's CPU time per row (ns): on a loaded
+// machine the CPU time a row costs moves far less than the wall-clock rate, since waiting for a core is not counted.
+(double RowsPerSecond, double CpuNsPerRow) Measure(int threads, Action<int, int> body)
 {
     var warm = Stopwatch.StartNew();
     for (int w = 0; w < 8 || warm.Elapsed.TotalSeconds < seconds / 4; w++) body(0, w);
     long done = 0;
+    TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
     {
@@ -64,18 +67,27 @@ double Measure(int threads, Action<int, int> body)
     })).ToArray();
     foreach (var w in workers) w.Start();
     foreach (var w in workers) w.Join();
-    return done * (double)batch / sw.Elapsed.TotalSeconds;
+    double elapsed = sw.Elapsed.TotalSeconds;
+    double cpuNs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalNanoseconds;
+    return (done * (double)batch / elapsed, cpuNs / Math.Max(1, done * (double)batch));
 }
 
 void Compare(string title, int threads, (string Name, Action<int, int> Body)[] candidates)
 {
     var results = candidates.Select(_ => new List<double>()).ToArray();
+    var cpu = candidates.Select(_ => new List<double>()).ToArray();
     for (int r = 0; r < rounds; r++)
         for (int c = 0; c < candidates.Length; c++)
-            results[c].Add(Measure(threads, candidates[c].Body));
-    double peer = Median(results[0]);
+        {
+            var (rate, ns) = Measure(threads, candidates[c].Body);
+            results[c].Add(rate);
+            cpu[c].Add(ns);
+        }
+    // The ratio is the median over rounds of (candidate / peer in the same round): on a loaded machine the load
+    // moves between rounds more than between a round's neighbouring candidates. The CPU column is the median CPU
+    // time per row and its ratio to the peer's (below 1 = cheaper than the peer).
     foreach (var (c, i) in candidates.Select((c, i) => (c, i)))
-        Console.WriteLine($"| {title} | {threads} | {c.Name} | {Median(results[i]) / 1e6:F2} M | {Median(results[i]) / peer:F2}x |");
+        Console.WriteLine($"| {title} | {threads} | {c.Name} | {Median(results[i]) / 1e6:F2} M | {Median([.. results[i].Zip(results[0], (x, p) => x / p)]):F2}x | {Median(cpu[i]):F0} ns ({Median(cpu[i]) / Median(cpu[0]):F2}x) |");
 }
 
 static double Median(List<double> v) { var s = v.Order().ToArray(); return s[s.Length / 2]; }
@@ -83,7 +95,7 @@ static double Median(List<double> v) { var s = v.Order().ToArray(); return s[s.L
 var shardCounts = new[] { 1, Environment.ProcessorCount, 8 }.Distinct().ToArray();
 if (parts.Contains("gather")) {
 Console.WriteLine("\n## Gather: sharded store vs EmbeddingTable.Gather (same rows, same batches)\n");
-Console.WriteLine("| ids | callers | what | rows/s | vs table |\n|---|---|---|---|---|");
+Console.WriteLine("| ids | callers | what | rows/s | vs table | CPU time a row |\n|---|---|---|---|---|---|");
 var stores = shardCounts.Select(s => InProcessShardedStore.FromTable("bench", table, new InProcessStoreOptions { Shards = s })).ToArray();
 foreach (var (name, batches) in streams)
 {
@@ -102,7 +114,7 @@ foreach (var s in stores) s.Dispose();
 }
 if (parts.Contains("update")) {
 Console.WriteLine("\n## Update (Adagrad): sharded store ApplyGradients vs core FusedSparseBackward.Step on the same distinct ids and summed gradients\n");
-Console.WriteLine("| ids | callers | what | rows/s (distinct rows updated) | vs core |\n|---|---|---|---|---|");
+Console.WriteLine("| ids | callers | what | rows/s (distinct rows updated) | vs core | CPU time a row |\n|---|---|---|---|---|---|");
 foreach (var (name, batches) in streams)
 {
     // Distinct ids per batch with random gradients; the core gets them as a SparseGradient (rows ascending), the store as given.
@@ -131,7 +143,7 @@ foreach (var (name, batches) in streams)
 if (!parts.Contains("dynamic")) return;
 
 Console.WriteLine("\n## DynamicTable lookups vs a dense EmbeddingTable of the same size (every id live)\n");
-Console.WriteLine("| ids | callers | what | rows/s | vs dense |\n|---|---|---|---|---|");
+Console.WriteLine("| ids | callers | what | rows/s | vs dense | CPU time a row |\n|---|---|---|---|---|---|");
 long[] keys = new long[rows];
 {
     var seen = new HashSet<long>();

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace EmbedSharp.Stores;
 
 /// <summary>
@@ -24,6 +26,7 @@ public static class BucketRouter
     public const int BucketCount = 4096;
 
     /// <summary>The 64-bit mix the buckets are taken from (SplitMix64's output function of <c>id + γ</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Mix64(long id)
     {
         ulong z = unchecked((ulong)id + 0x9E3779B97F4A7C15UL);

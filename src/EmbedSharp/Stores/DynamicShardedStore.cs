@@ -90,33 +90,32 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
         }
         var (order, start, shardOf) = Group(ids);
         int n = ids.Length;
-        long[] grouped = ArrayPool<long>.Shared.Rent(n);
         int[] probed = ArrayPool<int>.Shared.Rent(n);
         var calls = new DynamicTable.LookupCall[_shards.Length];
         int locked = 0; // shards [0, locked) were considered; those with ids are held
         try
         {
-            for (int k = 0; k < n; k++)
-                grouped[k] = ids[order[k]];
             for (; locked < _shards.Length; locked++)
                 if (start[locked + 1] > start[locked])
                     _shards[locked].Gate.Enter();
             for (int s = 0; s < _shards.Length; s++)
                 if (start[s + 1] > start[s])
-                    calls[s] = _shards[s].BeginLookup(op, grouped.AsSpan(start[s], start[s + 1] - start[s]));
+                    calls[s] = _shards[s].BeginRoutedLookup(op); // the ids were routed here by the plan just now
             fixed (long* idp = ids)
             fixed (int* tableOf = shardOf)
             fixed (float* dst = destination)
             {
                 DynamicTable.ProbeAndCopy(_shards, tableOf, idp, n, calls, probed, dst, dims);
+                bool countUses = _shards[0].Options.Eviction == EvictionPolicy.Lfu;
                 for (int s = 0; s < _shards.Length; s++)
                 {
                     DynamicTable shard = _shards[s];
                     for (int k = start[s]; k < start[s + 1]; k++)
                     {
+                        if (countUses && k + DynamicTable.CommitDistance < start[s + 1])
+                            shard.PrefetchProbed(probed[order[k + DynamicTable.CommitDistance]]);
                         int i = order[k];
-                        int slot = shard.CommitLookup(idp[i], probed[i], calls[s], out bool copy);
-                        if (copy)
+                        if (shard.CommitLookup(idp[i], probed[i], calls[s], out int slot))
                             shard.CopySlot(slot, dst + (nint)i * dims);
                     }
                 }
@@ -127,7 +126,6 @@ public sealed class DynamicShardedStore : IEmbeddingStore, IDisposable
             for (int s = locked - 1; s >= 0; s--)
                 if (start[s + 1] > start[s])
                     _shards[s].Gate.Exit();
-            ArrayPool<long>.Shared.Return(grouped);
             ArrayPool<int>.Shared.Return(probed);
         }
     }

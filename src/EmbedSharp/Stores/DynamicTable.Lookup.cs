@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
 using EmbedSharp.Tables;
@@ -6,18 +7,22 @@ using EmbedSharp.Tables;
 namespace EmbedSharp.Stores;
 
 /// <remarks>
-/// Lookups (this file): a gather runs in two passes under the lock. The probe pass finds each id's live row
-/// without changing anything (so it runs on several threads, as a dense table's gather does) and copies it,
-/// map entries and rows a few ids ahead prefetched. The commit pass then goes through the ids in batch order
-/// and does what a lookup does: touches the row (clock, frequency), or counts a sighting, admits, evicts. A
-/// probe stays valid until a row is removed (insertions never move map entries, and a live row's floats only
-/// change when it is removed), so after the first removal in a call every later id is looked up again and its
-/// row copied again; until then the commit pass only updates the entries the probe pass brought into cache.
-/// The result equals running the lookups one by one (tests compare with that reference).
+/// <para>Lookups (this file): a gather runs in two passes under the lock. The probe pass resolves, touches and copies
+/// the rows that are live when the call starts: each id's map entry is prefetched 16 ids ahead of its copy, looked
+/// up 8 ids ahead (its clock fields written then, while the line is in cache) and its row prefetched, and the row
+/// is copied by the dense table's own gather kernel (the same prefetch distance, streaming stores for large
+/// outputs), on several threads for large batches. The commit pass then goes through the ids in batch order and
+/// does the rest of what a lookup does for the ids without a live row: counts a sighting, admits, evicts, and
+/// copies the admitted row. Under <see cref="EvictionPolicy.Lfu"/> it also counts each live row's use (frequency
+/// counts must not race between threads), its entries prefetched ahead.</para>
+/// <para>Because a call touches every live row it reads before it admits anything, eviction within the call never
+/// picks a row the call reads (it skips rows touched by the current call), so rows copied by the probe pass stay
+/// the answer. The result equals <see cref="GatherReference"/>, which does the same one id at a time (tests
+/// compare the two).</para>
 /// </remarks>
 public sealed partial class DynamicTable
 {
-    /// <summary>One locked lookup call: its clock values and the removal count its probes were made at.</summary>
+    /// <summary>One locked lookup call: its clock values.</summary>
     internal readonly record struct LookupCall(long Tick, long Now, long Removals);
 
     /// <summary>The synchronous form of <see cref="GatherAsync"/>: lookups count as sightings and may admit or evict rows.</summary>
@@ -37,10 +42,12 @@ public sealed partial class DynamicTable
                 fixed (float* dst = destination)
                 {
                     ProbeAndCopy([this], null, idp, n, [call], probed, dst, dims);
+                    bool countUses = _options.Eviction == EvictionPolicy.Lfu;
                     for (int k = 0; k < n; k++)
                     {
-                        int slot = CommitLookup(idp[k], probed[k], call, out bool copy);
-                        if (copy)
+                        if (countUses && k + CommitDistance < n)
+                            PrefetchProbed(probed[k + CommitDistance]);
+                        if (CommitLookup(idp[k], probed[k], call, out int slot))
                             CopySlot(slot, dst + (nint)k * dims);
                     }
                 }
@@ -52,14 +59,32 @@ public sealed partial class DynamicTable
         }
     }
 
-    /// <summary>The plain reference for <see cref="Gather"/>: one lookup at a time in batch order, each row copied at once.</summary>
+    /// <summary>
+    /// The plain reference for <see cref="Gather"/>: every id with a live row is touched first, then each id without
+    /// one is looked up in batch order (sighting, admission, eviction), then every row is copied.
+    /// </summary>
     internal unsafe void GatherReference(ReadOnlySpan<long> ids, Span<float> destination)
     {
         lock (_gate)
         {
             LookupCall call = BeginLookup("dynamic_table.gather", ids);
+            var slots = new int[ids.Length];
             for (int k = 0; k < ids.Length; k++)
-                _rows.RowUnchecked<float>(Lookup(ids[k], call.Tick, call.Now)).CopyTo(destination.Slice(k * _rows.Dims, _rows.Dims));
+            {
+                int pos = Find(ids[k]);
+                slots[k] = -1;
+                if (pos >= 0 && !Expired(_map[pos], call.Now))
+                {
+                    Touch(ref _map[pos], call);
+                    CountUse(ref _map[pos]);
+                    slots[k] = _map[pos].SlotPlusOne - 1;
+                }
+            }
+            for (int k = 0; k < ids.Length; k++)
+                if (slots[k] < 0)
+                    slots[k] = Lookup(ids[k], call.Tick, call.Now);
+            for (int k = 0; k < ids.Length; k++)
+                _rows.RowUnchecked<float>(slots[k]).CopyTo(destination.Slice(k * _rows.Dims, _rows.Dims));
         }
     }
 
@@ -70,95 +95,198 @@ public sealed partial class DynamicTable
     internal LookupCall BeginLookup(string op, ReadOnlySpan<long> ids)
     {
         CheckIds(op, ids);
+        return BeginRoutedLookup(op);
+    }
+
+    /// <summary>
+    /// Starts a lookup call (the caller holds <see cref="Gate"/>) over ids the caller has checked and routed to
+    /// this shard itself (a sharded store), so the per-id bucket check is not repeated.
+    /// </summary>
+    internal LookupCall BeginRoutedLookup(string op)
+    {
+        if (_disposed)
+            ThrowHelper.Disposed(op, nameof(DynamicTable));
         long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
         return new LookupCall(++_tick, now, _removals);
     }
 
     /// <summary>
-    /// Completes the lookup of <paramref name="id"/> in batch order and returns its slot; <paramref name="copy"/> is
-    /// true when the probe's copy is not the answer (no live row then, or a row was removed since) and the caller
-    /// must copy the slot's row.
+    /// Completes the lookup of <paramref name="id"/> in batch order. With a live row found by the probe pass
+    /// (<paramref name="probed"/> ≥ 0) the row is already copied and touched: only its use is counted (LFU), and
+    /// false is returned. Otherwise the id is looked up (sighting, admission, eviction), <paramref name="slot"/> is
+    /// what it reads, and true says the caller must copy that slot's row.
     /// </summary>
-    internal int CommitLookup(long id, int probed, in LookupCall call, out bool copy)
+    internal bool CommitLookup(long id, int probed, in LookupCall call, out int slot)
     {
-        if (probed >= 0 && _removals == call.Removals)
+        if (probed >= 0)
         {
-            ref Entry e = ref _map[probed];
-            e.Tick = call.Tick;
-            e.Time = call.Now;
-            if (e.Freq != uint.MaxValue)
-                e.Freq++;
-            copy = false;
-            return e.SlotPlusOne - 1;
+            if (_options.Eviction == EvictionPolicy.Lfu)
+                CountUse(ref _map[_removals == call.Removals ? probed : Find(id)]);
+            slot = -1;
+            return false;
         }
-        copy = true;
-        return Lookup(id, call.Tick, call.Now);
+        slot = Lookup(id, call.Tick, call.Now);
+        return true;
+    }
+
+    /// <summary>Records a lookup of a live row in the current call (recency for LRU, time for TTL).</summary>
+    private static void Touch(ref Entry e, in LookupCall call)
+    {
+        e.Tick = call.Tick;
+        e.Time = call.Now;
+    }
+
+    /// <summary>Counts one more use of a live row (LFU's order; saturating). Only LFU reads it, so only LFU counts.</summary>
+    private void CountUse(ref Entry e)
+    {
+        if (_options.Eviction == EvictionPolicy.Lfu && e.Freq != uint.MaxValue)
+            e.Freq++;
     }
 
     /// <summary>Copies the row of <paramref name="slot"/> to <paramref name="destination"/>.</summary>
     internal unsafe void CopySlot(int slot, float* destination) =>
         _rows.RowUnchecked<float>(slot).CopyTo(new Span<float>(destination, _rows.Dims));
 
+    /// <summary>Marks a position the probe pass has not resolved yet.</summary>
+    private const int Unresolved = int.MinValue;
+
     /// <summary>
     /// The probe pass over <paramref name="n"/> ids, id i in table <c>tables[tableOf[i]]</c> (table 0 when
     /// <paramref name="tableOf"/> is null), each table locked by the caller with its call in <paramref name="calls"/>:
-    /// <c>probed[i]</c> is the map position of id i's live row (its row copied to output row i), or −1 (nothing
-    /// copied). Read-only, so batches of more than 2<sup>18</sup> output floats are split across threads.
+    /// <c>probed[i]</c> is the map position of id i's live row (touched, its row copied to output row i), or −1
+    /// (the default row's zeros copied). Touches write only the call's clock values, the same from every thread, so
+    /// batches of more than 2<sup>18</sup> output floats are split across threads as a dense gather is.
     /// </summary>
     internal static unsafe void ProbeAndCopy(DynamicTable[] tables, int* tableOf, long* ids, int n, LookupCall[] calls, int[] probed, float* destination, int dims)
     {
         if (n == 0)
             return;
-        int threads = ParallelWork.DefaultThreads;
-        if (threads <= 1 || (long)n * dims < EmbeddingTable.ParallelThreshold)
+        var bases = new nint[tables.Length];
+        for (int t = 0; t < tables.Length; t++)
+            bases[t] = (nint)tables[t]._rows.Pointer;
+        int[] positions = ArrayPool<int>.Shared.Rent(n);
+        try
         {
-            ProbeRange(tables, tableOf, ids, calls, probed, destination, dims, 0, n);
-            return;
+            for (int i = 0; i < n; i++)
+            {
+                positions[i] = i;
+                probed[i] = Unresolved;
+            }
+            fixed (int* pos = positions)
+            fixed (int* pr = probed)
+            {
+                var rows = new ProbingRows(tables, bases, tableOf, ids, calls, pr, n, dims);
+                bool streaming = Kernels.StreamingFits(destination, dims) && (long)n * dims * sizeof(float) >= Hardware.StreamingStoreThresholdBytes;
+                int threads = ParallelWork.DefaultThreads;
+                if (threads <= 1 || (long)n * dims < EmbeddingTable.ParallelThreshold)
+                {
+                    ProbeRange(ref rows, pos, n, destination, dims, streaming);
+                    return;
+                }
+                int grain = (int)Math.Clamp(EmbeddingTable.ParallelThreshold / 4 / dims, 64, EmbeddingTable.ParallelGrain);
+                nint posAddress = (nint)pos, dstAddress = (nint)destination;
+                ParallelWork.For(n, grain, threads, (start, end) =>
+                {
+                    ProbingRows local = rows;
+                    ProbeRange(ref local, (int*)posAddress + start, end - start, (float*)dstAddress + (nint)start * dims, dims, streaming);
+                });
+            }
         }
-        int grain = (int)Math.Clamp(EmbeddingTable.ParallelThreshold / 4 / dims, 64, EmbeddingTable.ParallelGrain);
-        nint tableOfAddress = (nint)tableOf, idsAddress = (nint)ids, dstAddress = (nint)destination;
-        ParallelWork.For(n, grain, threads, (start, end) =>
-            ProbeRange(tables, (int*)tableOfAddress, (long*)idsAddress, calls, probed, (float*)dstAddress, dims, start, end));
+        finally
+        {
+            ArrayPool<int>.Shared.Return(positions);
+        }
     }
 
-    /// <summary>Entries ahead whose map line is prefetched; rows are prefetched half as far ahead, once probed.</summary>
+    /// <summary>Ids ahead of a row's copy whose map entry is prefetched; the entry is looked up (and its row prefetched) half as far ahead.</summary>
     private const int ProbeDistance = 16;
 
-    private static unsafe void ProbeRange(DynamicTable[] tables, int* tableOf, long* ids, LookupCall[] calls, int[] probed, float* destination, int dims, int start, int end)
+    private static unsafe void ProbeRange(ref ProbingRows rows, int* positions, int count, float* destination, int dims, bool streaming)
     {
-        const int rowDistance = ProbeDistance / 2;
-        nint rowBytes = (nint)dims * sizeof(float);
-        for (int i = start; i < Math.Min(end, start + ProbeDistance); i++)
-            tables[tableOf == null ? 0 : tableOf[i]].PrefetchEntry(ids[i]);
-        for (int i = start; i < Math.Min(end, start + rowDistance); i++)
-            probed[i] = tables[tableOf == null ? 0 : tableOf[i]].Probe(ids[i], calls[tableOf == null ? 0 : tableOf[i]].Now);
-        for (int k = start; k < end; k++)
+        // The kernels prefetch (here: look up) ids EmbeddingTable.PrefetchDistance ahead; start the first entries' loads now.
+        for (int k = 0; k < Math.Min(count, ProbeDistance); k++)
+            rows.PrefetchEntry(positions[k]);
+        if (streaming)
+            Kernels.GatherStreaming(ref rows, positions, count, destination, dims, null, EmbeddingTable.PrefetchDistance);
+        else
+            Kernels.GatherRows(ref rows, positions, count, destination, 1f, EmbeddingTable.PrefetchDistance);
+    }
+
+    /// <summary>
+    /// The probe pass as a row source over batch positions: <see cref="Prefetch"/>(i) (called
+    /// <see cref="EmbeddingTable.PrefetchDistance"/> positions ahead of the copy) prefetches the map entry of
+    /// position i + <see cref="ProbeDistance"/>/2, looks up position i's id, touches its entry and prefetches its
+    /// row; <see cref="Row"/>(i) returns the row found (looking it up first if nothing did), or the default row.
+    /// </summary>
+    private readonly unsafe struct ProbingRows(DynamicTable[] tables, nint[] bases, int* tableOf, long* ids, LookupCall[] calls, int* probed, int n, int dims) : IRowSource
+    {
+        private readonly nint _rowBytes = (nint)dims * sizeof(float);
+        private readonly nint _prefetchBytes = Math.Min((nint)dims * sizeof(float), 16 * 64);
+
+        public int Dims => dims;
+
+        public static bool Prefetches => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int row, float* scratch)
         {
-            int ahead = k + ProbeDistance;
-            if (ahead < end)
-                tables[tableOf == null ? 0 : tableOf[ahead]].PrefetchEntry(ids[ahead]);
-            ahead = k + rowDistance;
-            if (ahead < end)
-            {
-                int t = tableOf == null ? 0 : tableOf[ahead];
-                int p = probed[ahead] = tables[t].Probe(ids[ahead], calls[t].Now);
-                if (p >= 0)
-                    Optimizers.RowPrefetch.Lines(tables[t]._rows.Pointer + (nint)(tables[t]._map[p].SlotPlusOne - 1) * rowBytes, rowBytes);
-            }
-            int pos = probed[k];
+            int pos = probed[row];
+            if (pos == Unresolved)
+                pos = Resolve(row);
+            int t = tableOf == null ? 0 : tableOf[row];
+            DynamicTable table = tables[t];
+            int slot = pos >= 0 ? table._map[pos].SlotPlusOne - 1 : table._defaultSlot;
+            return (float*)(bases[t] + slot * _rowBytes);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int row)
+        {
+            int ahead = row + ProbeDistance / 2;
+            if (ahead < n)
+                PrefetchEntry(ahead);
+            int pos = Resolve(row);
             if (pos >= 0)
             {
-                DynamicTable table = tables[tableOf == null ? 0 : tableOf[k]];
-                table.CopySlot(table._map[pos].SlotPlusOne - 1, destination + (nint)k * dims);
+                int t = tableOf == null ? 0 : tableOf[row];
+                Kernels.PrefetchRow((byte*)bases[t] + (tables[t]._map[pos].SlotPlusOne - 1) * _rowBytes, _prefetchBytes);
             }
+        }
+
+        public void PrefetchEntry(int row) => tables[tableOf == null ? 0 : tableOf[row]].PrefetchEntry(ids[row]);
+
+        /// <summary>Looks up position <paramref name="row"/>'s id, touches its live entry, and records the position (or −1).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int Resolve(int row)
+        {
+            int t = tableOf == null ? 0 : tableOf[row];
+            DynamicTable table = tables[t];
+            ref readonly LookupCall call = ref calls[t];
+            int pos = table.Find(ids[row]);
+            if (pos >= 0)
+            {
+                ref Entry e = ref table._map[pos];
+                if (table.Expired(e, call.Now))
+                    pos = -1;
+                else
+                    Touch(ref e, call);
+            }
+            probed[row] = pos;
+            return pos;
         }
     }
 
-    /// <summary>The map position of <paramref name="id"/>'s live (unexpired) row, or −1; changes nothing.</summary>
-    private int Probe(long id, long now)
+    /// <summary>
+    /// Ids ahead whose probed map entry the LFU commit pass prefetches: the probe pass's row copies (a batch's rows
+    /// are megabytes) have pushed the entries out of cache again by the time the commit pass counts their use.
+    /// </summary>
+    internal const int CommitDistance = 16;
+
+    /// <summary>Starts loading the map entry at probed position <paramref name="pos"/> (nothing for −1).</summary>
+    internal unsafe void PrefetchProbed(int pos)
     {
-        int pos = Find(id);
-        return pos >= 0 && !Expired(_map[pos], now) ? pos : -1;
+        if (pos >= 0 && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(_map.Pointer + pos);
     }
 
     private unsafe void PrefetchEntry(long id)

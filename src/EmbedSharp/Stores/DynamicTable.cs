@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Numerics;
@@ -23,8 +24,10 @@ namespace EmbedSharp.Stores;
 /// the row is created (from the initializer) and read. Gradients for ids without a row are dropped
 /// (<see cref="DroppedGradientRows"/>): training only learns rows it admitted.</para>
 /// <para>Eviction: when a row must be admitted and the budget is full, the policy picks
-/// <c>max(1, MaxRows / 64)</c> victims among the rows not touched by the current call (so a batch never loses a
-/// row it already read); with no such row the id reads the default row and is not admitted.</para>
+/// <c>max(1, MaxRows / 64)</c> victims among the rows not touched by the current call. A call touches every live
+/// row it reads before it admits anything, so a batch never loses a row it reads, wherever in the batch; with no
+/// other row to evict the id reads the default row and is not admitted. LFU counts one use per lookup of a
+/// live row (the counts are kept only under LFU, the one policy that reads them).</para>
 /// <para>All calls take one lock: concurrent callers are safe, one at a time.</para>
 /// </remarks>
 // Size: one type in three files (~840 lines) by concern — the id map, admission and eviction (this file), the
@@ -224,11 +227,13 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(long id) => (int)(BucketRouter.Mix64(id) >> (64 - _mapBits));
 
     private int CandidateHome(long id) => (int)(BucketRouter.Mix64(id) >> (64 - _candBits));
 
     /// <summary>The map position of <paramref name="id"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Find(long id)
     {
         int mask = _map.Length - 1;

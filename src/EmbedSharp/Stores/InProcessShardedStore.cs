@@ -14,8 +14,9 @@ namespace EmbedSharp.Stores;
 /// <remarks>
 /// <para>Rows live in one aligned <see cref="EmbeddingTable"/>; a shard is the set of ids whose bucket it owns
 /// and the lock that guards them. A gather takes every shard's read lock (a consistent cut across shards) and
-/// runs the table's own prefetching gather; an update routes its ids by shard and applies each shard's rows
-/// under that shard's write lock, shards in parallel. With <see cref="StoreConcurrency.Hogwild"/> no lock is taken.</para>
+/// runs the table's own prefetching gather. An update on one thread (the default <see cref="InProcessStoreOptions.Threads"/>,
+/// or a small batch) applies its rows in batch order under every shard's write lock; with more threads it routes
+/// its ids by shard and applies each shard's rows under that shard's write lock, shards in parallel. With <see cref="StoreConcurrency.Hogwild"/> no lock is taken.</para>
 /// <para>Snapshots write one chunk per plan range; restores read any plan's chunks.</para>
 /// </remarks>
 // Size: one type in two files (~580 lines): the store calls with their per-shard locks (this file) and
@@ -161,16 +162,15 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         CheckIds(ApplyOp, ids.Span);
         Guard.Length(ApplyOp, gradients.Length, (long)ids.Length * dims, $"ids.Length × Dims = {ids.Length} × {dims}");
         step.Validate(ApplyOp);
-        RoutedBatch routed = Plan.Route(ids.Span);
-        if (routed.HasDuplicates)
+        // One thread (the default, or a small batch): rows go in batch order under every shard's lock, so the
+        // batch needs no routing, only the duplicate check. Several threads split it by shard.
+        bool oneThread = ids.Length < ParallelMinIds || _threads == 1 || ShardCount == 1;
+        RoutedBatch? routed = oneThread ? null : Plan.Route(ids.Span);
+        if (routed?.HasDuplicates ?? HasDuplicates(ids.Span))
             ThrowDuplicate(ApplyOp, ids.Span);
         StoreUpdate.CheckFinite(ApplyOp, ids.Span, gradients.Span, dims, step.Step);
         StateRows state = StateFor(step);
-        var positions = new int[routed.Count];
-        ReadOnlySpan<int> sourceOf = routed.SourceOf;
-        for (int i = 0; i < positions.Length; i++)
-            positions[sourceOf[i]] = i;
-        var action = new ApplyAction(this, routed, positions, gradients, state, step.Step);
+        var action = new ApplyAction(this, ids, routed, gradients, state, step.Step);
         step.Dispatch(ref action, ApplyOp);
         InterlockedMax(ref _step, step.Step);
     }
@@ -277,24 +277,103 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         }
     }
 
-    private readonly struct ApplyAction(InProcessShardedStore store, RoutedBatch routed, int[] positions, ReadOnlyMemory<float> gradients, StateRows state, long t) : IRuleAction
+    /// <summary>Ids below which an update stays on one thread.</summary>
+    private const int ParallelMinIds = 256;
+
+    /// <summary>
+    /// Whether an id repeats: a bitmap over the table's rows when it is small next to the batch (up to 256 bytes
+    /// an id; a 4,096-id batch covers tables of up to 8 M rows), else the router's hash grouping.
+    /// </summary>
+    private bool HasDuplicates(ReadOnlySpan<long> ids)
+    {
+        int words = (_rows.NumEmbeddings + 63) >> 6;
+        if ((long)words > 32L * Math.Max(ids.Length, 64))
+            return Plan.Route(ids).HasDuplicates;
+        ulong[] seen = ArrayPool<ulong>.Shared.Rent(words);
+        try
+        {
+            Array.Clear(seen, 0, words);
+            foreach (long id in ids)
+            {
+                ref ulong word = ref seen[(int)id >> 6];
+                ulong bit = 1UL << (int)id;
+                if ((word & bit) != 0)
+                    return true;
+                word |= bit;
+            }
+            return false;
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(seen);
+        }
+    }
+
+    private readonly struct ApplyAction(InProcessShardedStore store, ReadOnlyMemory<long> ids, RoutedBatch? routed, ReadOnlyMemory<float> gradients, StateRows state, long t) : IRuleAction
     {
         public void Run<TRule>(in TRule rule) where TRule : struct, ISparseUpdateRule
         {
             TRule r = rule;
             InProcessShardedStore self = store;
-            RoutedBatch batch = routed;
-            int[] pos = positions;
             ReadOnlyMemory<float> grads = gradients;
             StateRows st = state;
             long step = t;
+            if (routed is null)
+            {
+                self.ApplyAll(r, ids.Span, grads.Span, st, step);
+                return;
+            }
+            RoutedBatch batch = routed;
             int shards = batch.ShardCount;
-            int threads = batch.UniqueCount < 256 ? 1 : Math.Min(self._threads, shards);
+            int threads = Math.Min(self._threads, shards);
+            var pos = new int[batch.Count];
+            ReadOnlySpan<int> sourceOf = batch.SourceOf;
+            for (int i = 0; i < pos.Length; i++)
+                pos[sourceOf[i]] = i;
             ParallelWork.For(shards, 1, threads, (first, end) =>
             {
                 for (int s = first; s < end; s++)
                     self.ApplyShard(s, r, batch, pos, grads.Span, st, step);
             });
+        }
+    }
+
+    /// <summary>
+    /// The one-thread update: every shard is write-locked in ascending order (as every multi-shard call locks
+    /// them; a 4,096-id batch touches every shard of a plan anyway), and the rows are applied in batch order, so the gradient rows are read as
+    /// one forward stream. The table's rows are random either way (a batch's 4,096 rows of a large table share
+    /// no cache lines, sorted or not), while sorting them scattered the gradient reads and cost a sort; per
+    /// shard, the prefetch pipeline also restarted for each shard. The bits are the same in any order (each
+    /// row's update is independent; ids are distinct).
+    /// </summary>
+    private void ApplyAll<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, StateRows state, long t)
+        where TRule : struct, ISparseUpdateRule
+    {
+        int count = ids.Length;
+        if (count == 0)
+            return;
+        int[] slots = ArrayPool<int>.Shared.Rent(count), gradientRows = ArrayPool<int>.Shared.Rent(count);
+        try
+        {
+            for (int k = 0; k < count; k++)
+            {
+                slots[k] = (int)ids[k];
+                gradientRows[k] = k;
+            }
+            EnterWriteAll();
+            try
+            {
+                StoreUpdate.Apply(ApplyOp, rule, t, _rows, state, slots.AsSpan(0, count), gradientRows.AsSpan(0, count), gradients, default);
+            }
+            finally
+            {
+                ExitWriteAll();
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(slots);
+            ArrayPool<int>.Shared.Return(gradientRows);
         }
     }
 

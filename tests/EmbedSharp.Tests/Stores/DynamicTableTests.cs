@@ -63,6 +63,16 @@ public sealed class DynamicTableTests
     }
 
     [Fact]
+    public void Admission_NeverEvictsARowTheSameCallReadsLater()
+    {
+        using var t = new DynamicTable("u", 1, new DynamicTableOptions { MaxRows = 3 });
+        Put(t, 1, 1); Put(t, 2, 2); Put(t, 3, 3); // least recently used first: 1, 2, 3
+        // 4 needs room before 1 is reached in batch order; 1 was touched at the call's start, so 2 goes.
+        Assert.Equal([0f, 1f], Gather(t, 4, 1));
+        Assert.Equal([1L, 3, 4], t.LiveIds());
+    }
+
+    [Fact]
     public void Lfu_EvictsTheLeastFrequentlyUsed_TiesByRecency()
     {
         using var t = new DynamicTable("u", 1, new DynamicTableOptions { MaxRows = 3, Eviction = EvictionPolicy.Lfu });
@@ -247,6 +257,10 @@ public sealed class DynamicTableTests
                 continue;
             }
             float[] actual = Gather(t, ids);
+            // A call first touches every live row it reads, so its admissions never evict one of them.
+            foreach (long id in ids)
+                if (live.TryGetValue(id, out var read))
+                    live[id] = (read.Value, call);
             for (int i = 0; i < ids.Length; i++)
             {
                 long id = ids[i];

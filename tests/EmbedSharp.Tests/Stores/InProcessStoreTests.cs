@@ -92,6 +92,42 @@ public sealed class InProcessStoreTests
         Assert.Equal(4, store.StepCount);
     }
 
+    /// <summary>Batches large enough for the multi-thread path (≥ 256 ids) and the one-thread batch-order sweep, any shard count.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 1)]
+    [InlineData(8, 1)]
+    [InlineData(3, 2)]
+    [InlineData(8, 4)]
+    public void LargeBatches_EqualCoreOptimizer_BitForBit_AnyShardsAndThreads(int shards, int threads)
+    {
+        const int rows = 1001, dims = 17;
+        using EmbeddingTable core = RandomTable(rows, dims, 5);
+        using SparseOptimizer optimizer = CoreOptimizer(OptimizerKind.Adagrad, core);
+        using var store = InProcessShardedStore.FromTable("t", core, new InProcessStoreOptions { Shards = shards, Threads = threads });
+        var rng = new Random(6);
+        for (int t = 1; t <= 3; t++)
+        {
+            var (ids, grads) = RandomStep(rng, rows, dims, t == 2 ? 1 : 700);
+            int[] order = [.. Enumerable.Range(0, ids.Length).OrderBy(i => ids[i])];
+            optimizer.Step(new SparseGradient(rows, dims, [.. order.Select(i => (int)ids[i])], [.. order.SelectMany(i => grads.AsSpan(i * dims, dims).ToArray())]));
+            store.ApplyGradients(ids, grads, StepOf(OptimizerKind.Adagrad, t));
+        }
+        var expected = new float[dims];
+        var actual = new float[dims];
+        var expectedState = new float[optimizer.StateWidth];
+        var actualState = new float[optimizer.StateWidth];
+        for (int r = 0; r < rows; r++)
+        {
+            core.ReadRow(r, expected);
+            store.ReadRow(r, actual);
+            Assert.Equal(Bits(expected), Bits(actual));
+            optimizer.ReadState(r, expectedState);
+            store.ReadState(r, actualState);
+            Assert.Equal(Bits(expectedState), Bits(actualState));
+        }
+    }
+
     internal static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
 
     [Fact]
@@ -126,6 +162,33 @@ public sealed class InProcessStoreTests
         var state = new float[2];
         store.ReadState(4, state);
         Assert.Equal([0, 0], state);
+    }
+
+    /// <summary>Repeated ids are refused before any row changes, whichever duplicate check the batch takes.</summary>
+    [Theory]
+    [InlineData(10, 1, 1)]        // bitmap over the rows, one thread
+    [InlineData(300_000, 3, 1)]   // rows far more than the batch: the router's hash grouping
+    [InlineData(1000, 3, 2)]      // several threads: routed by shard
+    [InlineData(300_000, 3, 2)]
+    public void RepeatedIds_AreRefused_WhicheverCheckRuns(int rows, int shards, int threads)
+    {
+        using var store = new InProcessShardedStore("t", rows, 2, new InProcessStoreOptions { Shards = shards, Threads = threads });
+        int applied = 0;
+        foreach (int n in new[] { 2, 9, 301, 600 }.Where(n => n < rows))
+        {
+            // Distinct ids spread over [0, rows - 1), then the last one repeats the first.
+            long[] ids = [.. Enumerable.Range(0, n).Select(i => (long)i * (rows - 1) / n)];
+            ids[n - 1] = ids[0];
+            float[] grads = Enumerable.Repeat(1f, n * 2).ToArray();
+            var dup = Assert.Throws<ArgumentException>(() => store.ApplyGradients(ids, grads, OptimizerStep.Sgd(0.1, applied + 1)));
+            Assert.Contains($"ids[{n - 1}] = {ids[0]} repeats ids[0]", dup.Message);
+            Assert.Equal(applied, store.StepCount);
+            ids[n - 1] = rows - 1;
+            store.ApplyGradients(ids, grads, OptimizerStep.Sgd(0.1, ++applied));
+            var row = new float[2];
+            store.ReadRow(rows - 1, row);
+            Assert.Equal(-0.1f * applied, row[0], 5);
+        }
     }
 
     [Fact]
