@@ -13,10 +13,12 @@ public sealed partial class ExactIndex
     /// <summary>
     /// The single-query scan over MLX 4-bit rows in the integer domain (<see cref="PackedScan4"/>): a tile of
     /// rows is scored into a small buffer, then collected by the same vectorised floor test as the batched tiles.
+    /// With a float32 re-rank behind it the scan is a first pass, so its query is rounded to one byte (half the
+    /// integer work); without one the scan's top k is the answer, so the query keeps 16 bits.
     /// </summary>
     private void ScanPacked4(QuantizedTable packed, float[] q, int start, int end, TopKCollector top, SearchFilter? filter)
     {
-        var query = new PackedScan4.Query(q, packed.GroupSize);
+        var query = new PackedScan4.Query(q, packed.GroupSize, precise: _rerank is null);
         Span<float> scores = stackalloc float[PackedTile];
         for (int r0 = start; r0 < end; r0 += PackedTile)
         {
