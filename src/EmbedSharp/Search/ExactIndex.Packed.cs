@@ -7,6 +7,9 @@ public sealed partial class ExactIndex
     /// <summary>Rows scored per step of the 4-bit integer scan before their candidates are collected.</summary>
     private const int PackedTile = 256;
 
+    /// <summary>Rows the 4-bit scan scores per call (each call sets up its query pointers once).</summary>
+    private const int PackedScanTile = 1024;
+
     /// <summary>Shortest row range the integer scan takes (shorter ones, such as single allowed ids, are scored row by row).</summary>
     private const int PackedMinRows = 32;
 
@@ -19,10 +22,10 @@ public sealed partial class ExactIndex
     private void ScanPacked4(QuantizedTable packed, float[] q, int start, int end, TopKCollector top, SearchFilter? filter)
     {
         var query = new PackedScan4.Query(q, packed.GroupSize, precise: _rerank is null);
-        Span<float> scores = stackalloc float[PackedTile];
-        for (int r0 = start; r0 < end; r0 += PackedTile)
+        Span<float> scores = stackalloc float[PackedScanTile];
+        for (int r0 = start; r0 < end; r0 += PackedScanTile)
         {
-            int n = Math.Min(PackedTile, end - r0);
+            int n = Math.Min(PackedScanTile, end - r0);
             PackedScan4.Score(packed, query, r0, n, scores[..n]);
             Collect(scores[..n], r0, top, filter);
         }

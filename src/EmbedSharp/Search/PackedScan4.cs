@@ -141,8 +141,8 @@ internal static unsafe class PackedScan4
         int groups = table.GroupsPerRow, rowBytes = table.WordsPerRow * 4;
         // The bias term's weights in segment order over a block of eight rows: segment t of the block has group t mod G.
         float* pattern = stackalloc float[Lanes * groups];
-        for (int t = 0; t < Lanes * groups; t++)
-            pattern[t] = query.GroupSums[t % groups];
+        for (int t = 0, g = 0; t < Lanes * groups; t++, g = g + 1 == groups ? 0 : g + 1)
+            pattern[t] = query.GroupSums[g];
         fixed (uint* words = table.Weight)
         fixed (byte* scales = table.Scales)
         fixed (byte* biases = table.Biases)
@@ -191,23 +191,25 @@ internal static unsafe class PackedScan4
             var mask = Vector256.Create((byte)15);
             var acc = Vector256<int>.Zero;
             for (int u = 0; u < units; u++, codes += Unit / 2, query += Unit)
-            {
-                var v = Vector256.Load(codes);
-                var even = v & mask;
-                var odd = Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask;
-                if (AvxVnni.IsSupported)
-                {
-                    acc = AvxVnni.MultiplyWideningAndAdd(acc, even, Vector256.Load(query));
-                    acc = AvxVnni.MultiplyWideningAndAdd(acc, odd, Vector256.Load(query + Unit / 2));
-                }
-                else
-                {
-                    // Two products a 16-bit lane, two such pairs summed: |.| ≤ 4 · 15 · 127, no saturation.
-                    var pairs = Avx2.MultiplyAddAdjacent(even, Vector256.Load(query)) + Avx2.MultiplyAddAdjacent(odd, Vector256.Load(query + Unit / 2));
-                    acc += Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
-                }
-            }
+                acc = Step(acc, codes, query, mask);
             return acc;
+        }
+
+        /// <summary><c>acc</c> plus 64 codes (32 bytes at <paramref name="codes"/>) times their 64 query bytes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Step(Vector256<int> acc, byte* codes, sbyte* query, Vector256<byte> mask)
+        {
+            var v = Vector256.Load(codes);
+            var even = v & mask;
+            var odd = Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask;
+            if (AvxVnni.IsSupported)
+            {
+                acc = AvxVnni.MultiplyWideningAndAdd(acc, even, Vector256.Load(query));
+                return AvxVnni.MultiplyWideningAndAdd(acc, odd, Vector256.Load(query + Unit / 2));
+            }
+            // Two products a 16-bit lane, two such pairs summed: |.| ≤ 4 · 15 · 127, no saturation.
+            var pairs = Avx2.MultiplyAddAdjacent(even, Vector256.Load(query)) + Avx2.MultiplyAddAdjacent(odd, Vector256.Load(query + Unit / 2));
+            return acc + Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
         }
     }
 
@@ -256,8 +258,8 @@ internal static unsafe class PackedScan4
         var alpha = Vector256.Create(b.Alpha);
         // Query pointer of each segment position in a block (segment t meets group t mod G).
         sbyte** queries = stackalloc sbyte*[blockSegments];
-        for (int t = 0; t < blockSegments; t++)
-            queries[t] = b.Query + (t % groups) * queryGroupBytes;
+        for (int t = 0, g = 0; t < blockSegments; t++, g = g + 1 == groups ? 0 : g + 1)
+            queries[t] = b.Query + g * queryGroupBytes;
         // Segment values of one block of eight rows (used when rows have more than two groups).
         float* values = stackalloc float[blockSegments];
         nint ahead = 4096; // bytes of codes prefetched ahead, so the read runs on across page boundaries
@@ -265,8 +267,14 @@ internal static unsafe class PackedScan4
         for (; r <= count - Lanes; r += Lanes)
         {
             // Prefetch never faults, so pointers past the table are harmless.
-            for (int p = 0; p < blockSegments * segmentBytes; p += 64)
-                Sse.Prefetch0(codes + ahead + p);
+            // A block's codes are 8 · rowBytes, a multiple of 256 bytes: four cache lines a step.
+            for (byte* p = codes + ahead, pEnd = p + blockSegments * segmentBytes; p < pEnd; p += 256)
+            {
+                Sse.Prefetch0(p);
+                Sse.Prefetch0(p + 64);
+                Sse.Prefetch0(p + 128);
+                Sse.Prefetch0(p + 192);
+            }
             Sse.Prefetch0(scales + ahead / 4);
             Sse.Prefetch0(biases + ahead / 4);
             Vector256<float> first = default;
@@ -274,14 +282,39 @@ internal static unsafe class PackedScan4
             {
                 // Segments c·8 … c·8 + 7 of the block.
                 sbyte** q = queries + c * Lanes;
-                var a0 = TDot.Dot(codes, q[0], units);
-                var a1 = TDot.Dot(codes + segmentBytes, q[1], units);
-                var a2 = TDot.Dot(codes + 2 * segmentBytes, q[2], units);
-                var a3 = TDot.Dot(codes + 3 * segmentBytes, q[3], units);
-                var a4 = TDot.Dot(codes + 4 * segmentBytes, q[4], units);
-                var a5 = TDot.Dot(codes + 5 * segmentBytes, q[5], units);
-                var a6 = TDot.Dot(codes + 6 * segmentBytes, q[6], units);
-                var a7 = TDot.Dot(codes + 7 * segmentBytes, q[7], units);
+                Vector256<int> a0, a1, a2, a3, a4, a5, a6, a7;
+                if (typeof(TDot) == typeof(FastBytes) && groups <= 2)
+                {
+                    // One loop over the units for all eight segments (eight independent chains); even segments meet
+                    // group 0's query bytes and odd ones group 1's (or group 0's again for one group).
+                    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = default;
+                    var mask = Vector256.Create((byte)15);
+                    sbyte* qa = q[0], qb = q[1];
+                    nint s = segmentBytes;
+                    byte* c0 = codes, c4 = codes + 4 * s;
+                    for (int u = 0; u < units; u++, c0 += Unit / 2, c4 += Unit / 2, qa += Unit, qb += Unit)
+                    {
+                        a0 = FastBytes.Step(a0, c0, qa, mask);
+                        a1 = FastBytes.Step(a1, c0 + s, qb, mask);
+                        a2 = FastBytes.Step(a2, c0 + 2 * s, qa, mask);
+                        a3 = FastBytes.Step(a3, c4 - s, qb, mask);
+                        a4 = FastBytes.Step(a4, c4, qa, mask);
+                        a5 = FastBytes.Step(a5, c4 + s, qb, mask);
+                        a6 = FastBytes.Step(a6, c4 + 2 * s, qa, mask);
+                        a7 = FastBytes.Step(a7, c0 + 8 * s - s, qb, mask);
+                    }
+                }
+                else
+                {
+                    a0 = TDot.Dot(codes, q[0], units);
+                    a1 = TDot.Dot(codes + segmentBytes, q[1], units);
+                    a2 = TDot.Dot(codes + 2 * segmentBytes, q[2], units);
+                    a3 = TDot.Dot(codes + 3 * segmentBytes, q[3], units);
+                    a4 = TDot.Dot(codes + 4 * segmentBytes, q[4], units);
+                    a5 = TDot.Dot(codes + 5 * segmentBytes, q[5], units);
+                    a6 = TDot.Dot(codes + 6 * segmentBytes, q[6], units);
+                    a7 = TDot.Dot(codes + 7 * segmentBytes, q[7], units);
+                }
                 codes += Lanes * segmentBytes;
                 // Lane sums of the eight segments at once: pairs, quads, then the two 128-bit halves.
                 var h0 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
