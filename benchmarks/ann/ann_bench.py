@@ -116,6 +116,9 @@ if "exact" in parts:
         ours_search("exact single", p, th, queries=f"{W}/single_query.npy", single=True)
         for bits in (8, 4):
             ours_search(f"exact single mlx{bits}+rerank", p, th, queries=f"{W}/single_query.npy", single=True, quantize=bits)
+        # A smaller re-rank set K' = k × F for the 4-bit scan: recall at each F (the line above is F = 4).
+        for factor in (1, 2, 3):
+            ours_search(f"exact single mlx4+rerank x{factor}", p, th, queries=f"{W}/single_query.npy", single=True, quantize=4, rerank_factor=factor)
         Qs = Q[: a.single_queries]
         t, I = best_time(lambda: [idx.search(Qs[i:i + 1], 10)[1][0] for i in range(len(Qs))])
         record(name="exact single", impl="faiss FlatIP", threads=th, qps=len(Qs) / t, recall=recall(I), **cpu_qps(len(Qs), th))

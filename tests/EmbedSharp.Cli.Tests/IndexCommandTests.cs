@@ -107,6 +107,15 @@ public sealed class IndexCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         var (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "5", "--quantize", "4", "--single", "--out", ids);
         Assert.True(code == 0, error);
         Assert.All(ReadIds(ids, out _, out _), id => Assert.InRange(id, 0, 299));
+        // A re-rank over every row (k × 60 ≥ 300) is the float32 answer whatever the codes ranked.
+        string exactIds = fx.PathOf("ids-q-exact.npy");
+        Assert.Equal(0, CliFixture.Run("index", "search", index, "--queries", queries, "--k", "5", "--single", "--out", exactIds).Code);
+        (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "5", "--quantize", "4", "--rerank-factor", "60", "--single", "--out", ids);
+        Assert.True(code == 0, error);
+        Assert.Equal(ReadIds(exactIds, out _, out _), ReadIds(ids, out _, out _));
+        (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--quantize", "4", "--rerank-factor", "0");
+        Assert.Equal(EmbedSharpCli.UsageError, code);
+        Assert.StartsWith("error: [index search] --rerank-factor", error);
     }
 
     [Fact]

@@ -56,16 +56,17 @@ internal static class IndexCommand
         var threads = new Option<int>("--threads") { Description = "Search threads (default: all cores).", DefaultValueFactory = _ => -1 };
         var single = new Option<bool>("--single") { Description = "Send the queries one at a time instead of as one batch." };
         var output = new Option<string?>("--out") { Description = "Write the ids as an int32 .npy [queries × k], best first (−1 where fewer were found)." };
-        var quantize = new Option<int?>("--quantize") { Description = "Exact indexes: scan MLX affine 4- or 8-bit codes of the rows (made at load) and re-rank k × 4 on float32." };
+        var quantize = new Option<int?>("--quantize") { Description = "Exact indexes: scan MLX affine 4- or 8-bit codes of the rows (made at load) and re-rank k × --rerank-factor (default 4) on float32." };
+        var rerankFactor = new Option<int>("--rerank-factor") { Description = "With --quantize: re-rank k × this many candidates on float32 (1–1024).", DefaultValueFactory = _ => 4 };
         var modulo = new Option<int?>("--filter-modulo") { Description = "Allow only ids divisible by N (an allow-list; N = 100 is 1 % selectivity)." };
         var warmup = new Option<bool>("--warmup") { Description = "Answer the queries untimed first (whole passes for at least a second), then time one more pass (steady state: optimised code, touched pages)." };
         var json = CommonOptions.Json();
         var cmd = new Command("search", "Search an index with a batch of query vectors or a word.")
         {
-            index, queries, word, k, ef, nprobe, threads, single, output, modulo, quantize, warmup, json,
+            index, queries, word, k, ef, nprobe, threads, single, output, modulo, quantize, rerankFactor, warmup, json,
         };
         cmd.SetAction(r => RunSearch(console, r.GetValue(index)!, r.GetValue(queries), r.GetValue(word), r.GetValue(k), r.GetValue(ef), r.GetValue(nprobe),
-            r.GetValue(threads), r.GetValue(single), r.GetValue(output), r.GetValue(json), r.GetValue(modulo), r.GetValue(quantize), r.GetValue(warmup)));
+            r.GetValue(threads), r.GetValue(single), r.GetValue(output), r.GetValue(json), r.GetValue(modulo), r.GetValue(quantize), r.GetValue(warmup), r.GetValue(rerankFactor)));
         return cmd;
     }
 
@@ -189,9 +190,11 @@ internal static class IndexCommand
     }
 
     public static int RunSearch(IConsole console, string path, string? queriesPath, string? word, int k, int? ef, int? nprobe, int threads, bool single,
-        string? output, bool json, int? filterModulo = null, int? quantizeBits = null, bool warmup = false)
+        string? output, bool json, int? filterModulo = null, int? quantizeBits = null, bool warmup = false, int rerankFactor = 4)
     {
         const string op = "index search";
+        if (rerankFactor is < 1 or > 1024)
+            throw new ArgumentOutOfRangeException(nameof(rerankFactor), rerankFactor, $"[{op}] --rerank-factor must be in 1..1024");
         if (k < 1)
             throw new ArgumentOutOfRangeException(nameof(k), k, $"[{op}] --k must be ≥ 1");
         if ((queriesPath is null) == (word is null))
@@ -217,7 +220,7 @@ internal static class IndexCommand
                     throw new ArgumentException($"[{op}] --quantize applies to exact indexes; {path} is {Kind(index)}");
                 if (bits is not (4 or 8))
                     throw new ArgumentOutOfRangeException(nameof(quantizeBits), bits, $"[{op}] --quantize {bits} is not supported; valid values are 4, 8");
-                index = exact.ToQuantized(bits, groupSize: exact.Dims % 64 == 0 ? 64 : 32, rerankFactor: 4);
+                index = exact.ToQuantized(bits, groupSize: exact.Dims % 64 == 0 ? 64 : 32, rerankFactor: rerankFactor);
                 exact.Dispose();
             }
             var r = new Renderer(console, json);

@@ -19,6 +19,9 @@ internal interface IGoodness
 
     /// <summary>Eight goodness values at once: <paramref name="aux"/> holds the rows' <c>1/|row|</c> (Cosine) or <c>|row|²</c> (L2).</summary>
     static abstract Vector256<float> Of(Vector256<float> dot, Vector256<float> aux);
+
+    /// <summary>Whether the goodness reads the row term at all (Dot does not, so its scan never touches the norms).</summary>
+    static abstract bool UsesRowTerm { get; }
 }
 
 /// <summary>Dot metric: the dot product itself.</summary>
@@ -29,6 +32,8 @@ internal readonly struct DotGoodness : IGoodness
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Of(Vector256<float> dot, Vector256<float> aux) => dot;
+
+    public static bool UsesRowTerm => false;
 }
 
 /// <summary>Cosine with a unit query: <c>dot · (1/|row|)</c>, the inverse norm (0 for a zero row) passed as the row term.</summary>
@@ -39,6 +44,8 @@ internal readonly struct CosineGoodness : IGoodness
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Of(Vector256<float> dot, Vector256<float> aux) => dot * aux;
+
+    public static bool UsesRowTerm => true;
 }
 
 /// <summary>L2: <c>2 q·row − |row|²</c>, which is <c>|q|² − |q − row|²</c> (same order as the distance, reversed).</summary>
@@ -49,6 +56,8 @@ internal readonly struct L2Goodness : IGoodness
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Of(Vector256<float> dot, Vector256<float> aux) => dot + dot - aux;
+
+    public static bool UsesRowTerm => true;
 }
 
 /// <summary>Float32 rows, read in place.</summary>

@@ -448,7 +448,8 @@ public sealed partial class ExactIndex
             float[] aux = norm2;
             for (; j <= dots.Length - 8; j += 8)
             {
-                var g = TGoodness.Of(Vector256.Create(dots.Slice(j, 8)), Vector256.Create(aux.AsSpan(r0 + j, 8)));
+                var rowTerms = TGoodness.UsesRowTerm ? Vector256.Create(aux.AsSpan(r0 + j, 8)) : default;
+                var g = TGoodness.Of(Vector256.Create(dots.Slice(j, 8)), rowTerms);
                 var floor = Vector256.Create(top.Floor);
                 if (Vector256.LessThanAll(g, floor))
                     continue;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -12,16 +13,23 @@ namespace EmbedSharp.Search;
 /// <c>q · ŵ = Σ_g s_g (q_g · c_g) + b_g Σ q_g</c>, so no row is dequantized.
 /// </summary>
 /// <remarks>
-/// <para>The query is rounded once to 16-bit integers <c>Q = round(q / α)</c> (<c>α = max|q| / 32512</c>) and split
-/// into a high and a low signed byte, <c>Q = 256 H + L</c>, so that the integer products are exact and the only
-/// error is that rounding (at most <c>α / 2</c> per element, about 1.5·10⁻⁵ of the largest query element).</para>
-/// <para>A row's 4-bit codes are read 64 at a time (32 bytes): the low nibbles are the even codes and the high
-/// nibbles the odd ones, so the query is stored in the same order (for each 64 dims: the 32 even elements, then
-/// the 32 odd ones) and each nibble vector meets its query bytes in one <c>vpdpbusd</c> (AVX-VNNI: unsigned codes
-/// times signed query bytes, four products summed into each 32-bit lane), or <c>vpmaddubsw</c> + <c>vpmaddwd</c>
-/// without VNNI. Per group the two integer sums are joined (<c>256 H + L</c>), converted to float, scaled by the
-/// group's scale, and its bias term added in lane 0; eight rows' lane vectors are then summed across lanes
-/// together (a horizontal-add tree), one store of eight dots.</para>
+/// <para>The query is rounded once to integers. <b>Precise</b> queries (the scan that must return the exact top k of
+/// the quantized rows) use 16 bits, <c>Q = round(q / α)</c> with <c>α = max|q| / 32512</c>, split into a high and a low
+/// signed byte <c>Q = 256 H + L</c>, so each code meets two query bytes; the error is at most <c>α / 2</c> per element
+/// (1.5·10⁻⁵ of the largest query element). <b>Fast</b> queries (the first pass of a scan whose candidates are
+/// re-ranked on float32 rows) use one signed byte, <c>α = max|q| / 127</c>: half the integer products, and an error of at
+/// most 0.4 % of the largest query element per element, which the re-rank absorbs.</para>
+/// <para>An MLX row of <c>G</c> groups is <c>G</c> consecutive segments of <c>groupSize / 2</c> bytes, so a run of rows
+/// is one run of segments, and segment <c>t</c> meets query group <c>t mod G</c>. Codes are read 64 at a time (32
+/// bytes): one AND gives the even codes (low nibbles), one 16-bit shift and the same AND the odd ones, and the query
+/// bytes are stored in that order (for each 64 dims: the 32 even elements, then the 32 odd ones), so each nibble
+/// vector meets its query bytes in one <c>vpdpbusd</c> (AVX-VNNI: unsigned codes times signed query bytes, four
+/// products summed into each 32-bit lane), or <c>vpmaddubsw</c> + <c>vpmaddwd</c> without VNNI (15 · 127 · 2 fits
+/// 16 bits). Eight segments are scored side by side (eight independent accumulator chains), their lane vectors
+/// summed across lanes together (a horizontal-add tree, eight integer dots in one vector), and then the affine
+/// part is applied to the eight segments at once: converted to float, times the eight scales and plus the eight
+/// biases times their groups' query sums, both read as one contiguous vector each. A row's value is the sum of its
+/// segments (for two groups one more horizontal add).</para>
 /// <para>Used where <see cref="Supports"/>: x86 with AVX2, float32 scales, biases, 64 | group size ≤ 1024.</para>
 /// </remarks>
 internal static unsafe class PackedScan4
@@ -29,8 +37,14 @@ internal static unsafe class PackedScan4
     /// <summary>Dims of one unit: 64 codes in 32 bytes.</summary>
     private const int Unit = 64;
 
-    /// <summary>Largest |Q|: H stays in [−127, 127] after the split.</summary>
-    private const int QueryRange = 127 * 256;
+    /// <summary>Largest |Q| of a precise query: H stays in [−127, 127] after the split.</summary>
+    private const int PreciseRange = 127 * 256;
+
+    /// <summary>Largest |Q| of a fast (one-byte) query.</summary>
+    private const int FastRange = 127;
+
+    /// <summary>Segments scored side by side.</summary>
+    private const int Lanes = 8;
 
     /// <summary>
     /// Whether this kernel scores <paramref name="table"/> here. It reads MLX's three arrays in place, so a
@@ -54,14 +68,14 @@ internal static unsafe class PackedScan4
         return max == 0f || max >= 1e-30f;
     }
 
-    /// <summary>A query prepared for <see cref="Score"/>: permuted high and low bytes, its scale and group sums.</summary>
+    /// <summary>A query prepared for <see cref="Score"/>: its permuted integer bytes, its scale and group sums.</summary>
     internal sealed class Query
     {
-        /// <summary>High bytes H, unit by unit: the 32 even-indexed elements then the 32 odd ones.</summary>
-        public readonly sbyte[] High;
-
-        /// <summary>Low bytes L, in the order of <see cref="High"/>.</summary>
-        public readonly sbyte[] Low;
+        /// <summary>
+        /// The query bytes, unit by unit (64 dims): fast, the 32 even-indexed elements then the 32 odd ones (64 bytes);
+        /// precise, the same for the high bytes H and then for the low bytes L (128 bytes).
+        /// </summary>
+        public readonly sbyte[] Bytes;
 
         /// <summary>Per group, <c>Σ q_g / α</c>: the bias term's weight before the final scaling by α.</summary>
         public readonly float[] GroupSums;
@@ -69,28 +83,43 @@ internal static unsafe class PackedScan4
         /// <summary>The scale α of the integer query (0 for a zero query).</summary>
         public readonly float Alpha;
 
-        public Query(ReadOnlySpan<float> q, int groupSize)
+        /// <summary>Whether this is a 16-bit (high and low byte) query rather than a one-byte one.</summary>
+        public readonly bool Precise;
+
+        /// <summary>The group size the query was prepared for.</summary>
+        public readonly int GroupSize;
+
+        public Query(ReadOnlySpan<float> q, int groupSize, bool precise = true)
         {
             int dims = q.Length;
-            High = new sbyte[dims];
-            Low = new sbyte[dims];
+            Precise = precise;
+            GroupSize = groupSize;
+            Bytes = new sbyte[precise ? 2 * dims : dims];
             GroupSums = new float[dims / groupSize];
             float max = 0f;
             foreach (float v in q)
                 max = Math.Max(max, Math.Abs(v));
-            Alpha = max > 0f ? max / QueryRange : 0f;
+            int range = precise ? PreciseRange : FastRange;
+            Alpha = max > 0f ? max / range : 0f;
             if (Alpha == 0f)
                 return;
-            float inverse = QueryRange / max;
+            float inverse = range / max;
+            int unitBytes = precise ? 2 * Unit : Unit;
             for (int i = 0; i < dims; i++)
             {
-                int whole = Math.Clamp((int)MathF.Round(q[i] * inverse), -QueryRange, QueryRange);
-                int high = (whole + 128) >> 8;
-                int low = whole - 256 * high;
-                int unit = i / Unit * Unit, j = i - unit;
-                int slot = unit + (j & 1) * (Unit / 2) + (j >> 1);
-                High[slot] = (sbyte)high;
-                Low[slot] = (sbyte)low;
+                int whole = Math.Clamp((int)MathF.Round(q[i] * inverse), -range, range);
+                int unit = i / Unit, j = i - unit * Unit;
+                int slot = unit * unitBytes + (j & 1) * (Unit / 2) + (j >> 1);
+                if (precise)
+                {
+                    int high = (whole + 128) >> 8;
+                    Bytes[slot] = (sbyte)high;
+                    Bytes[slot + Unit] = (sbyte)(whole - 256 * high);
+                }
+                else
+                {
+                    Bytes[slot] = (sbyte)whole;
+                }
             }
             for (int g = 0; g < GroupSums.Length; g++)
             {
@@ -104,81 +133,108 @@ internal static unsafe class PackedScan4
 
     /// <summary>
     /// <c>dst[i] = query · ŵ[start + i]</c> for <paramref name="count"/> rows of <paramref name="table"/> (which
-    /// <see cref="Supports"/>); the rows are not range-checked here.
+    /// <see cref="Supports"/>, with the query's group size); the rows are not range-checked here.
     /// </summary>
     public static void Score(QuantizedTable table, Query query, int start, int count, Span<float> dst)
     {
-        int dims = table.Dims, groups = table.GroupsPerRow, rowBytes = table.WordsPerRow * 4;
+        Debug.Assert(query.GroupSize == table.GroupSize && query.GroupSums.Length == table.GroupsPerRow);
+        int groups = table.GroupsPerRow, rowBytes = table.WordsPerRow * 4;
+        // The bias term's weights in segment order over a block of eight rows: segment t of the block has group t mod G.
+        float* pattern = stackalloc float[Lanes * groups];
+        for (int t = 0, g = 0; t < Lanes * groups; t++, g = g + 1 == groups ? 0 : g + 1)
+            pattern[t] = query.GroupSums[g];
         fixed (uint* words = table.Weight)
         fixed (byte* scales = table.Scales)
         fixed (byte* biases = table.Biases)
-        fixed (sbyte* high = query.High)
-        fixed (sbyte* low = query.Low)
-        fixed (float* sums = query.GroupSums)
+        fixed (sbyte* bytes = query.Bytes)
         fixed (float* d = dst)
         {
-            ScoreRows((byte*)words + (nint)start * rowBytes, (float*)scales + (nint)start * groups, (float*)biases + (nint)start * groups,
-                rowBytes, groups, table.GroupSize, high, low, sums, query.Alpha, count, d);
+            var block = new Block((byte*)words + (nint)start * rowBytes, (float*)scales + (nint)start * groups,
+                (float*)biases + (nint)start * groups, groups, table.GroupSize / Unit, bytes, pattern, query.Alpha);
+            if (query.Precise)
+                ScoreRows<PreciseBytes>(block, count, d);
+            else
+                ScoreRows<FastBytes>(block, count, d);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScoreRows(byte* codes, float* scales, float* biases, int rowBytes, int groups, int groupSize,
-        sbyte* high, sbyte* low, float* sums, float alpha, int count, float* dst)
+    /// <summary>The pointers and sizes a scan over a run of rows works with.</summary>
+    private readonly struct Block(byte* codes, float* scales, float* biases, int groups, int units, sbyte* query, float* pattern, float alpha)
     {
-        int r = 0;
-        var a = Vector256.Create(alpha);
-        nint ahead = 4096; // bytes of codes prefetched ahead, so the read runs on across page boundaries
-        for (; r <= count - 8; r += 8, codes += 8 * rowBytes, scales += 8 * groups, biases += 8 * groups)
-        {
-            // Prefetch never faults, so pointers past the table are harmless.
-            for (int b = 0; b < 8 * rowBytes; b += 64)
-                Sse.Prefetch0(codes + ahead + b);
-            Sse.Prefetch0(scales + ahead / 4);
-            Sse.Prefetch0(biases + ahead / 4);
-            var f0 = Row(codes, scales, biases, groups, groupSize, high, low, sums);
-            var f1 = Row(codes + rowBytes, scales + groups, biases + groups, groups, groupSize, high, low, sums);
-            var f2 = Row(codes + 2 * rowBytes, scales + 2 * groups, biases + 2 * groups, groups, groupSize, high, low, sums);
-            var f3 = Row(codes + 3 * rowBytes, scales + 3 * groups, biases + 3 * groups, groups, groupSize, high, low, sums);
-            var f4 = Row(codes + 4 * rowBytes, scales + 4 * groups, biases + 4 * groups, groups, groupSize, high, low, sums);
-            var f5 = Row(codes + 5 * rowBytes, scales + 5 * groups, biases + 5 * groups, groups, groupSize, high, low, sums);
-            var f6 = Row(codes + 6 * rowBytes, scales + 6 * groups, biases + 6 * groups, groups, groupSize, high, low, sums);
-            var f7 = Row(codes + 7 * rowBytes, scales + 7 * groups, biases + 7 * groups, groups, groupSize, high, low, sums);
-            // Lane sums of the eight rows at once: pairs, quads, then the two 128-bit halves.
-            var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(f0, f1), Avx.HorizontalAdd(f2, f3));
-            var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(f4, f5), Avx.HorizontalAdd(f6, f7));
-            var total = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
-            (total * a).Store(dst + r);
-        }
-        for (; r < count; r++, codes += rowBytes, scales += groups, biases += groups)
-            dst[r] = alpha * Vector256.Sum(Row(codes, scales, biases, groups, groupSize, high, low, sums));
+        public readonly byte* Codes = codes;
+        public readonly float* Scales = scales;
+        public readonly float* Biases = biases;
+        public readonly int Groups = groups;
+        public readonly int Units = units;
+        public readonly sbyte* Query = query;
+        public readonly float* Pattern = pattern;
+        public readonly float Alpha = alpha;
     }
 
-    /// <summary>One row's dot divided by α, spread over eight lanes (their sum is the value).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Row(byte* codes, float* scales, float* biases, int groups, int groupSize,
-        sbyte* high, sbyte* low, float* sums)
+    /// <summary>One segment's integer dot with its query group, spread over eight 32-bit lanes.</summary>
+    private interface ISegmentDot
     {
-        var mask = Vector256.Create((byte)15);
-        var f = Vector256<float>.Zero;
-        for (int g = 0; g < groups; g++)
+        /// <summary>Bytes of query per unit of 64 dims.</summary>
+        static abstract int UnitBytes { get; }
+
+        static abstract Vector256<int> Dot(byte* codes, sbyte* query, int units);
+    }
+
+    /// <summary>One-byte query: two byte dots per 64 codes.</summary>
+    private readonly struct FastBytes : ISegmentDot
+    {
+        public static int UnitBytes => Unit;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(byte* codes, sbyte* query, int units)
         {
-            Vector256<int> h = default, l = default;
-            for (int end = (g + 1) * groupSize, i = g * groupSize; i < end; i += Unit)
+            var mask = Vector256.Create((byte)15);
+            var acc = Vector256<int>.Zero;
+            for (int u = 0; u < units; u++, codes += Unit / 2, query += Unit)
+                acc = Step(acc, codes, query, mask);
+            return acc;
+        }
+
+        /// <summary><c>acc</c> plus 64 codes (32 bytes at <paramref name="codes"/>) times their 64 query bytes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Step(Vector256<int> acc, byte* codes, sbyte* query, Vector256<byte> mask)
+        {
+            var v = Vector256.Load(codes);
+            var even = v & mask;
+            var odd = Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask;
+            if (AvxVnni.IsSupported)
             {
-                var v = Vector256.Load(codes + i / 2);
+                acc = AvxVnni.MultiplyWideningAndAdd(acc, even, Vector256.Load(query));
+                return AvxVnni.MultiplyWideningAndAdd(acc, odd, Vector256.Load(query + Unit / 2));
+            }
+            // Two products a 16-bit lane, two such pairs summed: |.| ≤ 4 · 15 · 127, no saturation.
+            var pairs = Avx2.MultiplyAddAdjacent(even, Vector256.Load(query)) + Avx2.MultiplyAddAdjacent(odd, Vector256.Load(query + Unit / 2));
+            return acc + Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
+        }
+    }
+
+    /// <summary>Two-byte query (<c>256 H + L</c>): four byte dots per 64 codes, joined once per segment.</summary>
+    private readonly struct PreciseBytes : ISegmentDot
+    {
+        public static int UnitBytes => 2 * Unit;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(byte* codes, sbyte* query, int units)
+        {
+            var mask = Vector256.Create((byte)15);
+            Vector256<int> h = default, l = default;
+            for (int u = 0; u < units; u++, codes += Unit / 2, query += 2 * Unit)
+            {
+                var v = Vector256.Load(codes);
                 var even = v & mask;
                 var odd = Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask;
-                h = DotBytes(h, even, Vector256.Load(high + i));
-                h = DotBytes(h, odd, Vector256.Load(high + i + Unit / 2));
-                l = DotBytes(l, even, Vector256.Load(low + i));
-                l = DotBytes(l, odd, Vector256.Load(low + i + Unit / 2));
+                h = DotBytes(h, even, Vector256.Load(query));
+                h = DotBytes(h, odd, Vector256.Load(query + Unit / 2));
+                l = DotBytes(l, even, Vector256.Load(query + Unit));
+                l = DotBytes(l, odd, Vector256.Load(query + Unit + Unit / 2));
             }
-            var joined = Vector256.ConvertToSingle(Vector256.ShiftLeft(h, 8) + l);
-            f = Vector256.FusedMultiplyAdd(joined, Vector256.Create(scales[g]), f);
-            f = Vector256.FusedMultiplyAdd(Vector256.CreateScalar(sums[g]), Vector256.Create(biases[g]), f);
+            return Vector256.ShiftLeft(h, 8) + l;
         }
-        return f;
     }
 
     /// <summary><c>acc + Σ₄ codes · query</c> per 32-bit lane: unsigned codes (≤ 15) times signed query bytes.</summary>
@@ -189,6 +245,129 @@ internal static unsafe class PackedScan4
             return AvxVnni.MultiplyWideningAndAdd(acc, codes, query);
         // Pairs of products (≤ 2 · 15 · 128, no saturation) then pairs of pairs.
         return acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(codes, query), Vector256.Create((short)1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScoreRows<TDot>(Block b, int count, float* dst) where TDot : struct, ISegmentDot
+    {
+        int groups = b.Groups, units = b.Units;
+        int segmentBytes = units * (Unit / 2), queryGroupBytes = units * TDot.UnitBytes;
+        int blockSegments = Lanes * groups;
+        byte* codes = b.Codes;
+        float* scales = b.Scales, biases = b.Biases;
+        var alpha = Vector256.Create(b.Alpha);
+        // Query pointer of each segment position in a block (segment t meets group t mod G).
+        sbyte** queries = stackalloc sbyte*[blockSegments];
+        for (int t = 0, g = 0; t < blockSegments; t++, g = g + 1 == groups ? 0 : g + 1)
+            queries[t] = b.Query + g * queryGroupBytes;
+        // Segment values of one block of eight rows (used when rows have more than two groups).
+        float* values = stackalloc float[blockSegments];
+        nint ahead = 4096; // bytes of codes prefetched ahead, so the read runs on across page boundaries
+        int r = 0;
+        for (; r <= count - Lanes; r += Lanes)
+        {
+            // Prefetch never faults, so pointers past the table are harmless.
+            // A block's codes are 8 · rowBytes, a multiple of 256 bytes: four cache lines a step.
+            for (byte* p = codes + ahead, pEnd = p + blockSegments * segmentBytes; p < pEnd; p += 256)
+            {
+                Sse.Prefetch0(p);
+                Sse.Prefetch0(p + 64);
+                Sse.Prefetch0(p + 128);
+                Sse.Prefetch0(p + 192);
+            }
+            Sse.Prefetch0(scales + ahead / 4);
+            Sse.Prefetch0(biases + ahead / 4);
+            Vector256<float> first = default;
+            for (int c = 0; c < groups; c++)
+            {
+                // Segments c·8 … c·8 + 7 of the block.
+                sbyte** q = queries + c * Lanes;
+                Vector256<int> a0, a1, a2, a3, a4, a5, a6, a7;
+                if (typeof(TDot) == typeof(FastBytes) && groups <= 2)
+                {
+                    // One loop over the units for all eight segments (eight independent chains); even segments meet
+                    // group 0's query bytes and odd ones group 1's (or group 0's again for one group).
+                    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = default;
+                    var mask = Vector256.Create((byte)15);
+                    sbyte* qa = q[0], qb = q[1];
+                    nint s = segmentBytes;
+                    byte* c0 = codes, c4 = codes + 4 * s;
+                    for (int u = 0; u < units; u++, c0 += Unit / 2, c4 += Unit / 2, qa += Unit, qb += Unit)
+                    {
+                        a0 = FastBytes.Step(a0, c0, qa, mask);
+                        a1 = FastBytes.Step(a1, c0 + s, qb, mask);
+                        a2 = FastBytes.Step(a2, c0 + 2 * s, qa, mask);
+                        a3 = FastBytes.Step(a3, c4 - s, qb, mask);
+                        a4 = FastBytes.Step(a4, c4, qa, mask);
+                        a5 = FastBytes.Step(a5, c4 + s, qb, mask);
+                        a6 = FastBytes.Step(a6, c4 + 2 * s, qa, mask);
+                        a7 = FastBytes.Step(a7, c0 + 8 * s - s, qb, mask);
+                    }
+                }
+                else
+                {
+                    a0 = TDot.Dot(codes, q[0], units);
+                    a1 = TDot.Dot(codes + segmentBytes, q[1], units);
+                    a2 = TDot.Dot(codes + 2 * segmentBytes, q[2], units);
+                    a3 = TDot.Dot(codes + 3 * segmentBytes, q[3], units);
+                    a4 = TDot.Dot(codes + 4 * segmentBytes, q[4], units);
+                    a5 = TDot.Dot(codes + 5 * segmentBytes, q[5], units);
+                    a6 = TDot.Dot(codes + 6 * segmentBytes, q[6], units);
+                    a7 = TDot.Dot(codes + 7 * segmentBytes, q[7], units);
+                }
+                codes += Lanes * segmentBytes;
+                // Lane sums of the eight segments at once: pairs, quads, then the two 128-bit halves.
+                var h0 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
+                var h1 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a4, a5), Avx2.HorizontalAdd(a6, a7));
+                var dots = Avx2.Permute2x128(h0, h1, 0x20) + Avx2.Permute2x128(h0, h1, 0x31);
+                var v = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dots), Vector256.Load(scales), Vector256.Load(biases) * Vector256.Load(b.Pattern + c * Lanes));
+                scales += Lanes;
+                biases += Lanes;
+                if (groups == 1)
+                {
+                    (v * alpha).Store(dst + r);
+                }
+                else if (groups == 2)
+                {
+                    if (c == 0)
+                    {
+                        first = v;
+                    }
+                    else
+                    {
+                        // [r0 r1 r4 r5 | r2 r3 r6 r7] → rows in order.
+                        var rows = Avx.HorizontalAdd(first, v);
+                        (Avx2.Permute4x64(rows.AsDouble(), 0b11_01_10_00).AsSingle() * alpha).Store(dst + r);
+                    }
+                }
+                else
+                {
+                    v.Store(values + c * Lanes);
+                }
+            }
+            if (groups > 2)
+            {
+                for (int j = 0; j < Lanes; j++)
+                {
+                    float s = 0f;
+                    for (int g = 0; g < groups; g++)
+                        s += values[j * groups + g];
+                    dst[r + j] = b.Alpha * s;
+                }
+            }
+        }
+        for (; r < count; r++)
+        {
+            float s = 0f;
+            for (int g = 0; g < groups; g++, codes += segmentBytes)
+            {
+                int dot = Vector256.Sum(TDot.Dot(codes, b.Query + g * queryGroupBytes, units));
+                s += dot * scales[g] + biases[g] * b.Pattern[g];
+            }
+            scales += groups;
+            biases += groups;
+            dst[r] = b.Alpha * s;
+        }
     }
 
     /// <summary>The plain reference: <c>Σ_i q_i ŵ_i</c> in double over the row dequantized as the table defines it.</summary>

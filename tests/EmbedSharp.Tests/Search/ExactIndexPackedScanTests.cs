@@ -54,36 +54,67 @@ public sealed class ExactIndexPackedScanTests
     [InlineData(17, 128, 128)]
     [InlineData(300, 256, 128)]
     [InlineData(41, 320, 64)]
+    [InlineData(16, 1024, 128)]
+    [InlineData(11, 384, 128)]
+    [InlineData(24, 256, 64)]
     public void Integer_scores_equal_the_dequantized_dot_within_the_query_rounding(int n, int dims, int groupSize)
     {
         using var table = Table(n, dims, n * 7 + dims, awkward: true);
         var packed = QuantizedTable.Quantize(table, groupSize: groupSize, bits: 4);
         if (!PackedScan4.Supports(packed))
             return; // no AVX2 here: the index uses the float kernels, covered by ExactIndexTests
-        foreach (var (seed, spike) in new[] { (1, 0f), (2, 40f), (3, -0.001f) })
+        // Precise queries round to 16 bits (α = max|q| / 32512), fast ones to one byte (α = max|q| / 127); the error
+        // is at most α / 2 per element times the codes (≤ 15) times the group's scale.
+        foreach (var (precise, range) in new[] { (true, 32512.0), (false, 127.0) })
         {
-            var q = Query(dims, seed, spike);
-            var query = new PackedScan4.Query(q, groupSize);
-            var scores = new float[n + 1];
-            scores[n] = 12345f;
-            PackedScan4.Score(packed, query, 0, n, scores.AsSpan(0, n));
-            Assert.Equal(12345f, scores[n]); // nothing written past count
-            float qMax = q.Max(Math.Abs);
-            var row = new float[dims];
-            for (int r = 0; r < n; r++)
+            foreach (var (seed, spike) in new[] { (1, 0f), (2, 40f), (3, -0.001f) })
             {
-                double expected = PackedScan4.DotReference(packed, r, q);
-                packed.DequantizeRow(r, row);
-                double magnitude = 0, rounding = 0;
-                for (int i = 0; i < dims; i++)
-                    magnitude += Math.Abs((double)row[i] * q[i]);
-                for (int g = 0; g < packed.GroupsPerRow; g++)
-                    rounding += Math.Abs(ScaleAt(packed, r, g)) * 15 * groupSize * qMax / 65024;
-                double tolerance = rounding + 2e-6 * magnitude + 1e-6;
-                Assert.True(Math.Abs(scores[r] - expected) <= tolerance,
-                    $"n={n} dims={dims} gs={groupSize} row {r}: {scores[r]} vs {expected} (tolerance {tolerance})");
+                var q = Query(dims, seed, spike);
+                var query = new PackedScan4.Query(q, groupSize, precise);
+                var scores = new float[n + 1];
+                scores[n] = 12345f;
+                PackedScan4.Score(packed, query, 0, n, scores.AsSpan(0, n));
+                Assert.Equal(12345f, scores[n]); // nothing written past count
+                float qMax = q.Max(Math.Abs);
+                var row = new float[dims];
+                for (int r = 0; r < n; r++)
+                {
+                    double expected = PackedScan4.DotReference(packed, r, q);
+                    packed.DequantizeRow(r, row);
+                    double magnitude = 0, rounding = 0;
+                    for (int i = 0; i < dims; i++)
+                        magnitude += Math.Abs((double)row[i] * q[i]);
+                    for (int g = 0; g < packed.GroupsPerRow; g++)
+                        rounding += Math.Abs(ScaleAt(packed, r, g)) * 15 * groupSize * qMax / (2 * range);
+                    double tolerance = rounding + 2e-6 * magnitude + 1e-6;
+                    Assert.True(Math.Abs(scores[r] - expected) <= tolerance,
+                        $"precise={precise} n={n} dims={dims} gs={groupSize} row {r}: {scores[r]} vs {expected} (tolerance {tolerance})");
+                }
             }
         }
+    }
+
+    [Fact]
+    public void The_fast_query_is_coarser_than_the_precise_one_so_the_bound_above_can_fail()
+    {
+        // A query whose elements sit between byte steps: the one-byte rounding must show, the 16-bit one must not.
+        using var table = Table(16, 128, 77);
+        var packed = QuantizedTable.Quantize(table, groupSize: 64, bits: 4);
+        if (!PackedScan4.Supports(packed))
+            return;
+        var q = Query(128, 5);
+        var precise = new float[16];
+        var fast = new float[16];
+        PackedScan4.Score(packed, new PackedScan4.Query(q, 64, precise: true), 0, 16, precise);
+        PackedScan4.Score(packed, new PackedScan4.Query(q, 64, precise: false), 0, 16, fast);
+        double preciseError = 0, fastError = 0;
+        for (int r = 0; r < 16; r++)
+        {
+            double expected = PackedScan4.DotReference(packed, r, q);
+            preciseError = Math.Max(preciseError, Math.Abs(precise[r] - expected));
+            fastError = Math.Max(fastError, Math.Abs(fast[r] - expected));
+        }
+        Assert.True(fastError > 20 * preciseError, $"fast {fastError}, precise {preciseError}");
     }
 
     [Fact]
