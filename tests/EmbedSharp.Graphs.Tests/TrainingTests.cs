@@ -99,7 +99,31 @@ public class TrainingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { BatchSize = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RegularizationWeight = -1 }));
         Assert.Throws<ArgumentException>(() => KgTrainer.Train(model, [new Triple(0, 1, 1)]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RelationRegularizationWeight = -0.5f }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RelationRegularizationWeight = float.NaN }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { EntityDropout = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RelationDropout = -0.1f }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { EntityDropout = float.NaN }));
+        var e = Assert.Throws<ArgumentException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { EntityDropout = 0.2f }));
+        Assert.Contains("1-N", e.Message);
         Assert.Equal(before, model.Entities.Weight.ToArray());
+    }
+
+    [Fact]
+    public void OneToNWithDropoutStillRecoversThePlantedGraphAndRepeatsForASeed()
+    {
+        var triples = Planted();
+        float[] Run(float p, out double mrr)
+        {
+            using var model = KgModel.Create("complex", N, 3, new KgModelOptions { Dims = 16, InverseRelations = true, Seed = 3 });
+            KgTrainer.Train(model, triples, new KgTrainingOptions { Epochs = 150, BatchSize = 16, LearningRate = 0.5, Threads = 2, EntityDropout = p, RelationDropout = p / 2 });
+            mrr = LinkPrediction.Evaluate(model, triples, FilterIndex.Build(N, triples)).Mrr;
+            return model.Entities.Weight.ToArray();
+        }
+        var a = Run(0.2f, out double mrr);
+        Assert.True(mrr > 0.95, $"filtered MRR {mrr}");
+        Assert.Equal(a, Run(0.2f, out _));
+        Assert.NotEqual(a, Run(0f, out _));
     }
 
     [Fact]

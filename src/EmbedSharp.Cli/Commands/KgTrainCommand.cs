@@ -26,6 +26,7 @@ internal static class KgTrainCommand
     [
         "model", "dims", "epochs", "batch-size", "lr", "optimizer", "loss", "negatives", "shared-negatives", "corruption", "margin", "gamma",
         "adversarial-temperature", "regularizer", "reg-weight", "inverse", "norm", "init-scale", "seed", "threads", "eval-every",
+        "relation-reg-weight", "entity-dropout", "relation-dropout",
     ];
 
     public static Command Create(IConsole console)
@@ -58,6 +59,9 @@ internal static class KgTrainCommand
             ["inverse"] = new Option<bool?>("--inverse") { Description = "Reciprocal relations (default true for complex/distmult, false otherwise)." },
             ["norm"] = new Option<int?>("--norm") { Description = "TransE distance: 1 or 2 (default 1)." },
             ["init-scale"] = new Option<float?>("--init-scale") { Description = "Scale of the initial weights (default: the model's)." },
+            ["relation-reg-weight"] = new Option<float?>("--relation-reg-weight") { Description = "Regularizer weight on relation rows (default: --reg-weight)." },
+            ["entity-dropout"] = new Option<float?>("--entity-dropout") { Description = "1-N only: dropout probability on each query's anchor entity row, in [0, 1) (default 0)." },
+            ["relation-dropout"] = new Option<float?>("--relation-dropout") { Description = "1-N only: dropout probability on each query's relation row, in [0, 1) (default 0)." },
             ["seed"] = new Option<ulong?>("--seed") { Description = "Random seed (default 1; runs repeat exactly for a given --threads)." },
             ["threads"] = new Option<int?>("--threads") { Description = "Worker threads (default: all processors)." },
             ["eval-every"] = new Option<int?>("--eval-every") { Description = "Evaluate filtered valid MRR every N epochs for the curve (default 0: only at the end)." },
@@ -95,7 +99,17 @@ internal static class KgTrainCommand
     /// <summary>Resolved settings of one run.</summary>
     internal sealed record Settings(string Model, int Dims, int Epochs, int BatchSize, double? Lr, string? Optimizer, string Loss, int Negatives, bool SharedNegatives,
         string Corruption, float Margin, float? Gamma, float AdversarialTemperature, string Regularizer, float RegWeight, bool Inverse, int Norm, float? InitScale,
-        ulong Seed, int Threads, int EvalEvery);
+        ulong Seed, int Threads, int EvalEvery)
+    {
+        /// <summary>Regularizer weight on relation rows; null: <see cref="RegWeight"/>.</summary>
+        public float? RelationRegWeight { get; init; }
+
+        /// <summary>1-N dropout on the anchor entity row.</summary>
+        public float EntityDropout { get; init; }
+
+        /// <summary>1-N dropout on the relation row.</summary>
+        public float RelationDropout { get; init; }
+    }
 
     internal static Settings Resolve(IReadOnlyDictionary<string, object?> given, string? configPath)
     {
@@ -153,7 +167,16 @@ internal static class KgTrainCommand
             (Get<string>("loss") ?? "auto").ToLowerInvariant(), Get<int?>("negatives") ?? 64, Get<bool?>("shared-negatives") ?? false,
             (Get<string>("corruption") ?? "uniform").ToLowerInvariant(), Get<float?>("margin") ?? 1, Get<float?>("gamma"), Get<float?>("adversarial-temperature") ?? 1,
             regularizer, Get<float?>("reg-weight") ?? (regularizer == "n3" ? 0.01f : 0), Get<bool?>("inverse") ?? bilinear, Get<int?>("norm") ?? 1,
-            Get<float?>("init-scale"), Get<ulong?>("seed") ?? 1, Get<int?>("threads") ?? Environment.ProcessorCount, Get<int?>("eval-every") ?? 0);
+            Get<float?>("init-scale"), Get<ulong?>("seed") ?? 1, Get<int?>("threads") ?? Environment.ProcessorCount, Get<int?>("eval-every") ?? 0)
+        {
+            RelationRegWeight = Get<float?>("relation-reg-weight"), EntityDropout = Get<float?>("entity-dropout") ?? 0, RelationDropout = Get<float?>("relation-dropout") ?? 0,
+        };
+        if (s.RelationRegWeight is float rw && !(rw >= 0 && float.IsFinite(rw)))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --relation-reg-weight must be a finite number ≥ 0, not {rw.ToString(CultureInfo.InvariantCulture)}");
+        if (!(s.EntityDropout >= 0 && s.EntityDropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --entity-dropout must be in [0, 1), not {s.EntityDropout.ToString(CultureInfo.InvariantCulture)}");
+        if (!(s.RelationDropout >= 0 && s.RelationDropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --relation-dropout must be in [0, 1), not {s.RelationDropout.ToString(CultureInfo.InvariantCulture)}");
         if (s.Loss is not ("auto" or "1-n" or "margin" or "self-adversarial"))
             throw new ArgumentException($"[{Op}] unknown loss '{s.Loss}'; valid values are auto, 1-n, margin, self-adversarial");
         if (s.Optimizer is not (null or "adagrad" or "adam" or "rowwise-adagrad"))
@@ -195,6 +218,7 @@ internal static class KgTrainCommand
         {
             Epochs = s.Epochs, BatchSize = s.BatchSize, LearningRate = s.Lr, Negatives = s.Negatives, SharedNegatives = s.SharedNegatives,
             Margin = s.Margin, AdversarialTemperature = s.AdversarialTemperature, RegularizationWeight = s.RegWeight, Seed = s.Seed, Threads = s.Threads,
+            RelationRegularizationWeight = s.RelationRegWeight, EntityDropout = s.EntityDropout, RelationDropout = s.RelationDropout,
             Loss = s.Loss switch { "1-n" => KgLoss.OneToN, "margin" => KgLoss.Margin, "self-adversarial" => KgLoss.SelfAdversarial, _ => KgLoss.Auto },
             Optimizer = s.Optimizer switch { "adagrad" => KgOptimizer.Adagrad, "adam" => KgOptimizer.Adam, "rowwise-adagrad" => KgOptimizer.RowwiseAdagrad, _ => null },
             Corruption = s.Corruption == "bernoulli" ? CorruptionMode.Bernoulli : CorruptionMode.Uniform,
@@ -258,6 +282,7 @@ internal static class KgTrainCommand
             ["model"] = s.Model, ["dims"] = s.Dims, ["epochs"] = s.Epochs, ["batch-size"] = s.BatchSize, ["lr"] = s.Lr, ["optimizer"] = s.Optimizer, ["loss"] = summary.LossKind.ToString(),
             ["negatives"] = s.Negatives, ["shared-negatives"] = s.SharedNegatives, ["corruption"] = s.Corruption, ["margin"] = (double)s.Margin, ["gamma"] = (double)model.Gamma,
             ["adversarial-temperature"] = (double)s.AdversarialTemperature, ["regularizer"] = s.Regularizer, ["reg-weight"] = (double)s.RegWeight, ["inverse"] = s.Inverse, ["norm"] = s.Norm,
+            ["relation-reg-weight"] = (double)(s.RelationRegWeight ?? s.RegWeight), ["entity-dropout"] = (double)s.EntityDropout, ["relation-dropout"] = (double)s.RelationDropout,
             ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture), ["threads"] = s.Threads, ["epochs-completed"] = summary.Epochs,
         }, CliJsonContext.Default.IReadOnlyDictionaryStringObject);
         KgModelFile.Save(output, model, kg.Entities, kg.Relations, settingsJson);

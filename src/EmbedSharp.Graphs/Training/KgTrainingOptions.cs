@@ -98,6 +98,22 @@ public sealed record KgTrainingOptions
     /// <summary>Weight λ of the regularizer (default 0).</summary>
     public float RegularizationWeight { get; init; }
 
+    /// <summary>
+    /// Weight of the regularizer on relation rows; null (the default) takes <see cref="RegularizationWeight"/>.
+    /// Small-rank tuned configs (LibKGE's) penalise entities and relations very differently.
+    /// </summary>
+    public float? RelationRegularizationWeight { get; init; }
+
+    /// <summary>
+    /// 1-N training only: each coordinate of a query's anchor entity row is zeroed with this probability and the
+    /// others scaled by 1 / (1 − p) (inverted dropout; a fresh mask per query and batch, drawn from the seed) before
+    /// the query is formed. The answer side and evaluation are untouched. In [0, 1); default 0 (off).
+    /// </summary>
+    public float EntityDropout { get; init; }
+
+    /// <summary>1-N training only: the same dropout as <see cref="EntityDropout"/> on the query's relation row. In [0, 1); default 0 (off).</summary>
+    public float RelationDropout { get; init; }
+
     /// <summary>Seed of shuffling and negative sampling (default 1).</summary>
     public ulong Seed { get; init; } = 1;
 
