@@ -77,7 +77,7 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         string config = fx.PathOf("kg-dropout.json");
         File.WriteAllText(config, """{"model": "complex", "dims": 4, "epochs": 1, "entity_dropout": 0.25, "relation-reg-weight": 0.002}""");
         string model = fx.PathOf("kg-out/dropout.safetensors");
-        var (code, _, error) = CliFixture.Run("kg", "train", dir, "--config", config, "--relation-dropout", "0.1", "--threads", "1", "--out", model);
+        var (code, _, error) = CliFixture.Run("kg", "train", dir, "--config", config, "--relation-dropout", "0.1", "--lr-decay", "cosine", "--threads", "1", "--out", model);
         Assert.Equal("", error);
         Assert.Equal(0, code);
         var bytes = File.ReadAllBytes(model);
@@ -85,6 +85,10 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Contains("entity-dropout", header);
         Assert.Contains("0.25", header);
         Assert.Contains("0.002", header);
+        Assert.Contains("cosine", header);
+        var (c0, _, e0) = CliFixture.Run("kg", "train", dir, "--lr-decay", "step", "--out", model);
+        Assert.Equal(1, c0);
+        Assert.StartsWith("error: [kg train] unknown lr-decay 'step'", e0);
         var (c1, _, e1) = CliFixture.Run("kg", "train", dir, "--entity-dropout", "1", "--out", model);
         Assert.Equal(1, c1);
         Assert.StartsWith("error: [kg train] --entity-dropout must be in [0, 1)", e1);

@@ -26,7 +26,7 @@ internal static class KgTrainCommand
     [
         "model", "dims", "epochs", "batch-size", "lr", "optimizer", "loss", "negatives", "shared-negatives", "corruption", "margin", "gamma",
         "adversarial-temperature", "regularizer", "reg-weight", "inverse", "norm", "init-scale", "seed", "threads", "eval-every",
-        "relation-reg-weight", "entity-dropout", "relation-dropout",
+        "relation-reg-weight", "entity-dropout", "relation-dropout", "lr-decay", "final-lr-factor",
     ];
 
     public static Command Create(IConsole console)
@@ -62,6 +62,8 @@ internal static class KgTrainCommand
             ["relation-reg-weight"] = new Option<float?>("--relation-reg-weight") { Description = "Regularizer weight on relation rows (default: --reg-weight)." },
             ["entity-dropout"] = new Option<float?>("--entity-dropout") { Description = "1-N only: dropout probability on each query's anchor entity row, in [0, 1) (default 0)." },
             ["relation-dropout"] = new Option<float?>("--relation-dropout") { Description = "1-N only: dropout probability on each query's relation row, in [0, 1) (default 0)." },
+            ["lr-decay"] = new Option<string?>("--lr-decay") { Description = "constant, linear or cosine: the learning rate falls from --lr to --final-lr-factor × --lr over the planned --epochs (default constant). With a time budget, plan the epochs that fit." },
+            ["final-lr-factor"] = new Option<double?>("--final-lr-factor") { Description = "Fraction of --lr left at the end of the planned epochs under --lr-decay, in [0, 1] (default 0)." },
             ["seed"] = new Option<ulong?>("--seed") { Description = "Random seed (default 1; runs repeat exactly for a given --threads)." },
             ["threads"] = new Option<int?>("--threads") { Description = "Worker threads (default: all processors)." },
             ["eval-every"] = new Option<int?>("--eval-every") { Description = "Evaluate filtered valid MRR every N epochs for the curve (default 0: only at the end)." },
@@ -109,6 +111,12 @@ internal static class KgTrainCommand
 
         /// <summary>1-N dropout on the relation row.</summary>
         public float RelationDropout { get; init; }
+
+        /// <summary>constant, linear or cosine.</summary>
+        public string LrDecay { get; init; } = "constant";
+
+        /// <summary>Fraction of the rate left at the last planned step.</summary>
+        public double FinalLrFactor { get; init; }
     }
 
     internal static Settings Resolve(IReadOnlyDictionary<string, object?> given, string? configPath)
@@ -170,7 +178,12 @@ internal static class KgTrainCommand
             Get<float?>("init-scale"), Get<ulong?>("seed") ?? 1, Get<int?>("threads") ?? Environment.ProcessorCount, Get<int?>("eval-every") ?? 0)
         {
             RelationRegWeight = Get<float?>("relation-reg-weight"), EntityDropout = Get<float?>("entity-dropout") ?? 0, RelationDropout = Get<float?>("relation-dropout") ?? 0,
+            LrDecay = (Get<string>("lr-decay") ?? "constant").ToLowerInvariant(), FinalLrFactor = Get<double?>("final-lr-factor") ?? 0,
         };
+        if (s.LrDecay is not ("constant" or "linear" or "cosine"))
+            throw new ArgumentException($"[{Op}] unknown lr-decay '{s.LrDecay}'; valid values are constant, linear, cosine");
+        if (!(s.FinalLrFactor >= 0 && s.FinalLrFactor <= 1))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --final-lr-factor must be in [0, 1], not {s.FinalLrFactor.ToString(CultureInfo.InvariantCulture)}");
         if (s.RelationRegWeight is float rw && !(rw >= 0 && float.IsFinite(rw)))
             throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --relation-reg-weight must be a finite number ≥ 0, not {rw.ToString(CultureInfo.InvariantCulture)}");
         if (!(s.EntityDropout >= 0 && s.EntityDropout < 1))
@@ -219,6 +232,8 @@ internal static class KgTrainCommand
             Epochs = s.Epochs, BatchSize = s.BatchSize, LearningRate = s.Lr, Negatives = s.Negatives, SharedNegatives = s.SharedNegatives,
             Margin = s.Margin, AdversarialTemperature = s.AdversarialTemperature, RegularizationWeight = s.RegWeight, Seed = s.Seed, Threads = s.Threads,
             RelationRegularizationWeight = s.RelationRegWeight, EntityDropout = s.EntityDropout, RelationDropout = s.RelationDropout,
+            LearningRateDecay = s.LrDecay switch { "linear" => KgLearningRateDecay.Linear, "cosine" => KgLearningRateDecay.Cosine, _ => KgLearningRateDecay.Constant },
+            FinalLearningRateFactor = s.FinalLrFactor,
             Loss = s.Loss switch { "1-n" => KgLoss.OneToN, "margin" => KgLoss.Margin, "self-adversarial" => KgLoss.SelfAdversarial, _ => KgLoss.Auto },
             Optimizer = s.Optimizer switch { "adagrad" => KgOptimizer.Adagrad, "adam" => KgOptimizer.Adam, "rowwise-adagrad" => KgOptimizer.RowwiseAdagrad, _ => null },
             Corruption = s.Corruption == "bernoulli" ? CorruptionMode.Bernoulli : CorruptionMode.Uniform,
@@ -282,7 +297,7 @@ internal static class KgTrainCommand
             ["model"] = s.Model, ["dims"] = s.Dims, ["epochs"] = s.Epochs, ["batch-size"] = s.BatchSize, ["lr"] = s.Lr, ["optimizer"] = s.Optimizer, ["loss"] = summary.LossKind.ToString(),
             ["negatives"] = s.Negatives, ["shared-negatives"] = s.SharedNegatives, ["corruption"] = s.Corruption, ["margin"] = (double)s.Margin, ["gamma"] = (double)model.Gamma,
             ["adversarial-temperature"] = (double)s.AdversarialTemperature, ["regularizer"] = s.Regularizer, ["reg-weight"] = (double)s.RegWeight, ["inverse"] = s.Inverse, ["norm"] = s.Norm,
-            ["relation-reg-weight"] = (double)(s.RelationRegWeight ?? s.RegWeight), ["entity-dropout"] = (double)s.EntityDropout, ["relation-dropout"] = (double)s.RelationDropout,
+            ["relation-reg-weight"] = (double)(s.RelationRegWeight ?? s.RegWeight), ["entity-dropout"] = (double)s.EntityDropout, ["relation-dropout"] = (double)s.RelationDropout, ["lr-decay"] = s.LrDecay, ["final-lr-factor"] = s.FinalLrFactor,
             ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture), ["threads"] = s.Threads, ["epochs-completed"] = summary.Epochs,
         }, CliJsonContext.Default.IReadOnlyDictionaryStringObject);
         KgModelFile.Save(output, model, kg.Entities, kg.Relations, settingsJson);

@@ -49,8 +49,11 @@ public static class KgTrainer
         KgOptimizer optimizer = options.Optimizer ?? (loss == KgLoss.OneToN ? KgOptimizer.Adagrad : KgOptimizer.Adam);
         double lr = options.LearningRate ?? (optimizer == KgOptimizer.Adam ? 1e-3 : 0.1);
         Guard.PositiveFinite(Op, lr, "LearningRate");
-        using var entityOptimizer = CreateOptimizer(optimizer, lr, model.Entities.Weight);
-        using var relationOptimizer = CreateOptimizer(optimizer, lr, model.Relations.Weight);
+        // One optimizer step per batch; a 1-N epoch has two queries per triple.
+        long stepsPerEpoch = ((loss == KgLoss.OneToN ? 2L : 1L) * triples.Length + options.BatchSize - 1) / options.BatchSize;
+        var schedule = Schedule(options, Math.Max(1, stepsPerEpoch * options.Epochs));
+        using var entityOptimizer = CreateOptimizer(optimizer, lr, model.Entities.Weight, schedule);
+        using var relationOptimizer = CreateOptimizer(optimizer, lr, model.Relations.Weight, schedule);
         var run = new Run(model, options, loss, entityOptimizer, relationOptimizer);
         return run.Execute(triples.ToArray(), cancellationToken);
     }
@@ -72,6 +75,10 @@ public static class KgTrainer
             ThrowHelper.ArgumentOutOfRange(Op, "EntityDropout", o.EntityDropout, "a dropout probability must be in [0, 1)");
         if (!(o.RelationDropout >= 0 && o.RelationDropout < 1))
             ThrowHelper.ArgumentOutOfRange(Op, "RelationDropout", o.RelationDropout, "a dropout probability must be in [0, 1)");
+        if (!Enum.IsDefined(o.LearningRateDecay))
+            ThrowHelper.ArgumentOutOfRange(Op, "LearningRateDecay", o.LearningRateDecay, "valid values are Constant, Linear, Cosine");
+        if (!(o.FinalLearningRateFactor >= 0 && o.FinalLearningRateFactor <= 1))
+            ThrowHelper.ArgumentOutOfRange(Op, "FinalLearningRateFactor", o.FinalLearningRateFactor, "the final learning-rate factor must be in [0, 1]");
         if (!Enum.IsDefined(o.Loss))
             ThrowHelper.ArgumentOutOfRange(Op, "Loss", o.Loss, "valid values are Auto, OneToN, Margin, SelfAdversarial");
         if (!Enum.IsDefined(o.Corruption))
@@ -82,12 +89,24 @@ public static class KgTrainer
             ThrowHelper.ArgumentOutOfRange(Op, "Optimizer", opt, "valid values are Adagrad, Adam, RowwiseAdagrad");
     }
 
-    private static SparseOptimizer CreateOptimizer(KgOptimizer kind, double lr, Tables.EmbeddingTable table) => kind switch
+    /// <summary>The schedule of <see cref="KgTrainingOptions.LearningRateDecay"/> over <paramref name="totalSteps"/> steps (the last one reaches the final factor).</summary>
+    internal static LearningRateSchedule Schedule(KgTrainingOptions options, long totalSteps) => options.LearningRateDecay switch
     {
-        KgOptimizer.Adam => FusedSparseBackward.Create(table, new Adam(lr)),
-        KgOptimizer.RowwiseAdagrad => FusedSparseBackward.Create(table, new RowwiseAdagrad(lr)),
-        _ => FusedSparseBackward.Create(table, new Adagrad(lr)),
+        KgLearningRateDecay.Linear => totalSteps == 1 ? LearningRateSchedule.Constant : LearningRateSchedule.Linear(totalSteps - 1, options.FinalLearningRateFactor),
+        KgLearningRateDecay.Cosine => totalSteps == 1 ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(totalSteps - 1, options.FinalLearningRateFactor),
+        _ => LearningRateSchedule.Constant,
     };
+
+    private static SparseOptimizer CreateOptimizer(KgOptimizer kind, double lr, Tables.EmbeddingTable table, LearningRateSchedule schedule)
+    {
+        var o = new SparseOptimizerOptions { Schedule = schedule };
+        return kind switch
+        {
+            KgOptimizer.Adam => FusedSparseBackward.Create(table, new Adam(lr), o),
+            KgOptimizer.RowwiseAdagrad => FusedSparseBackward.Create(table, new RowwiseAdagrad(lr), o),
+            _ => FusedSparseBackward.Create(table, new Adagrad(lr), o),
+        };
+    }
 
     /// <summary>One query of 1-N training: anchor, relation row, side of the query map, answer.</summary>
     internal readonly record struct Query(int Anchor, int Relation, bool HeadSide, int Target);

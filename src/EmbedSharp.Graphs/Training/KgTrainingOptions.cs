@@ -59,6 +59,19 @@ public enum KgOptimizer
     RowwiseAdagrad = 2,
 }
 
+/// <summary>How the learning rate changes over a run (both tables' optimizers, step by step).</summary>
+public enum KgLearningRateDecay
+{
+    /// <summary>The same rate throughout.</summary>
+    Constant = 0,
+
+    /// <summary>Straight down from the full rate at the first step to <see cref="KgTrainingOptions.FinalLearningRateFactor"/> × rate at the last step of the planned epochs.</summary>
+    Linear = 1,
+
+    /// <summary>Cosine annealing from the full rate to <see cref="KgTrainingOptions.FinalLearningRateFactor"/> × rate over the planned epochs: for a fixed budget, plan the epochs that fit and the run ends annealed.</summary>
+    Cosine = 2,
+}
+
 /// <summary>Settings of <see cref="KgTrainer.Train"/>.</summary>
 public sealed record KgTrainingOptions
 {
@@ -76,6 +89,12 @@ public sealed record KgTrainingOptions
 
     /// <summary>Learning rate; null takes 0.1 for Adagrad and row-wise Adagrad, 1e-3 for Adam.</summary>
     public double? LearningRate { get; init; }
+
+    /// <summary>Learning-rate decay over the planned <see cref="Epochs"/> (default constant).</summary>
+    public KgLearningRateDecay LearningRateDecay { get; init; } = KgLearningRateDecay.Constant;
+
+    /// <summary>The fraction of the learning rate left at the last planned step under a decay, in [0, 1] (default 0).</summary>
+    public double FinalLearningRateFactor { get; init; }
 
     /// <summary>Negatives per positive triple (negative-sampling losses; default 64).</summary>
     public int Negatives { get; init; } = 64;
