@@ -77,7 +77,8 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         string config = fx.PathOf("kg-dropout.json");
         File.WriteAllText(config, """{"model": "complex", "dims": 4, "epochs": 1, "entity_dropout": 0.25, "relation-reg-weight": 0.002}""");
         string model = fx.PathOf("kg-out/dropout.safetensors");
-        var (code, _, error) = CliFixture.Run("kg", "train", dir, "--config", config, "--relation-dropout", "0.1", "--lr-decay", "cosine", "--threads", "1", "--out", model);
+        var (code, _, error) = CliFixture.Run("kg", "train", dir, "--config", config, "--relation-dropout", "0.1", "--lr-decay", "cosine", "--threads", "1", "--out", model,
+            "--eval-every", "1", "--plot", fx.PathOf("kg-out/dropout.png"), "--curve", fx.PathOf("kg-out/dropout.csv"));
         Assert.Equal("", error);
         Assert.Equal(0, code);
         var bytes = File.ReadAllBytes(model);
@@ -86,6 +87,8 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Contains("0.25", header);
         Assert.Contains("0.002", header);
         Assert.Contains("cosine", header);
+        Assert.True(new FileInfo(fx.PathOf("kg-out/dropout.png")).Length > 1000);
+        Assert.Equal(2, File.ReadAllLines(fx.PathOf("kg-out/dropout.csv")).Length); // the header and epoch 1
         var (c0, _, e0) = CliFixture.Run("kg", "train", dir, "--lr-decay", "step", "--out", model);
         Assert.Equal(1, c0);
         Assert.StartsWith("error: [kg train] unknown lr-decay 'step'", e0);

@@ -35,7 +35,7 @@ internal static class KgTrainCommand
         var output = new Option<string>("--out", "-o") { Description = "Where to write the model (.safetensors).", Required = true };
         var config = new Option<string?>("--config") { Description = "A JSON file of settings, e.g. {\"model\": \"complex\", \"dims\": 200, \"reg-weight\": 0.05}; options given on the command line win." };
         var curve = new Option<string?>("--curve") { Description = "Write the epoch/time/loss/valid-MRR curve as CSV here (with --eval-every); rewritten after each evaluation, so a run that is killed keeps its curve so far." };
-        var plot = new Option<string?>("--plot") { Description = "Plot the valid-MRR curve against training time to this PNG (with --eval-every)." };
+        var plot = new Option<string?>("--plot") { Description = "Plot the valid-MRR curve against training time to this PNG (with --eval-every); rewritten after each evaluation, like --curve." };
         var json = CommonOptions.Json();
         var allEntities = new Option<bool>("--all-entities") { Description = "Number entities from every split, so valid/test triples naming entities training never saw are ranked (with untrained rows) instead of being an error; published WN18RR results count them this way." };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many seconds (then evaluate and save as after Ctrl-C)." };
@@ -258,6 +258,8 @@ internal static class KgTrainCommand
                 // Kept on disk as it grows, so a run that is killed (not only stopped) still leaves its curve.
                 if (evaluate && curvePath is not null)
                     WriteCurve(curvePath, curve);
+                if (evaluate && plotPath is not null)
+                    WritePlot(plotPath, s.Model, dir, curve);
                 if (!r.Interactive && (evaluate || e.Epoch == e.Epochs || (s.EvalEvery == 0 && e.Epoch % Math.Max(1, e.Epochs / 10) == 0)))
                     r.Line($"epoch {e.Epoch}/{e.Epochs}: loss {F(e.Loss)}, {trainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s" + (evaluate ? $", valid MRR {F(mrr)}" : ""));
             },
@@ -305,18 +307,26 @@ internal static class KgTrainCommand
             WriteCurve(curvePath, curve);
         if (plotPath is not null)
         {
-            var points = curve.Where(c => !double.IsNaN(c.ValidMrr)).ToArray();
-            if (points.Length == 0)
+            if (!curve.Any(c => !double.IsNaN(c.ValidMrr)))
                 throw new ArgumentException($"[{Op}] --plot needs valid-MRR points: give a folder with valid.txt (and --eval-every N for more than the final point)");
-            OutputPaths.Prepare(plotPath);
-            Plots.Curve(plotPath, $"{s.Model} on {Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'))}: filtered valid MRR", "training time (s)", "valid MRR",
-                [(s.Model, points.Select(p => p.Seconds).ToArray(), points.Select(p => p.ValidMrr).ToArray())]);
+            WritePlot(plotPath, s.Model, dir, curve);
         }
         if (json)
             r.JsonLine(result);
         r.Line($"{(summary.Cancelled ? "stopped early (Ctrl-C or --time-limit); saved what was learned: " : "")}{summary.Epochs} epoch(s), {trainTime.ToString("0.0", CultureInfo.InvariantCulture)} s training");
         r.Line($"wrote {Path.GetFullPath(output)}");
         return EmbedSharpCli.Ok;
+    }
+
+    /// <summary>The valid-MRR points of the curve against training time as a PNG (rewritten after every evaluation, like the CSV; the plot writer renames a temp file).</summary>
+    private static void WritePlot(string path, string model, string dir, List<(double Epoch, double Seconds, double Loss, double ValidMrr)> curve)
+    {
+        var points = curve.Where(c => !double.IsNaN(c.ValidMrr)).ToArray();
+        if (points.Length == 0)
+            return;
+        OutputPaths.Prepare(path);
+        Plots.Curve(path, $"{model} on {Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'))}: filtered valid MRR", "training time (s)", "valid MRR",
+            [(model, points.Select(p => p.Seconds).ToArray(), points.Select(p => p.ValidMrr).ToArray())]);
     }
 
     /// <summary>The curve as CSV (epoch, train_seconds, loss, valid_mrr), written to a temp file and renamed over <paramref name="path"/>.</summary>
