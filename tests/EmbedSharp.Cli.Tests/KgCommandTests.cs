@@ -71,6 +71,39 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public void DropoutAndRelationPenaltySettingsReachTheSavedMetadataAndBadValuesAreRejected()
+    {
+        string dir = Data();
+        string config = fx.PathOf("kg-dropout.json");
+        File.WriteAllText(config, """{"model": "complex", "dims": 4, "epochs": 1, "entity_dropout": 0.25, "relation-reg-weight": 0.002}""");
+        string model = fx.PathOf("kg-out/dropout.safetensors");
+        var (code, _, error) = CliFixture.Run("kg", "train", dir, "--config", config, "--relation-dropout", "0.1", "--lr-decay", "cosine", "--threads", "1", "--out", model,
+            "--eval-every", "1", "--plot", fx.PathOf("kg-out/dropout.png"), "--curve", fx.PathOf("kg-out/dropout.csv"));
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        var bytes = File.ReadAllBytes(model);
+        string header = System.Text.Encoding.UTF8.GetString(bytes.AsSpan(8, (int)BitConverter.ToUInt64(bytes, 0)));
+        Assert.Contains("entity-dropout", header);
+        Assert.Contains("0.25", header);
+        Assert.Contains("0.002", header);
+        Assert.Contains("cosine", header);
+        Assert.True(new FileInfo(fx.PathOf("kg-out/dropout.png")).Length > 1000);
+        Assert.Equal(2, File.ReadAllLines(fx.PathOf("kg-out/dropout.csv")).Length); // the header and epoch 1
+        var (c0, _, e0) = CliFixture.Run("kg", "train", dir, "--lr-decay", "step", "--out", model);
+        Assert.Equal(1, c0);
+        Assert.StartsWith("error: [kg train] unknown lr-decay 'step'", e0);
+        var (c1, _, e1) = CliFixture.Run("kg", "train", dir, "--entity-dropout", "1", "--out", model);
+        Assert.Equal(1, c1);
+        Assert.StartsWith("error: [kg train] --entity-dropout must be in [0, 1)", e1);
+        var (c2, _, e2) = CliFixture.Run("kg", "train", dir, "--model", "transe", "--relation-dropout", "0.2", "--out", model);
+        Assert.Equal(1, c2);
+        Assert.Contains("1-N", e2);
+        var (c3, _, e3) = CliFixture.Run("kg", "train", dir, "--relation-reg-weight", "-1", "--out", model);
+        Assert.Equal(1, c3);
+        Assert.Contains("--relation-reg-weight", e3);
+    }
+
+    [Fact]
     public void BadInputsGiveOneLineErrors()
     {
         string dir = Data();

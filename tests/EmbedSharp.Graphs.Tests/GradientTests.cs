@@ -105,6 +105,48 @@ public class GradientTests
         Assert.Equal(entities, model.Entities.Weight.AsSpan<float>().ToArray());
     }
 
+    [Theory]
+    [InlineData("complex", true, 0.3f, 0.25f)]
+    [InlineData("complex", false, 0.5f, 0f)]
+    [InlineData("distmult", true, 0f, 0.4f)]
+    public void OneToNGradientsWithDropoutAndSeparateRelationPenaltyMatchFiniteDifferences(string name, bool inverse, float entityDropout, float relationDropout)
+    {
+        using var model = KgModel.Create(name, 7, 2, new KgModelOptions { Dims = 4, InverseRelations = inverse, InitScale = 0.5f, Seed = 5 });
+        Triple[] triples = [new(0, 0, 1), new(2, 1, 3), new(4, 0, 4), new(6, 1, 0), new(0, 0, 5)];
+        var queries = KgTrainer.Queries(model, triples);
+        var options = new KgTrainingOptions
+        {
+            Regularizer = KgRegularizer.N3, RegularizationWeight = 0.05f, RelationRegularizationWeight = 0.4f,
+            EntityDropout = entityDropout, RelationDropout = relationDropout, Threads = 1,
+        };
+        var ws = new KgTrainer.OneToNWorkspace(model);
+        int n = model.NumEntities, d = model.Entities.Dims;
+        const ulong seed = 42;
+        var gE = new float[n * d];
+        var gR = new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
+        double loss = ws.Compute(queries, options, gE, gR, seed);
+        var relationGrad = gR.Build().ToDense();
+        double Loss(ulong s) => ws.Compute(queries, options, new float[n * d], new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims), s);
+        // The mask is a function of the seed alone, and a different seed gives a different mask (dropout does something).
+        Assert.Equal(loss, Loss(seed));
+        Assert.NotEqual(loss, Loss(seed + 1));
+        CheckTable(model.Entities.Weight, gE, () => Loss(seed));
+        CheckTable(model.Relations.Weight, relationGrad, () => Loss(seed));
+    }
+
+    [Fact]
+    public void RelationPenaltyWeightDefaultsToTheEntityWeightAndCanDiffer()
+    {
+        using var model = KgModel.Create("complex", 5, 1, new KgModelOptions { Dims = 3, InverseRelations = true, InitScale = 0.5f, Seed = 2 });
+        var queries = KgTrainer.Queries(model, [new Triple(0, 0, 1), new Triple(2, 0, 3)]);
+        var ws = new KgTrainer.OneToNWorkspace(model);
+        double Loss(float? relationWeight) => ws.Compute(queries, new KgTrainingOptions { Regularizer = KgRegularizer.N3, RegularizationWeight = 0.1f, RelationRegularizationWeight = relationWeight },
+            new float[5 * model.Entities.Dims], new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims));
+        Assert.Equal(Loss(null), Loss(0.1f));
+        Assert.True(Loss(1f) > Loss(0.1f));
+        Assert.True(Loss(0f) < Loss(0.1f));
+    }
+
     private static void CheckTable(EmbedSharp.Tables.EmbeddingTable table, float[] analytic, Func<double> loss)
     {
         const float h = 1e-3f;

@@ -99,7 +99,65 @@ public class TrainingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { BatchSize = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RegularizationWeight = -1 }));
         Assert.Throws<ArgumentException>(() => KgTrainer.Train(model, [new Triple(0, 1, 1)]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RelationRegularizationWeight = -0.5f }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RelationRegularizationWeight = float.NaN }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { LearningRateDecay = (KgLearningRateDecay)7 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { LearningRateDecay = KgLearningRateDecay.Cosine, FinalLearningRateFactor = 1.5 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { FinalLearningRateFactor = double.NaN }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { EntityDropout = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { RelationDropout = -0.1f }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { EntityDropout = float.NaN }));
+        var e = Assert.Throws<ArgumentException>(() => KgTrainer.Train(model, ok, new KgTrainingOptions { EntityDropout = 0.2f }));
+        Assert.Contains("1-N", e.Message);
         Assert.Equal(before, model.Entities.Weight.ToArray());
+    }
+
+    [Theory]
+    [InlineData(KgLearningRateDecay.Linear)]
+    [InlineData(KgLearningRateDecay.Cosine)]
+    public void DecayReachesTheFinalFactorAtThePlannedLastStep(KgLearningRateDecay decay)
+    {
+        var options = new KgTrainingOptions { LearningRateDecay = decay, FinalLearningRateFactor = 0.1 };
+        var schedule = KgTrainer.Schedule(options, 50);
+        Assert.Equal(1, schedule.Factor(1), 12);
+        Assert.Equal(0.1, schedule.Factor(50), 12);
+        Assert.True(schedule.Factor(25) < 1 && schedule.Factor(25) > 0.1);
+        Assert.Equal(1, KgTrainer.Schedule(options, 1).Factor(1));
+        Assert.Equal(1, KgTrainer.Schedule(new KgTrainingOptions(), 50).Factor(50));
+    }
+
+    [Fact]
+    public void CosineDecayFreezesTheTablesInTheLastEpochAndStillRecoversThePlantedGraph()
+    {
+        var triples = Planted();
+        using var model = KgModel.Create("complex", N, 3, new KgModelOptions { Dims = 16, InverseRelations = true, Seed = 3 });
+        // One batch per epoch (72 triples → 144 queries), so the last epoch is the last, zero-rate step.
+        var snapshots = new List<float[]>();
+        KgTrainer.Train(model, triples, new KgTrainingOptions
+        {
+            Epochs = 150, BatchSize = 144, LearningRate = 0.5, Threads = 2, LearningRateDecay = KgLearningRateDecay.Cosine,
+            Progress = _ => snapshots.Add(model.Entities.Weight.ToArray()),
+        });
+        Assert.Equal(snapshots[^2], snapshots[^1]);
+        Assert.NotEqual(snapshots[0], snapshots[1]);
+        Assert.True(LinkPrediction.Evaluate(model, triples, FilterIndex.Build(N, triples)).Mrr > 0.95);
+    }
+
+    [Fact]
+    public void OneToNWithDropoutStillRecoversThePlantedGraphAndRepeatsForASeed()
+    {
+        var triples = Planted();
+        float[] Run(float p, out double mrr)
+        {
+            using var model = KgModel.Create("complex", N, 3, new KgModelOptions { Dims = 16, InverseRelations = true, Seed = 3 });
+            KgTrainer.Train(model, triples, new KgTrainingOptions { Epochs = 150, BatchSize = 16, LearningRate = 0.5, Threads = 2, EntityDropout = p, RelationDropout = p / 2 });
+            mrr = LinkPrediction.Evaluate(model, triples, FilterIndex.Build(N, triples)).Mrr;
+            return model.Entities.Weight.ToArray();
+        }
+        var a = Run(0.2f, out double mrr);
+        Assert.True(mrr > 0.95, $"filtered MRR {mrr}");
+        Assert.Equal(a, Run(0.2f, out _));
+        Assert.NotEqual(a, Run(0f, out _));
     }
 
     [Fact]

@@ -26,6 +26,7 @@ internal static class KgTrainCommand
     [
         "model", "dims", "epochs", "batch-size", "lr", "optimizer", "loss", "negatives", "shared-negatives", "corruption", "margin", "gamma",
         "adversarial-temperature", "regularizer", "reg-weight", "inverse", "norm", "init-scale", "seed", "threads", "eval-every",
+        "relation-reg-weight", "entity-dropout", "relation-dropout", "lr-decay", "final-lr-factor",
     ];
 
     public static Command Create(IConsole console)
@@ -34,7 +35,7 @@ internal static class KgTrainCommand
         var output = new Option<string>("--out", "-o") { Description = "Where to write the model (.safetensors).", Required = true };
         var config = new Option<string?>("--config") { Description = "A JSON file of settings, e.g. {\"model\": \"complex\", \"dims\": 200, \"reg-weight\": 0.05}; options given on the command line win." };
         var curve = new Option<string?>("--curve") { Description = "Write the epoch/time/loss/valid-MRR curve as CSV here (with --eval-every); rewritten after each evaluation, so a run that is killed keeps its curve so far." };
-        var plot = new Option<string?>("--plot") { Description = "Plot the valid-MRR curve against training time to this PNG (with --eval-every)." };
+        var plot = new Option<string?>("--plot") { Description = "Plot the valid-MRR curve against training time to this PNG (with --eval-every); rewritten after each evaluation, like --curve." };
         var json = CommonOptions.Json();
         var allEntities = new Option<bool>("--all-entities") { Description = "Number entities from every split, so valid/test triples naming entities training never saw are ranked (with untrained rows) instead of being an error; published WN18RR results count them this way." };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many seconds (then evaluate and save as after Ctrl-C)." };
@@ -58,6 +59,11 @@ internal static class KgTrainCommand
             ["inverse"] = new Option<bool?>("--inverse") { Description = "Reciprocal relations (default true for complex/distmult, false otherwise)." },
             ["norm"] = new Option<int?>("--norm") { Description = "TransE distance: 1 or 2 (default 1)." },
             ["init-scale"] = new Option<float?>("--init-scale") { Description = "Scale of the initial weights (default: the model's)." },
+            ["relation-reg-weight"] = new Option<float?>("--relation-reg-weight") { Description = "Regularizer weight on relation rows (default: --reg-weight)." },
+            ["entity-dropout"] = new Option<float?>("--entity-dropout") { Description = "1-N only: dropout probability on each query's anchor entity row, in [0, 1) (default 0)." },
+            ["relation-dropout"] = new Option<float?>("--relation-dropout") { Description = "1-N only: dropout probability on each query's relation row, in [0, 1) (default 0)." },
+            ["lr-decay"] = new Option<string?>("--lr-decay") { Description = "constant, linear or cosine: the learning rate falls from --lr to --final-lr-factor × --lr over the planned --epochs (default constant). With a time budget, plan the epochs that fit." },
+            ["final-lr-factor"] = new Option<double?>("--final-lr-factor") { Description = "Fraction of --lr left at the end of the planned epochs under --lr-decay, in [0, 1] (default 0)." },
             ["seed"] = new Option<ulong?>("--seed") { Description = "Random seed (default 1; runs repeat exactly for a given --threads)." },
             ["threads"] = new Option<int?>("--threads") { Description = "Worker threads (default: all processors)." },
             ["eval-every"] = new Option<int?>("--eval-every") { Description = "Evaluate filtered valid MRR every N epochs for the curve (default 0: only at the end)." },
@@ -95,7 +101,23 @@ internal static class KgTrainCommand
     /// <summary>Resolved settings of one run.</summary>
     internal sealed record Settings(string Model, int Dims, int Epochs, int BatchSize, double? Lr, string? Optimizer, string Loss, int Negatives, bool SharedNegatives,
         string Corruption, float Margin, float? Gamma, float AdversarialTemperature, string Regularizer, float RegWeight, bool Inverse, int Norm, float? InitScale,
-        ulong Seed, int Threads, int EvalEvery);
+        ulong Seed, int Threads, int EvalEvery)
+    {
+        /// <summary>Regularizer weight on relation rows; null: <see cref="RegWeight"/>.</summary>
+        public float? RelationRegWeight { get; init; }
+
+        /// <summary>1-N dropout on the anchor entity row.</summary>
+        public float EntityDropout { get; init; }
+
+        /// <summary>1-N dropout on the relation row.</summary>
+        public float RelationDropout { get; init; }
+
+        /// <summary>constant, linear or cosine.</summary>
+        public string LrDecay { get; init; } = "constant";
+
+        /// <summary>Fraction of the rate left at the last planned step.</summary>
+        public double FinalLrFactor { get; init; }
+    }
 
     internal static Settings Resolve(IReadOnlyDictionary<string, object?> given, string? configPath)
     {
@@ -153,7 +175,21 @@ internal static class KgTrainCommand
             (Get<string>("loss") ?? "auto").ToLowerInvariant(), Get<int?>("negatives") ?? 64, Get<bool?>("shared-negatives") ?? false,
             (Get<string>("corruption") ?? "uniform").ToLowerInvariant(), Get<float?>("margin") ?? 1, Get<float?>("gamma"), Get<float?>("adversarial-temperature") ?? 1,
             regularizer, Get<float?>("reg-weight") ?? (regularizer == "n3" ? 0.01f : 0), Get<bool?>("inverse") ?? bilinear, Get<int?>("norm") ?? 1,
-            Get<float?>("init-scale"), Get<ulong?>("seed") ?? 1, Get<int?>("threads") ?? Environment.ProcessorCount, Get<int?>("eval-every") ?? 0);
+            Get<float?>("init-scale"), Get<ulong?>("seed") ?? 1, Get<int?>("threads") ?? Environment.ProcessorCount, Get<int?>("eval-every") ?? 0)
+        {
+            RelationRegWeight = Get<float?>("relation-reg-weight"), EntityDropout = Get<float?>("entity-dropout") ?? 0, RelationDropout = Get<float?>("relation-dropout") ?? 0,
+            LrDecay = (Get<string>("lr-decay") ?? "constant").ToLowerInvariant(), FinalLrFactor = Get<double?>("final-lr-factor") ?? 0,
+        };
+        if (s.LrDecay is not ("constant" or "linear" or "cosine"))
+            throw new ArgumentException($"[{Op}] unknown lr-decay '{s.LrDecay}'; valid values are constant, linear, cosine");
+        if (!(s.FinalLrFactor >= 0 && s.FinalLrFactor <= 1))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --final-lr-factor must be in [0, 1], not {s.FinalLrFactor.ToString(CultureInfo.InvariantCulture)}");
+        if (s.RelationRegWeight is float rw && !(rw >= 0 && float.IsFinite(rw)))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --relation-reg-weight must be a finite number ≥ 0, not {rw.ToString(CultureInfo.InvariantCulture)}");
+        if (!(s.EntityDropout >= 0 && s.EntityDropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --entity-dropout must be in [0, 1), not {s.EntityDropout.ToString(CultureInfo.InvariantCulture)}");
+        if (!(s.RelationDropout >= 0 && s.RelationDropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --relation-dropout must be in [0, 1), not {s.RelationDropout.ToString(CultureInfo.InvariantCulture)}");
         if (s.Loss is not ("auto" or "1-n" or "margin" or "self-adversarial"))
             throw new ArgumentException($"[{Op}] unknown loss '{s.Loss}'; valid values are auto, 1-n, margin, self-adversarial");
         if (s.Optimizer is not (null or "adagrad" or "adam" or "rowwise-adagrad"))
@@ -195,6 +231,9 @@ internal static class KgTrainCommand
         {
             Epochs = s.Epochs, BatchSize = s.BatchSize, LearningRate = s.Lr, Negatives = s.Negatives, SharedNegatives = s.SharedNegatives,
             Margin = s.Margin, AdversarialTemperature = s.AdversarialTemperature, RegularizationWeight = s.RegWeight, Seed = s.Seed, Threads = s.Threads,
+            RelationRegularizationWeight = s.RelationRegWeight, EntityDropout = s.EntityDropout, RelationDropout = s.RelationDropout,
+            LearningRateDecay = s.LrDecay switch { "linear" => KgLearningRateDecay.Linear, "cosine" => KgLearningRateDecay.Cosine, _ => KgLearningRateDecay.Constant },
+            FinalLearningRateFactor = s.FinalLrFactor,
             Loss = s.Loss switch { "1-n" => KgLoss.OneToN, "margin" => KgLoss.Margin, "self-adversarial" => KgLoss.SelfAdversarial, _ => KgLoss.Auto },
             Optimizer = s.Optimizer switch { "adagrad" => KgOptimizer.Adagrad, "adam" => KgOptimizer.Adam, "rowwise-adagrad" => KgOptimizer.RowwiseAdagrad, _ => null },
             Corruption = s.Corruption == "bernoulli" ? CorruptionMode.Bernoulli : CorruptionMode.Uniform,
@@ -219,6 +258,8 @@ internal static class KgTrainCommand
                 // Kept on disk as it grows, so a run that is killed (not only stopped) still leaves its curve.
                 if (evaluate && curvePath is not null)
                     WriteCurve(curvePath, curve);
+                if (evaluate && plotPath is not null)
+                    WritePlot(plotPath, s.Model, dir, curve);
                 if (!r.Interactive && (evaluate || e.Epoch == e.Epochs || (s.EvalEvery == 0 && e.Epoch % Math.Max(1, e.Epochs / 10) == 0)))
                     r.Line($"epoch {e.Epoch}/{e.Epochs}: loss {F(e.Loss)}, {trainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s" + (evaluate ? $", valid MRR {F(mrr)}" : ""));
             },
@@ -258,6 +299,7 @@ internal static class KgTrainCommand
             ["model"] = s.Model, ["dims"] = s.Dims, ["epochs"] = s.Epochs, ["batch-size"] = s.BatchSize, ["lr"] = s.Lr, ["optimizer"] = s.Optimizer, ["loss"] = summary.LossKind.ToString(),
             ["negatives"] = s.Negatives, ["shared-negatives"] = s.SharedNegatives, ["corruption"] = s.Corruption, ["margin"] = (double)s.Margin, ["gamma"] = (double)model.Gamma,
             ["adversarial-temperature"] = (double)s.AdversarialTemperature, ["regularizer"] = s.Regularizer, ["reg-weight"] = (double)s.RegWeight, ["inverse"] = s.Inverse, ["norm"] = s.Norm,
+            ["relation-reg-weight"] = (double)(s.RelationRegWeight ?? s.RegWeight), ["entity-dropout"] = (double)s.EntityDropout, ["relation-dropout"] = (double)s.RelationDropout, ["lr-decay"] = s.LrDecay, ["final-lr-factor"] = s.FinalLrFactor,
             ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture), ["threads"] = s.Threads, ["epochs-completed"] = summary.Epochs,
         }, CliJsonContext.Default.IReadOnlyDictionaryStringObject);
         KgModelFile.Save(output, model, kg.Entities, kg.Relations, settingsJson);
@@ -265,18 +307,26 @@ internal static class KgTrainCommand
             WriteCurve(curvePath, curve);
         if (plotPath is not null)
         {
-            var points = curve.Where(c => !double.IsNaN(c.ValidMrr)).ToArray();
-            if (points.Length == 0)
+            if (!curve.Any(c => !double.IsNaN(c.ValidMrr)))
                 throw new ArgumentException($"[{Op}] --plot needs valid-MRR points: give a folder with valid.txt (and --eval-every N for more than the final point)");
-            OutputPaths.Prepare(plotPath);
-            Plots.Curve(plotPath, $"{s.Model} on {Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'))}: filtered valid MRR", "training time (s)", "valid MRR",
-                [(s.Model, points.Select(p => p.Seconds).ToArray(), points.Select(p => p.ValidMrr).ToArray())]);
+            WritePlot(plotPath, s.Model, dir, curve);
         }
         if (json)
             r.JsonLine(result);
         r.Line($"{(summary.Cancelled ? "stopped early (Ctrl-C or --time-limit); saved what was learned: " : "")}{summary.Epochs} epoch(s), {trainTime.ToString("0.0", CultureInfo.InvariantCulture)} s training");
         r.Line($"wrote {Path.GetFullPath(output)}");
         return EmbedSharpCli.Ok;
+    }
+
+    /// <summary>The valid-MRR points of the curve against training time as a PNG (rewritten after every evaluation, like the CSV; the plot writer renames a temp file).</summary>
+    private static void WritePlot(string path, string model, string dir, List<(double Epoch, double Seconds, double Loss, double ValidMrr)> curve)
+    {
+        var points = curve.Where(c => !double.IsNaN(c.ValidMrr)).ToArray();
+        if (points.Length == 0)
+            return;
+        OutputPaths.Prepare(path);
+        Plots.Curve(path, $"{model} on {Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'))}: filtered valid MRR", "training time (s)", "valid MRR",
+            [(model, points.Select(p => p.Seconds).ToArray(), points.Select(p => p.ValidMrr).ToArray())]);
     }
 
     /// <summary>The curve as CSV (epoch, train_seconds, loss, valid_mrr), written to a temp file and renamed over <paramref name="path"/>.</summary>

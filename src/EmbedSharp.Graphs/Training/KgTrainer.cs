@@ -44,11 +44,16 @@ public static class KgTrainer
         };
         if (loss == KgLoss.OneToN && model.Kind != ScoreKind.Dot)
             ThrowHelper.Argument(Op, "Loss", $"1-N training needs a dot-product model (distmult, complex) but the model is {model.Name}; use margin or self-adversarial negative sampling");
+        if (loss != KgLoss.OneToN && (options.EntityDropout > 0 || options.RelationDropout > 0))
+            ThrowHelper.Argument(Op, "EntityDropout", $"embedding dropout applies to 1-N training only but the loss is {loss}; set EntityDropout and RelationDropout to 0 or train distmult/complex with the 1-N loss");
         KgOptimizer optimizer = options.Optimizer ?? (loss == KgLoss.OneToN ? KgOptimizer.Adagrad : KgOptimizer.Adam);
         double lr = options.LearningRate ?? (optimizer == KgOptimizer.Adam ? 1e-3 : 0.1);
         Guard.PositiveFinite(Op, lr, "LearningRate");
-        using var entityOptimizer = CreateOptimizer(optimizer, lr, model.Entities.Weight);
-        using var relationOptimizer = CreateOptimizer(optimizer, lr, model.Relations.Weight);
+        // One optimizer step per batch; a 1-N epoch has two queries per triple.
+        long stepsPerEpoch = ((loss == KgLoss.OneToN ? 2L : 1L) * triples.Length + options.BatchSize - 1) / options.BatchSize;
+        var schedule = Schedule(options, Math.Max(1, stepsPerEpoch * options.Epochs));
+        using var entityOptimizer = CreateOptimizer(optimizer, lr, model.Entities.Weight, schedule);
+        using var relationOptimizer = CreateOptimizer(optimizer, lr, model.Relations.Weight, schedule);
         var run = new Run(model, options, loss, entityOptimizer, relationOptimizer);
         return run.Execute(triples.ToArray(), cancellationToken);
     }
@@ -64,6 +69,16 @@ public static class KgTrainer
         Guard.Finite(Op, o.RegularizationWeight, "RegularizationWeight");
         if (o.RegularizationWeight < 0)
             ThrowHelper.ArgumentOutOfRange(Op, "RegularizationWeight", o.RegularizationWeight, "the regularization weight must be ≥ 0");
+        if (o.RelationRegularizationWeight is float rw && (!float.IsFinite(rw) || rw < 0))
+            ThrowHelper.ArgumentOutOfRange(Op, "RelationRegularizationWeight", rw, "the relation regularization weight must be finite and ≥ 0 (null: the same as RegularizationWeight)");
+        if (!(o.EntityDropout >= 0 && o.EntityDropout < 1))
+            ThrowHelper.ArgumentOutOfRange(Op, "EntityDropout", o.EntityDropout, "a dropout probability must be in [0, 1)");
+        if (!(o.RelationDropout >= 0 && o.RelationDropout < 1))
+            ThrowHelper.ArgumentOutOfRange(Op, "RelationDropout", o.RelationDropout, "a dropout probability must be in [0, 1)");
+        if (!Enum.IsDefined(o.LearningRateDecay))
+            ThrowHelper.ArgumentOutOfRange(Op, "LearningRateDecay", o.LearningRateDecay, "valid values are Constant, Linear, Cosine");
+        if (!(o.FinalLearningRateFactor >= 0 && o.FinalLearningRateFactor <= 1))
+            ThrowHelper.ArgumentOutOfRange(Op, "FinalLearningRateFactor", o.FinalLearningRateFactor, "the final learning-rate factor must be in [0, 1]");
         if (!Enum.IsDefined(o.Loss))
             ThrowHelper.ArgumentOutOfRange(Op, "Loss", o.Loss, "valid values are Auto, OneToN, Margin, SelfAdversarial");
         if (!Enum.IsDefined(o.Corruption))
@@ -74,12 +89,24 @@ public static class KgTrainer
             ThrowHelper.ArgumentOutOfRange(Op, "Optimizer", opt, "valid values are Adagrad, Adam, RowwiseAdagrad");
     }
 
-    private static SparseOptimizer CreateOptimizer(KgOptimizer kind, double lr, Tables.EmbeddingTable table) => kind switch
+    /// <summary>The schedule of <see cref="KgTrainingOptions.LearningRateDecay"/> over <paramref name="totalSteps"/> steps (the last one reaches the final factor).</summary>
+    internal static LearningRateSchedule Schedule(KgTrainingOptions options, long totalSteps) => options.LearningRateDecay switch
     {
-        KgOptimizer.Adam => FusedSparseBackward.Create(table, new Adam(lr)),
-        KgOptimizer.RowwiseAdagrad => FusedSparseBackward.Create(table, new RowwiseAdagrad(lr)),
-        _ => FusedSparseBackward.Create(table, new Adagrad(lr)),
+        KgLearningRateDecay.Linear => totalSteps == 1 ? LearningRateSchedule.Constant : LearningRateSchedule.Linear(totalSteps - 1, options.FinalLearningRateFactor),
+        KgLearningRateDecay.Cosine => totalSteps == 1 ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(totalSteps - 1, options.FinalLearningRateFactor),
+        _ => LearningRateSchedule.Constant,
     };
+
+    private static SparseOptimizer CreateOptimizer(KgOptimizer kind, double lr, Tables.EmbeddingTable table, LearningRateSchedule schedule)
+    {
+        var o = new SparseOptimizerOptions { Schedule = schedule };
+        return kind switch
+        {
+            KgOptimizer.Adam => FusedSparseBackward.Create(table, new Adam(lr), o),
+            KgOptimizer.RowwiseAdagrad => FusedSparseBackward.Create(table, new RowwiseAdagrad(lr), o),
+            _ => FusedSparseBackward.Create(table, new Adagrad(lr), o),
+        };
+    }
 
     /// <summary>One query of 1-N training: anchor, relation row, side of the query map, answer.</summary>
     internal readonly record struct Query(int Anchor, int Relation, bool HeadSide, int Target);
@@ -112,7 +139,9 @@ public static class KgTrainer
                 if (queries is not null)
                 {
                     Shuffle(queries, random);
-                    for (int start = 0; start < queries.Length; start += options.BatchSize)
+                    // Drawn only when dropout is on, so runs without it repeat earlier releases exactly.
+                    ulong dropoutSeed = options.EntityDropout > 0 || options.RelationDropout > 0 ? random.NextUInt64() : 0;
+                    for (int start = 0, batch = 0; start < queries.Length; start += options.BatchSize, batch++)
                     {
                         if (ct.IsCancellationRequested)
                         {
@@ -120,7 +149,7 @@ public static class KgTrainer
                             break;
                         }
                         int count = Math.Min(options.BatchSize, queries.Length - start);
-                        sum += oneToN!.Step(queries.AsSpan(start, count), options, entityOptimizer, relationOptimizer) * count;
+                        sum += oneToN!.Step(queries.AsSpan(start, count), options, entityOptimizer, relationOptimizer, dropoutSeed ^ ((ulong)batch * 0x9E3779B97F4A7C15UL)) * count;
                         seen += count;
                     }
                 }
@@ -242,7 +271,7 @@ public static class KgTrainer
                 value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, anchorRow, gAnchor, 1);
                 value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, targetRow, gTarget, 1);
                 if (regularizeRelation)
-                    value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, relationRow, gRelation, 1);
+                    value += Losses.Regularize(options.Regularizer, options.RelationRegularizationWeight ?? options.RegularizationWeight, model.IsComplex, relationRow, gRelation, 1);
                 sum += value;
                 AddScaled(entityGrads.Row(anchor), gAnchor, inv);
                 AddScaled(entityGrads.Row(target), gTarget, inv);
@@ -316,14 +345,37 @@ public static class KgTrainer
         }
 
         /// <summary>Loss of a batch and its gradients: dense for entities (<c>N × D</c>), gathered for relations.</summary>
-        public double Compute(ReadOnlySpan<Query> batch, KgTrainingOptions options, float[] gEntities, RowGradients gRelations)
+        /// <remarks>With <see cref="KgTrainingOptions.EntityDropout"/> or <see cref="KgTrainingOptions.RelationDropout"/> on,
+        /// the masks come from <paramref name="dropoutSeed"/> alone, so the same seed gives the same loss (finite differences rely on it).</remarks>
+        public double Compute(ReadOnlySpan<Query> batch, KgTrainingOptions options, float[] gEntities, RowGradients gRelations, ulong dropoutSeed = 0)
         {
-            int b = batch.Length, n = model.NumEntities, d = model.Entities.Dims;
+            int b = batch.Length, n = model.NumEntities, d = model.Entities.Dims, dr = model.Relations.Dims;
             var table = model.Entities.Weight;
             var relations = model.Relations.Weight;
             var q = Buffer(ref _q, (long)b * d).AsSpan(0, b * d);
+            bool dropout = options.EntityDropout > 0 || options.RelationDropout > 0;
+            // Dropped-out copies of the anchor and relation rows (mask already scaled by 1 / (1 − p)).
+            float[]? anchorMasks = null, relationMasks = null, droppedAnchors = null, droppedRelations = null;
+            if (dropout)
+            {
+                var random = new SeededRandom(dropoutSeed ^ 0xA0761D6478BD642FUL);
+                anchorMasks = DropoutMasks(random, b * d, options.EntityDropout);
+                relationMasks = DropoutMasks(random, b * dr, options.RelationDropout);
+                droppedAnchors = new float[b * d];
+                droppedRelations = new float[b * dr];
+                for (int i = 0; i < b; i++)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(table.GetRow<float>(batch[i].Anchor), anchorMasks.AsSpan(i * d, d), droppedAnchors.AsSpan(i * d, d));
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(relations.GetRow<float>(batch[i].Relation), relationMasks.AsSpan(i * dr, dr), droppedRelations.AsSpan(i * dr, dr));
+                }
+            }
             for (int i = 0; i < b; i++)
-                model.Query(table.GetRow<float>(batch[i].Anchor), relations.GetRow<float>(batch[i].Relation), batch[i].HeadSide, q.Slice(i * d, d));
+            {
+                if (dropout)
+                    model.Query(droppedAnchors.AsSpan(i * d, d), droppedRelations.AsSpan(i * dr, dr), batch[i].HeadSide, q.Slice(i * d, d));
+                else
+                    model.Query(table.GetRow<float>(batch[i].Anchor), relations.GetRow<float>(batch[i].Relation), batch[i].HeadSide, q.Slice(i * d, d));
+            }
             var scoresArray = Buffer(ref _scores, (long)b * n);
             model.Entities.AsLinear(q, scoresArray.AsSpan(0, b * n));
             // Softmax cross-entropy; scores become G = (softmax − onehot) / b.
@@ -359,6 +411,9 @@ public static class KgTrainer
             model.Entities.AsLinearBackward(q, scoresArray.AsSpan(0, b * n), gq, gEntities.AsSpan(0, n * d));
             bool regularizeRelation = model.Name != "rotate";
             float scale = 1f / b;
+            float relationWeight = options.RelationRegularizationWeight ?? options.RegularizationWeight;
+            var gDroppedAnchor = dropout ? new float[d] : null;
+            var gDroppedRelation = dropout ? new float[dr] : null;
             for (int i = 0; i < b; i++)
             {
                 var query = queries[i];
@@ -366,21 +421,43 @@ public static class KgTrainer
                 var relationRow = relations.GetRow<float>(query.Relation);
                 var gAnchor = gEntities.AsSpan(query.Anchor * d, d);
                 var gRelation = gRelations.Row(query.Relation);
-                model.QueryBackward(anchorRow, relationRow, query.HeadSide, gq.Slice(i * d, d), gAnchor, gRelation);
+                if (dropout)
+                {
+                    // q was formed from a ∘ m_a and r ∘ m_r: the chain rule multiplies each gradient by its mask.
+                    Array.Clear(gDroppedAnchor!);
+                    Array.Clear(gDroppedRelation!);
+                    model.QueryBackward(droppedAnchors.AsSpan(i * d, d), droppedRelations.AsSpan(i * dr, dr), query.HeadSide, gq.Slice(i * d, d), gDroppedAnchor, gDroppedRelation);
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(gDroppedAnchor, anchorMasks.AsSpan(i * d, d), gAnchor, gAnchor);
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(gDroppedRelation, relationMasks.AsSpan(i * dr, dr), gRelation, gRelation);
+                }
+                else
+                {
+                    model.QueryBackward(anchorRow, relationRow, query.HeadSide, gq.Slice(i * d, d), gAnchor, gRelation);
+                }
                 loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, anchorRow, gAnchor, scale);
                 loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, table.GetRow<float>(query.Target), gEntities.AsSpan(query.Target * d, d), scale);
                 if (regularizeRelation)
-                    loss += b * Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, relationRow, gRelation, scale);
+                    loss += b * Losses.Regularize(options.Regularizer, relationWeight, model.IsComplex, relationRow, gRelation, scale);
             }
             return loss / b;
         }
 
-        public double Step(ReadOnlySpan<Query> batch, KgTrainingOptions options, SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer)
+        /// <summary><paramref name="length"/> inverted-dropout factors: 0 with probability <paramref name="p"/>, else 1 / (1 − p).</summary>
+        private static float[] DropoutMasks(SeededRandom random, int length, float p)
+        {
+            var mask = new float[length];
+            float keep = 1f / (1f - p);
+            for (int i = 0; i < length; i++)
+                mask[i] = p > 0 && random.NextSingle() < p ? 0f : keep;
+            return mask;
+        }
+
+        public double Step(ReadOnlySpan<Query> batch, KgTrainingOptions options, SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer, ulong dropoutSeed = 0)
         {
             // Compute overwrites every value (the last GEMM writes all N × D), so the buffer is reused as is.
             var gEntities = Buffer(ref _gEntities, (long)model.NumEntities * model.Entities.Dims);
             _relationGrads ??= new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
-            double loss = Compute(batch, options, gEntities, _relationGrads);
+            double loss = Compute(batch, options, gEntities, _relationGrads, dropoutSeed);
             entityOptimizer.Step(new SparseGradient(model.NumEntities, model.Entities.Dims, _allRows, gEntities));
             _relationGrads.StepAndClear(model.Relations, relationOptimizer);
             return loss;

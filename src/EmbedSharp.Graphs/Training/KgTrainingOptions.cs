@@ -59,6 +59,19 @@ public enum KgOptimizer
     RowwiseAdagrad = 2,
 }
 
+/// <summary>How the learning rate changes over a run (both tables' optimizers, step by step).</summary>
+public enum KgLearningRateDecay
+{
+    /// <summary>The same rate throughout.</summary>
+    Constant = 0,
+
+    /// <summary>Straight down from the full rate at the first step to <see cref="KgTrainingOptions.FinalLearningRateFactor"/> × rate at the last step of the planned epochs.</summary>
+    Linear = 1,
+
+    /// <summary>Cosine annealing from the full rate to <see cref="KgTrainingOptions.FinalLearningRateFactor"/> × rate over the planned epochs: for a fixed budget, plan the epochs that fit and the run ends annealed.</summary>
+    Cosine = 2,
+}
+
 /// <summary>Settings of <see cref="KgTrainer.Train"/>.</summary>
 public sealed record KgTrainingOptions
 {
@@ -76,6 +89,12 @@ public sealed record KgTrainingOptions
 
     /// <summary>Learning rate; null takes 0.1 for Adagrad and row-wise Adagrad, 1e-3 for Adam.</summary>
     public double? LearningRate { get; init; }
+
+    /// <summary>Learning-rate decay over the planned <see cref="Epochs"/> (default constant).</summary>
+    public KgLearningRateDecay LearningRateDecay { get; init; } = KgLearningRateDecay.Constant;
+
+    /// <summary>The fraction of the learning rate left at the last planned step under a decay, in [0, 1] (default 0).</summary>
+    public double FinalLearningRateFactor { get; init; }
 
     /// <summary>Negatives per positive triple (negative-sampling losses; default 64).</summary>
     public int Negatives { get; init; } = 64;
@@ -97,6 +116,22 @@ public sealed record KgTrainingOptions
 
     /// <summary>Weight λ of the regularizer (default 0).</summary>
     public float RegularizationWeight { get; init; }
+
+    /// <summary>
+    /// Weight of the regularizer on relation rows; null (the default) takes <see cref="RegularizationWeight"/>.
+    /// Small-rank tuned configs (LibKGE's) penalise entities and relations very differently.
+    /// </summary>
+    public float? RelationRegularizationWeight { get; init; }
+
+    /// <summary>
+    /// 1-N training only: each coordinate of a query's anchor entity row is zeroed with this probability and the
+    /// others scaled by 1 / (1 − p) (inverted dropout; a fresh mask per query and batch, drawn from the seed) before
+    /// the query is formed. The answer side and evaluation are untouched. In [0, 1); default 0 (off).
+    /// </summary>
+    public float EntityDropout { get; init; }
+
+    /// <summary>1-N training only: the same dropout as <see cref="EntityDropout"/> on the query's relation row. In [0, 1); default 0 (off).</summary>
+    public float RelationDropout { get; init; }
 
     /// <summary>Seed of shuffling and negative sampling (default 1).</summary>
     public ulong Seed { get; init; } = 1;
