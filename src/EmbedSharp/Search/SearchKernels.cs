@@ -238,12 +238,10 @@ internal static class SearchKernels
 
     /// <summary>
     /// <c>dst[i] = rows[i] · q</c> for <paramref name="count"/> consecutive rows of <paramref name="dims"/> floats (see
-    /// <see cref="SupportsDotRows"/>): the streaming scan's tile kernel. Eight rows at a time, walked together along
-    /// the dims: each eight-float slice of the query is loaded once and meets the same slice of the eight rows (eight
-    /// independent accumulator chains, one load of the table per product), then the eight lane vectors are summed
-    /// across lanes together (a horizontal-add tree) and stored as one vector. Rows a few kilobytes ahead are
-    /// prefetched, four cache lines a step, so the read stream runs on across page boundaries. Differs from
-    /// <see cref="DotReference"/> by rounding order only.
+    /// <see cref="SupportsDotRows"/>): the streaming scan's tile kernel. Eight rows at a time, each with two
+    /// accumulators (element <c>i</c> in accumulator <c>(i / 8) mod 2</c>), the eight lane vectors summed across
+    /// lanes together (a horizontal-add tree) and stored as one vector; rows a few kilobytes ahead are prefetched so
+    /// the read stream runs on across page boundaries. Differs from <see cref="DotReference"/> by rounding order only.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void DotRows(float* rows, int dims, float* q, int count, float* dst)
@@ -251,34 +249,20 @@ internal static class SearchKernels
         int r = 0;
         nint stride = dims;
         nint ahead = Math.Max(16, 4096 / (dims * 4)) * stride; // about 4 KiB ahead
-        // A block of eight rows is 32 · dims bytes, a multiple of 256 (dims is a multiple of 8).
-        nint blockBytes = 8 * stride * sizeof(float);
         for (; r <= count - 8; r += 8, rows += 8 * stride)
         {
             // The prefetch may point past the last row: prefetch never faults.
             byte* next = (byte*)(rows + ahead);
-            for (nint b = 0; b < blockBytes; b += 256)
-            {
+            for (nint b = 0; b < 8 * stride * 4; b += 64)
                 Sse.Prefetch0(next + b);
-                Sse.Prefetch0(next + b + 64);
-                Sse.Prefetch0(next + b + 128);
-                Sse.Prefetch0(next + b + 192);
-            }
-            Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
-            // Eight row pointers and one index: every load is one addressing mode, no pointer arithmetic in the loop.
-            float* p0 = rows, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride, p4 = p3 + stride, p5 = p4 + stride, p6 = p5 + stride, p7 = p6 + stride;
-            for (nint i = 0; i < stride; i += 8)
-            {
-                var qv = Vector256.Load(q + i);
-                f0 = Fma.MultiplyAdd(Vector256.Load(p0 + i), qv, f0);
-                f1 = Fma.MultiplyAdd(Vector256.Load(p1 + i), qv, f1);
-                f2 = Fma.MultiplyAdd(Vector256.Load(p2 + i), qv, f2);
-                f3 = Fma.MultiplyAdd(Vector256.Load(p3 + i), qv, f3);
-                f4 = Fma.MultiplyAdd(Vector256.Load(p4 + i), qv, f4);
-                f5 = Fma.MultiplyAdd(Vector256.Load(p5 + i), qv, f5);
-                f6 = Fma.MultiplyAdd(Vector256.Load(p6 + i), qv, f6);
-                f7 = Fma.MultiplyAdd(Vector256.Load(p7 + i), qv, f7);
-            }
+            var f0 = RowLanes(rows, q, dims);
+            var f1 = RowLanes(rows + stride, q, dims);
+            var f2 = RowLanes(rows + 2 * stride, q, dims);
+            var f3 = RowLanes(rows + 3 * stride, q, dims);
+            var f4 = RowLanes(rows + 4 * stride, q, dims);
+            var f5 = RowLanes(rows + 5 * stride, q, dims);
+            var f6 = RowLanes(rows + 6 * stride, q, dims);
+            var f7 = RowLanes(rows + 7 * stride, q, dims);
             var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(f0, f1), Avx.HorizontalAdd(f2, f3));
             var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(f4, f5), Avx.HorizontalAdd(f6, f7));
             (Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31)).Store(dst + r);
