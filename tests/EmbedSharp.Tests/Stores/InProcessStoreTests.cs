@@ -75,20 +75,8 @@ public sealed class InProcessStoreTests
             optimizer.Step(sparse);
             store.ApplyGradients(ids, grads, StepOf(kind, t));
         }
-        var expected = new float[dims];
-        var actual = new float[dims];
-        var expectedState = new float[optimizer.StateWidth];
-        var actualState = new float[optimizer.StateWidth];
         Assert.Equal(optimizer.StateWidth, store.Info.StateWidth);
-        for (int r = 0; r < rows; r++)
-        {
-            core.ReadRow(r, expected);
-            store.ReadRow(r, actual);
-            Assert.Equal(Bits(expected), Bits(actual));
-            optimizer.ReadState(r, expectedState);
-            store.ReadState(r, actualState);
-            Assert.Equal(Bits(expectedState), Bits(actualState));
-        }
+        AssertSameRowsAndState(core, optimizer, store, rows, dims);
         Assert.Equal(4, store.StepCount);
     }
 
@@ -113,6 +101,12 @@ public sealed class InProcessStoreTests
             optimizer.Step(new SparseGradient(rows, dims, [.. order.Select(i => (int)ids[i])], [.. order.SelectMany(i => grads.AsSpan(i * dims, dims).ToArray())]));
             store.ApplyGradients(ids, grads, StepOf(OptimizerKind.Adagrad, t));
         }
+        AssertSameRowsAndState(core, optimizer, store, rows, dims);
+    }
+
+    /// <summary>Every row and its optimizer state in the store bit-equal to the core table's and optimizer's.</summary>
+    private static void AssertSameRowsAndState(EmbeddingTable core, SparseOptimizer optimizer, InProcessShardedStore store, int rows, int dims)
+    {
         var expected = new float[dims];
         var actual = new float[dims];
         var expectedState = new float[optimizer.StateWidth];
