@@ -21,7 +21,7 @@ internal interface IRowVisit
     /// <summary>Whether the loop prefetches the rows of entries ahead (random rows; a page walk is sequential).</summary>
     static abstract bool Prefetches { get; }
 
-    /// <summary>True when every entry's gradient is one upstream row at scale 1 (<see cref="UpstreamRow"/>).</summary>
+    /// <summary>True when every entry's gradient is one upstream row at scale 1 (<see cref="Units"/>).</summary>
     bool UnitSingles { get; }
 
     /// <summary>True when a gradient is a sum of several finite rows, which can overflow (the guard checks it).</summary>
@@ -43,8 +43,25 @@ internal interface IRowVisit
     /// </summary>
     ReadOnlySpan<float> Gradient(int k, Span<float> scratch, bool unsummed);
 
-    /// <summary>Entry <paramref name="k"/>'s upstream row, when <see cref="UnitSingles"/>.</summary>
-    ReadOnlySpan<float> UpstreamRow(int k);
+    /// <summary>The entries as plain arrays for the plain loop, when <see cref="UnitSingles"/> (else empty).</summary>
+    UnitRows Units { get; }
+}
+
+/// <summary>
+/// Entries whose gradient is one upstream row at scale 1, as the plain loop reads them: entry k's table row is
+/// <c>Rows[k]</c> and its gradient the upstream row <c>Source.Source(Positions[k])</c>. The loop takes raw pointers
+/// to these once, instead of asking the visit per entry (which reloaded the spans and bounds-checked them per row).
+/// </summary>
+internal readonly ref struct UnitRows(ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, GradientSource source)
+{
+    /// <summary>The table row of each entry.</summary>
+    public ReadOnlySpan<int> Rows { get; } = rows;
+
+    /// <summary>The batch position of each entry (as many as <see cref="Rows"/>).</summary>
+    public ReadOnlySpan<int> Positions { get; } = positions;
+
+    /// <summary>The upstream gradient and its position → row map.</summary>
+    public GradientSource Source { get; } = source;
 }
 
 /// <summary>The rows of a coalesced <see cref="SparseGradient"/>, each scaled by its clipping factor.</summary>
@@ -75,7 +92,7 @@ internal readonly struct MaterializedVisit(SparseGradient gradient, float[]? fac
         return scratch[..g.Length];
     }
 
-    public ReadOnlySpan<float> UpstreamRow(int k) => gradient.GetRow(k);
+    public UnitRows Units => default;
 }
 
 /// <summary>
@@ -119,7 +136,7 @@ internal struct PageVisit(SparseGradient gradient, float[]? factors, int first, 
         return g;
     }
 
-    public readonly ReadOnlySpan<float> UpstreamRow(int k) => zeros;
+    public readonly UnitRows Units => default;
 }
 
 /// <summary>Rows fed by one position each, in batch order (their upstream rows stream front to back).</summary>
@@ -149,14 +166,14 @@ internal readonly ref struct SingleVisit(GradientSource source, ReadOnlySpan<int
             _source.Sum(_positions.Slice(k, 1), scratch);
             return scratch[.._source.Dims];
         }
-        ReadOnlySpan<float> g = UpstreamRow(k);
+        ReadOnlySpan<float> g = _source.GradRows.Slice(_source.Source(_positions[k]) * _source.Dims, _source.Dims);
         if (unsummed)
             return g;
         AddZero(g, scratch);
         return scratch[..g.Length];
     }
 
-    public ReadOnlySpan<float> UpstreamRow(int k) => _source.GradRows.Slice(_source.Source(_positions[k]) * _source.Dims, _source.Dims);
+    public UnitRows Units => UnitSingles ? new UnitRows(_rows, _positions, _source) : default;
 
     /// <summary><c>destination = 0 + source</c>: a single position's sum at scale 1 (what <see cref="GradientSource.Sum(ReadOnlySpan{int}, Span{float})"/> computes), inline.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -201,7 +218,7 @@ internal readonly ref struct SegmentVisit(GradientSource source, RowGroups group
         return scratch[.._source.Dims];
     }
 
-    public ReadOnlySpan<float> UpstreamRow(int k) => default;
+    public UnitRows Units => default;
 }
 
 /// <summary>Prefetches of the first lines of a row (random rows of a large table miss every cache).</summary>
