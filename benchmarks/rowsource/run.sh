@@ -2,7 +2,7 @@
 # Usage: benchmarks/rowsource/run.sh BASE_COMMIT AFTER_COMMIT [BUDGET_SECONDS]
 # Single-process before/after harness (issue 17). Exports both commits' library sources to a temp folder and
 # builds the workloads (Workloads/) once against each, Release; builds the driver (Driver/) once. Then, under the
-# shared benchmark lock, one driver process per case (native, and avx2 = DOTNET_EnableAVX512F=0 where the CPU has
+# shared benchmark lock, one driver process per case (native, and avx2 = DOTNET_EnableAVX512=0 where the CPU has
 # AVX-512; CASES="native" or "avx2" picks one) and thread count (1 and 2; THREADS="1" picks one) loads three sides
 # into their own AssemblyLoadContexts -- base, base again (the A/A noise check) and after -- and alternates them
 # call by call on each workload for BUDGET_SECONDS (default 2) of measured rounds. WORKLOADS=REGEX filters the
@@ -39,7 +39,8 @@ export work budget filter cases threads
 flock /tmp/embedsharp-bench.lock bash -c '
   echo "load before: $(uptime)" >&2
   for case in $cases; do
-    isa=(); [ "$case" = avx2 ] && isa=(DOTNET_EnableAVX512F=0)
+    # .NET 10 reads DOTNET_EnableAVX512 (AVX512F alone is ignored: the JIT still emits zmm code); both are set.
+    isa=(); [ "$case" = avx2 ] && isa=(DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0)
     for t in $threads; do
       env "${isa[@]}" DOTNET_PROCESSOR_COUNT=$t DOTNET_TC_CallCountingDelayMs=0 DOTNET_TC_CallCountThreshold=5 "$work/driver/out/RowSourceDriver" "$case" "$budget" "$filter" \
         base="$work/base/out/RowSourceWorkloads.dll" base2="$work/base/out/RowSourceWorkloads.dll" after="$work/after/out/RowSourceWorkloads.dll"

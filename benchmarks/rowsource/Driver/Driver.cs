@@ -17,6 +17,13 @@ if (args.Length < 5)
     return 2;
 }
 string caseName = args[0];
+// The avx2 case must run without AVX-512: a runtime that ignores the switch (.NET 10 ignores DOTNET_EnableAVX512F
+// and reads DOTNET_EnableAVX512) would time the native code a second time under the avx2 label.
+if (caseName == "avx2" && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+{
+    Console.Error.WriteLine("RowSourceDriver: case avx2 but Vector512 is accelerated; set DOTNET_EnableAVX512=0");
+    return 3;
+}
 double budget = double.Parse(args[1], inv);
 var filter = new Regex(args[2]);
 var sides = args.Skip(3).Select(a =>
