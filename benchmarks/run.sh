@@ -7,7 +7,7 @@
 #
 # Two cases, each its own table in benchmarks/README.md:
 #   native  everything with the CPU's widest vectors (AVX-512 where the CPU has it)
-#   avx2    the machine most users have: our side with DOTNET_EnableAVX512F=0, the probe compiled
+#   avx2    the machine most users have: our side with DOTNET_EnableAVX512=0, the probe compiled
 #           with -mno-avx512f, PyTorch with ATEN_CPU_CAPABILITY=avx2 and OpenBLAS's Haswell kernels.
 #           On a CPU without AVX-512 the native case already is this one and runs once.
 # CASES="avx2" (or "native") runs one of them.
@@ -39,7 +39,7 @@ echo "== ids"
 for case in ${CASES:-$all_cases}; do
   if [ "$case" = avx2 ]; then
     sfx=-avx2; cflags="-march=native -mno-avx512f"
-    ours_env=(DOTNET_EnableAVX512F=0); peer_env=(ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell)
+    ours_env=(DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0); # .NET 10 ignores ...AVX512F alone peer_env=(ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell)
   else
     sfx=""; cflags="-march=native"; ours_env=(); peer_env=()
   fi

@@ -18,7 +18,7 @@ public sealed class IsaConfig : ManualConfig
         if (Environment.GetEnvironmentVariable("EMBEDSHARP_BENCH_ISA") == "1")
         {
             AddJob(native.AsBaseline());
-            AddJob(native.WithEnvironmentVariable("DOTNET_EnableAVX512F", "0").WithId("NoAVX512"));
+            AddJob(native.WithEnvironmentVariable("DOTNET_EnableAVX512", "0").WithEnvironmentVariable("DOTNET_EnableAVX512F", "0").WithId("NoAVX512")); // .NET 10 reads the first
             AddJob(native.WithEnvironmentVariable("DOTNET_EnableHWIntrinsic", "0").WithId("Scalar"));
         }
         else
