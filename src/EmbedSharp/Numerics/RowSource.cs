@@ -119,7 +119,6 @@ public static partial class Kernels
         where TRows : struct, IRowSource
     {
         int dims = rows.Dims;
-        bool scaled = scale != 1f; // tested once: a float compare per row kept scale in a stack slot around the row call
         for (int i = 0; i < count; i++)
         {
             if (TRows.Prefetches && i + prefetchDistance < count)
@@ -130,7 +129,7 @@ public static partial class Kernels
             {
                 CopyScaled(row, output, dims, scale);
             }
-            else if (scaled)
+            else if (scale != 1f)
             {
                 var span = new Span<float>(output, dims);
                 System.Numerics.Tensors.TensorPrimitives.Multiply(span, scale, span);

@@ -61,28 +61,6 @@ internal static unsafe partial class AffineKernels
     }
 
     /// <summary>
-    /// <see cref="DequantizeRow{TBits}"/> compiled into its caller (the same kernel, so the same bits): for loops
-    /// that dequantize one row per iteration (<c>Kernels.GatherRows</c> over <c>QuantizedTable.RowReader</c>). Those
-    /// loops are compiled at full optimisation without profile data, where the inliner left the row kernel as a call
-    /// per row (issue 17's listings: the 4-bit gather spilled around that call and ran 1.05–1.10× the time of the
-    /// tier-1 loop before the row-source seam, which had inlined it).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void DequantizeRowInline<TBits>(byte* codes, float* scales, float* biases, int groupSize, bool fused, float* dst, int dims)
-        where TBits : struct, IBitWidth
-    {
-        if (!Direct)
-        {
-            DequantizeRow<TBits>(codes, scales, biases, groupSize, fused, dst, dims);
-            return;
-        }
-        if (fused)
-            RowDirect<TBits, StoreSink, OneRounding>(codes, scales, biases, groupSize, dst, dims);
-        else
-            RowDirect<TBits, StoreSink, TwoRoundings>(codes, scales, biases, groupSize, dst, dims);
-    }
-
-    /// <summary>
     /// Adds one dequantized row to an accumulator: <c>acc[i] = acc[i] + ŵ_i</c> with <c>ŵ_i</c> rounded
     /// exactly as <see cref="DequantizeRow{TBits}"/> rounds it, so a bag summed with this kernel equals
     /// dequantizing each row into a scratch and adding it — without the scratch round trip.

@@ -208,19 +208,7 @@ public sealed partial class QuantizedTable
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float* Row(int row, float* scratch)
         {
-            if (!_fast)
-            {
-                _table.DequantizeRowUnchecked(row, new Span<float>(scratch, _dims));
-                return scratch;
-            }
-            byte* codes = _words + (nint)row * _stride;
-            float* s = (float*)(_scales + (nint)row * _scaleStride);
-            float* b = (float*)(_biases + (nint)row * _scaleStride);
-            // The row kernel inlined: a gather calls this once per row (see AffineKernels.DequantizeRowInline).
-            if (_bits == 4)
-                AffineKernels.DequantizeRowInline<Bits4>(codes, s, b, _groupSize, _fused, scratch, _dims);
-            else
-                AffineKernels.DequantizeRowInline<Bits8>(codes, s, b, _groupSize, _fused, scratch, _dims);
+            Dequantize(row, scratch);
             return scratch;
         }
 
