@@ -136,6 +136,34 @@ internal sealed class SearchScratch
 
     public MinHeap Candidates { get; } = new();
 
+    /// <summary>Insert's (distance, node) lists: the layer's found nodes, closest first, then a full link list being re-selected.</summary>
+    public (float Distance, int Node)[] Found { get; private set; } = new (float, int)[64];
+
+    /// <summary>A link list plus the new link, being re-selected by <c>Connect</c>.</summary>
+    public (float Distance, int Node)[] Overflow { get; private set; } = new (float, int)[64];
+
+    /// <summary>The links chosen for the inserted node.</summary>
+    public List<(float, int)> Selected { get; } = new(64);
+
+    /// <summary>The links a neighbour keeps after re-selection.</summary>
+    public List<(float, int)> Kept { get; } = new(64);
+
+    /// <summary><see cref="Found"/> with room for <paramref name="n"/>.</summary>
+    public (float Distance, int Node)[] FoundFor(int n)
+    {
+        if (Found.Length < n)
+            Found = new (float, int)[Math.Max(n, Found.Length * 2)];
+        return Found;
+    }
+
+    /// <summary><see cref="Overflow"/> with room for <paramref name="n"/>.</summary>
+    public (float Distance, int Node)[] OverflowFor(int n)
+    {
+        if (Overflow.Length < n)
+            Overflow = new (float, int)[Math.Max(n, Overflow.Length * 2)];
+        return Overflow;
+    }
+
     public static SearchScratch Rent()
     {
         var s = s_cached ?? new SearchScratch();

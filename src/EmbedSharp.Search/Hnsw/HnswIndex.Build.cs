@@ -107,18 +107,19 @@ public sealed unsafe partial class HnswIndex
         var scratch = SearchScratch.Rent();
         var top = scratch.Top;
         var candidates = scratch.Candidates;
-        var selected = new List<(float, int)>(_m0 + 1);
+        var selected = scratch.Selected;
         for (int lc = Math.Min(level, maxLevel); lc >= 0; lc--)
         {
             SearchLayer(q, ep, Options.EfConstruction, lc, null, false, top, candidates);
             // Closest first.
-            var found = new (float Distance, int Node)[top.Count];
-            for (int i = found.Length - 1; i >= 0; i--)
+            int count = top.Count;
+            var found = scratch.FoundFor(count);
+            for (int i = count - 1; i >= 0; i--)
             {
                 var (negD, id) = top.Pop();
                 found[i] = (-negD, id);
             }
-            SelectNeighbors(found, _m, selected);
+            SelectNeighbors(found.AsSpan(0, count), _m, selected);
             int* links = Links(node, lc);
             lock (_locks[node % LockStripes])
             {
@@ -127,7 +128,7 @@ public sealed unsafe partial class HnswIndex
                 Volatile.Write(ref links[0], selected.Count);
             }
             foreach (var (d, neighbor) in selected)
-                Connect(neighbor, node, d, lc);
+                Connect(neighbor, node, d, lc, scratch);
             ep = found[0].Node;
         }
         SearchScratch.Return(scratch);
@@ -145,7 +146,7 @@ public sealed unsafe partial class HnswIndex
     }
 
     /// <summary>Adds the link <paramref name="from"/> → <paramref name="to"/>, re-selecting by the heuristic when the list is full.</summary>
-    private void Connect(int from, int to, float distance, int level)
+    private void Connect(int from, int to, float distance, int level, SearchScratch scratch)
     {
         int cap = level == 0 ? _m0 : _m;
         int* links = Links(from, level);
@@ -164,12 +165,12 @@ public sealed unsafe partial class HnswIndex
                 return;
             }
             float* v = Vector(from);
-            var all = new (float Distance, int Node)[n + 1];
+            var all = scratch.OverflowFor(n + 1).AsSpan(0, n + 1);
             for (int i = 0; i < n; i++)
                 all[i] = (Distance(v, links[1 + i]), links[1 + i]);
             all[n] = (distance, to);
-            Array.Sort(all, static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
-            var kept = new List<(float, int)>(cap);
+            all.Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
+            var kept = scratch.Kept;
             SelectNeighbors(all, cap, kept);
             for (int i = 0; i < kept.Count; i++)
                 links[1 + i] = kept[i].Item2;
