@@ -139,10 +139,21 @@ if "hnsw" in parts:
     h.set_num_threads(max(threads))
     h.add_items(X, np.arange(len(X)))
     record(name="hnsw build", impl="hnswlib (Debian)", threads=max(threads), seconds=time.time() - t)
+    # Memory, vectors + graph: ours is the index file (what a search maps), plus Dims bytes a vector with int8
+    # walking; hnswlib's is its saved index (layer-0 block of links, vector and label per element, upper links).
+    try:
+        hbytes = h.index_file_size()
+    except AttributeError:
+        hbytes = len(X) * (4 + 32 * 4 + X.shape[1] * 4 + 8)
+    record(name="hnsw memory", impl="embedsharp", threads=1, bytes=size, bytes_per_vector=size / len(X))
+    record(name="hnsw memory", impl="embedsharp int8 walk", threads=1, bytes=size + X.shape[0] * X.shape[1], bytes_per_vector=size / len(X) + X.shape[1])
+    record(name="hnsw memory", impl="hnswlib (Debian)", threads=1, bytes=hbytes, bytes_per_vector=hbytes / len(X))
     for th in threads:
         h.set_num_threads(th)
         for ef in (16, 32, 64, 128, 256):
             ours_search("hnsw", p, th, ef=ef)
+            # The same graph walked on int8 codes of the vectors (made at load), the ef found re-ranked on float32.
+            ours_search("hnsw int8", p, th, ef=ef, quantize=8)
             h.set_ef(ef)
             t, (I, _) = best_time(lambda: h.knn_query(Q, k=10))
             record(name="hnsw", impl="hnswlib (Debian)", threads=th, qps=len(Q) / t, recall=recall(I), ef=ef, **cpu_qps(len(Q), th))

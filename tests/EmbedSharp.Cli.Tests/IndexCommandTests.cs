@@ -94,6 +94,14 @@ public sealed class IndexCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "3", "--quantize", "4");
         Assert.Equal(1, code);
         Assert.StartsWith("error: [", error);
+        if (type == "hnsw")
+        {
+            // HNSW walks layer 0 on int8 codes with --quantize 8 (float32 re-rank): ids of the index, best first.
+            string q8 = fx.PathOf("ids-hnsw-q8.npy");
+            (code, _, error) = CliFixture.Run("index", "search", index, "--queries", queries, "--k", "5", "--quantize", "8", "--out", q8, "--threads", "1");
+            Assert.True(code == 0, error);
+            Assert.All(ReadIds(q8, out _, out _), id => Assert.InRange(id, 0, 299));
+        }
     }
 
     [Fact]

@@ -56,7 +56,7 @@ internal static class IndexCommand
         var threads = new Option<int>("--threads") { Description = "Search threads (default: all cores).", DefaultValueFactory = _ => -1 };
         var single = new Option<bool>("--single") { Description = "Send the queries one at a time instead of as one batch." };
         var output = new Option<string?>("--out") { Description = "Write the ids as an int32 .npy [queries × k], best first (−1 where fewer were found)." };
-        var quantize = new Option<int?>("--quantize") { Description = "Exact indexes: scan MLX affine 4- or 8-bit codes of the rows (made at load) and re-rank k × --rerank-factor (default 4) on float32." };
+        var quantize = new Option<int?>("--quantize") { Description = "Exact indexes: scan MLX affine 4- or 8-bit codes of the rows (made at load) and re-rank k × --rerank-factor (default 4) on float32. HNSW: 8 walks layer 0 on int8 codes (made at load) and re-ranks the ef found on float32." };
         var rerankFactor = new Option<int>("--rerank-factor") { Description = "With --quantize: re-rank k × this many candidates on float32 (1–1024).", DefaultValueFactory = _ => 4 };
         var modulo = new Option<int?>("--filter-modulo") { Description = "Allow only ids divisible by N (an allow-list; N = 100 is 1 % selectivity)." };
         var warmup = new Option<bool>("--warmup") { Description = "Answer the queries untimed first (whole passes for at least a second), then time one more pass (steady state: optimised code, touched pages)." };
@@ -216,12 +216,21 @@ internal static class IndexCommand
             }
             if (quantizeBits is int bits)
             {
-                if (index is not ExactIndex exact)
-                    throw new ArgumentException($"[{op}] --quantize applies to exact indexes; {path} is {Kind(index)}");
-                if (bits is not (4 or 8))
-                    throw new ArgumentOutOfRangeException(nameof(quantizeBits), bits, $"[{op}] --quantize {bits} is not supported; valid values are 4, 8");
-                index = exact.ToQuantized(bits, groupSize: exact.Dims % 64 == 0 ? 64 : 32, rerankFactor: rerankFactor);
-                exact.Dispose();
+                if (index is HnswIndex graph)
+                {
+                    if (bits != 8)
+                        throw new ArgumentOutOfRangeException(nameof(quantizeBits), bits, $"[{op}] --quantize {bits} is not supported for HNSW; valid values are 8");
+                    graph.EnableInt8Traversal();
+                }
+                else
+                {
+                    if (index is not ExactIndex exact)
+                        throw new ArgumentException($"[{op}] --quantize applies to exact and HNSW indexes; {path} is {Kind(index)}");
+                    if (bits is not (4 or 8))
+                        throw new ArgumentOutOfRangeException(nameof(quantizeBits), bits, $"[{op}] --quantize {bits} is not supported; valid values are 4, 8");
+                    index = exact.ToQuantized(bits, groupSize: exact.Dims % 64 == 0 ? 64 : 32, rerankFactor: rerankFactor);
+                    exact.Dispose();
+                }
             }
             var r = new Renderer(console, json);
             if (word is not null)

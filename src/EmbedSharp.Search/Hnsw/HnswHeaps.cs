@@ -71,11 +71,14 @@ internal sealed class MinHeap
     private static bool Less(float a, int ia, float b, int ib) => a < b || (a == b && ia < ib);
 }
 
-/// <summary>Marks of nodes visited by one search: a generation counter per node, so clearing is O(1).</summary>
+/// <summary>
+/// Marks of nodes visited by one search: a 16-bit epoch tag per node (half the cache footprint of an int),
+/// so starting a search is O(1); the tags are cleared only when the epoch wraps, once in 65,535 searches.
+/// </summary>
 internal sealed class VisitedList
 {
-    private int[] _marks = [];
-    private int _generation;
+    private ushort[] _marks = [];
+    private ushort _generation;
 
     [ThreadStatic]
     private static VisitedList? s_cached;
@@ -94,10 +97,10 @@ internal sealed class VisitedList
     {
         if (_marks.Length < capacity)
         {
-            _marks = new int[Math.Max(capacity, _marks.Length * 2)];
+            _marks = new ushort[Math.Max(capacity, _marks.Length * 2)];
             _generation = 0;
         }
-        if (++_generation == int.MaxValue)
+        if (++_generation == 0)
         {
             Array.Clear(_marks);
             _generation = 1;
@@ -108,10 +111,65 @@ internal sealed class VisitedList
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryVisit(int id)
     {
-        ref int m = ref _marks[id];
+        ref ushort m = ref _marks[id];
         if (m == _generation)
             return false;
         m = _generation;
         return true;
     }
+
+    /// <summary>The address of <paramref name="id"/>'s tag, for a prefetch hint.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref ushort Mark(int id) => ref _marks[id];
+}
+
+/// <summary>
+/// One thread's reusable search state (the two heaps and the neighbour buffer), so that neither a query
+/// nor an insert allocates for them; rented and returned like <see cref="VisitedList"/>.
+/// </summary>
+internal sealed class SearchScratch
+{
+    [ThreadStatic]
+    private static SearchScratch? s_cached;
+
+    public MinHeap Top { get; } = new();
+
+    public MinHeap Candidates { get; } = new();
+
+    /// <summary>Insert's (distance, node) lists: the layer's found nodes, closest first, then a full link list being re-selected.</summary>
+    public (float Distance, int Node)[] Found { get; private set; } = new (float, int)[64];
+
+    /// <summary>A link list plus the new link, being re-selected by <c>Connect</c>.</summary>
+    public (float Distance, int Node)[] Overflow { get; private set; } = new (float, int)[64];
+
+    /// <summary>The links chosen for the inserted node.</summary>
+    public List<(float, int)> Selected { get; } = new(64);
+
+    /// <summary>The links a neighbour keeps after re-selection.</summary>
+    public List<(float, int)> Kept { get; } = new(64);
+
+    /// <summary><see cref="Found"/> with room for <paramref name="n"/>.</summary>
+    public (float Distance, int Node)[] FoundFor(int n)
+    {
+        if (Found.Length < n)
+            Found = new (float, int)[Math.Max(n, Found.Length * 2)];
+        return Found;
+    }
+
+    /// <summary><see cref="Overflow"/> with room for <paramref name="n"/>.</summary>
+    public (float Distance, int Node)[] OverflowFor(int n)
+    {
+        if (Overflow.Length < n)
+            Overflow = new (float, int)[Math.Max(n, Overflow.Length * 2)];
+        return Overflow;
+    }
+
+    public static SearchScratch Rent()
+    {
+        var s = s_cached ?? new SearchScratch();
+        s_cached = null;
+        return s;
+    }
+
+    public static void Return(SearchScratch s) => s_cached = s;
 }

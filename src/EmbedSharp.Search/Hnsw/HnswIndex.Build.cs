@@ -76,6 +76,7 @@ public sealed unsafe partial class HnswIndex
         _internalOf[label] = node;
         _labels[node] = label;
         _deleted[node >> 6] &= ~(1UL << node);
+        CodeNode(node);
         _count++;
         _live++;
         return node;
@@ -103,20 +104,22 @@ public sealed unsafe partial class HnswIndex
         float epDist = Distance(q, ep);
         for (int lc = maxLevel; lc > level; lc--)
             (ep, epDist) = Greedy(q, ep, epDist, lc);
-        var top = new MinHeap();
-        var candidates = new MinHeap();
-        var selected = new List<(float, int)>(_m0 + 1);
+        var scratch = SearchScratch.Rent();
+        var top = scratch.Top;
+        var candidates = scratch.Candidates;
+        var selected = scratch.Selected;
         for (int lc = Math.Min(level, maxLevel); lc >= 0; lc--)
         {
             SearchLayer(q, ep, Options.EfConstruction, lc, null, false, top, candidates);
             // Closest first.
-            var found = new (float Distance, int Node)[top.Count];
-            for (int i = found.Length - 1; i >= 0; i--)
+            int count = top.Count;
+            var found = scratch.FoundFor(count);
+            for (int i = count - 1; i >= 0; i--)
             {
                 var (negD, id) = top.Pop();
                 found[i] = (-negD, id);
             }
-            SelectNeighbors(found, _m, selected);
+            SelectNeighbors(found.AsSpan(0, count), _m, selected);
             int* links = Links(node, lc);
             lock (_locks[node % LockStripes])
             {
@@ -125,9 +128,10 @@ public sealed unsafe partial class HnswIndex
                 Volatile.Write(ref links[0], selected.Count);
             }
             foreach (var (d, neighbor) in selected)
-                Connect(neighbor, node, d, lc);
+                Connect(neighbor, node, d, lc, scratch);
             ep = found[0].Node;
         }
+        SearchScratch.Return(scratch);
         if (level > maxLevel)
         {
             lock (_entryLock)
@@ -142,7 +146,7 @@ public sealed unsafe partial class HnswIndex
     }
 
     /// <summary>Adds the link <paramref name="from"/> → <paramref name="to"/>, re-selecting by the heuristic when the list is full.</summary>
-    private void Connect(int from, int to, float distance, int level)
+    private void Connect(int from, int to, float distance, int level, SearchScratch scratch)
     {
         int cap = level == 0 ? _m0 : _m;
         int* links = Links(from, level);
@@ -161,12 +165,12 @@ public sealed unsafe partial class HnswIndex
                 return;
             }
             float* v = Vector(from);
-            var all = new (float Distance, int Node)[n + 1];
+            var all = scratch.OverflowFor(n + 1).AsSpan(0, n + 1);
             for (int i = 0; i < n; i++)
                 all[i] = (Distance(v, links[1 + i]), links[1 + i]);
             all[n] = (distance, to);
-            Array.Sort(all, static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
-            var kept = new List<(float, int)>(cap);
+            all.Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
+            var kept = scratch.Kept;
             SelectNeighbors(all, cap, kept);
             for (int i = 0; i < kept.Count; i++)
                 links[1 + i] = kept[i].Item2;
@@ -241,6 +245,12 @@ public sealed unsafe partial class HnswIndex
     /// <paramref name="top"/>, a max-heap through negated distances, but every node is walked through,
     /// so tombstones and filters never cut the graph.
     /// </summary>
+    /// <remarks>
+    /// Memory order of one step: the next candidate's link list is hinted into cache before this one's
+    /// neighbours are read; the visited tags of all the neighbours are hinted before any is tested; the
+    /// unvisited neighbours are gathered and their vectors hinted before the first distance, so the cache
+    /// misses of one step overlap instead of queueing one behind the other.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SearchLayer(float* q, int ep, int ef, int level, SearchFilter? filter, bool checkAccept, MinHeap top, MinHeap candidates)
     {
@@ -248,10 +258,14 @@ public sealed unsafe partial class HnswIndex
         candidates.Clear();
         var visited = VisitedList.Rent(_count);
         int* pending = stackalloc int[_m0 + 1];
+        bool l2 = Metric == SimilarityMetric.L2;
+        float offset = Metric == SimilarityMetric.Cosine ? 1f : 0f;
+        int dims = Dims, m0 = _m0;
+        bool prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
         try
         {
             visited.TryVisit(ep);
-            float d0 = Distance(q, ep);
+            float d0 = l2 ? Distances.SquaredL2(q, Vector(ep), dims) : offset - Distances.Dot(q, Vector(ep), dims);
             candidates.Push(d0, ep);
             float bound = float.PositiveInfinity;
             if (!checkAccept || Accept(ep, filter))
@@ -265,9 +279,14 @@ public sealed unsafe partial class HnswIndex
                     break;
                 var (_, c) = candidates.Pop();
                 int* links = Links(c, level);
-                int n = Math.Min(Volatile.Read(ref links[0]), _m0);
-                // Gather the unvisited neighbours and ask for their vectors first, so that the
-                // memory reads of all of them overlap instead of one cache miss per distance.
+                if (prefetch && candidates.Count > 0)
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(Links(candidates.TopId, level));
+                int n = Math.Min(Volatile.Read(ref links[0]), m0);
+                if (prefetch)
+                {
+                    for (int i = 1; i <= n; i++)
+                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref visited.Mark(links[i])));
+                }
                 int fresh = 0;
                 for (int i = 1; i <= n; i++)
                 {
@@ -275,13 +294,14 @@ public sealed unsafe partial class HnswIndex
                     if (visited.TryVisit(nb))
                     {
                         pending[fresh++] = nb;
-                        Prefetch(Vector(nb));
+                        if (prefetch)
+                            Prefetch(Vector(nb));
                     }
                 }
                 for (int i = 0; i < fresh; i++)
                 {
                     int nb = pending[i];
-                    float d = Distance(q, nb);
+                    float d = l2 ? Distances.SquaredL2(q, Vector(nb), dims) : offset - Distances.Dot(q, Vector(nb), dims);
                     if (top.Count < ef || d < bound)
                     {
                         candidates.Push(d, nb);
@@ -302,16 +322,13 @@ public sealed unsafe partial class HnswIndex
         }
     }
 
-    /// <summary>Hints the cache lines of one vector into L1 (no-op without SSE).</summary>
+    /// <summary>Hints the cache lines of one vector into L1 (callers check SSE).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Prefetch(float* v)
     {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-        {
-            byte* p = (byte*)v, end = p + Dims * 4;
-            for (; p < end; p += 64)
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
-        }
+        byte* p = (byte*)v, end = p + Dims * 4;
+        for (; p < end; p += 64)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
     }
 
     private bool Accept(int node, SearchFilter? filter) =>

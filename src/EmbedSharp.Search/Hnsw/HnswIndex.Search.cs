@@ -50,15 +50,31 @@ public sealed unsafe partial class HnswIndex
             float epDist = Distance(qp, ep);
             for (int lc = _maxLevel; lc > 0; lc--)
                 (ep, epDist) = Greedy(qp, ep, epDist, lc);
-            var top = new MinHeap();
-            var candidates = new MinHeap();
-            SearchLayer(qp, ep, Math.Max(ef, k), 0, filter, true, top, candidates);
-            var found = new (float Distance, int Label)[top.Count];
-            for (int i = found.Length - 1; i >= 0; i--)
+            var scratch = SearchScratch.Rent();
+            var top = scratch.Top;
+            (float Distance, int Label)[] found;
+            if (_codeScale is not null)
             {
-                var (negD, node) = top.Pop();
-                found[i] = (-negD, _labels[node]);
+                // Walk on the int8 codes, then re-score the ef nodes kept on float32 (exact scores, exact order).
+                SearchLayerInt8(qp, ep, Math.Max(ef, k), filter, top, scratch.Candidates);
+                found = new (float Distance, int Label)[top.Count];
+                for (int i = 0; i < found.Length; i++)
+                {
+                    var (_, node) = top.Pop();
+                    found[i] = (Distance(qp, node), _labels[node]);
+                }
             }
+            else
+            {
+                SearchLayer(qp, ep, Math.Max(ef, k), 0, filter, true, top, scratch.Candidates);
+                found = new (float Distance, int Label)[top.Count];
+                for (int i = found.Length - 1; i >= 0; i--)
+                {
+                    var (negD, node) = top.Pop();
+                    found[i] = (-negD, _labels[node]);
+                }
+            }
+            SearchScratch.Return(scratch);
             return Finish(found, k);
         }
     }
@@ -247,5 +263,13 @@ public sealed unsafe partial class HnswIndex
         _count = live;
         _entry = newEntry;
         _maxLevel = newMax;
+        if (_codeScale is not null)
+        {
+            // Nodes were renumbered: code them again in their new places, with the same scales.
+            FreeCodes();
+            EnsureCodeCapacity(Math.Max(live, 64));
+            for (int node = 0; node < live; node++)
+                CodeNode(node);
+        }
     }
 }

@@ -98,7 +98,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex, IDisposable
     /// <summary>Whether the vectors and layer-0 links are read from a memory-mapped file (until the first change).</summary>
     public bool IsMapped => _mapping is not null;
 
-    /// <summary>Bytes held by vectors and links (what <see cref="Compact"/> shrinks).</summary>
+    /// <summary>Bytes held by vectors, links and (with int8 traversal) codes — what <see cref="Compact"/> shrinks.</summary>
     public long MemoryBytes
     {
         get
@@ -106,7 +106,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex, IDisposable
             long upper = 0;
             for (int i = 0; i < _count; i++)
                 upper += (_upper[i]?.Length ?? 0) * 4L;
-            return (long)_capacity * (Dims * 4L + (_m0 + 1) * 4L + 4 + 1) + upper + _internalOf.Length * 4L;
+            return (long)_capacity * (Dims * 4L + (_m0 + 1) * 4L + 4 + 1) + upper + _internalOf.Length * 4L + CodeBytes;
         }
     }
 
@@ -228,6 +228,8 @@ public sealed unsafe partial class HnswIndex : IVectorIndex, IDisposable
         {
             FreeNative();
         }
+        FreeCodes();
+        _codeScale = null;
         _capacity = 0;
         _count = _live = 0;
         GC.SuppressFinalize(this);
@@ -238,6 +240,7 @@ public sealed unsafe partial class HnswIndex : IVectorIndex, IDisposable
     {
         if (_mapping is null)
             FreeNative();
+        FreeCodes();
     }
 
     private void ThrowIfDisposed(string op)
