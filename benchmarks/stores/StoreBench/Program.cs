@@ -140,7 +140,7 @@ foreach (var (name, batches) in streams)
     foreach (var s in updateStores) s.Dispose();
 }
 }
-if (!parts.Contains("dynamic")) return;
+if (!parts.Contains("dynamic") && !parts.Contains("split")) return;
 
 Console.WriteLine("\n## DynamicTable lookups vs a dense EmbeddingTable of the same size (every id live)\n");
 Console.WriteLine("| ids | callers | what | rows/s | vs dense | CPU time a row |\n|---|---|---|---|---|---|");
@@ -170,6 +170,19 @@ using var dynamicSharded = new DynamicShardedStore("bench", dims, new DynamicTab
         for (int k = 0; k < n; k++) table.ReadRow(r + k, buffer.AsSpan(k * dims, dims));
         await dynamicSharded.UpsertAsync(keys.AsMemory(r, n), buffer.AsMemory(0, n * dims));
     }
+}
+if (parts.Contains("split"))
+{
+    // The lookup taken apart (one thread each, same ids): where the time a dynamic lookup adds goes.
+    foreach (var (name, batches) in streams)
+    {
+        long[][] keyBatches = [.. batches.Select(b => b.Select(i => keys[i]).ToArray())];
+        int repeats = Math.Max(1, (int)(seconds * 2));
+                Console.WriteLine($"\n### Split, {name} ids (process CPU ns per id, least of 5 interleaved rounds; one thread unless said)\n\n| stage | ns per id |\n|---|---:|");
+        foreach (var (stage, ns) in dynamic.MeasureLookupStages(keyBatches, repeats, out long checksum))
+            Console.WriteLine($"| {stage} | {ns:F1} |");
+    }
+    if (!parts.Contains("dynamic")) return;
 }
 foreach (var (name, batches) in streams)
 {
