@@ -112,6 +112,22 @@ foreach (var (name, batches) in streams)
 
 foreach (var s in stores) s.Dispose();
 }
+if (parts.Contains("split")) {
+// The one-thread update taken apart (one shard; the store's own stages, same batches).
+foreach (var (name, batches) in streams)
+{
+    var prepared = batches.Select(b =>
+    {
+        long[] distinct = [.. b.Distinct().Select(i => (long)i)];
+        float[] grads = [.. Enumerable.Range(0, distinct.Length * dims).Select(_ => (float)(rng.NextDouble() - 0.5) * 1e-3f)];
+        return (distinct, grads);
+    }).ToArray();
+    using var store = InProcessShardedStore.FromTable("split", table, new InProcessStoreOptions { Shards = 1 });
+    Console.WriteLine($"\n### Update split, {name} ids (process CPU ns per row, least of 5 interleaved rounds; one thread)\n\n| stage | ns per row |\n|---|---:|");
+    foreach (var (stage, ns) in store.MeasureUpdateStages(prepared, t => OptimizerStep.Adagrad(0.01, t), Math.Max(1, (int)seconds)))
+        Console.WriteLine($"| {stage} | {ns:F1} |");
+}
+}
 if (parts.Contains("update")) {
 Console.WriteLine("\n## Update (Adagrad): sharded store ApplyGradients vs core FusedSparseBackward.Step on the same distinct ids and summed gradients\n");
 Console.WriteLine("| ids | callers | what | rows/s (distinct rows updated) | vs core | CPU time a row |\n|---|---|---|---|---|---|");

@@ -11,7 +11,8 @@ public sealed partial class DynamicTable
     /// <see cref="Gather"/> run alone on one thread over the same ids, its nanoseconds per id returned by name.
     /// Stages: the probe alone (map lookups summing slots, without and with entries prefetched ahead), the copy
     /// alone (the dense gather over slots resolved beforehand), the fused probe-and-copy pass, the commit pass,
-    /// and the whole call. Read-only apart from the clock values a lookup writes anyway.
+    /// and the whole call. Meant for tables where every id of the batches is live (the commit stage reuses the
+    /// positions found before timing, so a row admitted or evicted during it would make them stale).
     /// </summary>
     internal unsafe (string Stage, double NsPerId)[] MeasureLookupStages(long[][] batches, int repeats, out long checksum)
     {
@@ -19,6 +20,7 @@ public sealed partial class DynamicTable
         int n = batches.Max(b => b.Length);
         var output = new float[n * dims];
         var slots = batches.Select(b => new int[b.Length]).ToArray();
+        var found = batches.Select(b => new int[b.Length]).ToArray(); // map positions (−1: no live row)
         var probed = new int[n];
         long sum = 0;
         var results = new List<(string, double)>();
@@ -28,6 +30,7 @@ public sealed partial class DynamicTable
                 for (int k = 0; k < batches[b].Length; k++)
                 {
                     int pos = Find(batches[b][k]);
+                    found[b][k] = pos;
                     slots[b][k] = pos >= 0 ? _map[pos].SlotPlusOne - 1 : _defaultSlot;
                 }
         }
@@ -42,7 +45,10 @@ public sealed partial class DynamicTable
         {
             lock (_gate)
                 foreach (long id in batches[b])
-                    sum += _map[Find(id)].SlotPlusOne;
+                {
+                    int pos = Find(id);
+                    sum += pos >= 0 ? _map[pos].SlotPlusOne : 0;
+                }
         });
         Time("probe only, entries prefetched 16 ahead", b =>
         {
@@ -53,7 +59,8 @@ public sealed partial class DynamicTable
                 {
                     if (k + 16 < ids.Length)
                         PrefetchEntry(ids[k + 16]);
-                    sum += _map[Find(ids[k])].SlotPlusOne;
+                    int pos = Find(ids[k]);
+                    sum += pos >= 0 ? _map[pos].SlotPlusOne : 0;
                 }
             }
         });
@@ -69,8 +76,9 @@ public sealed partial class DynamicTable
                         if (k + distance < ids.Length)
                             PrefetchEntry(ids[k + distance]);
                         int pos = Find(ids[k]);
-                        Touch(ref _map[pos], call);
-                        probed[k] = _map[pos].SlotPlusOne - 1;
+                        if (pos >= 0)
+                            Touch(ref _map[pos], call);
+                        probed[k] = pos >= 0 ? _map[pos].SlotPlusOne - 1 : _defaultSlot;
                     }
                 }
             });
@@ -85,8 +93,9 @@ public sealed partial class DynamicTable
                     if (k + 32 < ids.Length)
                         PrefetchEntry(ids[k + 32]);
                     int pos = Find(ids[k]);
-                    Touch(ref _map[pos], call);
-                    probed[k] = _map[pos].SlotPlusOne - 1;
+                    if (pos >= 0)
+                        Touch(ref _map[pos], call);
+                    probed[k] = pos >= 0 ? _map[pos].SlotPlusOne - 1 : _defaultSlot;
                 }
                 _rows.GatherUnchecked(probed.AsSpan(0, ids.Length), output, 1f, maxThreads: 1);
             }
@@ -110,10 +119,10 @@ public sealed partial class DynamicTable
             lock (_gate)
             {
                 long[] ids = batches[b];
-                LookupCall call = new(_tick, 0, _removals);
+                LookupCall call = BeginRoutedLookup("split");
                 fixed (float* dst = output)
                     for (int k = 0; k < ids.Length; k++)
-                        if (CommitLookup(ids[k], probed[k], call, out int slot))
+                        if (CommitLookup(ids[k], found[b][k], call, out int slot))
                             CopySlot(slot, dst + (nint)k * dims);
             }
         });
