@@ -1,6 +1,6 @@
 // Store benchmarks (issue 23): sharded store vs the unsharded EmbeddingTable on the same 4,096-id batches,
 // and DynamicTable lookups vs a dense table of the same size. Every result is a ratio to the peer measured in
-// the same run, rounds interleaved (the median of the per-round ratios). Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic]
+// the same run, rounds interleaved (the median of the per-round ratios). Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic,split]; split = applysplit,lookupsplit (each stage of the one-thread update and of the lookup timed alone)
 using System.Diagnostics;
 using EmbedSharp.Optimizers;
 using EmbedSharp.Sparse;
@@ -112,7 +112,9 @@ foreach (var (name, batches) in streams)
 
 foreach (var s in stores) s.Dispose();
 }
-if (parts.Contains("split")) {
+string[] partList = parts.Split(',');
+bool Part(string name) => partList.Contains(name) || (name.EndsWith("split") && partList.Contains("split"));
+if (Part("applysplit")) {
 // The one-thread update taken apart (one shard; the store's own stages, same batches).
 foreach (var (name, batches) in streams)
 {
@@ -151,12 +153,17 @@ foreach (var (name, batches) in streams)
     var candidates = new List<(string, Action<int, int>)> { ("FusedSparseBackward<Adagrad>.Step (exact)", (t, b) => { optimizer.Step(prepared[b % prepared.Length].Sparse); coreStep++; }) };
     foreach (var (store, i) in updateStores.Select((s, i) => (s, i)))
         candidates.Add(($"store, {shardCounts[i]} shard(s)", (t, b) => { var p = prepared[b % prepared.Length]; store.ApplyGradients(p.Ids, p.Grads, OptimizerStep.Adagrad(0.01, ++storeSteps[i])); }));
+    // The same one-shard store applying rows in batch order (the form before rows were sorted in the call), for the A/B.
+    using var batchOrderStore = InProcessShardedStore.FromTable("bench", table, new InProcessStoreOptions { Shards = 1 });
+    batchOrderStore.SortOneThreadUpdates = false;
+    long batchOrderStep = 0;
+    candidates.Add(("store, 1 shard, rows in batch order", (t, b) => { var p = prepared[b % prepared.Length]; batchOrderStore.ApplyGradients(p.Ids, p.Grads, OptimizerStep.Adagrad(0.01, ++batchOrderStep)); }));
     Console.WriteLine($"| {name} (distinct {distinctShare:P0} of each batch; rows/s below count batch positions) | | | | |");
     Compare(name, 1, [.. candidates]);
     foreach (var s in updateStores) s.Dispose();
 }
 }
-if (!parts.Contains("dynamic") && !parts.Contains("split")) return;
+if (!parts.Contains("dynamic") && !Part("lookupsplit")) return;
 
 Console.WriteLine("\n## DynamicTable lookups vs a dense EmbeddingTable of the same size (every id live)\n");
 Console.WriteLine("| ids | callers | what | rows/s | vs dense | CPU time a row |\n|---|---|---|---|---|---|");
@@ -187,7 +194,7 @@ using var dynamicSharded = new DynamicShardedStore("bench", dims, new DynamicTab
         await dynamicSharded.UpsertAsync(keys.AsMemory(r, n), buffer.AsMemory(0, n * dims));
     }
 }
-if (parts.Contains("split"))
+if (Part("lookupsplit"))
 {
     // The lookup taken apart (one thread each, same ids): where the time a dynamic lookup adds goes.
     foreach (var (name, batches) in streams)

@@ -31,7 +31,16 @@ public sealed partial class InProcessShardedStore
             ("checks: finite gradients", b => StoreUpdate.CheckFinite(ApplyOp, batches[b].Ids, batches[b].Gradients, _rows.Dims, t)),
             ("rule applied, batch order", b => Apply(batches[b], ++t)),
             ("rule applied, ascending rows", b => Apply(sorted[b], ++t)),
-            ("whole ApplyGradients, batch order", b => ApplyGradients(batches[b].Ids, batches[b].Gradients, stepAt(++t))),
+            ("rule applied, rows sorted in the call (gradients read out of order)", b => Apply(batches[b], ++t, ascending: true)),
+            ("whole ApplyGradients, rows sorted in the call", b => { SortOneThreadUpdates = true; ApplyGradients(batches[b].Ids, batches[b].Gradients, stepAt(++t)); }),
+            ("whole ApplyGradients, batch order", b => { SortOneThreadUpdates = false; ApplyGradients(batches[b].Ids, batches[b].Gradients, stepAt(++t)); SortOneThreadUpdates = true; }),
+            ("checks then rule, batch order (the whole call's parts in sequence)", b =>
+            {
+                CheckIds(ApplyOp, batches[b].Ids);
+                dup |= HasDuplicates(batches[b].Ids);
+                StoreUpdate.CheckFinite(ApplyOp, batches[b].Ids, batches[b].Gradients, _rows.Dims, t);
+                Apply(batches[b], ++t);
+            }),
             ("whole ApplyGradients, ascending rows", b => ApplyGradients(sorted[b].Ids, sorted[b].Gradients, stepAt(++t))),
         };
         var best = stages.Select(_ => double.MaxValue).ToArray();
@@ -48,11 +57,11 @@ public sealed partial class InProcessShardedStore
         Debug.Assert(!dup);
         return [.. stages.Select((s, i) => (s.Item1, best[i]))];
 
-        void Apply((long[] Ids, float[] Gradients) batch, long step)
+        void Apply((long[] Ids, float[] Gradients) batch, long step, bool ascending = false)
         {
             OptimizerStep s = stepAt(step);
             StateRows state = StateFor(s);
-            var action = new ApplyAction(this, batch.Ids, null, batch.Gradients, state, step);
+            var action = new ApplyAction(this, batch.Ids, null, batch.Gradients, state, step, ascending);
             s.Dispatch(ref action, ApplyOp);
         }
     }
