@@ -1,6 +1,6 @@
 // Store benchmarks (issue 23): sharded store vs the unsharded EmbeddingTable on the same 4,096-id batches,
 // and DynamicTable lookups vs a dense table of the same size. Every result is a ratio to the peer measured in
-// the same run, rounds interleaved (the median of the per-round ratios). Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic]
+// the same run, rounds interleaved (the median of the per-round ratios). Usage: dotnet run -c Release --project benchmarks/stores/StoreBench [-- --rows N --seconds S --rounds R --parts gather,update,dynamic,split]; split = applysplit,lookupsplit (each stage of the one-thread update and of the lookup timed alone)
 using System.Diagnostics;
 using EmbedSharp.Optimizers;
 using EmbedSharp.Sparse;
@@ -112,6 +112,24 @@ foreach (var (name, batches) in streams)
 
 foreach (var s in stores) s.Dispose();
 }
+string[] partList = parts.Split(',');
+bool Part(string name) => partList.Contains(name) || (name.EndsWith("split") && partList.Contains("split"));
+if (Part("applysplit")) {
+// The one-thread update taken apart (one shard; the store's own stages, same batches).
+foreach (var (name, batches) in streams)
+{
+    var prepared = batches.Select(b =>
+    {
+        long[] distinct = [.. b.Distinct().Select(i => (long)i)];
+        float[] grads = [.. Enumerable.Range(0, distinct.Length * dims).Select(_ => (float)(rng.NextDouble() - 0.5) * 1e-3f)];
+        return (distinct, grads);
+    }).ToArray();
+    using var store = InProcessShardedStore.FromTable("split", table, new InProcessStoreOptions { Shards = 1 });
+    Console.WriteLine($"\n### Update split, {name} ids (process CPU ns per row, least of 5 interleaved rounds; one thread)\n\n| stage | ns per row |\n|---|---:|");
+    foreach (var (stage, ns) in store.MeasureUpdateStages(prepared, t => OptimizerStep.Adagrad(0.01, t), Math.Max(1, (int)seconds)))
+        Console.WriteLine($"| {stage} | {ns:F1} |");
+}
+}
 if (parts.Contains("update")) {
 Console.WriteLine("\n## Update (Adagrad): sharded store ApplyGradients vs core FusedSparseBackward.Step on the same distinct ids and summed gradients\n");
 Console.WriteLine("| ids | callers | what | rows/s (distinct rows updated) | vs core | CPU time a row |\n|---|---|---|---|---|---|");
@@ -135,12 +153,17 @@ foreach (var (name, batches) in streams)
     var candidates = new List<(string, Action<int, int>)> { ("FusedSparseBackward<Adagrad>.Step (exact)", (t, b) => { optimizer.Step(prepared[b % prepared.Length].Sparse); coreStep++; }) };
     foreach (var (store, i) in updateStores.Select((s, i) => (s, i)))
         candidates.Add(($"store, {shardCounts[i]} shard(s)", (t, b) => { var p = prepared[b % prepared.Length]; store.ApplyGradients(p.Ids, p.Grads, OptimizerStep.Adagrad(0.01, ++storeSteps[i])); }));
+    // The same one-shard store applying rows in batch order (the form before rows were sorted in the call), for the A/B.
+    using var batchOrderStore = InProcessShardedStore.FromTable("bench", table, new InProcessStoreOptions { Shards = 1 });
+    batchOrderStore.SortOneThreadUpdates = false;
+    long batchOrderStep = 0;
+    candidates.Add(("store, 1 shard, rows in batch order", (t, b) => { var p = prepared[b % prepared.Length]; batchOrderStore.ApplyGradients(p.Ids, p.Grads, OptimizerStep.Adagrad(0.01, ++batchOrderStep)); }));
     Console.WriteLine($"| {name} (distinct {distinctShare:P0} of each batch; rows/s below count batch positions) | | | | |");
     Compare(name, 1, [.. candidates]);
     foreach (var s in updateStores) s.Dispose();
 }
 }
-if (!parts.Contains("dynamic")) return;
+if (!parts.Contains("dynamic") && !Part("lookupsplit")) return;
 
 Console.WriteLine("\n## DynamicTable lookups vs a dense EmbeddingTable of the same size (every id live)\n");
 Console.WriteLine("| ids | callers | what | rows/s | vs dense | CPU time a row |\n|---|---|---|---|---|---|");
@@ -170,6 +193,19 @@ using var dynamicSharded = new DynamicShardedStore("bench", dims, new DynamicTab
         for (int k = 0; k < n; k++) table.ReadRow(r + k, buffer.AsSpan(k * dims, dims));
         await dynamicSharded.UpsertAsync(keys.AsMemory(r, n), buffer.AsMemory(0, n * dims));
     }
+}
+if (Part("lookupsplit"))
+{
+    // The lookup taken apart (one thread each, same ids): where the time a dynamic lookup adds goes.
+    foreach (var (name, batches) in streams)
+    {
+        long[][] keyBatches = [.. batches.Select(b => b.Select(i => keys[i]).ToArray())];
+        int repeats = Math.Max(1, (int)(seconds * 2));
+                Console.WriteLine($"\n### Split, {name} ids (process CPU ns per id, least of 5 interleaved rounds; one thread unless said)\n\n| stage | ns per id |\n|---|---:|");
+        foreach (var (stage, ns) in dynamic.MeasureLookupStages(keyBatches, repeats, out long checksum))
+            Console.WriteLine($"| {stage} | {ns:F1} |");
+    }
+    if (!parts.Contains("dynamic")) return;
 }
 foreach (var (name, batches) in streams)
 {
