@@ -158,7 +158,8 @@ public sealed partial class ExactIndex
     {
         int groups = shadow.Groups, count = _count;
         int queryBytes = groups * 4;
-        int blocked = m / Int8Kernels.QueryBlock * Int8Kernels.QueryBlock;
+        int wide = Int8Kernels.WideBlocks ? m / Int8Kernels.WideQueryBlock * Int8Kernels.WideQueryBlock : 0;
+        int blocked = wide + (m - wide) / Int8Kernels.QueryBlock * Int8Kernels.QueryBlock;
         var removed = _live < _count ? _removed : null;
         fixed (byte* codes = shadow.Codes)
         fixed (sbyte* qp = bytes)
@@ -172,6 +173,8 @@ public sealed partial class ExactIndex
                 {
                     byte* tile = codes + ((nint)(r0 / Int8Kernels.TileRows + t) * groups * Int8Kernels.TileBytesPerGroup);
                     int j = 0;
+                    for (; j < wide; j += Int8Kernels.WideQueryBlock)
+                        Int8Kernels.ScoreTile8(tile, groups, qp + (nint)j * queryBytes, sp + (nint)j * PrefilterStep + t * Int8Kernels.TileRows, PrefilterStep);
                     for (; j < blocked; j += Int8Kernels.QueryBlock)
                         Int8Kernels.ScoreTile(tile, groups, qp + (nint)j * queryBytes, sp + (nint)j * PrefilterStep + t * Int8Kernels.TileRows, PrefilterStep);
                     for (; j < m; j++)
