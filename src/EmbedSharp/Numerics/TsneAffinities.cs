@@ -104,7 +104,6 @@ internal static class TsneAffinities
     }
 
     /// <summary>The k smallest squared distances from row i (itself excluded), ascending, ties to the lower row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SelectNearest(ReadOnlySpan<float> products, float[] norms, int i, int k, Span<int> ids, Span<double> dist)
     {
         // A max-heap of the k best so far: root is the worst kept.
@@ -163,7 +162,6 @@ internal static class TsneAffinities
     /// <c>p_j = exp(−β d_j) / Σ exp(−β d)</c> with β found by bisection so that the entropy is <c>ln perplexity</c>
     /// (bhtsne's search: 200 steps at most, tolerance 1e-5 nats). Distances are shifted by their minimum first.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Conditional(ReadOnlySpan<double> distances, double perplexity, Span<double> p)
     {
         if (distances.Length == 0)
@@ -204,7 +202,6 @@ internal static class TsneAffinities
     }
 
     /// <summary><c>P_ij = (p_j|i + p_i|j) / 2n</c> over the union of both neighbour lists, rows ascending by column.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static SparseP Symmetrise(int rows, int k, int[] neighbours, double[] conditional)
     {
         var counts = new int[rows + 1];

@@ -32,37 +32,31 @@ internal static class TsneGradient
             options.CancellationToken.ThrowIfCancellationRequested();
             bool early = iter < options.ExaggerationIterations;
             gradient.Compute(y, early ? options.Exaggeration : 1, grad);
-            Step(y, grad, update, gains, early ? 0.5 : 0.8, rate, rows);
+            double momentum = early ? 0.5 : 0.8;
+            double mx = 0, my = 0;
+            for (int i = 0; i < y.Length; i++)
+            {
+                gains[i] = Math.Sign(grad[i]) != Math.Sign(update[i]) ? gains[i] + 0.2 : Math.Max(gains[i] * 0.8, 0.01);
+                update[i] = momentum * update[i] - rate * gains[i] * grad[i];
+                y[i] += update[i];
+            }
+            for (int i = 0; i < rows; i++)
+            {
+                mx += y[2 * i];
+                my += y[2 * i + 1];
+            }
+            mx /= rows;
+            my /= rows;
+            for (int i = 0; i < rows; i++)
+            {
+                y[2 * i] -= mx;
+                y[2 * i + 1] -= my;
+            }
             if ((iter + 1) % 25 == 0 || iter + 1 == options.Iterations)
                 options.Progress?.Report(new TsneProgress(iter + 1, options.Iterations));
         }
         for (int i = 0; i < y.Length; i++)
             destination[i] = (float)y[i];
-    }
-
-    /// <summary>One step of gradient descent with momentum and per-coordinate gains (bhtsne's), then the layout recentred.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Step(double[] y, double[] grad, double[] update, double[] gains, double momentum, double rate, int rows)
-    {
-        for (int i = 0; i < y.Length; i++)
-        {
-            gains[i] = Math.Sign(grad[i]) != Math.Sign(update[i]) ? gains[i] + 0.2 : Math.Max(gains[i] * 0.8, 0.01);
-            update[i] = momentum * update[i] - rate * gains[i] * grad[i];
-            y[i] += update[i];
-        }
-        double mx = 0, my = 0;
-        for (int i = 0; i < rows; i++)
-        {
-            mx += y[2 * i];
-            my += y[2 * i + 1];
-        }
-        mx /= rows;
-        my /= rows;
-        for (int i = 0; i < rows; i++)
-        {
-            y[2 * i] -= mx;
-            y[2 * i + 1] -= my;
-        }
     }
 
     /// <summary>The O(n²) gradient over dense affinities: the reference.</summary>
@@ -165,34 +159,28 @@ internal static class TsneGradient
             var offsets = p.Offsets;
             var cols = p.Columns;
             var vals = p.Values;
-            var attraction = _attraction;
-            ParallelWork.For(rows, 256, threads, (s, e) => Attraction(yArray, offsets, cols, vals, attraction, s, e));
+            ParallelWork.For(rows, 256, threads, (s, e) =>
+            {
+                for (int i = s; i < e; i++)
+                {
+                    double ax = 0, ay = 0, yx = yArray[2 * i], yy = yArray[2 * i + 1];
+                    for (int t = offsets[i]; t < offsets[i + 1]; t++)
+                    {
+                        int j = cols[t];
+                        double dx = yx - yArray[2 * j], dy = yy - yArray[2 * j + 1];
+                        double f = vals[t] / (1 + dx * dx + dy * dy);
+                        ax += f * dx;
+                        ay += f * dy;
+                    }
+                    _attraction[2 * i] = ax;
+                    _attraction[2 * i + 1] = ay;
+                }
+            });
             double z = 0;
             for (int i = 0; i < rows; i++)
                 z += _z[i];
             for (int i = 0; i < 2 * rows; i++)
                 gradient[i] = 4 * (exaggeration * _attraction[i] - _repulsion[i] / z);
-        }
-
-        /// <summary>The attraction of rows <c>s … e − 1</c>: <c>Σ_j P_ij (y_i − y_j) / (1 + ‖y_i − y_j‖²)</c> over each row's neighbours.</summary>
-        /// <remarks>A method of its own (not the lambda's body) so that it is compiled optimized from the first call.</remarks>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Attraction(double[] y, int[] offsets, int[] cols, double[] vals, double[] attraction, int s, int e)
-        {
-            for (int i = s; i < e; i++)
-            {
-                double ax = 0, ay = 0, yx = y[2 * i], yy = y[2 * i + 1];
-                for (int t = offsets[i]; t < offsets[i + 1]; t++)
-                {
-                    int j = cols[t];
-                    double dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
-                    double f = vals[t] / (1 + dx * dx + dy * dy);
-                    ax += f * dx;
-                    ay += f * dy;
-                }
-                attraction[2 * i] = ax;
-                attraction[2 * i + 1] = ay;
-            }
         }
     }
 
@@ -216,7 +204,6 @@ internal static class TsneGradient
             public int Count, First, Start;
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Build(double[] y)
         {
             double minX = double.PositiveInfinity, minY = double.PositiveInfinity, maxX = double.NegativeInfinity, maxY = double.NegativeInfinity;
