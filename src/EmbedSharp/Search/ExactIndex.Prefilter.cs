@@ -145,9 +145,9 @@ public sealed partial class ExactIndex
         var tops = new Neighbor[m][];
         for (int i = 0; i < m; i++)
         {
-            var all = new Int8Candidates(keep);
-            foreach (var part in parts)
-                all.Merge(part.Tops[i]);
+            var all = parts.Count > 0 ? parts[0].Tops[i] : new Int8Candidates(keep);
+            for (int p = 1; p < parts.Count; p++)
+                all.Merge(parts[p].Tops[i]);
             tops[i] = all.ToSorted(plans[i].Offset, plans[i].T);
         }
         return tops;

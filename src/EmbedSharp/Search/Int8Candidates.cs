@@ -28,7 +28,7 @@ internal sealed class Int8Candidates
     public Int8Candidates(int keep)
     {
         Keep = keep;
-        _buffer = new long[Math.Max(4 * keep, keep + 256)];
+        _buffer = new long[Math.Max(2 * keep, keep + 64)];
     }
 
     /// <summary>Rows kept at most.</summary>
