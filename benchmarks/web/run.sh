@@ -12,24 +12,16 @@ port=${PORT:-5181}
 rows=${ROWS:-100000}
 dims=${DIMS:-300}
 work=$(mktemp -d)
-pid=""
-cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
+# shellcheck source=serve.sh
+. benchmarks/web/serve.sh
+cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "load before: $(uptime)"
 /usr/bin/python3 benchmarks/web/make_table.py "$work/table.npy" "$rows" "$dims"
 dotnet build src/EmbedSharp.Cli -c Release -v q -nologo >/dev/null
-dotnet src/EmbedSharp.Cli/bin/Release/net10.0/EmbedSharp.Cli.dll serve "$work/table.npy" --port "$port" >"$work/serve.log" 2>&1 &
-pid=$!
-url="http://127.0.0.1:$port"
-for _ in $(seq 1 240); do
-  curl -sf "$url/api/tables" >/dev/null 2>&1 && break
-  sleep 0.5
-done
-curl -sf "$url/api/neighbors?table=table.npy&word=w000001&k=10" >/dev/null
-# `serve` warms each table in the background once it is up (the exact index's 8-bit copy, compiled search,
-# PCA and t-SNE code: about a second of both cores); the measurements below are of the server after that.
-sleep 5
+# The measurements below are of the server after its background warm-up (see serve.sh).
+start_server "$work/table.npy" "$port" "$work/serve.log"
 
 echo "== neighbors, every request a new word (full scan of $rows × $dims), 16 connections, 30 s; load: $(uptime)"
 timeout 60 wrk -t2 -c16 -d30s --timeout 10s -s benchmarks/web/neighbors.lua "$url" -- table.npy "$rows" 0 | grep RESULT
@@ -45,7 +37,7 @@ for method in tsne pca; do
   done
 done
 
-kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+stop_server
 echo "== projection in process: t-SNE against PCA (the peer), wall and CPU time; load: $(uptime)"
 dotnet run -c Release --project benchmarks/web/ProjectionTiming -- 5000 300 2 | grep RESULT
 echo "== peer: NumPy in one process, same table; load: $(uptime)"

@@ -13,26 +13,19 @@ rows=${ROWS:-100000}
 dims=${DIMS:-300}
 seconds=${SECONDS_PER_RUN:-30}
 work=$(mktemp -d)
-pid=""
-cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
+# shellcheck source=serve.sh
+. benchmarks/web/serve.sh
+cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 
 /usr/bin/python3 benchmarks/web/make_table.py "$work/table.npy" "$rows" "$dims"
 [ -n "${SKIP_BUILD:-}" ] || dotnet build src/EmbedSharp.Cli -c Release -v q -nologo >/dev/null
-url="http://127.0.0.1:$port"
 for threads in ${WRK_THREADS:-2 1}; do
   # shellcheck disable=SC2086
-  env EMBEDSHARP_SERVE_METRICS=1 ${SERVE_ENV:-} dotnet src/EmbedSharp.Cli/bin/Release/net10.0/EmbedSharp.Cli.dll serve "$work/table.npy" --port "$port" >"$work/serve.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 240); do
-    curl -sf "$url/api/tables" >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-  curl -sf "$url/api/neighbors?table=table.npy&word=w000001&k=10" >/dev/null
-  sleep 5
+  start_server "$work/table.npy" "$port" "$work/serve.log" EMBEDSHARP_SERVE_METRICS=1 ${SERVE_ENV:-}
   echo "== wrk -t$threads -c16 -d${seconds}s, a new word each request; load: $(cut -d' ' -f1-3 /proc/loadavg)"
   timeout $((seconds + 30)) wrk -t"$threads" -c16 -d"${seconds}s" --timeout 10s -s benchmarks/web/neighbors.lua "$url" -- table.npy "$rows" 0 | grep RESULT
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  stop_server
   # The last busy period is the wrk run (the warm-up request is its own, earlier period).
   awk '/^METRICS neighbors/{block=""} /^METRICS/{block=block $0 "\n"} END{printf "%s", block}' "$work/serve.log"
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

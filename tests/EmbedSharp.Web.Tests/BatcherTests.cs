@@ -35,22 +35,17 @@ public sealed class BatcherTests
     }
 
     [Theory]
-    [InlineData(3000, 37, 200, false, 1, -1, true)]
-    [InlineData(20000, 64, 300, false, 1, -1, true)]
-    [InlineData(3000, 37, 200, true, 1, -1, true)]
-    [InlineData(20000, 64, 300, true, 1, -1, true)]
-    [InlineData(20000, 64, 300, true, 1, -1, false)]
-    [InlineData(3000, 37, 200, false, 2, 1, true)]
-    [InlineData(20000, 64, 300, true, 2, 1, true)]
-    [InlineData(20000, 64, 300, true, 2, 1, false)]
-    [InlineData(20000, 64, 300, true, 3, 2, true)]
-    public async Task ConcurrentQueries_AreFoldedIntoBatches_AndEachAnswerEqualsItsSingleExactAnswer(int rows, int dims, int queries, bool prefilter, int lanes, int threadsPerLane, bool inline)
+    [InlineData(3000, 37, 200, false)]
+    [InlineData(20000, 64, 300, false)]
+    [InlineData(3000, 37, 200, true)]
+    [InlineData(20000, 64, 300, true)]
+    public async Task ConcurrentQueries_AreFoldedIntoBatches_AndEachAnswerEqualsItsSingleExactAnswer(int rows, int dims, int queries, bool prefilter)
     {
         using var table = Table(rows, dims, 7);
         using var plain = new ExactIndex(table, SimilarityMetric.Cosine);
         // With the 8-bit pre-filter (as the explorer runs it where AVX-VNNI exists) the answers must still be the float scan's.
         using var index = new ExactIndex(table, SimilarityMetric.Cosine) { PrefilterCandidates = prefilter ? 64 : 0 };
-        var batcher = new NeighbourBatcher(index, lanes, threadsPerLane) { InlineAnswers = inline };
+        var batcher = new NeighbourBatcher(index);
         var r = new SeededRandom(3);
         var asks = new List<(float[] Query, int K, int Exclude)>();
         for (int i = 0; i < queries; i++)
@@ -101,16 +96,14 @@ public sealed class BatcherTests
         }
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public async Task AnInlineAnswersContinuation_MayAskAgain_WithoutStallingItsLane(int lanes)
+    [Fact]
+    public async Task AnAnswersContinuation_MayAskAgain_WithoutStallingTheBatcher()
     {
-        // The handler's code runs on the lane thread; a continuation that queues another search and awaits it
-        // must be answered by the same lane's next batch, not wait for a lane that is busy running it.
+        // The handler's code runs on the draining thread; a continuation that queues another search and awaits it
+        // must be answered by that thread's next batch, not wait for a drain that is busy running it.
         using var table = Table(5000, 31, 9);
         using var index = new ExactIndex(table, SimilarityMetric.Cosine);
-        var batcher = new NeighbourBatcher(index, lanes, 1);
+        var batcher = new NeighbourBatcher(index);
         var q = new float[31];
         table.ReadRow(12, q);
         async Task<Neighbor[]> Chain(int depth)

@@ -21,6 +21,7 @@ for (int i = 0; i < n; i++)
         data[i * d + j] = (float)(centres[(i % 50) * d + j] + 0.6 * rng.NextNormal());
 var layout = new float[2 * n];
 
+double firstWall = -1;
 (double Wall, double Cpu) Best(Action run)
 {
     double wall = double.MaxValue, cpu = double.MaxValue;
@@ -30,6 +31,8 @@ var layout = new float[2 * n];
         var cpu0 = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         run();
+        if (firstWall < 0)
+            firstWall = clock.Elapsed.TotalSeconds;
         wall = Math.Min(wall, clock.Elapsed.TotalSeconds);
         process.Refresh();
         cpu = Math.Min(cpu, (process.TotalProcessorTime - cpu0).TotalSeconds);
@@ -42,7 +45,7 @@ double tsneTrust = Trustworthiness(data, n, d, layout, 10);
 var pca = Best(() => Kernels.Pca(data, n, d, 2, layout));
 double pcaTrust = Trustworthiness(data, n, d, layout, 10);
 Console.WriteLine($"RESULT quality n={n}: trustworthiness@10 tsne={tsneTrust:F4} pca={pcaTrust:F4}");
-Console.WriteLine($"RESULT tsne n={n} d={d} iterations={iterations} wall_s={tsne.Wall:F2} cpu_s={tsne.Cpu:F2}");
+Console.WriteLine($"RESULT tsne n={n} d={d} iterations={iterations} wall_s={tsne.Wall:F2} cpu_s={tsne.Cpu:F2} first_call_wall_s={firstWall:F2} (the process's first t-SNE: its code compiled on the way)");
 Console.WriteLine($"RESULT pca  n={n} d={d} wall_s={pca.Wall:F2} cpu_s={pca.Cpu:F2}");
 Console.WriteLine($"RESULT tsne/pca wall={tsne.Wall / pca.Wall:F1}x cpu={tsne.Cpu / pca.Cpu:F1}x");
 

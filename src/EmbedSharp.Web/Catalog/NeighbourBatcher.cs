@@ -33,23 +33,12 @@ internal sealed class NeighbourBatcher
     private readonly ExactIndex _index;
     private readonly object _gate = new();
     private List<Pending> _queue = [];
-    private int _busyLanes;
+    private bool _draining;
     private long _batches;
     private long _queries;
 
-    /// <summary>A batcher over <paramref name="index"/> with <paramref name="lanes"/> batches in flight at most, each on <paramref name="threadsPerLane"/> threads.</summary>
-    public NeighbourBatcher(ExactIndex index, int lanes = 1, int threadsPerLane = -1)
-    {
-        _index = index;
-        Lanes = Math.Max(1, lanes);
-        ThreadsPerLane = threadsPerLane;
-    }
-
-    /// <summary>Batches that may run at once: a batch starts as soon as a lane is free and queries wait.</summary>
-    public int Lanes { get; }
-
-    /// <summary>Threads each batch's search uses (−1: the machine's).</summary>
-    public int ThreadsPerLane { get; }
+    /// <summary>A batcher over <paramref name="index"/>: one batch in flight at a time, on all of the machine's threads.</summary>
+    public NeighbourBatcher(ExactIndex index) => _index = index;
 
     /// <summary>Batches answered so far (for tests and the benchmark's log).</summary>
     public long Batches => Interlocked.Read(ref _batches);
@@ -73,14 +62,14 @@ internal sealed class NeighbourBatcher
             throw new ArgumentException("[neighbors] the query vector holds NaN or infinity; a finite vector is needed");
         if (k > MaxBatchedK)
             return Task.Run(() => Single(_index, query, k, exclude));
-        var pending = new Pending(query, k, exclude, InlineAnswers);
+        var pending = new Pending(query, k, exclude);
         bool start = false;
         lock (_gate)
         {
             _queue.Add(pending);
-            if (_busyLanes < Lanes)
+            if (!_draining)
             {
-                _busyLanes++;
+                _draining = true;
                 start = true;
             }
         }
@@ -109,7 +98,7 @@ internal sealed class NeighbourBatcher
             {
                 if (_queue.Count == 0)
                 {
-                    _busyLanes--;
+                    _draining = false;
                     return;
                 }
                 if (_queue.Count <= MaxBatch)
@@ -140,14 +129,14 @@ internal sealed class NeighbourBatcher
             Neighbor[][] found;
             if (batch.Count == 1)
             {
-                found = [_index.Search(batch[0].Query, Candidates(kMax), null, ThreadsPerLane)];
+                found = [_index.Search(batch[0].Query, Candidates(kMax))];
             }
             else
             {
                 var queries = new float[batch.Count * dims];
                 for (int i = 0; i < batch.Count; i++)
                     batch[i].Query.CopyTo(queries, i * dims);
-                found = _index.SearchBatch(queries, Candidates(kMax), null, ThreadsPerLane);
+                found = _index.SearchBatch(queries, Candidates(kMax));
             }
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _queries, batch.Count);
@@ -187,16 +176,14 @@ internal sealed class NeighbourBatcher
         return [.. kept];
     }
 
-    /// <summary>
-    /// Whether a batch's lane runs each answer's continuation (the handler's response write) itself before it takes
-    /// the next batch (the default), instead of queueing it to the thread pool. Queued, an answer waited for a pool
-    /// thread while the next batch held both cores (server-side p50 2.5 ms, p99 ~20 ms from answer to handler, see
-    /// benchmarks/README.md); inline it goes out at once (p50 0.2 ms). Callers must not block on the returned task
-    /// inside such a continuation (the server's handlers only await it).
-    /// </summary>
-    public bool InlineAnswers { get; init; } = true;
-
-    private sealed class Pending(float[] query, int k, int exclude, bool inline)
+    /// <remarks>
+    /// The draining thread runs each answer's continuation (the handler's response write) itself before it takes the
+    /// next batch, instead of queueing it to the thread pool: queued, an answer waited for a pool thread while the next
+    /// batch held both cores (server-side p50 2.5 ms, p99 ~20 ms from answer to handler, see benchmarks/README.md); inline
+    /// it goes out at once (p50 0.2 ms). Callers must not block on the returned task inside such a continuation (the
+    /// server's handlers only await it).
+    /// </remarks>
+    private sealed class Pending(float[] query, int k, int exclude)
     {
         public float[] Query { get; } = query;
 
@@ -204,7 +191,7 @@ internal sealed class NeighbourBatcher
 
         public int Exclude { get; } = exclude;
 
-        public TaskCompletionSource<Neighbor[]> Done { get; } = new(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<Neighbor[]> Done { get; } = new(TaskCreationOptions.None);
 
         /// <summary>Timestamps (<see cref="Stopwatch.GetTimestamp"/>): queued, its batch begun, its batch answered.</summary>
         public long Enqueued { get; } = Stopwatch.GetTimestamp();

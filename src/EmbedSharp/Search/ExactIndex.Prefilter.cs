@@ -124,11 +124,11 @@ public sealed partial class ExactIndex
     private sealed class PrefilterState(int m, int keep)
     {
         public readonly int[] Scores = new int[m * PrefilterStep];
-        public readonly float[] Estimates = new float[PrefilterStep];
-        public readonly TopKCollector[] Tops = Enumerable.Range(0, m).Select(_ => new TopKCollector(keep)).ToArray();
+        public readonly Int8Candidates[] Tops = Enumerable.Range(0, m).Select(_ => new Int8Candidates(keep)).ToArray();
     }
 
-    private TopKCollector[] PrefilterPass(Int8Shadow shadow, sbyte[] bytes, Int8Shadow.QueryPlan[] plans, int m, int keep, int threads)
+    /// <summary>The integer pass for <paramref name="m"/> queries: each query's best <paramref name="keep"/> rows by estimate, best first.</summary>
+    private Neighbor[][] PrefilterPass(Int8Shadow shadow, sbyte[] bytes, Int8Shadow.QueryPlan[] plans, int m, int keep, int threads)
     {
         int steps = (_count + PrefilterStep - 1) / PrefilterStep;
         var parts = new List<PrefilterState>();
@@ -140,28 +140,30 @@ public sealed partial class ExactIndex
                     parts.Add(state);
                 return state;
             },
-            (state, first, last) => PrefilterSteps(shadow, bytes, plans, m, state, first, last),
+            (state, first, last) => PrefilterSteps(shadow, bytes, m, state, first, last),
             static _ => { });
-        var tops = new TopKCollector[m];
+        var tops = new Neighbor[m][];
         for (int i = 0; i < m; i++)
         {
-            tops[i] = new TopKCollector(keep);
-            foreach (var part in parts)
-                tops[i].Merge(part.Tops[i]);
+            var all = parts.Count > 0 ? parts[0].Tops[i] : new Int8Candidates(keep);
+            for (int p = 1; p < parts.Count; p++)
+                all.Merge(parts[p].Tops[i]);
+            tops[i] = all.ToSorted(plans[i].Offset, plans[i].T);
         }
         return tops;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void PrefilterSteps(Int8Shadow shadow, sbyte[] bytes, Int8Shadow.QueryPlan[] plans, int m, PrefilterState state, int first, int last)
+    private unsafe void PrefilterSteps(Int8Shadow shadow, sbyte[] bytes, int m, PrefilterState state, int first, int last)
     {
         int groups = shadow.Groups, count = _count;
         int queryBytes = groups * 4;
-        int blocked = m / Int8Kernels.QueryBlock * Int8Kernels.QueryBlock;
+        int wide = Int8Kernels.WideBlocks ? m / Int8Kernels.WideQueryBlock * Int8Kernels.WideQueryBlock : 0;
+        int blocked = wide + (m - wide) / Int8Kernels.QueryBlock * Int8Kernels.QueryBlock;
+        var removed = _live < _count ? _removed : null;
         fixed (byte* codes = shadow.Codes)
         fixed (sbyte* qp = bytes)
         fixed (int* sp = state.Scores)
-        fixed (float* ep = state.Estimates)
         {
             for (int s = first; s < last; s++)
             {
@@ -171,43 +173,25 @@ public sealed partial class ExactIndex
                 {
                     byte* tile = codes + ((nint)(r0 / Int8Kernels.TileRows + t) * groups * Int8Kernels.TileBytesPerGroup);
                     int j = 0;
+                    for (; j < wide; j += Int8Kernels.WideQueryBlock)
+                        Int8Kernels.ScoreTile8(tile, groups, qp + (nint)j * queryBytes, sp + (nint)j * PrefilterStep + t * Int8Kernels.TileRows, PrefilterStep);
                     for (; j < blocked; j += Int8Kernels.QueryBlock)
                         Int8Kernels.ScoreTile(tile, groups, qp + (nint)j * queryBytes, sp + (nint)j * PrefilterStep + t * Int8Kernels.TileRows, PrefilterStep);
                     for (; j < m; j++)
                         Int8Kernels.ScoreTileOne(tile, groups, qp + (nint)j * queryBytes, sp + (nint)j * PrefilterStep + t * Int8Kernels.TileRows);
                 }
                 for (int i = 0; i < m; i++)
-                {
-                    Estimates(plans[i], sp + (nint)i * PrefilterStep, ep, rn);
-                    Collect<DotGoodness>(new ReadOnlySpan<float>(ep, rn), r0, state.Tops[i], null);
-                }
+                    state.Tops[i].Add(sp + (nint)i * PrefilterStep, rn, r0, removed);
             }
         }
-    }
-
-    /// <summary><c>est[j] = Offset + T·S[j]</c> in float (the rounding <see cref="Int8Shadow.QueryPlan.Rounding"/> bounds).</summary>
-    private static unsafe void Estimates(Int8Shadow.QueryPlan plan, int* sums, float* est, int n)
-    {
-        float offset = plan.Offset, t = plan.T;
-        int j = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var vOffset = Vector256.Create(offset);
-            var vT = Vector256.Create(t);
-            for (; j <= n - 8; j += 8)
-                (vOffset + vT * Vector256.ConvertToSingle(Vector256.Load(sums + j))).Store(est + j);
-        }
-        for (; j < n; j++)
-            est[j] = offset + t * sums[j];
     }
 
     /// <summary>
     /// Re-scores the candidates in estimate order until the bound shows that nothing unscored can enter the
     /// top k; the sorted first k, or null when the candidates ran out first (the caller scans in full).
     /// </summary>
-    private Neighbor[]? CheckedRescore(ReadOnlySpan<float> query, TopKCollector top, int k, Int8Shadow.QueryPlan plan)
+    private Neighbor[]? CheckedRescore(ReadOnlySpan<float> query, Neighbor[] kept, int k, Int8Shadow.QueryPlan plan)
     {
-        var kept = top.ToSorted();
         int want = Candidates(k);
         double qNorm = SearchKernels.Norm(query);
         // ε: the float rounding of a reported score (a Dims-long float dot, then the division for Cosine), for

@@ -60,14 +60,15 @@ public sealed class ExactIndexPrefilterTests
         var shadow = Int8Shadow.Build(n, dims, (r, row) => table.ReadRow(r, row), unit: false, threads: 2);
         int groups = shadow.Groups;
         // Four queries with the extremes of a signed byte among random values; zero padding past dims.
-        var queries = new sbyte[Int8Kernels.QueryBlock * groups * 4];
-        for (int j = 0; j < Int8Kernels.QueryBlock; j++)
+        var queries = new sbyte[Int8Kernels.WideQueryBlock * groups * 4];
+        for (int j = 0; j < Int8Kernels.WideQueryBlock; j++)
             for (int d = 0; d < dims; d++)
                 queries[j * groups * 4 + d] = (sbyte)(d % 5 == 0 ? (j % 2 == 0 ? -128 : 127) : rng.NextInt(256) - 128);
         var fast = new int[Int8Kernels.QueryBlock * 16];
         var scalar = new int[Int8Kernels.QueryBlock * 16];
         var oneFast = new int[Int8Kernels.QueryBlock * 16];
         var oneScalar = new int[Int8Kernels.QueryBlock * 16];
+        var wide = new int[Int8Kernels.WideQueryBlock * 16];
         var codes = new byte[dims];
         for (int t = 0; t < shadow.Tiles; t++)
         {
@@ -77,10 +78,12 @@ public sealed class ExactIndexPrefilterTests
             fixed (int* s = scalar)
             fixed (int* of = oneFast)
             fixed (int* os = oneScalar)
+            fixed (int* w = wide)
             {
                 byte* tile = c + (nint)t * groups * Int8Kernels.TileBytesPerGroup;
                 Int8Kernels.ScoreTile(tile, groups, q, f, 16);
                 Int8Kernels.ScoreTileScalar(tile, groups, q, s, 16);
+                Int8Kernels.ScoreTile8(tile, groups, q, w, 16);
                 // The one-query kernel (a batch's queries past its last block of four), each query on its own.
                 for (int j = 0; j < Int8Kernels.QueryBlock; j++)
                 {
@@ -100,6 +103,8 @@ public sealed class ExactIndexPrefilterTests
                     Assert.Equal(expected, oneFast[j * 16 + r % 16]);
                     Assert.Equal(expected, oneScalar[j * 16 + r % 16]);
                 }
+                for (int j = 0; j < Int8Kernels.WideQueryBlock; j++)
+                    Assert.Equal(Int8Kernels.DotReference(codes, queries.AsSpan(j * groups * 4, dims)), wide[j * 16 + r % 16]);
             }
         }
     }
@@ -162,7 +167,7 @@ public sealed class ExactIndexPrefilterTests
         {
             var plain = new ExactIndex(table, metric);
             var pre = new ExactIndex(table, metric) { PrefilterCandidates = 24 };
-            foreach (int m in new[] { 0, 1, 3, 7, 16 })
+            foreach (int m in new[] { 0, 1, 3, 7, 13, 16 })
             {
                 var queries = new float[m * dims];
                 for (int i = 0; i < queries.Length; i++)
