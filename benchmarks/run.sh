@@ -39,7 +39,8 @@ echo "== ids"
 for case in ${CASES:-$all_cases}; do
   if [ "$case" = avx2 ]; then
     sfx=-avx2; cflags="-march=native -mno-avx512f"
-    ours_env=(DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0); # .NET 10 ignores ...AVX512F alone peer_env=(ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell)
+    # .NET 10 reads DOTNET_EnableAVX512; DOTNET_EnableAVX512F alone leaves AVX-512 on.
+    ours_env=(DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0); peer_env=(ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell)
   else
     sfx=""; cflags="-march=native"; ours_env=(); peer_env=()
   fi
