@@ -141,10 +141,14 @@ if "hnsw" in parts:
     record(name="hnsw build", impl="hnswlib (Debian)", threads=max(threads), seconds=time.time() - t)
     # Memory, vectors + graph: ours is the index file (what a search maps), plus Dims bytes a vector with int8
     # walking; hnswlib's is its saved index (layer-0 block of links, vector and label per element, upper links).
+    # Debian's 0.6.2 binding has no index_file_size(): save the index and take the file's size (it holds the
+    # layer-0 blocks and, per element, the upper-link count and links; hnswlib's RAM adds its label map on top).
     try:
         hbytes = h.index_file_size()
     except AttributeError:
-        hbytes = len(X) * (4 + 32 * 4 + X.shape[1] * 4 + 8)
+        h.save_index(f"{W}/hnswlib.bin")
+        hbytes = os.path.getsize(f"{W}/hnswlib.bin")
+        os.remove(f"{W}/hnswlib.bin")
     record(name="hnsw memory", impl="embedsharp", threads=1, bytes=size, bytes_per_vector=size / len(X))
     record(name="hnsw memory", impl="embedsharp int8 walk", threads=1, bytes=size + X.shape[0] * X.shape[1], bytes_per_vector=size / len(X) + X.shape[1])
     record(name="hnsw memory", impl="hnswlib (Debian)", threads=1, bytes=hbytes, bytes_per_vector=hbytes / len(X))
