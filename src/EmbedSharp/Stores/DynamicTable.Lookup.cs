@@ -10,8 +10,8 @@ namespace EmbedSharp.Stores;
 /// <para>Lookups (this file): a gather runs in two passes under the lock. The probe pass resolves, touches and copies
 /// the rows that are live when the call starts, range by range (several threads for large batches): every id of
 /// a range is looked up first (map entries prefetched 32 ids ahead, clock fields written while the line is in
-/// cache), then its rows are copied by the dense table's own gather kernel over the resolved addresses (the same
-/// prefetch distance, streaming stores for large outputs). The commit pass then goes through the ids in batch order and
+/// cache), then its rows are copied by the dense table's own gather kernel over the resolved row slots (one table) or
+/// row addresses (the shards of a sharded store; the same prefetch distance, streaming stores for large outputs). The commit pass then goes through the ids in batch order and
 /// does the rest of what a lookup does for the ids without a live row: counts a sighting, admits, evicts, and
 /// copies the admitted row. Under <see cref="EvictionPolicy.Lfu"/> it also counts each live row's use (frequency
 /// counts must not race between threads), its entries prefetched ahead.</para>
