@@ -10,8 +10,8 @@ namespace EmbedSharp.Stores;
 /// <para>Lookups (this file): a gather runs in two passes under the lock. The probe pass resolves, touches and copies
 /// the rows that are live when the call starts, range by range (several threads for large batches): every id of
 /// a range is looked up first (map entries prefetched 32 ids ahead, clock fields written while the line is in
-/// cache), then its rows are copied by the dense table's own gather kernel over the resolved addresses (the same
-/// prefetch distance, streaming stores for large outputs). The commit pass then goes through the ids in batch order and
+/// cache), then its rows are copied by the dense table's own gather kernel over the resolved row slots (one table) or
+/// row addresses (the shards of a sharded store; the same prefetch distance, streaming stores for large outputs). The commit pass then goes through the ids in batch order and
 /// does the rest of what a lookup does for the ids without a live row: counts a sighting, admits, evicts, and
 /// copies the admitted row. Under <see cref="EvictionPolicy.Lfu"/> it also counts each live row's use (frequency
 /// counts must not race between threads), its entries prefetched ahead.</para>
@@ -150,9 +150,6 @@ public sealed partial class DynamicTable
     internal unsafe void CopySlot(int slot, float* destination) =>
         _rows.RowUnchecked<float>(slot).CopyTo(new Span<float>(destination, _rows.Dims));
 
-    /// <summary>Marks a position the probe pass has not resolved yet.</summary>
-    private const int Unresolved = int.MinValue;
-
     /// <summary>
     /// The probe pass over <paramref name="n"/> ids, id i in table <c>tables[tableOf[i]]</c> (table 0 when
     /// <paramref name="tableOf"/> is null), each table locked by the caller with its call in <paramref name="calls"/>:
@@ -160,10 +157,25 @@ public sealed partial class DynamicTable
     /// (the default row's zeros copied). Touches write only the call's clock values, the same from every thread, so
     /// batches of more than 2<sup>18</sup> output floats are split across threads as a dense gather is.
     /// </summary>
-    internal static unsafe void ProbeAndCopy(DynamicTable[] tables, int* tableOf, long* ids, int n, LookupCall[] calls, int[] probed, float* destination, int dims, int maxThreads = -1, bool fused = false)
+    /// <remarks>
+    /// Each range (the parallel grain) runs in two steps: every id of the range is looked up first (entries
+    /// prefetched <see cref="ResolveDistance"/> ids ahead, live entries touched, the row recorded), then the rows are
+    /// copied by core's gather kernel. One table resolves to row slots and copies with the dense table's own row
+    /// source (<see cref="ProbeAndCopyOneTable"/>); several (a sharded store) resolve to row addresses. Measured with
+    /// StoreBench's split (one thread, CPU time per id, uniform and Zipf ids over a 1M-row table): the lookups alone
+    /// cost a third to a half of the copy alone; interleaving them with the copy (looking up 8, 16, 32, 64 or 128
+    /// ids ahead of it in one pipeline) cost 1.2–1.6× the two steps one after the other, and shorter ranges (256
+    /// ids) cost more too.
+    /// </remarks>
+    internal static unsafe void ProbeAndCopy(DynamicTable[] tables, int* tableOf, long* ids, int n, LookupCall[] calls, int[] probed, float* destination, int dims, int maxThreads = -1)
     {
         if (n == 0)
             return;
+        if (tableOf == null)
+        {
+            tables[0].ProbeAndCopyOneTable(ids, n, calls[0], probed, destination, maxThreads);
+            return;
+        }
         var bases = new nint[tables.Length];
         for (int t = 0; t < tables.Length; t++)
             bases[t] = (nint)tables[t]._rows.Pointer;
@@ -172,29 +184,23 @@ public sealed partial class DynamicTable
         try
         {
             for (int i = 0; i < n; i++)
-            {
                 positions[i] = i;
-                probed[i] = Unresolved;
-            }
             fixed (int* pos = positions)
             fixed (int* pr = probed)
             fixed (nint* addresses = rowAddresses)
             {
-                var rows = new ProbingRows(tables, bases, tableOf, ids, calls, pr, n, dims);
+                var rows = new ProbingRows(tables, bases, tableOf, ids, calls, pr, dims);
                 bool streaming = Kernels.StreamingFits(destination, dims) && (long)n * dims * sizeof(float) >= Hardware.StreamingStoreThresholdBytes;
                 int threads = maxThreads > 0 ? maxThreads : ParallelWork.DefaultThreads;
                 if (threads <= 1 || (long)n * dims < EmbeddingTable.ParallelThreshold)
                 {
-                    ProbeRange(ref rows, pos, addresses, n, destination, dims, streaming, fused);
+                    ProbeRange(rows, pos, addresses, n, destination, dims, streaming);
                     return;
                 }
                 int grain = (int)Math.Clamp(EmbeddingTable.ParallelThreshold / 4 / dims, 64, EmbeddingTable.ParallelGrain);
                 nint posAddress = (nint)pos, dstAddress = (nint)destination, rowAddress = (nint)addresses;
                 ParallelWork.For(n, grain, threads, (start, end) =>
-                {
-                    ProbingRows local = rows;
-                    ProbeRange(ref local, (int*)posAddress + start, (nint*)rowAddress, end - start, (float*)dstAddress + (nint)start * dims, dims, streaming, fused);
-                });
+                    ProbeRange(rows, (int*)posAddress + start, (nint*)rowAddress, end - start, (float*)dstAddress + (nint)start * dims, dims, streaming));
             }
         }
         finally
@@ -204,33 +210,84 @@ public sealed partial class DynamicTable
         }
     }
 
+    /// <summary>
+    /// <see cref="ProbeAndCopy"/> over this table alone: each range's ids are resolved to row slots (the default
+    /// row's for ids without a live row), then copied by the dense table's gather kernel over those slots, exactly
+    /// as <see cref="EmbeddingTable.Gather"/> copies; no per-id table or address indirection.
+    /// </summary>
+    private unsafe void ProbeAndCopyOneTable(long* ids, int n, in LookupCall call, int[] probed, float* destination, int maxThreads)
+    {
+        int dims = _rows.Dims;
+        int[] slots = ArrayPool<int>.Shared.Rent(n);
+        try
+        {
+            fixed (int* slotPointer = slots)
+            fixed (int* pr = probed)
+            {
+                bool streaming = Kernels.StreamingFits(destination, dims) && (long)n * dims * sizeof(float) >= Hardware.StreamingStoreThresholdBytes;
+                int threads = maxThreads > 0 ? maxThreads : ParallelWork.DefaultThreads;
+                if (threads <= 1 || (long)n * dims < EmbeddingTable.ParallelThreshold)
+                {
+                    ResolveAndCopy(ids, pr, slotPointer, n, call, destination, streaming);
+                    return;
+                }
+                int grain = (int)Math.Clamp(EmbeddingTable.ParallelThreshold / 4 / dims, 64, EmbeddingTable.ParallelGrain);
+                nint idAddress = (nint)ids, probedAddress = (nint)pr, slotAddress = (nint)slotPointer, dstAddress = (nint)destination;
+                LookupCall callCopy = call;
+                ParallelWork.For(n, grain, threads, (start, end) =>
+                    ResolveAndCopy((long*)idAddress + start, (int*)probedAddress + start, (int*)slotAddress + start, end - start, callCopy,
+                        (float*)dstAddress + (nint)start * dims, streaming));
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(slots);
+        }
+    }
+
+    /// <summary>One range of <see cref="ProbeAndCopyOneTable"/>: look every id up, then copy the rows.</summary>
+    private unsafe void ResolveAndCopy(long* ids, int* probed, int* slots, int count, in LookupCall call, float* destination, bool streaming)
+    {
+        for (int k = 0; k < Math.Min(count, ResolveDistance); k++)
+            PrefetchEntry(ids[k]);
+        for (int k = 0; k < count; k++)
+        {
+            if (k + ResolveDistance < count)
+                PrefetchEntry(ids[k + ResolveDistance]);
+            int pos = Find(ids[k]);
+            int slot = _defaultSlot;
+            if (pos >= 0)
+            {
+                ref Entry e = ref _map[pos];
+                if (Expired(e, call.Now))
+                {
+                    pos = -1;
+                }
+                else
+                {
+                    Touch(ref e, call);
+                    slot = e.SlotPlusOne - 1;
+                }
+            }
+            probed[k] = pos;
+            slots[k] = slot;
+        }
+        var rows = _rows.Rows<float>(GatherPrefetchLines);
+        if (streaming)
+            Kernels.GatherStreaming(ref rows, slots, count, destination, _rows.Dims, null, EmbeddingTable.PrefetchDistance);
+        else
+            Kernels.GatherRows(ref rows, slots, count, destination, 1f, EmbeddingTable.PrefetchDistance);
+    }
+
+    /// <summary>Lines of a row the copy prefetches (the dense gather's choice; the hardware streams the rest).</summary>
+    private const int GatherPrefetchLines = 16;
+
     /// <summary>Ids ahead of the resolve loop whose map entry is prefetched (the loop runs alone, so every miss buffer serves the map).</summary>
     private const int ResolveDistance = 32;
 
-    /// <summary>
-    /// One range of the probe pass, in two steps: every id of the range is looked up first (entries prefetched
-    /// <see cref="ResolveDistance"/> ids ahead, live entries touched, the row's address recorded), then the rows
-    /// are copied by core's gather kernel over those addresses, as a dense gather over resolved slots.
-    /// </summary>
-    /// <remarks>
-    /// Measured with StoreBench's split (one thread, CPU time per id, uniform ids over a 1M-row table): the
-    /// lookups alone cost about as much as the copy alone, and fused into one pipeline (<paramref name="fused"/>,
-    /// the earlier form: look up 8 ids ahead of the copy) they cost more than the two run one after the other;
-    /// the row prefetches of the copy take the miss buffers that the map entries' prefetches need.
-    /// </remarks>
-    private static unsafe void ProbeRange(ref ProbingRows rows, int* positions, nint* addresses, int count, float* destination, int dims, bool streaming, bool fused)
+    /// <summary>One range of the several-table probe pass: every id is looked up first, then the rows are copied over the resolved addresses.</summary>
+    private static unsafe void ProbeRange(ProbingRows rows, int* positions, nint* addresses, int count, float* destination, int dims, bool streaming)
     {
-        if (fused)
-        {
-            // The kernels prefetch (here: look up) ids EmbeddingTable.PrefetchDistance ahead; start the first entries' loads now.
-            for (int k = 0; k < Math.Min(count, ProbeDistance); k++)
-                rows.PrefetchEntry(positions[k]);
-            if (streaming)
-                Kernels.GatherStreaming(ref rows, positions, count, destination, dims, null, EmbeddingTable.PrefetchDistance);
-            else
-                Kernels.GatherRows(ref rows, positions, count, destination, 1f, EmbeddingTable.PrefetchDistance);
-            return;
-        }
         for (int k = 0; k < Math.Min(count, ResolveDistance); k++)
             rows.PrefetchEntry(positions[k]);
         for (int k = 0; k < count; k++)
@@ -249,7 +306,7 @@ public sealed partial class DynamicTable
     /// <summary>Rows by batch position at addresses the probe pass resolved (a live row, or the default row).</summary>
     private readonly unsafe struct ResolvedRows(nint* addresses, int dims) : IRowSource
     {
-        private readonly nint _prefetchBytes = Math.Min((nint)dims * sizeof(float), 16 * 64);
+        private readonly nint _prefetchBytes = Math.Min((nint)dims * sizeof(float), GatherPrefetchLines * 64);
 
         public int Dims => dims;
 
@@ -262,82 +319,37 @@ public sealed partial class DynamicTable
         public void Prefetch(int row) => Kernels.PrefetchRow((void*)addresses[row], _prefetchBytes);
     }
 
-    /// <summary>Ids ahead of a row's copy whose map entry is prefetched; the entry is looked up (and its row prefetched) half as far ahead.</summary>
-    private const int ProbeDistance = 16;
-
-    /// <summary>
-    /// The probe pass as a row source over batch positions: <see cref="Prefetch"/>(i) (called
-    /// <see cref="EmbeddingTable.PrefetchDistance"/> positions ahead of the copy) prefetches the map entry of
-    /// position i + <see cref="ProbeDistance"/>/2, looks up position i's id, touches its entry and prefetches its
-    /// row; <see cref="Row"/>(i) returns the row found (looking it up first if nothing did), or the default row.
-    /// </summary>
-    private readonly unsafe struct ProbingRows(DynamicTable[] tables, nint[] bases, int* tableOf, long* ids, LookupCall[] calls, int* probed, int n, int dims) : IRowSource
+    /// <summary>The several-table lookup of one batch position: finds its id in its table, touches the live entry, records the position.</summary>
+    private readonly unsafe struct ProbingRows(DynamicTable[] tables, nint[] bases, int* tableOf, long* ids, LookupCall[] calls, int* probed, int dims)
     {
         private readonly nint _rowBytes = (nint)dims * sizeof(float);
-        private readonly nint _prefetchBytes = Math.Min((nint)dims * sizeof(float), 16 * 64);
 
-        public int Dims => dims;
-
-        public static bool Prefetches => true;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float* Row(int row, float* scratch)
-        {
-            int pos = probed[row];
-            if (pos == Unresolved)
-                pos = Resolve(row);
-            int t = tableOf == null ? 0 : tableOf[row];
-            DynamicTable table = tables[t];
-            int slot = pos >= 0 ? table._map[pos].SlotPlusOne - 1 : table._defaultSlot;
-            return (float*)(bases[t] + slot * _rowBytes);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int row)
-        {
-            int ahead = row + ProbeDistance / 2;
-            if (ahead < n)
-                PrefetchEntry(ahead);
-            int pos = Resolve(row);
-            if (pos >= 0)
-            {
-                int t = tableOf == null ? 0 : tableOf[row];
-                Kernels.PrefetchRow((byte*)bases[t] + (tables[t]._map[pos].SlotPlusOne - 1) * _rowBytes, _prefetchBytes);
-            }
-        }
-
-        /// <summary>Looks up position <paramref name="row"/> (as <see cref="Row"/> does) and returns its row's address.</summary>
+        /// <summary>Looks up position <paramref name="row"/> and returns its row's address (the default row's without a live row).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public nint ResolveAddress(int row)
         {
-            int pos = Resolve(row);
-            int t = tableOf == null ? 0 : tableOf[row];
+            int t = tableOf[row];
             DynamicTable table = tables[t];
-            int slot = pos >= 0 ? table._map[pos].SlotPlusOne - 1 : table._defaultSlot;
-            return bases[t] + slot * _rowBytes;
-        }
-
-        public void PrefetchEntry(int row) => tables[tableOf == null ? 0 : tableOf[row]].PrefetchEntry(ids[row]);
-
-        /// <summary>Looks up position <paramref name="row"/>'s id, touches its live entry, and records the position (or −1).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private int Resolve(int row)
-        {
-            int t = tableOf == null ? 0 : tableOf[row];
-            DynamicTable table = tables[t];
-            ref readonly LookupCall call = ref calls[t];
             int pos = table.Find(ids[row]);
+            int slot = table._defaultSlot;
             if (pos >= 0)
             {
                 ref Entry e = ref table._map[pos];
-                if (table.Expired(e, call.Now))
+                if (table.Expired(e, calls[t].Now))
+                {
                     pos = -1;
+                }
                 else
-                    Touch(ref e, call);
+                {
+                    Touch(ref e, calls[t]);
+                    slot = e.SlotPlusOne - 1;
+                }
             }
             probed[row] = pos;
-            return pos;
+            return bases[t] + slot * _rowBytes;
         }
+
+        public void PrefetchEntry(int row) => tables[tableOf[row]].PrefetchEntry(ids[row]);
     }
 
     /// <summary>

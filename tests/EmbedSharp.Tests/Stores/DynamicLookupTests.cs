@@ -26,11 +26,12 @@ public sealed class DynamicLookupTests
     };
 
     // Batches over 700 ids for a 300-row budget: admissions, evictions and expiries inside calls, repeats, and
-    // batches of 2,500 ids (above the parallel threshold at 128 dims) beside small ones (0, 1, 7).
+    // batches of 2,500 ids (above the parallel threshold at 128 dims) beside small ones (0, 1, 7), and sizes around
+    // the pipelined probe's lead (it looks up 64 ids ahead of the copy, at least 9) and the kernel's prefetch distance.
     private static IEnumerable<long[]> Batches(int seed)
     {
         var rng = new Random(seed);
-        foreach (int size in new[] { 0, 1, 7, 2500, 300, 2500, 64, 2500, 1, 2500 })
+        foreach (int size in new[] { 0, 1, 7, 2500, 300, 2500, 64, 2500, 1, 2500, 8, 9, 10, 63, 65, 129 })
             yield return [.. Enumerable.Range(0, size).Select(_ => (long)(rng.Next(3) == 0 ? rng.Next(50) : rng.Next(700)) * 7919 - 1_000_000)];
     }
 
