@@ -239,74 +239,33 @@ public sealed unsafe partial class HnswIndex
         return (ep, epDist);
     }
 
-    /// <summary>One layer's beam search on the float32 vectors (see <see cref="Walk{TDistance}"/>).</summary>
-    private void SearchLayer(float* q, int ep, int ef, int level, SearchFilter? filter, bool checkAccept, MinHeap top, MinHeap candidates)
-    {
-        var distance = new FloatDistance(q, _vectors, Dims, Metric);
-        Walk(ref distance, ep, ef, level, filter, checkAccept, top, candidates);
-    }
-
-    /// <summary>How a layer walk scores a node against its query, and hints the node's row into cache.</summary>
-    private interface IWalkDistance
-    {
-        /// <summary>Distance (lower is nearer) between the walk's query and <paramref name="node"/>.</summary>
-        float Distance(int node);
-
-        /// <summary>Hints the cache lines of <paramref name="node"/>'s row into L1 (callers check SSE).</summary>
-        void Prefetch(int node);
-    }
-
-    /// <summary>Distances on the float32 vectors: the graph's own metric, exact.</summary>
-    private readonly struct FloatDistance(float* q, float* vectors, int dims, SimilarityMetric metric) : IWalkDistance
-    {
-        private readonly bool _l2 = metric == SimilarityMetric.L2;
-        private readonly float _offset = metric == SimilarityMetric.Cosine ? 1f : 0f;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Distance(int node)
-        {
-            float* v = vectors + (nint)node * dims;
-            return _l2 ? Distances.SquaredL2(q, v, dims) : _offset - Distances.Dot(q, v, dims);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int node) => PrefetchRow((byte*)(vectors + (nint)node * dims), dims * sizeof(float));
-    }
-
-    /// <summary>Hints <paramref name="bytes"/> bytes from <paramref name="row"/> into L1 (callers check SSE).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchRow(byte* row, int bytes)
-    {
-        for (byte* p = row, end = row + bytes; p < end; p += 64)
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
-    }
-
     /// <summary>
-    /// Beam search of one layer from <paramref name="ep"/> with a candidate list of <paramref name="ef"/>, scored
-    /// by <paramref name="distance"/>. Only accepted nodes (live and allowed, when <paramref name="checkAccept"/>)
-    /// enter <paramref name="top"/>, a max-heap through negated distances, but every node is walked through,
+    /// Beam search of one layer from <paramref name="ep"/> with a candidate list of <paramref name="ef"/>.
+    /// Only accepted nodes (live and allowed, when <paramref name="checkAccept"/>) enter
+    /// <paramref name="top"/>, a max-heap through negated distances, but every node is walked through,
     /// so tombstones and filters never cut the graph.
     /// </summary>
     /// <remarks>
     /// Memory order of one step: the next candidate's link list is hinted into cache before this one's
     /// neighbours are read; the visited tags of all the neighbours are hinted before any is tested; the
-    /// unvisited neighbours are gathered and their rows hinted before the first distance, so the cache
+    /// unvisited neighbours are gathered and their vectors hinted before the first distance, so the cache
     /// misses of one step overlap instead of queueing one behind the other.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Walk<TDistance>(ref TDistance distance, int ep, int ef, int level, SearchFilter? filter, bool checkAccept, MinHeap top, MinHeap candidates)
-        where TDistance : struct, IWalkDistance
+    private void SearchLayer(float* q, int ep, int ef, int level, SearchFilter? filter, bool checkAccept, MinHeap top, MinHeap candidates)
     {
         top.Clear();
         candidates.Clear();
         var visited = VisitedList.Rent(_count);
         int* pending = stackalloc int[_m0 + 1];
-        int m0 = _m0;
+        bool l2 = Metric == SimilarityMetric.L2;
+        float offset = Metric == SimilarityMetric.Cosine ? 1f : 0f;
+        int dims = Dims, m0 = _m0;
         bool prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
         try
         {
             visited.TryVisit(ep);
-            float d0 = distance.Distance(ep);
+            float d0 = l2 ? Distances.SquaredL2(q, Vector(ep), dims) : offset - Distances.Dot(q, Vector(ep), dims);
             candidates.Push(d0, ep);
             float bound = float.PositiveInfinity;
             if (!checkAccept || Accept(ep, filter))
@@ -336,13 +295,13 @@ public sealed unsafe partial class HnswIndex
                     {
                         pending[fresh++] = nb;
                         if (prefetch)
-                            distance.Prefetch(nb);
+                            Prefetch(Vector(nb));
                     }
                 }
                 for (int i = 0; i < fresh; i++)
                 {
                     int nb = pending[i];
-                    float d = distance.Distance(nb);
+                    float d = l2 ? Distances.SquaredL2(q, Vector(nb), dims) : offset - Distances.Dot(q, Vector(nb), dims);
                     if (top.Count < ef || d < bound)
                     {
                         candidates.Push(d, nb);
@@ -361,6 +320,15 @@ public sealed unsafe partial class HnswIndex
         {
             VisitedList.Return(visited);
         }
+    }
+
+    /// <summary>Hints the cache lines of one vector into L1 (callers check SSE).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Prefetch(float* v)
+    {
+        byte* p = (byte*)v, end = p + Dims * 4;
+        for (; p < end; p += 64)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
     }
 
     private bool Accept(int node, SearchFilter? filter) =>

@@ -125,26 +125,84 @@ public sealed unsafe partial class HnswIndex
     }
 
     /// <summary>Layer-0 beam search on the codes (as <see cref="SearchLayer"/>, distances estimated from int8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SearchLayerInt8(float* q, int ep, int ef, SearchFilter? filter, MinHeap top, MinHeap candidates)
     {
-        sbyte* w8 = stackalloc sbyte[Dims];
+        top.Clear();
+        candidates.Clear();
+        var visited = VisitedList.Rent(_count);
+        int dims = Dims, m0 = _m0;
+        int* pending = stackalloc int[m0 + 1];
+        sbyte* w8 = stackalloc sbyte[dims];
         float alpha = QuantizeQuery(q, w8, out int bias);
-        var distance = new Int8Distance(_codes, w8, Dims, alpha, bias, Metric, _codeNorms);
-        Walk(ref distance, ep, ef, 0, filter, true, top, candidates);
-    }
-
-    /// <summary>Distances estimated from the codes: offset + factor · (dot(c, w8) − bias), plus ‖x̂‖² under L2.</summary>
-    private readonly struct Int8Distance(byte* codes, sbyte* w8, int dims, float alpha, int bias, SimilarityMetric metric, float[]? norms) : IWalkDistance
-    {
-        private readonly bool _l2 = metric == SimilarityMetric.L2;
-        private readonly float _factor = metric == SimilarityMetric.L2 ? -2f * alpha : -alpha;
-        private readonly float _offset = metric == SimilarityMetric.Cosine ? 1f : 0f;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Distance(int node) =>
-            _offset + _factor * (Int8Dot.Dot(codes + (nint)node * dims, w8, dims) - bias) + (_l2 ? norms![node] : 0f);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int node) => PrefetchRow(codes + (nint)node * dims, dims);
+        // distance = offset + factor · (dot − bias) (+ ‖x̂‖² under L2)
+        bool l2 = Metric == SimilarityMetric.L2;
+        float factor = l2 ? -2f * alpha : -alpha;
+        float offset = Metric == SimilarityMetric.Cosine ? 1f : 0f;
+        float[]? norms = _codeNorms;
+        byte* codes = _codes;
+        bool prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
+        try
+        {
+            visited.TryVisit(ep);
+            float d0 = offset + factor * (Int8Dot.Dot(codes + (nint)ep * dims, w8, dims) - bias) + (l2 ? norms![ep] : 0f);
+            candidates.Push(d0, ep);
+            float bound = float.PositiveInfinity;
+            if (Accept(ep, filter))
+            {
+                top.Push(-d0, ep);
+                bound = d0;
+            }
+            while (candidates.Count > 0)
+            {
+                if (candidates.TopDistance > bound && top.Count >= ef)
+                    break;
+                var (_, c) = candidates.Pop();
+                int* links = _links0 + (nint)c * (m0 + 1);
+                if (prefetch && candidates.Count > 0)
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(_links0 + (nint)candidates.TopId * (m0 + 1));
+                int n = Math.Min(Volatile.Read(ref links[0]), m0);
+                if (prefetch)
+                {
+                    for (int i = 1; i <= n; i++)
+                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref visited.Mark(links[i])));
+                }
+                int fresh = 0;
+                for (int i = 1; i <= n; i++)
+                {
+                    int nb = links[i];
+                    if (visited.TryVisit(nb))
+                    {
+                        pending[fresh++] = nb;
+                        if (prefetch)
+                        {
+                            byte* p = codes + (nint)nb * dims, end = p + dims;
+                            for (; p < end; p += 64)
+                                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
+                        }
+                    }
+                }
+                for (int i = 0; i < fresh; i++)
+                {
+                    int nb = pending[i];
+                    float d = offset + factor * (Int8Dot.Dot(codes + (nint)nb * dims, w8, dims) - bias) + (l2 ? norms![nb] : 0f);
+                    if (top.Count < ef || d < bound)
+                    {
+                        candidates.Push(d, nb);
+                        if (Accept(nb, filter))
+                        {
+                            top.Push(-d, nb);
+                            if (top.Count > ef)
+                                top.Pop();
+                            bound = -top.TopDistance;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            VisitedList.Return(visited);
+        }
     }
 }
