@@ -140,19 +140,10 @@ internal sealed class ExplorerTable : IDisposable
         var layout = new float[2 * n];
         Kernels.Pca(data, n, dims, 2, layout);
         Kernels.Tsne(data, n, dims, layout, new TsneOptions { Iterations = WarmIterations, ExaggerationIterations = WarmIterations / 2, CancellationToken = token });
-        // What a t-SNE calls once a run (the affinities, the optimiser's driver, the tree's set-up) reaches
-        // optimised code only after about 30 calls; without these short runs a person's first projection would
-        // run it as start-up code (the first 5,000-point call measured 0.2-0.4 s slower than the next).
-        int few = Math.Min(n, TierUpPoints);
-        for (int r = 0; r < TierUpRuns && !token.IsCancellationRequested; r++)
-            Kernels.Tsne(data.AsSpan(0, few * dims), few, dims, layout.AsSpan(0, 2 * few), new TsneOptions { Iterations = 2, ExaggerationIterations = 1, CancellationToken = token });
     }
 
     /// <summary>Points and iterations of the start-up t-SNE (enough calls for the runtime to optimise its loops).</summary>
     private const int WarmPoints = 1000, WarmIterations = 100;
-
-    /// <summary>Short start-up t-SNE runs, more than the runtime's 30 calls before a method is recompiled optimised.</summary>
-    private const int TierUpRuns = 40, TierUpPoints = 64;
 
     /// <summary>Whether the vocabulary holds the word.</summary>
     public bool Contains(string word) => Keyed.Contains(word);
