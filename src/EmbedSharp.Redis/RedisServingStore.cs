@@ -182,7 +182,18 @@ public sealed partial class RedisServingStore : IEmbeddingRowReader
                 HotRowCache? cache = CacheFor(layout);
                 int hits = batch.LookupCache(cache, destination.Span, layout.Dims);
                 Request request = batch.Send(_db, layout, BlockKeys(layout), _readFlags);
-                await WaitAsync(request, layout, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await WaitAsync(request, layout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (RedisStoreException) when (_readFlags == CommandFlags.PreferReplica)
+                {
+                    // Right after a master dies, the client can still route some of its slots' reads to it while it
+                    // reconnects (PreferReplica picks the master when it has not yet marked it down): ask the
+                    // replicas alone, once. Without a replica this fails again, with that error.
+                    request = batch.Send(_db, layout, BlockKeys(layout), CommandFlags.DemandReplica);
+                    await WaitAsync(request, layout, cancellationToken).ConfigureAwait(false);
+                }
                 if (pointer is not null)
                 {
                     RedisTableLayout? current = await ResolvePointerAsync(pointer, cancellationToken).ConfigureAwait(false);
