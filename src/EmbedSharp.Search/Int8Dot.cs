@@ -64,12 +64,6 @@ internal static unsafe class Int8Dot
         return s;
     }
 
-    /// <summary>The plain reference: Σ codes[i] · query[i].</summary>
-    public static int Reference(ReadOnlySpan<byte> codes, ReadOnlySpan<sbyte> query)
-    {
-        int s = 0;
-        for (int i = 0; i < codes.Length; i++)
-            s += codes[i] * query[i];
-        return s;
-    }
+    /// <summary>The plain reference: Σ codes[i] · query[i] — core's, the one the pre-filter's kernels are tested against.</summary>
+    public static int Reference(ReadOnlySpan<byte> codes, ReadOnlySpan<sbyte> query) => Int8Kernels.DotReference(codes, query);
 }
