@@ -171,9 +171,14 @@ public sealed partial class DynamicTable
     {
         if (n == 0)
             return;
+        // The dense gather's choices: streaming stores for large outputs, threads only for large batches.
+        bool streaming = Kernels.StreamingFits(destination, dims) && (long)n * dims * sizeof(float) >= Hardware.StreamingStoreThresholdBytes;
+        int threads = maxThreads > 0 ? maxThreads : ParallelWork.DefaultThreads;
+        if ((long)n * dims < EmbeddingTable.ParallelThreshold)
+            threads = 1;
         if (tableOf == null)
         {
-            tables[0].ProbeAndCopyOneTable(ids, n, calls[0], probed, destination, maxThreads);
+            tables[0].ProbeAndCopyOneTable(ids, n, calls[0], probed, destination, streaming, threads);
             return;
         }
         var bases = new nint[tables.Length];
@@ -190,14 +195,12 @@ public sealed partial class DynamicTable
             fixed (nint* addresses = rowAddresses)
             {
                 var rows = new ProbingRows(tables, bases, tableOf, ids, calls, pr, dims);
-                bool streaming = Kernels.StreamingFits(destination, dims) && (long)n * dims * sizeof(float) >= Hardware.StreamingStoreThresholdBytes;
-                int threads = maxThreads > 0 ? maxThreads : ParallelWork.DefaultThreads;
-                if (threads <= 1 || (long)n * dims < EmbeddingTable.ParallelThreshold)
+                if (threads <= 1)
                 {
                     ProbeRange(rows, pos, addresses, n, destination, dims, streaming);
                     return;
                 }
-                int grain = (int)Math.Clamp(EmbeddingTable.ParallelThreshold / 4 / dims, 64, EmbeddingTable.ParallelGrain);
+                int grain = EmbeddingTable.GatherGrain(dims);
                 nint posAddress = (nint)pos, dstAddress = (nint)destination, rowAddress = (nint)addresses;
                 ParallelWork.For(n, grain, threads, (start, end) =>
                     ProbeRange(rows, (int*)posAddress + start, (nint*)rowAddress, end - start, (float*)dstAddress + (nint)start * dims, dims, streaming));
@@ -215,7 +218,7 @@ public sealed partial class DynamicTable
     /// row's for ids without a live row), then copied by the dense table's gather kernel over those slots, exactly
     /// as <see cref="EmbeddingTable.Gather"/> copies; no per-id table or address indirection.
     /// </summary>
-    private unsafe void ProbeAndCopyOneTable(long* ids, int n, in LookupCall call, int[] probed, float* destination, int maxThreads)
+    private unsafe void ProbeAndCopyOneTable(long* ids, int n, in LookupCall call, int[] probed, float* destination, bool streaming, int threads)
     {
         int dims = _rows.Dims;
         int[] slots = ArrayPool<int>.Shared.Rent(n);
@@ -224,14 +227,12 @@ public sealed partial class DynamicTable
             fixed (int* slotPointer = slots)
             fixed (int* pr = probed)
             {
-                bool streaming = Kernels.StreamingFits(destination, dims) && (long)n * dims * sizeof(float) >= Hardware.StreamingStoreThresholdBytes;
-                int threads = maxThreads > 0 ? maxThreads : ParallelWork.DefaultThreads;
-                if (threads <= 1 || (long)n * dims < EmbeddingTable.ParallelThreshold)
+                if (threads <= 1)
                 {
                     ResolveAndCopy(ids, pr, slotPointer, n, call, destination, streaming);
                     return;
                 }
-                int grain = (int)Math.Clamp(EmbeddingTable.ParallelThreshold / 4 / dims, 64, EmbeddingTable.ParallelGrain);
+                int grain = EmbeddingTable.GatherGrain(dims);
                 nint idAddress = (nint)ids, probedAddress = (nint)pr, slotAddress = (nint)slotPointer, dstAddress = (nint)destination;
                 LookupCall callCopy = call;
                 ParallelWork.For(n, grain, threads, (start, end) =>

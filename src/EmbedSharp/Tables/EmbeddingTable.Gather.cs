@@ -40,6 +40,13 @@ public sealed unsafe partial class EmbeddingTable
     /// <summary>Ids per chunk of parallel work (chunks are claimed dynamically, see <see cref="ParallelWork"/>).</summary>
     internal const int ParallelGrain = 2048;
 
+    /// <summary>
+    /// Ids per chunk when a gather of <paramref name="dims"/>-float rows is split across threads: small chunks claimed
+    /// dynamically, so a thread that starts late or is descheduled takes fewer of them (fixed halves would wait for the
+    /// slower), between 64 and <see cref="ParallelGrain"/>.
+    /// </summary>
+    internal static int GatherGrain(int dims) => (int)Math.Clamp(ParallelThreshold / 4 / dims, 64, ParallelGrain);
+
     /// <summary><see cref="Gather"/> without validation: every index must be in range.</summary>
     /// <param name="indices">Row ids, all in range.</param>
     /// <param name="destination">Output, at least <c>indices.Length × Dims</c> floats.</param>
@@ -64,9 +71,7 @@ public sealed unsafe partial class EmbeddingTable
                 Range(ids, indices.Length, dst);
                 return;
             }
-            // Small chunks claimed dynamically: a thread that starts late or is descheduled takes fewer
-            // of them, so two threads are never slower than one (fixed halves would wait for the slower).
-            int grain = (int)Math.Clamp(ParallelThreshold / 4 / Dims, 64, ParallelGrain);
+            int grain = GatherGrain(Dims);
             nint idsAddress = (nint)ids, dstAddress = (nint)dst;
             ParallelWork.For(indices.Length, grain, threads, (start, end) =>
                 Range((int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * Dims));
