@@ -51,6 +51,23 @@ public static partial class Kernels
         Debug.Assert(destination.Length >= (long)bags * dims);
         Debug.Assert(perSampleWeights.IsEmpty || perSampleWeights.Length == indices.Length);
         bool track = TPool.TracksSource && !source.IsEmpty;
+        if (typeof(TRows) == typeof(DenseRows<float>) && !track && PoolFoldFloat32Supported(dims)
+            && (typeof(TPool) == typeof(MaxPooling) || (typeof(TPool) == typeof(SumPooling) && !perSampleWeights.IsEmpty)))
+        {
+            // Float32 rows on AVX2: max and weighted-sum bags with the bag's result held in registers.
+            float* table = Unsafe.As<TRows, DenseRows<float>>(ref rows).Data;
+            fixed (int* ids = indices)
+            fixed (int* st = offsets)
+            fixed (float* w = perSampleWeights)
+            fixed (float* dst = destination)
+            {
+                if (typeof(TPool) == typeof(MaxPooling))
+                    PoolFoldFloat32<MaxFold>(table, dims, ids, total, st, bags, end, null, paddingIdx, dst);
+                else
+                    PoolFoldFloat32<WeightedSumFold>(table, dims, ids, total, st, bags, end, w, paddingIdx, dst);
+            }
+            return;
+        }
         // A pinned heap scratch row, where sources decode rows that are not stored as float32.
         float[] scratchRow = new float[dims];
         fixed (float* scratch = scratchRow)

@@ -44,6 +44,9 @@ internal readonly unsafe struct DenseRows<T>(T* data, int dims, int prefetchLine
 
     public int Dims => dims;
 
+    /// <summary>Row 0 of the storage.</summary>
+    internal T* Data => data;
+
     public static bool Prefetches => Sse.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
