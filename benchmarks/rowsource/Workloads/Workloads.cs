@@ -20,6 +20,7 @@ public static class Workloads
     private static readonly Lazy<int[]> Ids4K = new(() => Ids(4_096, Rows1M, 9));
     private static readonly Lazy<int[]> Zipf1M = new(() => ZipfIds(65_536, Rows1M, 1.05, 10));
     private static readonly Lazy<int[]> Zipf50K = new(() => ZipfIds(65_536, 50_000, 1.05, 11));
+    private static readonly Lazy<float[]> Halves = new(() => Enumerable.Repeat(0.5f, 65_536).ToArray());
     private static readonly Lazy<int[]> Offsets = new(() => Enumerable.Range(0, 65_536 / 32).Select(b => b * 32).ToArray());
 
     /// <summary>
@@ -53,6 +54,8 @@ public static class Workloads
         {
             list.Add(($"bag_{mode}_1000000x128_f32", $"bag{mode}", () => Bag(mode, DType.Float32), s => s.Bag!.Forward(Ids1M.Value, Offsets.Value, default, s.Pooled)));
             list.Add(($"bag_{mode}_1000000x128_f32_zipf", $"bag{mode}", () => Bag(mode, DType.Float32), s => s.Bag!.Forward(Zipf1M.Value, Offsets.Value, default, s.Pooled)));
+            if (mode == PoolingMode.Sum) // per-sample weights (issue 19: every pooled hot path on AVX2)
+                list.Add(("bag_WeightedSum_1000000x128_f32", "bagSum", () => Bag(mode, DType.Float32), s => s.Bag!.Forward(Ids1M.Value, Offsets.Value, Halves.Value, s.Pooled)));
         }
         list.Add(("bag_Sum_1000000x128_bf16", "bagbf16", () => Bag(PoolingMode.Sum, DType.BFloat16), s => s.Bag!.Forward(Ids1M.Value, Offsets.Value, default, s.Pooled)));
         list.Add(("gemv_50257x768", "head", Head, s => s.E.AsLinear(s.X1, s.Y1)));
