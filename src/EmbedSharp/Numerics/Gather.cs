@@ -139,14 +139,12 @@ public static partial class Kernels
     /// <summary>
     /// Whether <see cref="GatherStreaming{TRows}"/> can write every whole 64-byte line of rows of <paramref name="dims"/>
     /// floats into <paramref name="destination"/>: rows a multiple of 16 floats, and either a 64-byte aligned
-    /// destination or a cross-lane permute to splice the line two rows share (AVX-512's two-source permute, or
-    /// AVX2's one-source permute and a blend). Otherwise lines would be written partly streamed and partly cached,
-    /// which measured slower than ordinary stores.
+    /// destination or AVX-512 to splice the line two rows share. Otherwise lines would be written partly streamed
+    /// and partly cached, which measured slower than ordinary stores.
     /// </summary>
     internal static unsafe bool StreamingFits(float* destination, int dims) =>
         dims > 0 && dims % 16 == 0 && Vector256.IsHardwareAccelerated && ((nint)destination & 3) == 0
-        && (((nint)destination & 63) == 0 || (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
-            || System.Runtime.Intrinsics.X86.Avx2.IsSupported);
+        && (((nint)destination & 63) == 0 || (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported));
 
     /// <summary>
     /// Writes rows <c>ids[0 .. count)</c> of <paramref name="rows"/> (each <paramref name="dims"/> floats), one after
@@ -162,22 +160,12 @@ public static partial class Kernels
     /// whatever lies outside this range — take ordinary stores. Rows made in scratch alternate between the two
     /// halves of <paramref name="scratch"/> (2·dims floats), so row i is still there when row i+1 is made.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void GatherStreaming<TRows>(ref TRows rows, int* ids, int count, float* destination, int dims, float* scratch, int prefetchDistance)
         where TRows : struct, IRowSource
     {
         if (count == 0)
             return;
-        if (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
-            GatherStreaming512(ref rows, ids, count, destination, dims, scratch, prefetchDistance);
-        else
-            GatherStreaming256(ref rows, ids, count, destination, dims, scratch, prefetchDistance);
-    }
-
-    /// <summary><see cref="GatherStreaming{TRows}"/> with Vector512 stores and the two-source permute as the splice.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void GatherStreaming512<TRows>(ref TRows rows, int* ids, int count, float* destination, int dims, float* scratch, int prefetchDistance)
-        where TRows : struct, IRowSource
-    {
         int head = (int)((64 - ((nint)destination & 63)) & 63) >> 2; // floats before the first line boundary, 0..15
         int tail = (16 - head) & 15;
         float* spare = scratch + dims;
@@ -223,88 +211,6 @@ public static partial class Kernels
             }
         }
         StreamingFence();
-    }
-
-    /// <summary>
-    /// <see cref="GatherStreaming{TRows}"/> for machines without AVX-512: each 64-byte line is two Vector256 streaming
-    /// stores. The line two rows share is cut from the last 16 floats of row i and the first 16 of row i+1 (four
-    /// loads, C = x0 x1 y0 y1, the line being C[h .. h+16)): each half is a window of 8 across two neighbouring loads,
-    /// made by permuting both with the same rotate-by-r index (r = h mod 8) and blending, the lanes whose index
-    /// wrapped coming from the second.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void GatherStreaming256<TRows>(ref TRows rows, int* ids, int count, float* destination, int dims, float* scratch, int prefetchDistance)
-        where TRows : struct, IRowSource
-    {
-        int head = (int)((64 - ((nint)destination & 63)) & 63) >> 2; // floats before the first line boundary, 0..15
-        int tail = (16 - head) & 15;
-        float* spare = scratch + dims;
-        float* src = rows.Row(ids[0], scratch);
-        for (int d = 0; d < head; d++)
-            destination[d] = src[d];
-        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        var rotated = lane + Vector256.Create(head & 7);
-        Vector256<int> rotate = rotated & Vector256.Create(7);
-        Vector256<float> wrapped = Vector256.GreaterThan(rotated, Vector256.Create(7)).AsSingle();
-        bool lowFromFirst = head < 8; // the line's first half starts in the last-but-one vector of row i
-        for (int i = 0; i < count; i++)
-        {
-            if (TRows.Prefetches && i + prefetchDistance < count)
-                rows.Prefetch(ids[i + prefetchDistance]);
-            float* row = destination + (nint)i * dims;
-            if (head == 0)
-            {
-                CopyStreaming(src, row, dims);
-                if (i + 1 < count)
-                {
-                    float* t = scratch;
-                    scratch = spare;
-                    spare = t;
-                    src = rows.Row(ids[i + 1], scratch);
-                }
-                continue;
-            }
-            for (int k = head; k <= dims - 16 - tail; k += 16)
-            {
-                Vector256.Load(src + k).StoreAlignedNonTemporal(row + k);
-                Vector256.Load(src + k + 8).StoreAlignedNonTemporal(row + k + 8);
-            }
-            if (i + 1 < count)
-            {
-                float* next = rows.Row(ids[i + 1], spare);
-                Vector256<float> x1 = Vector256.Load(src + dims - 8), y0 = Vector256.Load(next);
-                Vector256<float> low, high;
-                if (lowFromFirst)
-                {
-                    low = Window(Vector256.Load(src + dims - 16), x1, rotate, wrapped);
-                    high = Window(x1, y0, rotate, wrapped);
-                }
-                else
-                {
-                    low = Window(x1, y0, rotate, wrapped);
-                    high = Window(y0, Vector256.Load(next + 8), rotate, wrapped);
-                }
-                float* line = row + dims - tail;
-                low.StoreAlignedNonTemporal(line);
-                high.StoreAlignedNonTemporal(line + 8);
-                float* t = scratch;
-                scratch = spare;
-                spare = t;
-                src = next;
-            }
-            else
-            {
-                for (int d = dims - tail; d < dims; d++)
-                    row[d] = src[d];
-            }
-        }
-        StreamingFence();
-
-        // Lanes k of (first, second) from k + r: first[k + r] where k + r < 8, else second[k + r - 8].
-        static Vector256<float> Window(Vector256<float> first, Vector256<float> second, Vector256<int> rotate, Vector256<float> wrapped) =>
-            Vector256.ConditionalSelect(wrapped,
-                System.Runtime.Intrinsics.X86.Avx2.PermuteVar8x32(second, rotate),
-                System.Runtime.Intrinsics.X86.Avx2.PermuteVar8x32(first, rotate));
     }
 
     /// <summary>Widens one row of storage type <typeparamref name="T"/> to float32.</summary>
