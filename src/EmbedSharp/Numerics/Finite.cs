@@ -75,6 +75,10 @@ public static partial class Kernels
             ref float r = ref MemoryMarshal.GetReference(x);
             // v − v is 0 in finite lanes and NaN otherwise; OR-ed over the span it is zero exactly
             // when every element is finite. |v| is then an ordinary number in every lane.
+            // MaxNative (one vmaxps), not Max: Max follows IEEE 754 maximum (NaN propagates, −0 < +0),
+            // which without AVX-512 costs a compare and blends per call, and made this pass compute-bound
+            // on AVX2 (1.7 ms against 0.7 over a 32 MiB gradient). Neither case can arise here: a NaN lane
+            // is caught by `bad`, and |v| is never −0.
             Vector256<uint> bad = Vector256<uint>.Zero;
             Vector256<float> m0 = Vector256<float>.Zero, m1 = Vector256<float>.Zero;
             for (; i <= x.Length - 2 * Vector256<float>.Count; i += 2 * Vector256<float>.Count)
@@ -84,14 +88,14 @@ public static partial class Kernels
                 var a = Vector256.LoadUnsafe(ref r, (nuint)i);
                 var b = Vector256.LoadUnsafe(ref r, (nuint)(i + 8));
                 bad |= (a - a).AsUInt32() | (b - b).AsUInt32();
-                m0 = Vector256.Max(m0, Vector256.Abs(a));
-                m1 = Vector256.Max(m1, Vector256.Abs(b));
+                m0 = Vector256.MaxNative(m0, Vector256.Abs(a));
+                m1 = Vector256.MaxNative(m1, Vector256.Abs(b));
             }
             for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 var a = Vector256.LoadUnsafe(ref r, (nuint)i);
                 bad |= (a - a).AsUInt32();
-                m0 = Vector256.Max(m0, Vector256.Abs(a));
+                m0 = Vector256.MaxNative(m0, Vector256.Abs(a));
             }
             if (bad != Vector256<uint>.Zero)
                 return float.PositiveInfinity;

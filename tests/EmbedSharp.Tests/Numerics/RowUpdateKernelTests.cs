@@ -106,6 +106,26 @@ public sealed class RowUpdateKernelTests
         }
     }
 
+    [Fact]
+    public void MaxAbsIfFiniteHandlesSignedZerosAndExtremesAsItsReference()
+    {
+        // Awkward lengths around the vector loops; the kernel's max is the plain one (no IEEE maximum), so
+        // signed zeros, subnormals and the largest finite values must still come out as in the reference.
+        foreach (int n in new[] { 1, 7, 8, 15, 16, 17, 33, 67 })
+        {
+            var x = new float[n];
+            Array.Fill(x, -0f);
+            Assert.Equal(0f, Kernels.MaxAbsIfFinite(x));
+            Assert.False(float.IsNegative(Kernels.MaxAbsIfFinite(x)));
+            x[n / 2] = -float.Epsilon;
+            Assert.Equal(float.Epsilon, Kernels.MaxAbsIfFinite(x));
+            x[n - 1] = -float.MaxValue;
+            x[0] = float.MaxValue;
+            Assert.Equal(Kernels.MaxAbsIfFiniteReference(x), Kernels.MaxAbsIfFinite(x));
+            Assert.Equal(float.MaxValue, Kernels.MaxAbsIfFinite(x));
+        }
+    }
+
     private static float[] Floats(SeededRandom rng, int count)
     {
         var x = new float[count];
