@@ -231,6 +231,66 @@ internal static unsafe partial class AffineKernels
         public static bool Max => true;
     }
 
+    /// <summary>
+    /// The gather over packed rows (requires <see cref="Direct"/>): <c>destination[i] = ŵ[ids[i]]</c> for <paramref name="count"/>
+    /// ids, through the shared gather loops (<see cref="Kernels.GatherRows{TRows}"/>, or <see cref="Kernels.GatherStreaming{TRows}"/>
+    /// when <paramref name="streamingScratch"/> is given: 2·dims floats) over a row source whose bit width and rounding
+    /// are type parameters, so the row kernel inlines into the loop with nothing chosen per row.
+    /// </summary>
+    /// <remarks>
+    /// Through <c>QuantizedTable.RowReader</c> the loop called the kernel once per row, and the reader chose the width,
+    /// the rounding and the SIMD path on each call; the gather before the row-source seam had the kernel inline
+    /// (issue 17 measured the seam's 4-bit gather 5–25 % slower). Same kernel, same bits.
+    /// </remarks>
+    public static void GatherRows<TBits>(in PackedRows rows, bool fused, int dims, int* ids, int count, float* destination, int prefetchDistance,
+        float* streamingScratch = null)
+        where TBits : struct, IBitWidth
+    {
+        if (fused)
+            GatherRows<TBits, OneRounding>(rows, dims, ids, count, destination, prefetchDistance, streamingScratch);
+        else
+            GatherRows<TBits, TwoRoundings>(rows, dims, ids, count, destination, prefetchDistance, streamingScratch);
+    }
+
+    private static void GatherRows<TBits, TRound>(in PackedRows rows, int dims, int* ids, int count, float* destination, int prefetchDistance,
+        float* streamingScratch)
+        where TBits : struct, IBitWidth
+        where TRound : struct, IRounding
+    {
+        var source = new DirectRows<TBits, TRound>(rows, dims);
+        if (streamingScratch != null)
+            Kernels.GatherStreaming(ref source, ids, count, destination, dims, streamingScratch, prefetchDistance);
+        else
+            Kernels.GatherRows(ref source, ids, count, destination, 1f, prefetchDistance);
+    }
+
+    /// <summary>Packed rows as a row source for one bit width and rounding: each row dequantized by <see cref="RowDirect{TBits, TSink, TRound}"/>.</summary>
+    private readonly struct DirectRows<TBits, TRound>(in PackedRows rows, int dims) : IRowSource
+        where TBits : struct, IBitWidth
+        where TRound : struct, IRounding
+    {
+        private readonly byte* _words = rows.Words;
+        private readonly float* _scales = rows.Scales, _biases = rows.Biases;
+        private readonly nint _rowStride = rows.RowStride, _scaleStride = rows.ScaleStride, _codePrefetch = rows.CodePrefetchBytes,
+            _recordPrefetch = PrefetchBytes(rows.RowStride);
+        private readonly int _groupSize = rows.GroupSize, _dims = dims;
+
+        public int Dims => _dims;
+
+        public static bool Prefetches => Sse.IsSupported;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int row, float* scratch)
+        {
+            nint r = row;
+            RowDirect<TBits, StoreSink, TRound>(_words + r * _rowStride, _scales + r * _scaleStride, _biases + r * _scaleStride, _groupSize, scratch, _dims);
+            return scratch;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int row) => PackedRows.Prefetch(_words, _rowStride, _scales, _biases, _scaleStride, _codePrefetch, _recordPrefetch, row);
+    }
+
     /// <summary>Bytes of a packed row's codes to prefetch: at most 2 KiB, the hardware streams the rest.</summary>
     internal static nint PrefetchBytes(nint rowBytes) => Math.Min(rowBytes, Kernels.RowPrefetchLines * 64);
 
@@ -320,16 +380,17 @@ internal static unsafe partial class AffineKernels
         sumB += TRound.Apply(qb, sv, bv);
     }
 
-    /// <summary>As <see cref="AddUnit{TBits, TRound, TWeight}(byte*, float, float, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/> for a 16-code AVX2 unit.</summary>
+    /// <summary>
+    /// As <see cref="AddUnit{TBits, TRound, TWeight}(byte*, float, float, Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>
+    /// for a 16-code AVX2 unit, with the group's scale and bias already broadcast (<paramref name="sv"/>, <paramref name="bv"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddUnit<TBits, TRound, TWeight>(byte* p, float s, float b, Vector256<float> w, ref Vector256<float> sumA, ref Vector256<float> sumB)
+    private static void AddUnit<TBits, TRound, TWeight>(byte* p, Vector256<float> sv, Vector256<float> bv, Vector256<float> w, ref Vector256<float> sumA, ref Vector256<float> sumB)
         where TBits : struct, IBitWidth
         where TRound : struct, IRounding
         where TWeight : struct, IBagWeight
     {
         Unit256<TBits>(p, out var qa, out var qb);
-        var sv = Vector256.Create(s);
-        var bv = Vector256.Create(b);
         if (TWeight.Max)
         {
             sumA = Vector256.Max(sumA, TRound.Apply(qa, sv, bv));
@@ -530,7 +591,12 @@ internal static unsafe partial class AffineKernels
         }
     }
 
-    /// <summary>AVX2: chunks of 64 codes (four 16-code units, eight accumulators); dims is a multiple of 32, so a chunk holds 2 or 4 units.</summary>
+    /// <summary>
+    /// AVX2: chunks of 64 codes (four 16-code units, eight accumulators); dims is a multiple of 32, so a chunk holds 2 or 4 units.
+    /// Groups hold at least 32 codes, so units 0 and 1 of a chunk share its first group, and units 2 and 3 share one too
+    /// (the next group with groups of 32, else the same): each row broadcasts two scales and two biases per chunk, straight
+    /// from memory (<c>vbroadcastss ymm, m32</c>: a load, no shuffle), instead of a scalar load and a register broadcast per unit.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SumRows256<TBits, TRound, TWeight>(in PackedRows rows, in BagIds bag, float* dst, int dims)
         where TBits : struct, IBitWidth
@@ -539,7 +605,7 @@ internal static unsafe partial class AffineKernels
     {
         const int UnitCodes = 16;
         int unitBytes = UnitCodes * TBits.Bits / 8;
-        int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes));
+        int shift = System.Numerics.BitOperations.Log2((uint)(rows.GroupSize / UnitCodes)); // at least 1: unit u reads group u >> shift
         // Everything the loop reads, in locals (fields of an `in` struct are reloaded from memory on every use).
         int* ids = bag.Ids;
         float* weights = bag.Weights;
@@ -555,7 +621,7 @@ internal static unsafe partial class AffineKernels
             int prefetchEnd = c == 0 ? Math.Max(0, bag.PrefetchLimit - distance) : 0;
             Vector256<float> start = TWeight.Max ? Vector256.Create(float.NegativeInfinity) : default;
             Vector256<float> a0 = start, b0 = start, a1 = start, b1 = start, a2 = start, b2 = start, a3 = start, b3 = start;
-            int g1 = 1 >> shift, g2 = 2 >> shift, g3 = 3 >> shift;
+            nint g2 = 2 >> shift; // the group of units 2 and 3, relative to the chunk's first
             for (int k = 0; k < count; k++)
             {
                 if (k < prefetchEnd)
@@ -567,12 +633,15 @@ internal static unsafe partial class AffineKernels
                 float* s = scales + row * scaleStride + firstGroup;
                 float* o = biases + row * scaleStride + firstGroup;
                 Vector256<float> w = TWeight.Weighted ? Vector256.Create(weights[k]) : default;
-                AddUnit<TBits, TRound, TWeight>(p, s[0], o[0], w, ref a0, ref b0);
-                AddUnit<TBits, TRound, TWeight>(p + unitBytes, s[g1], o[g1], w, ref a1, ref b1);
+                Vector256<float> sv = Avx.BroadcastScalarToVector256(s), bv = Avx.BroadcastScalarToVector256(o);
+                AddUnit<TBits, TRound, TWeight>(p, sv, bv, w, ref a0, ref b0);
+                AddUnit<TBits, TRound, TWeight>(p + unitBytes, sv, bv, w, ref a1, ref b1);
                 if (units == 4)
                 {
-                    AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, s[g2], o[g2], w, ref a2, ref b2);
-                    AddUnit<TBits, TRound, TWeight>(p + 3 * unitBytes, s[g3], o[g3], w, ref a3, ref b3);
+                    sv = Avx.BroadcastScalarToVector256(s + g2);
+                    bv = Avx.BroadcastScalarToVector256(o + g2);
+                    AddUnit<TBits, TRound, TWeight>(p + 2 * unitBytes, sv, bv, w, ref a2, ref b2);
+                    AddUnit<TBits, TRound, TWeight>(p + 3 * unitBytes, sv, bv, w, ref a3, ref b3);
                 }
             }
             float* d = dst + c;

@@ -52,14 +52,22 @@ public sealed partial class QuantizedTable
                     {
                         RowReader rows = r;
                         fixed (float* s = scratch)
-                            Kernels.GatherStreaming(ref rows, (int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, dims, s, PrefetchDistance);
+                        {
+                            if (rows.CanGatherDirect)
+                                rows.Gather((int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, PrefetchDistance, s);
+                            else
+                                Kernels.GatherStreaming(ref rows, (int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, dims, s, PrefetchDistance);
+                        }
                     }, static _ => { });
                     return;
                 }
                 ParallelWork.For(indices.Length, grain, threads, (start, end) =>
                 {
                     RowReader rows = r;
-                    Kernels.GatherRows(ref rows, (int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, 1f, PrefetchDistance);
+                    if (rows.CanGatherDirect)
+                        rows.Gather((int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, PrefetchDistance);
+                    else
+                        Kernels.GatherRows(ref rows, (int*)idsAddress + start, end - start, (float*)dstAddress + (nint)start * dims, 1f, PrefetchDistance);
                 });
             }
             finally
@@ -264,6 +272,9 @@ public sealed partial class QuantizedTable
         /// <summary>Whether <see cref="Sum"/> may be used (the SIMD affine layouts on x86).</summary>
         public bool CanSum => _fast && AffineKernels.Direct;
 
+        /// <summary>Whether <see cref="Gather"/> may be used (as <see cref="CanSum"/>).</summary>
+        public bool CanGatherDirect => CanSum;
+
         /// <summary>
         /// <see cref="CanSum"/> only: <c>dst = Σ_k ŵ[ids[k]]</c> (or <c>Σ_k weights[k]·ŵ[ids[k]]</c>) over <paramref name="count"/> ids,
         /// summed in registers, bit for bit the generic pool's <c>o + w·ŵ</c> row after row from a zeroed <paramref name="dst"/>;
@@ -277,6 +288,19 @@ public sealed partial class QuantizedTable
                 AffineKernels.SumRows<Bits4>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights, max);
             else
                 AffineKernels.SumRows<Bits8>(Packed, _fused, ids, count, prefetchLimit, prefetchDistance, dst, _dims, weights, max);
+        }
+
+        /// <summary>
+        /// <see cref="CanGatherDirect"/> only: <c>destination[i] = ŵ[ids[i]]</c> for <paramref name="count"/> ids, by the gather loops
+        /// specialised for this table's width and rounding (<see cref="AffineKernels.GatherRows{TBits}"/>); with a
+        /// <paramref name="streamingScratch"/> (2·Dims floats), written with streaming stores.
+        /// </summary>
+        public void Gather(int* ids, int count, float* destination, int prefetchDistance, float* streamingScratch = null)
+        {
+            if (_bits == 4)
+                AffineKernels.GatherRows<Bits4>(Packed, _fused, _dims, ids, count, destination, prefetchDistance, streamingScratch);
+            else
+                AffineKernels.GatherRows<Bits8>(Packed, _fused, _dims, ids, count, destination, prefetchDistance, streamingScratch);
         }
 
         /// <summary>Fast path only: x · ŵ[row] with the group sums of x precomputed; x permuted for the direct kernel when <paramref name="direct"/>.</summary>

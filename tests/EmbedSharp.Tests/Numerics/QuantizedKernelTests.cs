@@ -213,6 +213,42 @@ public sealed unsafe class QuantizedKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(4, QuantizedRowLayout.Mlx)]
+    [InlineData(4, QuantizedRowLayout.FusedRows)]
+    [InlineData(8, QuantizedRowLayout.Mlx)]
+    [InlineData(8, QuantizedRowLayout.FusedRows)]
+    public void Gather_OfNoneOneAndRepeatedIds_EqualsDequantizeRow(int bits, QuantizedRowLayout layout)
+    {
+        // The direct gather (one loop per width and rounding) on the short and repetitive batches: no ids, one id,
+        // the same id throughout, the last row; plain and streaming stores, one and two threads.
+        var rng = new SeededRandom((ulong)(bits * 7 + (int)layout));
+        const int rows = 9, dims = 96;
+        QuantizedTable q = Table(rng, rows, dims, 32, bits, DType.Float32).ToLayout(layout);
+        foreach (int[] ids in new[] { Array.Empty<int>(), [rows - 1], [3, 3, 3, 3, 3, 3, 3], [0, rows - 1, 0] })
+        {
+            foreach (bool fused in new[] { false, true })
+            {
+                q.FusedDequantize = fused;
+                var expected = new float[ids.Length * dims + 1];
+                expected[^1] = -7f;
+                for (int i = 0; i < ids.Length; i++)
+                    q.DequantizeRow(ids[i], expected.AsSpan(i * dims, dims));
+                foreach (bool streaming in new[] { false, true })
+                {
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        var actual = new float[ids.Length * dims + 1];
+                        actual[^1] = -7f;
+                        q.GatherUnchecked(ids, actual.AsSpan(0, ids.Length * dims), threads, streaming);
+                        Kernels.StreamingFence();
+                        Assert.Equal(expected, actual);
+                    }
+                }
+            }
+        }
+    }
+
     private static QuantizedTable Table(SeededRandom rng, int rows, int dims, int groupSize, int bits, DType dtype)
     {
         float[] w = Floats(rng, rows * dims);
