@@ -37,6 +37,14 @@ public sealed partial class InProcessShardedStore
             ("rule applied, batch order", b => Apply(batches[b], ++t)),
             ("rule applied, ascending rows, gradients in that order (what the call runs)", b => Apply(sorted[b], ++t)),
             ("whole ApplyGradients", b => ApplyGradients(batches[b].Ids, batches[b].Gradients, stepAt(++t))),
+            ("the form before: finite check, rows sorted, gradients read out of order (checks and rule, no call overhead)", b => SortedOutOfOrder(batches[b], ++t)),
+            ("the call's form: sort + check + gradients into row order, rule (checks and rule, no call overhead)", b =>
+            {
+                StoreUpdate.SortByRow(ApplyOp, batches[b].Ids, batches[b].Gradients, _rows.Dims, t, Math.Max(0, _rows.NumEmbeddings - 1), sortedSlots, sortedGradients);
+                OptimizerStep s = stepAt(++t);
+                var action = new ApplyAction(this, batches[b].Ids, null, sortedGradients.AsMemory(0, batches[b].Gradients.Length), StateFor(s), t, sortedSlots);
+                s.Dispatch(ref action, ApplyOp);
+            }),
             ("whole ApplyGradients, batch already ascending", b => ApplyGradients(sorted[b].Ids, sorted[b].Gradients, stepAt(++t))),
         };
         var best = stages.Select(_ => double.MaxValue).ToArray();
@@ -53,6 +61,24 @@ public sealed partial class InProcessShardedStore
         Debug.Assert(!dup);
         return [.. stages.Select((s, i) => (s.Item1, best[i]))];
 
+        // The one-thread update as it was before the gradients were put in row order: rows sorted by a radix sort,
+        // each gradient row read where it lies in the batch.
+        void SortedOutOfOrder((long[] Ids, float[] Gradients) batch, long step)
+        {
+            int dims = _rows.Dims, n = batch.Ids.Length;
+            StoreUpdate.CheckFinite(ApplyOp, batch.Ids, batch.Gradients, dims, step);
+            int[] slots = new int[n], gradientRows = new int[n], scratchSlots = new int[n], scratchRows = new int[n];
+            for (int k = 0; k < n; k++)
+            {
+                slots[k] = (int)batch.Ids[k];
+                gradientRows[k] = k;
+            }
+            Numerics.Kernels.SortByKey(slots, gradientRows, Math.Max(0, _rows.NumEmbeddings - 1), scratchSlots, scratchRows);
+            OptimizerStep s = stepAt(step);
+            var action = new OutOfOrderAction(_rows, StateFor(s), slots, gradientRows, batch.Gradients, step);
+            s.Dispatch(ref action, ApplyOp);
+        }
+
         // The rule over the batch's rows in the order given (the one-thread path without its sort).
         void Apply((long[] Ids, float[] Gradients) batch, long step)
         {
@@ -61,5 +87,11 @@ public sealed partial class InProcessShardedStore
             var action = new ApplyAction(this, batch.Ids, null, batch.Gradients, state, step);
             s.Dispatch(ref action, ApplyOp);
         }
+    }
+
+    private readonly struct OutOfOrderAction(Tables.EmbeddingTable rows, StateRows state, int[] slots, int[] gradientRows, float[] gradients, long t) : IRuleAction
+    {
+        public void Run<TRule>(in TRule rule) where TRule : struct, Optimizers.ISparseUpdateRule =>
+            StoreUpdate.Apply(ApplyOp, rule, t, rows, state, slots, gradientRows, gradients, default);
     }
 }

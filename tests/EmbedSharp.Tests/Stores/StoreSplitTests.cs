@@ -43,7 +43,7 @@ public sealed class StoreSplitTests
 
         var stages = store.MeasureUpdateStages(batches, t => OptimizerStep.Adagrad(0.1, t), 1);
 
-        Assert.Equal(7, stages.Length);
+        Assert.Equal(9, stages.Length);
         Assert.All(stages, s => Assert.True(s.NsPerRow >= 0 && double.IsFinite(s.NsPerRow), s.Stage));
         Assert.True(store.StepCount > 0);
         var row = new float[dims];
