@@ -153,11 +153,6 @@ foreach (var (name, batches) in streams)
     var candidates = new List<(string, Action<int, int>)> { ("FusedSparseBackward<Adagrad>.Step (exact)", (t, b) => { optimizer.Step(prepared[b % prepared.Length].Sparse); coreStep++; }) };
     foreach (var (store, i) in updateStores.Select((s, i) => (s, i)))
         candidates.Add(($"store, {shardCounts[i]} shard(s)", (t, b) => { var p = prepared[b % prepared.Length]; store.ApplyGradients(p.Ids, p.Grads, OptimizerStep.Adagrad(0.01, ++storeSteps[i])); }));
-    // The same one-shard store applying rows in batch order (the form before rows were sorted in the call), for the A/B.
-    using var batchOrderStore = InProcessShardedStore.FromTable("bench", table, new InProcessStoreOptions { Shards = 1 });
-    batchOrderStore.SortOneThreadUpdates = false;
-    long batchOrderStep = 0;
-    candidates.Add(("store, 1 shard, rows in batch order", (t, b) => { var p = prepared[b % prepared.Length]; batchOrderStore.ApplyGradients(p.Ids, p.Grads, OptimizerStep.Adagrad(0.01, ++batchOrderStep)); }));
     Console.WriteLine($"| {name} (distinct {distinctShare:P0} of each batch; rows/s below count batch positions) | | | | |");
     Compare(name, 1, [.. candidates]);
     foreach (var s in updateStores) s.Dispose();
@@ -222,4 +217,4 @@ foreach (var (name, batches) in streams)
 }
 Console.WriteLine($"DynamicShardedStore: {dynamicSharded.MemoryBytes / (double)dynamicSharded.Count:F0} B per live row ({dynamicSharded.Count:N0} live rows, budget {rows + rows / 8:N0})");
 Console.WriteLine($"\nMemory per live row: dense {table.ByteLength / (double)rows:F0} B; DynamicTable {dynamic.MemoryBytes / (double)dynamic.Count:F0} B " +
-    $"({dynamic.Count:N0} live rows, budget {rows:N0}: rows {dims * 4} B + map entries 2 x 32 B + slot key 8 B + free list 4 B)");
+    $"({dynamic.Count:N0} live rows, budget {rows:N0}: rows {dims * 4} B + map entries 2 x 16 B + slot key 8 B + free list 4 B)");

@@ -23,7 +23,7 @@ namespace EmbedSharp.Stores;
 public sealed partial class DynamicTable
 {
     /// <summary>One locked lookup call: its clock values.</summary>
-    internal readonly record struct LookupCall(long Tick, long Now, long Removals);
+    internal readonly record struct LookupCall(uint Tick, long Now, long Removals);
 
     /// <summary>The synchronous form of <see cref="GatherAsync"/>: lookups count as sightings and may admit or evict rows.</summary>
     public void Gather(ReadOnlySpan<long> ids, Span<float> destination) => GatherCore(ids, destination, -1);
@@ -79,7 +79,7 @@ public sealed partial class DynamicTable
                 if (pos >= 0 && !Expired(_map[pos], call.Now))
                 {
                     Touch(ref _map[pos], call);
-                    CountUse(ref _map[pos]);
+                    CountUse(_map[pos].SlotPlusOne - 1);
                     slots[k] = _map[pos].SlotPlusOne - 1;
                 }
             }
@@ -110,7 +110,7 @@ public sealed partial class DynamicTable
         if (_disposed)
             ThrowHelper.Disposed(op, nameof(DynamicTable));
         long now = _ttlTicks != 0 || _options.Eviction == EvictionPolicy.Ttl ? _options.TimeProvider.GetUtcNow().UtcTicks : 0;
-        return new LookupCall(++_tick, now, _removals);
+        return new LookupCall(NextTick(), now, _removals);
     }
 
     /// <summary>
@@ -123,8 +123,8 @@ public sealed partial class DynamicTable
     {
         if (probed >= 0)
         {
-            if (_options.Eviction == EvictionPolicy.Lfu)
-                CountUse(ref _map[_removals == call.Removals ? probed : Find(id)]);
+            if (_slotFreq is not null)
+                CountUse(_map[_removals == call.Removals ? probed : Find(id)].SlotPlusOne - 1);
             slot = -1;
             return false;
         }
@@ -133,18 +133,8 @@ public sealed partial class DynamicTable
     }
 
     /// <summary>Records a lookup of a live row in the current call (recency for LRU, time for TTL).</summary>
-    private static void Touch(ref Entry e, in LookupCall call)
-    {
-        e.Tick = call.Tick;
-        e.Time = call.Now;
-    }
-
-    /// <summary>Counts one more use of a live row (LFU's order; saturating). Only LFU reads it, so only LFU counts.</summary>
-    private void CountUse(ref Entry e)
-    {
-        if (_options.Eviction == EvictionPolicy.Lfu && e.Freq != uint.MaxValue)
-            e.Freq++;
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Touch(ref Entry e, in LookupCall call) => Touch(ref e, call.Tick, call.Now);
 
     /// <summary>Copies the row of <paramref name="slot"/> to <paramref name="destination"/>.</summary>
     internal unsafe void CopySlot(int slot, float* destination) =>
@@ -342,7 +332,7 @@ public sealed partial class DynamicTable
                 }
                 else
                 {
-                    Touch(ref e, calls[t]);
+                    table.Touch(ref e, calls[t]);
                     slot = e.SlotPlusOne - 1;
                 }
             }
@@ -376,7 +366,7 @@ public sealed partial class DynamicTable
 public sealed partial class DynamicTable
 {
     /// <summary>
-    /// The id map's entries in native memory: zeroed, aligned so no 32-byte entry straddles two cache lines (one
+    /// The id map's entries in native memory: zeroed, aligned so no 16-byte entry straddles two cache lines (one
     /// prefetch brings a whole entry), and for maps of 2 MiB or more on huge pages, as the rows are. A lookup touches
     /// one random entry of a map twice the row budget; from a managed array half the entries spanned two lines and
     /// nearly every probe also missed the TLB. Freed by the finalizer, once the table is unreachable (the table's

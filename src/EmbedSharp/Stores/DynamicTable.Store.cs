@@ -66,7 +66,7 @@ public sealed partial class DynamicTable
             CheckDistinct(ApplyOp, ids);
             StoreUpdate.CheckFinite(ApplyOp, ids, gradients, dims, step.Step);
             StateRows state = StateFor(step);
-            long tick = ++_tick;
+            uint tick = NextTick();
             long now = _options.TimeProvider.GetUtcNow().UtcTicks;
             var slots = new List<int>(ids.Length);
             var rows = new List<int>(ids.Length);
@@ -79,8 +79,7 @@ public sealed partial class DynamicTable
                     _dropped++;
                     continue;
                 }
-                _map[pos].Tick = tick;
-                _map[pos].Time = now;
+                Touch(ref _map[pos], tick, now);
                 slots.Add(_map[pos].SlotPlusOne - 1);
                 rows.Add(i);
                 found.Add(ids[i]);
@@ -147,7 +146,7 @@ public sealed partial class DynamicTable
             int distinct = new HashSet<long>(ids.ToArray()).Count;
             if (distinct > _options.MaxRows)
                 ThrowHelper.Argument(op, nameof(ids), $"{distinct} distinct ids do not fit the row budget MaxRows = {_options.MaxRows}; upsert at most that many");
-            long tick = ++_tick;
+            uint tick = NextTick();
             long now = _options.TimeProvider.GetUtcNow().UtcTicks;
             int width = _state?.Width ?? 0;
             for (int i = 0; i < ids.Length; i++)
@@ -162,8 +161,7 @@ public sealed partial class DynamicTable
                 int slot;
                 if (pos >= 0)
                 {
-                    _map[pos].Tick = tick;
-                    _map[pos].Time = now;
+                    Touch(ref _map[pos], tick, now);
                     slot = _map[pos].SlotPlusOne - 1;
                 }
                 else

@@ -17,7 +17,9 @@ namespace EmbedSharp.Stores;
 /// <remarks>
 /// <para>Map: linear probing over a power-of-two array at most half full, keyed by the high bits of
 /// <see cref="BucketRouter.Mix64"/> (the bucket uses the low bits, so a shard's ids still spread); each entry holds
-/// the id itself, so ids never collide; deletion shifts later entries back (no tombstones). Rows live in one
+/// the id itself, so ids never collide; deletion shifts later entries back (no tombstones). An entry is 16 bytes
+/// (id, slot, a 32-bit logical clock), so a lookup reads a quarter of a cache line; the time of last use (TTL) and
+/// the use count (LFU) are kept per slot, only under the policies that read them. Rows live in one
 /// aligned table of <c>MaxRows + 1</c> slots; the last is the default row (zeros) that unseen ids read, so a
 /// lookup resolves slots first and then runs the table's prefetching gather.</para>
 /// <para>Admission: a lookup of an id without a row is a sighting; at the <see cref="DynamicTableOptions.AdmitAfter"/>-th
@@ -35,13 +37,13 @@ namespace EmbedSharp.Stores;
 // which is why they are one type.
 public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
 {
+    // 16 bytes, four to a cache line: what every lookup reads and touches. The time of the last use (TTL) and the
+    // use count (LFU) live in per-slot arrays, allocated and written only under the policies that read them.
     private struct Entry
     {
         public long Key;
-        public long Tick;      // logical clock of the last lookup or update
-        public long Time;      // clock ticks (UTC) of the last lookup or update
         public int SlotPlusOne; // 0 = empty
-        public uint Freq;      // lookups (saturating)
+        public uint Tick;       // logical clock of the last lookup or update (renumbered when it would wrap)
     }
 
     private readonly Lock _gate = new();
@@ -50,6 +52,8 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     private readonly long[] _slotKey;
     private readonly int[] _free;
     private readonly long _ttlTicks;
+    private readonly long[]? _slotTime; // clock ticks (UTC) of each slot's last lookup or update: TTL only
+    private readonly uint[]? _slotFreq; // lookups of each slot's row (saturating): LFU only
     private readonly EntryMap _map;
     private int _mapBits;
     private int _freeCount;
@@ -93,6 +97,8 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         _candKey = new long[options.AdmitAfter > 1 ? 1 << _candBits : 0];
         _candCount = new int[_candKey.Length];
         _ttlTicks = options.TimeToLive?.Ticks ?? 0;
+        _slotTime = _ttlTicks != 0 || options.Eviction == EvictionPolicy.Ttl ? new long[options.MaxRows] : null;
+        _slotFreq = options.Eviction == EvictionPolicy.Lfu ? new uint[options.MaxRows] : null;
         if (options.OwnedBuckets is { } owned)
         {
             _ownsBucket = new bool[BucketRouter.BucketCount];
@@ -127,11 +133,12 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     public EmbeddingStoreInfo Info => new(Name, _options.NumEmbeddings, _rows.Dims, DType.Float32, _optimizer?.Kind ?? OptimizerKind.None, _state?.Width ?? 0);
 
     /// <summary>
-    /// Bytes the table holds: rows (budget + the default row), optimizer state pages, the hash map (32 bytes an
-    /// entry, at most half full), slot keys and the free list, and the sighting counters.
+    /// Bytes the table holds: rows (budget + the default row), optimizer state pages, the hash map (16 bytes an
+    /// entry, at most half full), slot keys and the free list, the per-slot times (TTL) or use counts (LFU), and the
+    /// sighting counters.
     /// </summary>
     public long MemoryBytes => _rows.ByteLength + (_state?.AllocatedBytes ?? 0) + (long)_map.Length * Marshal.SizeOf<Entry>()
-        + _slotKey.Length * 8L + _free.Length * 4L + _candKey.Length * 12L;
+        + _slotKey.Length * 8L + _free.Length * 4L + (_slotTime?.Length ?? 0) * 8L + (_slotFreq?.Length ?? 0) * 4L + _candKey.Length * 12L;
 
     /// <summary>True when <paramref name="id"/> has a live row now (an expired row counts as gone). Does not count as a lookup.</summary>
     public bool Contains(long id)
@@ -177,7 +184,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     }
 
     /// <summary>The slot of <paramref name="id"/> for a lookup: touches a live row, or counts a sighting and maybe admits.</summary>
-    private int Lookup(long id, long tick, long now)
+    private int Lookup(long id, uint tick, long now)
     {
         int pos = Find(id);
         if (pos >= 0)
@@ -185,10 +192,8 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
             ref Entry e = ref _map[pos];
             if (!Expired(e, now))
             {
-                e.Tick = tick;
-                e.Time = now;
-                if (e.Freq != uint.MaxValue)
-                    e.Freq++;
+                Touch(ref e, tick, now);
+                CountUse(e.SlotPlusOne - 1);
                 return e.SlotPlusOne - 1;
             }
             RemoveRow(pos);
@@ -204,7 +209,56 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         return slot;
     }
 
-    private bool Expired(in Entry e, long now) => _ttlTicks != 0 && now - e.Time >= _ttlTicks;
+    private bool Expired(in Entry e, long now) => _ttlTicks != 0 && now - _slotTime![e.SlotPlusOne - 1] >= _ttlTicks;
+
+    /// <summary>Records a use of a live row now (recency for LRU, time for TTL).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Touch(ref Entry e, uint tick, long now)
+    {
+        e.Tick = tick;
+        if (_slotTime is not null)
+            _slotTime[e.SlotPlusOne - 1] = now;
+    }
+
+    /// <summary>Counts one more use of the row in <paramref name="slot"/> (LFU's order; saturating). Only LFU reads it, so only LFU counts.</summary>
+    private void CountUse(int slot)
+    {
+        if (_slotFreq is not null && _slotFreq[slot] != uint.MaxValue)
+            _slotFreq[slot]++;
+    }
+
+    /// <summary>
+    /// The next value of the logical clock (one per call that uses rows). The clock is 32 bits in each map entry, so
+    /// that an entry is 16 bytes; when it would wrap, the live rows' stamps are renumbered by rank first (their order,
+    /// which is all eviction reads, is kept), once every 2<sup>32</sup> − 1 calls.
+    /// </summary>
+    private uint NextTick()
+    {
+        if (_tick >= uint.MaxValue)
+            RenumberTicks();
+        return (uint)++_tick;
+    }
+
+    /// <summary>Replaces every live row's clock stamp by its rank among the distinct stamps (1 = oldest).</summary>
+    private void RenumberTicks()
+    {
+        var stamps = new List<uint>();
+        foreach (ref Entry e in _map.AsSpan())
+            if (e.SlotPlusOne != 0)
+                stamps.Add(e.Tick);
+        uint[] distinct = [.. stamps.Distinct().Order()];
+        foreach (ref Entry e in _map.AsSpan())
+            if (e.SlotPlusOne != 0)
+                e.Tick = (uint)Array.BinarySearch(distinct, e.Tick) + 1;
+        _tick = distinct.Length;
+    }
+
+    /// <summary>The logical clock, settable so tests can start it next to the wrap.</summary>
+    internal long Clock
+    {
+        get => _tick;
+        set => _tick = value;
+    }
 
     private void CheckIds(string op, ReadOnlySpan<long> ids)
     {
@@ -248,7 +302,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     }
 
     /// <summary>Creates the row of <paramref name="id"/> (which has none), evicting if the budget is full; returns the slot or -1.</summary>
-    private int Admit(long id, long tick, long now, uint freq)
+    private int Admit(long id, uint tick, long now, uint freq)
     {
         if (_freeCount == 0 && !EvictForRoom(tick, now))
             return -1;
@@ -258,7 +312,11 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
         int i = Home(id);
         while (_map[i].SlotPlusOne != 0)
             i = (i + 1) & mask;
-        _map[i] = new Entry { Key = id, Tick = tick, Time = now, SlotPlusOne = slot + 1, Freq = freq };
+        _map[i] = new Entry { Key = id, Tick = tick, SlotPlusOne = slot + 1 };
+        if (_slotTime is not null)
+            _slotTime[slot] = now;
+        if (_slotFreq is not null)
+            _slotFreq[slot] = freq;
         _state?.Reset(slot);
         return slot;
     }
@@ -294,7 +352,7 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
     }
 
     /// <summary>Evicts up to max(1, MaxRows/64) rows not touched at <paramref name="tick"/>, chosen by the policy; false if none could go.</summary>
-    private bool EvictForRoom(long tick, long now)
+    private bool EvictForRoom(uint tick, long now)
     {
         int want = Math.Max(1, _options.MaxRows / 64);
         // Max-heap of the best victims so far (the root is the worst of them), keyed by the policy's order.
@@ -306,8 +364,8 @@ public sealed partial class DynamicTable : IEmbeddingStore, IDisposable
             // Ties (rows touched in the same call) go to the smaller id, so eviction is deterministic.
             (long, long, long) key = _options.Eviction switch
             {
-                EvictionPolicy.Lfu => (e.Freq, e.Tick, e.Key),
-                EvictionPolicy.Ttl => (Expired(e, now) ? long.MinValue : e.Time, e.Tick, e.Key),
+                EvictionPolicy.Lfu => (_slotFreq![e.SlotPlusOne - 1], e.Tick, e.Key),
+                EvictionPolicy.Ttl => (Expired(e, now) ? long.MinValue : _slotTime![e.SlotPlusOne - 1], e.Tick, e.Key),
                 _ => (e.Tick, e.Key, 0),
             };
             if (heap.Count < want)

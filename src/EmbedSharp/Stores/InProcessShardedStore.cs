@@ -169,10 +169,30 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         RoutedBatch? routed = oneThread ? null : Plan.Route(ids.Span);
         if (routed?.HasDuplicates ?? HasDuplicates(ids.Span))
             ThrowDuplicate(ApplyOp, ids.Span);
-        StoreUpdate.CheckFinite(ApplyOp, ids.Span, gradients.Span, dims, step.Step);
-        StateRows state = StateFor(step);
-        var action = new ApplyAction(this, ids, routed, gradients, state, step.Step, SortOneThreadUpdates && ids.Length >= SortMinIds);
-        step.Dispatch(ref action, ApplyOp);
+        // One thread and a large batch: rows ascending, the gradient rows copied into that order by the pass that
+        // checks them finite (see ApplyAll). Otherwise the gradients are checked where they are.
+        bool sorted = routed is null && ids.Length >= SortMinIds;
+        int[]? sortedSlots = sorted ? ArrayPool<int>.Shared.Rent(ids.Length) : null;
+        float[]? sortedGradients = sorted ? ArrayPool<float>.Shared.Rent(ids.Length * dims) : null;
+        try
+        {
+            if (sorted)
+                StoreUpdate.SortByRow(ApplyOp, ids.Span, gradients.Span, dims, step.Step, Math.Max(0, _rows.NumEmbeddings - 1), sortedSlots, sortedGradients);
+            else
+                StoreUpdate.CheckFinite(ApplyOp, ids.Span, gradients.Span, dims, step.Step);
+            StateRows state = StateFor(step);
+            var action = sorted
+                ? new ApplyAction(this, ids, null, sortedGradients.AsMemory(0, ids.Length * dims), state, step.Step, sortedSlots)
+                : new ApplyAction(this, ids, routed, gradients, state, step.Step);
+            step.Dispatch(ref action, ApplyOp);
+        }
+        finally
+        {
+            if (sortedSlots is not null)
+                ArrayPool<int>.Shared.Return(sortedSlots);
+            if (sortedGradients is not null)
+                ArrayPool<float>.Shared.Return(sortedGradients);
+        }
         InterlockedMax(ref _step, step.Step);
     }
 
@@ -278,12 +298,6 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         }
     }
 
-    /// <summary>
-    /// Whether the one-thread update applies rows in ascending row order (a radix sort of the slots, gradients
-    /// then read out of order) rather than in batch order; internal so the benchmark's split can time both.
-    /// </summary>
-    internal bool SortOneThreadUpdates { get; set; } = true;
-
     /// <summary>Ids from which the one-thread update sorts its rows (a small batch's rows share nothing anyway).</summary>
     private const int SortMinIds = 1024;
 
@@ -319,7 +333,7 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         }
     }
 
-    private readonly struct ApplyAction(InProcessShardedStore store, ReadOnlyMemory<long> ids, RoutedBatch? routed, ReadOnlyMemory<float> gradients, StateRows state, long t, bool ascending = false) : IRuleAction
+    private readonly struct ApplyAction(InProcessShardedStore store, ReadOnlyMemory<long> ids, RoutedBatch? routed, ReadOnlyMemory<float> gradients, StateRows state, long t, int[]? sortedSlots = null) : IRuleAction
     {
         public void Run<TRule>(in TRule rule) where TRule : struct, ISparseUpdateRule
         {
@@ -330,7 +344,7 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
             long step = t;
             if (routed is null)
             {
-                self.ApplyAll(r, ids.Span, grads.Span, st, step, ascending);
+                self.ApplyAll(r, ids.Span, grads.Span, st, step, sortedSlots);
                 return;
             }
             RoutedBatch batch = routed;
@@ -351,34 +365,30 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
     /// <summary>
     /// The one-thread update: every shard is write-locked in ascending order (as every multi-shard call locks
     /// them; a 4,096-id batch touches every shard of a plan anyway), with no routing. Batches of at least
-    /// <see cref="SortMinIds"/> ids are applied in ascending row order (one radix sort of the slots), smaller ones
-    /// in batch order. Measured with StoreBench's split (one thread, 1M × 128 rows, uniform ids): the rule costs
-    /// about 15 % less a row over ascending rows than over the batch's random order (neighbouring rows share
-    /// pages of the table and the state), and sorting in the call keeps about half of that, since the gradient
-    /// rows are then read out of order. The bits are the same in any order (each row's update is independent;
+    /// <see cref="SortMinIds"/> ids come sorted (<paramref name="sortedSlots"/>: rows ascending, and
+    /// <paramref name="gradients"/> already in that order, from <see cref="StoreUpdate.SortByRow"/>); smaller ones
+    /// are applied in batch order. Measured with StoreBench's split (one thread, 1M × 128 rows, uniform ids): the
+    /// rule costs about 15 % less a row over ascending rows with their gradients in the same order (core's step
+    /// over a coalesced gradient) than over the batch's random order (neighbouring rows share pages of the table
+    /// and the state, and the gradients are one forward stream); sorting the rows alone and reading the gradients
+    /// out of order kept only half of that. The bits are the same in any order (each row's update is independent;
     /// ids are distinct); when a row's update comes out non-finite, the rows applied before it (in that order) keep
     /// their update, as documented on the call.
     /// </summary>
-    private void ApplyAll<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, StateRows state, long t, bool ascending = false)
+    private void ApplyAll<TRule>(in TRule rule, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, StateRows state, long t, int[]? sortedSlots)
         where TRule : struct, ISparseUpdateRule
     {
         int count = ids.Length;
         if (count == 0)
             return;
-        int[] slots = ArrayPool<int>.Shared.Rent(count), gradientRows = ArrayPool<int>.Shared.Rent(count);
+        int[] slots = sortedSlots ?? ArrayPool<int>.Shared.Rent(count), gradientRows = ArrayPool<int>.Shared.Rent(count);
         try
         {
             for (int k = 0; k < count; k++)
             {
-                slots[k] = (int)ids[k];
+                if (sortedSlots is null)
+                    slots[k] = (int)ids[k];
                 gradientRows[k] = k;
-            }
-            if (ascending)
-            {
-                int[] scratchSlots = ArrayPool<int>.Shared.Rent(count), scratchRows = ArrayPool<int>.Shared.Rent(count);
-                Kernels.SortByKey(slots.AsSpan(0, count), gradientRows.AsSpan(0, count), Math.Max(0, _rows.NumEmbeddings - 1), scratchSlots, scratchRows);
-                ArrayPool<int>.Shared.Return(scratchSlots);
-                ArrayPool<int>.Shared.Return(scratchRows);
             }
             EnterWriteAll();
             try
@@ -392,7 +402,8 @@ public sealed partial class InProcessShardedStore : IEmbeddingStore, IDisposable
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(slots);
+            if (sortedSlots is null)
+                ArrayPool<int>.Shared.Return(slots);
             ArrayPool<int>.Shared.Return(gradientRows);
         }
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using EmbedSharp.Diagnostics;
 using EmbedSharp.Optimizers;
 using EmbedSharp.Tables;
@@ -28,8 +29,53 @@ internal static class StoreUpdate
     public static void CheckFinite(string op, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, int dims, long step)
     {
         int bad = Numerics.Kernels.FirstNonFinite(gradients);
-        if (bad < 0)
-            return;
+        if (bad >= 0)
+            ThrowNonFinite(op, ids, gradients, dims, step, bad);
+    }
+
+    /// <summary>
+    /// Puts a batch in ascending row order for the one-thread update: <paramref name="slots"/> gets the ids (rows)
+    /// ascending and <paramref name="ordered"/> their gradient rows in that order, each gradient row checked finite
+    /// (in batch order, the same error as <see cref="CheckFinite"/>) as it is copied. The gradients are read once,
+    /// front to back, in the pass the check needs anyway, so the update then reads them as one forward stream, as
+    /// core's step reads a coalesced gradient, instead of out of order. <paramref name="maxRow"/> is the largest row
+    /// an id can be (the radix sort's key range).
+    /// </summary>
+    public static void SortByRow(string op, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, int dims, long step, int maxRow, Span<int> slots, Span<float> ordered)
+    {
+        int count = ids.Length;
+        int[] source = ArrayPool<int>.Shared.Rent(count), rankOf = ArrayPool<int>.Shared.Rent(count), scratch = ArrayPool<int>.Shared.Rent(count);
+        try
+        {
+            for (int k = 0; k < count; k++)
+            {
+                slots[k] = (int)ids[k];
+                source[k] = k;
+            }
+            // source[j] = the batch position of the j-th smallest row; rankOf inverts it, so the copy below writes
+            // each gradient row to its place in row order while reading the batch front to back.
+            Numerics.Kernels.SortByKey(slots[..count], source.AsSpan(0, count), maxRow, rankOf, scratch);
+            for (int j = 0; j < count; j++)
+                rankOf[source[j]] = j;
+            for (int k = 0; k < count; k++)
+            {
+                ReadOnlySpan<float> row = gradients.Slice(k * dims, dims);
+                int bad = Numerics.Kernels.FirstNonFinite(row);
+                if (bad >= 0)
+                    ThrowNonFinite(op, ids, gradients, dims, step, k * dims + bad);
+                row.CopyTo(ordered.Slice(rankOf[k] * dims, dims));
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(source);
+            ArrayPool<int>.Shared.Return(rankOf);
+            ArrayPool<int>.Shared.Return(scratch);
+        }
+    }
+
+    private static void ThrowNonFinite(string op, ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, int dims, long step, int bad)
+    {
         int i = bad / dims;
         throw new NonFiniteException(ThrowHelper.Format(op, $"step {step}: id {ids[i]} (gradients row {i}) has gradient {gradients[bad]} at element {bad % dims}; nothing was updated"),
             step, i, bad % dims);

@@ -63,6 +63,22 @@ public sealed class DynamicTableTests
     }
 
     [Fact]
+    public void Lru_OrderSurvivesTheClockWrap()
+    {
+        // Map entries keep a 32-bit clock: when it would wrap, live stamps are renumbered by rank, order kept.
+        using var t = new DynamicTable("u", 1, new DynamicTableOptions { MaxRows = 3 });
+        t.Clock = uint.MaxValue - 3;
+        Put(t, 1, 1); Put(t, 2, 2); Put(t, 3, 3); // stamped 2^32 − 3, 2^32 − 2, 2^32 − 1
+        Gather(t, 1);          // the clock wraps here; order of use now: 2, 3, 1
+        Assert.InRange(t.Clock, 1, 10);
+        Gather(t, 4);          // evicts 2
+        Assert.Equal([1L, 3, 4], t.LiveIds());
+        Gather(t, 3);
+        Gather(t, 5);          // evicts 1
+        Assert.Equal([3L, 4, 5], t.LiveIds());
+    }
+
+    [Fact]
     public void Admission_NeverEvictsARowTheSameCallReadsLater()
     {
         using var t = new DynamicTable("u", 1, new DynamicTableOptions { MaxRows = 3 });

@@ -105,6 +105,31 @@ public sealed class InProcessStoreTests
         AssertSameRowsAndState(core, optimizer, store, rows, dims);
     }
 
+    [Fact]
+    public void LargeBatch_NonFiniteGradient_NamesTheFirstInBatchOrder_AndUpdatesNothing()
+    {
+        // ≥ 1,024 ids on one thread: the finite check runs while the gradients are put in row order. Ids descend,
+        // so row order reverses batch order: the error must still name the first bad row in batch order.
+        const int rows = 3000, dims = 3;
+        using EmbeddingTable table = RandomTable(rows, dims, 7);
+        using var store = InProcessShardedStore.FromTable("t", table, new InProcessStoreOptions { Shards = 1 });
+        long[] ids = [.. Enumerable.Range(0, 1100).Select(i => (long)(rows - 1 - 2 * i))];
+        float[] grads = [.. Enumerable.Repeat(0.5f, ids.Length * dims)];
+        grads[700 * dims + 2] = float.NaN;
+        grads[900 * dims + 1] = float.PositiveInfinity;
+        var ex = Assert.Throws<NonFiniteException>(() => store.ApplyGradients(ids, grads, OptimizerStep.Sgd(0.1, 1)));
+        Assert.Contains($"id {ids[700]} (gradients row 700) has gradient NaN at element 2; nothing was updated", ex.Message);
+        var expected = new float[dims];
+        var actual = new float[dims];
+        for (int r = 0; r < rows; r++)
+        {
+            table.ReadRow(r, expected);
+            store.ReadRow(r, actual);
+            Assert.Equal(expected, actual);
+        }
+        Assert.Equal(0, store.StepCount);
+    }
+
     /// <summary>Every row and its optimizer state in the store bit-equal to the core table's and optimizer's.</summary>
     private static void AssertSameRowsAndState(EmbeddingTable core, SparseOptimizer optimizer, InProcessShardedStore store, int rows, int dims)
     {
