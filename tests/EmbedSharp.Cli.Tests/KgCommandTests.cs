@@ -36,6 +36,9 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Contains("test (filtered", text);
         Assert.Equal(3, File.ReadAllLines(curve).Skip(1).Count(l => !l.EndsWith(','))); // valid MRR at epochs 20, 40, 60
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(curve)!, "*.tmp-*")); // the curve's rewrites after each evaluation leave no temp files
+        // Training seconds never go backwards (an evaluation's own time is not taken off the epoch it follows).
+        var seconds = File.ReadAllLines(curve).Skip(1).Select(l => double.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.True(seconds.Zip(seconds.Skip(1)).All(p => p.Second >= p.First), string.Join(", ", seconds));
 
         var (c2, json, e2) = CliFixture.Run("kg", "evaluate", model, "--test", Path.Combine(dir, "test.txt"), "--filter", Path.Combine(dir, "train.txt"), Path.Combine(dir, "valid.txt"), "--json");
         Assert.Equal("", e2);

@@ -269,13 +269,14 @@ internal static class KgTrainCommand
                 report((double)e.Epoch / e.Epochs);
                 bool evaluate = s.EvalEvery > 0 && kg.Valid.Length > 0 && (e.Epoch % s.EvalEvery == 0 || e.Epoch == e.Epochs);
                 double mrr = double.NaN;
+                // e.Elapsed was read before this evaluation: only the earlier ones come off it.
+                double trainSeconds = e.Elapsed.TotalSeconds - evalSeconds;
                 if (evaluate)
                 {
                     var clock = System.Diagnostics.Stopwatch.StartNew();
                     mrr = LinkPrediction.Evaluate(model, kg.Valid, filter).Mrr;
                     evalSeconds += clock.Elapsed.TotalSeconds;
                 }
-                double trainSeconds = e.Elapsed.TotalSeconds - evalSeconds;
                 curve.Add((e.Epoch, trainSeconds, e.Loss, mrr));
                 // Kept on disk as it grows, so a run that is killed (not only stopped) still leaves its curve.
                 if (evaluate && curvePath is not null)
