@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Plot several `kg train --curve` CSVs (valid MRR against epochs) into one PNG, with Pillow only.
 
-    /usr/bin/python3 benchmarks/kg/plot_curves.py OUT.png "label=path.csv" ["label=path.csv" ...] [--target 0.47]
+    /usr/bin/python3 benchmarks/kg/plot_curves.py OUT.png "label=path.csv" ["label=path.csv" ...] [--target 0.47] [--title "RotatE"]
 
 The x axis is epochs, not seconds: the probes ran under very different machine loads, and training is
 seeded, so epochs are the comparable axis (seconds are in the CSVs).
@@ -25,13 +25,16 @@ def read(path):
 
 def main(argv):
     if len(argv) < 3:
-        sys.exit("usage: plot_curves.py OUT.png label=curve.csv [label=curve.csv ...] [--target MRR]")
-    out, target, series = argv[1], None, []
+        sys.exit("usage: plot_curves.py OUT.png label=curve.csv [label=curve.csv ...] [--target MRR] [--title MODEL]")
+    out, target, title, series = argv[1], None, "ComplEx", []
     args = argv[2:]
     while args:
         a = args.pop(0)
         if a == "--target":
             target = float(args.pop(0))
+            continue
+        if a == "--title":
+            title = args.pop(0)
             continue
         label, _, path = a.partition("=")
         if not path:
@@ -63,7 +66,7 @@ def main(argv):
         d.line([xx, height - bottom, xx, height - bottom + 4], fill="black")
         d.text((xx - 4, height - bottom + 8), str(x), fill="black", font=font)
     d.text((left + (width - left - right) / 2 - 20, height - 20), "epoch", fill="black", font=font)
-    d.text((left, 12), "ComplEx on WN18RR: filtered valid MRR by epoch", fill="black", font=font)
+    d.text((left, 12), f"{title} on WN18RR: filtered valid MRR by epoch", fill="black", font=font)
     if target:
         _, ty = px(0, target)
         for x0 in range(left, width - right, 12):

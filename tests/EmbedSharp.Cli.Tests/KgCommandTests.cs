@@ -36,6 +36,9 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Contains("test (filtered", text);
         Assert.Equal(3, File.ReadAllLines(curve).Skip(1).Count(l => !l.EndsWith(','))); // valid MRR at epochs 20, 40, 60
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(curve)!, "*.tmp-*")); // the curve's rewrites after each evaluation leave no temp files
+        // Training seconds never go backwards (an evaluation's own time is not taken off the epoch it follows).
+        var seconds = File.ReadAllLines(curve).Skip(1).Select(l => double.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.True(seconds.Zip(seconds.Skip(1)).All(p => p.Second >= p.First), string.Join(", ", seconds));
 
         var (c2, json, e2) = CliFixture.Run("kg", "evaluate", model, "--test", Path.Combine(dir, "test.txt"), "--filter", Path.Combine(dir, "train.txt"), Path.Combine(dir, "valid.txt"), "--json");
         Assert.Equal("", e2);
@@ -89,9 +92,9 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Contains("cosine", header);
         Assert.True(new FileInfo(fx.PathOf("kg-out/dropout.png")).Length > 1000);
         Assert.Equal(2, File.ReadAllLines(fx.PathOf("kg-out/dropout.csv")).Length); // the header and epoch 1
-        var (c0, _, e0) = CliFixture.Run("kg", "train", dir, "--lr-decay", "step", "--out", model);
+        var (c0, _, e0) = CliFixture.Run("kg", "train", dir, "--lr-decay", "exponential", "--out", model);
         Assert.Equal(1, c0);
-        Assert.StartsWith("error: [kg train] unknown lr-decay 'step'", e0);
+        Assert.StartsWith("error: [kg train] unknown lr-decay 'exponential'", e0);
         var (c1, _, e1) = CliFixture.Run("kg", "train", dir, "--entity-dropout", "1", "--out", model);
         Assert.Equal(1, c1);
         Assert.StartsWith("error: [kg train] --entity-dropout must be in [0, 1)", e1);
@@ -101,6 +104,31 @@ public sealed class KgCommandTests(CliFixture fx) : IClassFixture<CliFixture>
         var (c3, _, e3) = CliFixture.Run("kg", "train", dir, "--relation-reg-weight", "-1", "--out", model);
         Assert.Equal(1, c3);
         Assert.Contains("--relation-reg-weight", e3);
+    }
+
+    [Fact]
+    public void RotatEReferenceSettingsReachTheSavedMetadataAndBadValuesAreRejected()
+    {
+        string dir = Data();
+        string config = fx.PathOf("kg-rotate-ref.json");
+        File.WriteAllText(config, """{"model": "rotate", "dims": 4, "epochs": 2, "batch-size": 8, "negatives": 4, "relation_lr": 0.0375, "filter-negatives": true, "subsampling-weights": true, "alternate-sides": true, "lr-decay": "step", "final-lr-factor": 0.1}""");
+        string model = fx.PathOf("kg-out/rotate-ref.safetensors");
+        var (code, _, error) = CliFixture.Run("kg", "train", dir, "--config", config, "--threads", "1", "--out", model);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        var bytes = File.ReadAllBytes(model);
+        string header = System.Text.Encoding.UTF8.GetString(bytes.AsSpan(8, (int)BitConverter.ToUInt64(bytes, 0)));
+        foreach (string expected in new[] { "relation-lr", "0.0375", "filter-negatives", "subsampling-weights", "alternate-sides", "step" })
+            Assert.Contains(expected, header);
+        var (c1, _, e1) = CliFixture.Run("kg", "train", dir, "--model", "rotate", "--relation-lr", "0", "--out", model);
+        Assert.Equal(1, c1);
+        Assert.StartsWith("error: [kg train] --relation-lr must be a finite number > 0", e1);
+        var (c2, _, e2) = CliFixture.Run("kg", "train", dir, "--model", "rotate", "--filter-negatives", "true", "--shared-negatives", "true", "--epochs", "1", "--out", model);
+        Assert.Equal(1, c2);
+        Assert.Contains("per-sample negatives", e2);
+        var (c3, _, e3) = CliFixture.Run("kg", "train", dir, "--model", "complex", "--subsampling-weights", "true", "--epochs", "1", "--out", model);
+        Assert.Equal(1, c3);
+        Assert.Contains("negative sampling only", e3);
     }
 
     [Fact]

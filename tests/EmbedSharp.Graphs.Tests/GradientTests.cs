@@ -147,7 +147,7 @@ public class GradientTests
         Assert.True(Loss(0f) < Loss(0.1f));
     }
 
-    private static void CheckTable(EmbedSharp.Tables.EmbeddingTable table, float[] analytic, Func<double> loss)
+    internal static void CheckTable(EmbedSharp.Tables.EmbeddingTable table, float[] analytic, Func<double> loss)
     {
         const float h = 1e-3f;
         var x = table.AsSpan<float>();

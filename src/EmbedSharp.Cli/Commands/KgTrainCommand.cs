@@ -27,6 +27,7 @@ internal static class KgTrainCommand
         "model", "dims", "epochs", "batch-size", "lr", "optimizer", "loss", "negatives", "shared-negatives", "corruption", "margin", "gamma",
         "adversarial-temperature", "regularizer", "reg-weight", "inverse", "norm", "init-scale", "seed", "threads", "eval-every",
         "relation-reg-weight", "entity-dropout", "relation-dropout", "lr-decay", "final-lr-factor",
+        "relation-lr", "alternate-sides", "filter-negatives", "subsampling-weights",
     ];
 
     public static Command Create(IConsole console)
@@ -62,8 +63,12 @@ internal static class KgTrainCommand
             ["relation-reg-weight"] = new Option<float?>("--relation-reg-weight") { Description = "Regularizer weight on relation rows (default: --reg-weight)." },
             ["entity-dropout"] = new Option<float?>("--entity-dropout") { Description = "1-N only: dropout probability on each query's anchor entity row, in [0, 1) (default 0)." },
             ["relation-dropout"] = new Option<float?>("--relation-dropout") { Description = "1-N only: dropout probability on each query's relation row, in [0, 1) (default 0)." },
-            ["lr-decay"] = new Option<string?>("--lr-decay") { Description = "constant, linear or cosine: the learning rate falls from --lr to --final-lr-factor × --lr over the planned --epochs (default constant). With a time budget, plan the epochs that fit." },
+            ["lr-decay"] = new Option<string?>("--lr-decay") { Description = "constant, linear, cosine or step: the learning rate falls from --lr to --final-lr-factor × --lr over the planned --epochs (step: at half of them, as RotatE's reference code with factor 0.1) (default constant). With a time budget, plan the epochs that fit." },
             ["final-lr-factor"] = new Option<double?>("--final-lr-factor") { Description = "Fraction of --lr left at the end of the planned epochs under --lr-decay, in [0, 1] (default 0)." },
+            ["relation-lr"] = new Option<double?>("--relation-lr") { Description = "Learning rate of the relation table (default: --lr). RotatE's reference code stores phases scaled by (gamma + 2) / (pi · dims); under Adam that equals --relation-lr = --lr · pi · dims / (gamma + 2)." },
+            ["alternate-sides"] = new Option<bool?>("--alternate-sides") { Description = "Negative sampling: corrupt tails in even batches and heads in odd ones (RotatE's reference code) instead of a side per triple." },
+            ["filter-negatives"] = new Option<bool?>("--filter-negatives") { Description = "Negative sampling: draw again a negative that forms a training triple (RotatE's reference data loader)." },
+            ["subsampling-weights"] = new Option<bool?>("--subsampling-weights") { Description = "Negative sampling: weight each triple by 1/sqrt(count(h, r) + count(t, r^-1)) and normalise by the batch's weight sum (RotatE's reference code)." },
             ["seed"] = new Option<ulong?>("--seed") { Description = "Random seed (default 1; runs repeat exactly for a given --threads)." },
             ["threads"] = new Option<int?>("--threads") { Description = "Worker threads (default: all processors)." },
             ["eval-every"] = new Option<int?>("--eval-every") { Description = "Evaluate filtered valid MRR every N epochs for the curve (default 0: only at the end)." },
@@ -117,6 +122,18 @@ internal static class KgTrainCommand
 
         /// <summary>Fraction of the rate left at the last planned step.</summary>
         public double FinalLrFactor { get; init; }
+
+        /// <summary>Learning rate of the relation table; null: <see cref="Lr"/>.</summary>
+        public double? RelationLr { get; init; }
+
+        /// <summary>Corrupt tails in even batches, heads in odd ones.</summary>
+        public bool AlternateSides { get; init; }
+
+        /// <summary>Redraw negatives that form training triples.</summary>
+        public bool FilterNegatives { get; init; }
+
+        /// <summary>RotatE's subsampling weights.</summary>
+        public bool SubsamplingWeights { get; init; }
     }
 
     internal static Settings Resolve(IReadOnlyDictionary<string, object?> given, string? configPath)
@@ -179,9 +196,13 @@ internal static class KgTrainCommand
         {
             RelationRegWeight = Get<float?>("relation-reg-weight"), EntityDropout = Get<float?>("entity-dropout") ?? 0, RelationDropout = Get<float?>("relation-dropout") ?? 0,
             LrDecay = (Get<string>("lr-decay") ?? "constant").ToLowerInvariant(), FinalLrFactor = Get<double?>("final-lr-factor") ?? 0,
+            RelationLr = Get<double?>("relation-lr"), AlternateSides = Get<bool?>("alternate-sides") ?? false, FilterNegatives = Get<bool?>("filter-negatives") ?? false,
+            SubsamplingWeights = Get<bool?>("subsampling-weights") ?? false,
         };
-        if (s.LrDecay is not ("constant" or "linear" or "cosine"))
-            throw new ArgumentException($"[{Op}] unknown lr-decay '{s.LrDecay}'; valid values are constant, linear, cosine");
+        if (s.LrDecay is not ("constant" or "linear" or "cosine" or "step"))
+            throw new ArgumentException($"[{Op}] unknown lr-decay '{s.LrDecay}'; valid values are constant, linear, cosine, step");
+        if (s.RelationLr is double rlr && !(rlr > 0 && double.IsFinite(rlr)))
+            throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --relation-lr must be a finite number > 0, not {rlr.ToString(CultureInfo.InvariantCulture)}");
         if (!(s.FinalLrFactor >= 0 && s.FinalLrFactor <= 1))
             throw new ArgumentOutOfRangeException(nameof(given), $"[{Op}] --final-lr-factor must be in [0, 1], not {s.FinalLrFactor.ToString(CultureInfo.InvariantCulture)}");
         if (s.RelationRegWeight is float rw && !(rw >= 0 && float.IsFinite(rw)))
@@ -232,8 +253,9 @@ internal static class KgTrainCommand
             Epochs = s.Epochs, BatchSize = s.BatchSize, LearningRate = s.Lr, Negatives = s.Negatives, SharedNegatives = s.SharedNegatives,
             Margin = s.Margin, AdversarialTemperature = s.AdversarialTemperature, RegularizationWeight = s.RegWeight, Seed = s.Seed, Threads = s.Threads,
             RelationRegularizationWeight = s.RelationRegWeight, EntityDropout = s.EntityDropout, RelationDropout = s.RelationDropout,
-            LearningRateDecay = s.LrDecay switch { "linear" => KgLearningRateDecay.Linear, "cosine" => KgLearningRateDecay.Cosine, _ => KgLearningRateDecay.Constant },
+            LearningRateDecay = s.LrDecay switch { "linear" => KgLearningRateDecay.Linear, "cosine" => KgLearningRateDecay.Cosine, "step" => KgLearningRateDecay.Step, _ => KgLearningRateDecay.Constant },
             FinalLearningRateFactor = s.FinalLrFactor,
+            RelationLearningRate = s.RelationLr, AlternateSides = s.AlternateSides, FilterNegatives = s.FilterNegatives, SubsamplingWeights = s.SubsamplingWeights,
             Loss = s.Loss switch { "1-n" => KgLoss.OneToN, "margin" => KgLoss.Margin, "self-adversarial" => KgLoss.SelfAdversarial, _ => KgLoss.Auto },
             Optimizer = s.Optimizer switch { "adagrad" => KgOptimizer.Adagrad, "adam" => KgOptimizer.Adam, "rowwise-adagrad" => KgOptimizer.RowwiseAdagrad, _ => null },
             Corruption = s.Corruption == "bernoulli" ? CorruptionMode.Bernoulli : CorruptionMode.Uniform,
@@ -247,13 +269,14 @@ internal static class KgTrainCommand
                 report((double)e.Epoch / e.Epochs);
                 bool evaluate = s.EvalEvery > 0 && kg.Valid.Length > 0 && (e.Epoch % s.EvalEvery == 0 || e.Epoch == e.Epochs);
                 double mrr = double.NaN;
+                // e.Elapsed was read before this evaluation: only the earlier ones come off it.
+                double trainSeconds = e.Elapsed.TotalSeconds - evalSeconds;
                 if (evaluate)
                 {
                     var clock = System.Diagnostics.Stopwatch.StartNew();
                     mrr = LinkPrediction.Evaluate(model, kg.Valid, filter).Mrr;
                     evalSeconds += clock.Elapsed.TotalSeconds;
                 }
-                double trainSeconds = e.Elapsed.TotalSeconds - evalSeconds;
                 curve.Add((e.Epoch, trainSeconds, e.Loss, mrr));
                 // Kept on disk as it grows, so a run that is killed (not only stopped) still leaves its curve.
                 if (evaluate && curvePath is not null)
@@ -300,6 +323,7 @@ internal static class KgTrainCommand
             ["negatives"] = s.Negatives, ["shared-negatives"] = s.SharedNegatives, ["corruption"] = s.Corruption, ["margin"] = (double)s.Margin, ["gamma"] = (double)model.Gamma,
             ["adversarial-temperature"] = (double)s.AdversarialTemperature, ["regularizer"] = s.Regularizer, ["reg-weight"] = (double)s.RegWeight, ["inverse"] = s.Inverse, ["norm"] = s.Norm,
             ["relation-reg-weight"] = (double)(s.RelationRegWeight ?? s.RegWeight), ["entity-dropout"] = (double)s.EntityDropout, ["relation-dropout"] = (double)s.RelationDropout, ["lr-decay"] = s.LrDecay, ["final-lr-factor"] = s.FinalLrFactor,
+            ["relation-lr"] = s.RelationLr, ["alternate-sides"] = s.AlternateSides, ["filter-negatives"] = s.FilterNegatives, ["subsampling-weights"] = s.SubsamplingWeights,
             ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture), ["threads"] = s.Threads, ["epochs-completed"] = summary.Epochs,
         }, CliJsonContext.Default.IReadOnlyDictionaryStringObject);
         KgModelFile.Save(output, model, kg.Entities, kg.Relations, settingsJson);

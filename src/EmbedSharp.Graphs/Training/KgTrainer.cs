@@ -46,14 +46,17 @@ public static class KgTrainer
             ThrowHelper.Argument(Op, "Loss", $"1-N training needs a dot-product model (distmult, complex) but the model is {model.Name}; use margin or self-adversarial negative sampling");
         if (loss != KgLoss.OneToN && (options.EntityDropout > 0 || options.RelationDropout > 0))
             ThrowHelper.Argument(Op, "EntityDropout", $"embedding dropout applies to 1-N training only but the loss is {loss}; set EntityDropout and RelationDropout to 0 or train distmult/complex with the 1-N loss");
+        if (loss == KgLoss.OneToN && (options.AlternateSides || options.FilterNegatives || options.SubsamplingWeights))
+            ThrowHelper.Argument(Op, "FilterNegatives", "AlternateSides, FilterNegatives and SubsamplingWeights apply to negative sampling only but the loss is OneToN; turn them off or use the margin or self-adversarial loss");
         KgOptimizer optimizer = options.Optimizer ?? (loss == KgLoss.OneToN ? KgOptimizer.Adagrad : KgOptimizer.Adam);
         double lr = options.LearningRate ?? (optimizer == KgOptimizer.Adam ? 1e-3 : 0.1);
         Guard.PositiveFinite(Op, lr, "LearningRate");
+        double relationLr = options.RelationLearningRate ?? lr;
         // One optimizer step per batch; a 1-N epoch has two queries per triple.
         long stepsPerEpoch = ((loss == KgLoss.OneToN ? 2L : 1L) * triples.Length + options.BatchSize - 1) / options.BatchSize;
         var schedule = Schedule(options, Math.Max(1, stepsPerEpoch * options.Epochs));
         using var entityOptimizer = CreateOptimizer(optimizer, lr, model.Entities.Weight, schedule);
-        using var relationOptimizer = CreateOptimizer(optimizer, lr, model.Relations.Weight, schedule);
+        using var relationOptimizer = CreateOptimizer(optimizer, relationLr, model.Relations.Weight, schedule);
         var run = new Run(model, options, loss, entityOptimizer, relationOptimizer);
         return run.Execute(triples.ToArray(), cancellationToken);
     }
@@ -75,8 +78,14 @@ public static class KgTrainer
             ThrowHelper.ArgumentOutOfRange(Op, "EntityDropout", o.EntityDropout, "a dropout probability must be in [0, 1)");
         if (!(o.RelationDropout >= 0 && o.RelationDropout < 1))
             ThrowHelper.ArgumentOutOfRange(Op, "RelationDropout", o.RelationDropout, "a dropout probability must be in [0, 1)");
+        if (o.RelationLearningRate is double rl && !(rl > 0 && double.IsFinite(rl)))
+            ThrowHelper.ArgumentOutOfRange(Op, "RelationLearningRate", rl, "the relation learning rate must be finite and > 0 (null: the same as LearningRate)");
         if (!Enum.IsDefined(o.LearningRateDecay))
-            ThrowHelper.ArgumentOutOfRange(Op, "LearningRateDecay", o.LearningRateDecay, "valid values are Constant, Linear, Cosine");
+            ThrowHelper.ArgumentOutOfRange(Op, "LearningRateDecay", o.LearningRateDecay, "valid values are Constant, Linear, Cosine, Step");
+        if (o.AlternateSides && o.Corruption != CorruptionMode.Uniform)
+            ThrowHelper.Argument(Op, "AlternateSides", $"alternating head and tail batches fixes the corrupted end per batch, so it needs Uniform corruption, not {o.Corruption}");
+        if (o.FilterNegatives && o.SharedNegatives)
+            ThrowHelper.Argument(Op, "FilterNegatives", "filtering known triples out of the negatives needs per-sample negatives; set SharedNegatives to false");
         if (!(o.FinalLearningRateFactor >= 0 && o.FinalLearningRateFactor <= 1))
             ThrowHelper.ArgumentOutOfRange(Op, "FinalLearningRateFactor", o.FinalLearningRateFactor, "the final learning-rate factor must be in [0, 1]");
         if (!Enum.IsDefined(o.Loss))
@@ -94,8 +103,15 @@ public static class KgTrainer
     {
         KgLearningRateDecay.Linear => totalSteps == 1 ? LearningRateSchedule.Constant : LearningRateSchedule.Linear(totalSteps - 1, options.FinalLearningRateFactor),
         KgLearningRateDecay.Cosine => totalSteps == 1 ? LearningRateSchedule.Constant : LearningRateSchedule.Cosine(totalSteps - 1, options.FinalLearningRateFactor),
+        KgLearningRateDecay.Step => totalSteps == 1 ? LearningRateSchedule.Constant : new StepSchedule(totalSteps / 2, options.FinalLearningRateFactor),
         _ => LearningRateSchedule.Constant,
     };
+
+    /// <summary>Factor 1 through step <paramref name="fullSteps"/>, then <paramref name="factor"/>.</summary>
+    private sealed class StepSchedule(long fullSteps, double factor) : LearningRateSchedule
+    {
+        public override double Factor(long step) => step <= fullSteps ? 1 : factor;
+    }
 
     private static SparseOptimizer CreateOptimizer(KgOptimizer kind, double lr, Tables.EmbeddingTable table, LearningRateSchedule schedule)
     {
@@ -113,10 +129,6 @@ public static class KgTrainer
 
     private sealed class Run(KgModel model, KgTrainingOptions options, KgLoss loss, SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer)
     {
-        private readonly int _threads = Math.Max(1, options.Threads);
-        private readonly RowGradients?[] _entityGrads = new RowGradients?[Math.Max(1, options.Threads)];
-        private readonly RowGradients?[] _relationGrads = new RowGradients?[Math.Max(1, options.Threads)];
-
         public KgTrainingSummary Execute(Triple[] triples, CancellationToken ct)
         {
             var clock = Stopwatch.StartNew();
@@ -126,11 +138,16 @@ public static class KgTrainer
             int completed = 0;
             bool cancelled = false;
             Query[]? queries = null;
-            double[]? headProbability = null;
+            float[]? weights = null;
+            NegativeWorkspace? negative = null;
             if (loss == KgLoss.OneToN)
                 queries = Queries(model, triples);
-            else if (options.Corruption == CorruptionMode.Bernoulli)
-                headProbability = BernoulliProbabilities(triples, model.NumRelations);
+            else
+            {
+                negative = new NegativeWorkspace(model, options, loss, triples);
+                // Each weight travels with its triple through the shuffles.
+                weights = options.SubsamplingWeights ? SubsamplingWeights(triples) : null;
+            }
             var oneToN = loss == KgLoss.OneToN ? new OneToNWorkspace(model) : null;
             for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
             {
@@ -155,7 +172,7 @@ public static class KgTrainer
                 }
                 else
                 {
-                    Shuffle(triples, random);
+                    Shuffle(triples, random, weights);
                     ulong epochSeed = random.NextUInt64();
                     for (int start = 0, batch = 0; start < triples.Length; start += options.BatchSize, batch++)
                     {
@@ -165,7 +182,9 @@ public static class KgTrainer
                             break;
                         }
                         int count = Math.Min(options.BatchSize, triples.Length - start);
-                        sum += NegativeStep(triples.AsSpan(start, count), headProbability, epochSeed ^ ((ulong)batch * 0x9E3779B97F4A7C15UL)) * count;
+                        var batchWeights = weights is null ? default : weights.AsSpan(start, count);
+                        sum += negative!.Compute(triples.AsSpan(start, count), batchWeights, batch, epochSeed ^ ((ulong)batch * 0x9E3779B97F4A7C15UL)) * count;
+                        negative.Step(entityOptimizer, relationOptimizer);
                         seen += count;
                     }
                 }
@@ -183,27 +202,109 @@ public static class KgTrainer
             return new KgTrainingSummary(completed, lastLoss, examples, clock.Elapsed, cancelled, loss);
         }
 
-        private static void Shuffle<T>(T[] items, SeededRandom random)
+        /// <summary>Fisher–Yates; <paramref name="companion"/>, when given, is permuted alongside (the same draws, so the items' order does not depend on it).</summary>
+        private static void Shuffle<T>(T[] items, SeededRandom random, float[]? companion = null)
         {
             for (int i = items.Length - 1; i > 0; i--)
             {
                 int j = random.NextInt(i + 1);
                 (items[i], items[j]) = (items[j], items[i]);
+                if (companion is not null)
+                    (companion[i], companion[j]) = (companion[j], companion[i]);
             }
         }
+    }
 
-        /// <summary>One negative-sampling step; returns the batch's mean loss.</summary>
-        private double NegativeStep(ReadOnlySpan<Triple> batch, double[]? headProbability, ulong seed)
+    /// <summary>
+    /// Per training triple, RotatE's reference subsampling weight <c>1 / √(c(h, r) + c(t, r⁻¹))</c>: c counts the triples
+    /// with that head and relation (that tail and relation) and starts at 4 for the first, as word2vec-style subsampling.
+    /// </summary>
+    internal static float[] SubsamplingWeights(ReadOnlySpan<Triple> triples)
+    {
+        var headCounts = new Dictionary<(int, int), int>();
+        var tailCounts = new Dictionary<(int, int), int>();
+        foreach (var t in triples)
         {
-            int n = model.NumEntities, k = options.Negatives, count = batch.Length;
+            headCounts[(t.Head, t.Relation)] = headCounts.GetValueOrDefault((t.Head, t.Relation), 3) + 1;
+            tailCounts[(t.Tail, t.Relation)] = tailCounts.GetValueOrDefault((t.Tail, t.Relation), 3) + 1;
+        }
+        var weights = new float[triples.Length];
+        for (int i = 0; i < triples.Length; i++)
+        {
+            var t = triples[i];
+            weights[i] = (float)(1 / Math.Sqrt(headCounts[(t.Head, t.Relation)] + tailCounts[(t.Tail, t.Relation)]));
+        }
+        return weights;
+    }
+
+    /// <summary>
+    /// One batch of negative sampling (margin or self-adversarial loss): draws the corrupted ends and the negatives,
+    /// gathers every row's gradient (the batch is split over threads, each gathering its own rows, merged in a fixed
+    /// order), and hands them to the optimizers in <see cref="Step"/>.
+    /// </summary>
+    internal sealed class NegativeWorkspace
+    {
+        private readonly KgModel _model;
+        private readonly KgTrainingOptions _options;
+        private readonly KgLoss _loss;
+        private readonly int _threads;
+        private readonly double[]? _headProbability;
+        private readonly FilterIndex? _known;
+        private readonly RowGradients?[] _entityGrads;
+        private readonly RowGradients?[] _relationGrads;
+
+        /// <param name="model">The model trained.</param>
+        /// <param name="options">Settings (negatives, corruption, filtering, temperature, regularizer, threads).</param>
+        /// <param name="loss">Margin or self-adversarial.</param>
+        /// <param name="triples">The training triples (for Bernoulli probabilities and the negatives' filter).</param>
+        public NegativeWorkspace(KgModel model, KgTrainingOptions options, KgLoss loss, ReadOnlySpan<Triple> triples)
+        {
+            _model = model;
+            _options = options;
+            _loss = loss;
+            _threads = Math.Max(1, options.Threads);
+            _entityGrads = new RowGradients?[_threads];
+            _relationGrads = new RowGradients?[_threads];
+            if (options.Corruption == CorruptionMode.Bernoulli)
+                _headProbability = BernoulliProbabilities(triples, model.NumRelations);
+            if (options.FilterNegatives)
+                _known = FilterIndex.Build(model.NumEntities, triples.ToArray());
+        }
+
+        /// <summary>The gathered entity-row gradients of the last <see cref="Compute"/> (emptied by <see cref="Step"/> and <see cref="Clear"/>).</summary>
+        public RowGradients EntityGradients => _entityGrads[0] ??= new RowGradients(_model.NumEntities, _model.Entities.Dims);
+
+        /// <summary>The gathered relation-row gradients of the last <see cref="Compute"/>.</summary>
+        public RowGradients RelationGradients => _relationGrads[0] ??= new RowGradients(_model.Relations.NumEmbeddings, _model.Relations.Dims);
+
+        /// <summary>
+        /// The batch's loss (mean over its triples, or weighted by <paramref name="weights"/> and normalised by their sum) and
+        /// its gradients, gathered into <see cref="EntityGradients"/> and <see cref="RelationGradients"/>. Negatives and
+        /// corrupted ends come from <paramref name="seed"/> alone (and <paramref name="batchIndex"/> with alternating sides).
+        /// </summary>
+        public double Compute(ReadOnlySpan<Triple> batch, ReadOnlySpan<float> weights, int batchIndex, ulong seed)
+        {
+            int n = _model.NumEntities, k = _options.Negatives, count = batch.Length;
             int[]? shared = null;
-            if (options.SharedNegatives)
+            if (_options.SharedNegatives)
             {
                 var r = new SeededRandom(seed ^ 0x5DEECE66DUL);
                 shared = new int[k];
                 for (int j = 0; j < k; j++)
                     shared[j] = r.NextInt(n);
             }
+            // Per-example share of the batch's gradient: 1 / count, or w / Σw with subsampling weights.
+            float[]? scales = null;
+            if (!weights.IsEmpty)
+            {
+                double total = 0;
+                foreach (float w in weights)
+                    total += w;
+                scales = new float[count];
+                for (int i = 0; i < count; i++)
+                    scales[i] = (float)(weights[i] / total);
+            }
+            QuerySide? side = _options.AlternateSides ? (batchIndex % 2 == 0 ? QuerySide.Tail : QuerySide.Head) : null;
             int workers = Math.Min(_threads, Math.Max(1, count / 16));
             var triples = batch.ToArray();
             var losses = new double[workers];
@@ -213,25 +314,59 @@ public static class KgTrainer
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
             {
                 int first = (int)((long)count * w / workers), last = (int)((long)count * (w + 1) / workers);
-                entityGrads[w] ??= new RowGradients(n, model.Entities.Dims);
-                relationGrads[w] ??= new RowGradients(model.Relations.NumEmbeddings, model.Relations.Dims);
-                losses[w] = NegativeRange(triples, first, last, headProbability, shared, new SeededRandom(seed + (ulong)w * 0xD1B54A32D192ED03UL), entityGrads[w]!, relationGrads[w]!);
+                entityGrads[w] ??= new RowGradients(n, _model.Entities.Dims);
+                relationGrads[w] ??= new RowGradients(_model.Relations.NumEmbeddings, _model.Relations.Dims);
+                losses[w] = Range(triples, first, last, scales, side, shared, new SeededRandom(seed + (ulong)w * 0xD1B54A32D192ED03UL), entityGrads[w]!, relationGrads[w]!);
             });
-            double total = 0;
+            double sum = 0;
             for (int w = 0; w < workers; w++)
-                total += losses[w];
+                sum += losses[w];
             for (int w = 1; w < workers; w++)
             {
                 entityGrads[0]!.MergeFrom(entityGrads[w]!);
                 relationGrads[0]!.MergeFrom(relationGrads[w]!);
             }
-            entityGrads[0]!.StepAndClear(model.Entities, entityOptimizer);
-            relationGrads[0]!.StepAndClear(model.Relations, relationOptimizer);
-            return total / count;
+            return sum / count;
         }
 
-        private double NegativeRange(Triple[] triples, int first, int last, double[]? headProbability, int[]? shared, SeededRandom random, RowGradients entityGrads, RowGradients relationGrads)
+        /// <summary>Applies the gathered gradients with the two optimizers and empties the gatherers.</summary>
+        public void Step(SparseOptimizer entityOptimizer, SparseOptimizer relationOptimizer)
         {
+            EntityGradients.StepAndClear(_model.Entities, entityOptimizer);
+            RelationGradients.StepAndClear(_model.Relations, relationOptimizer);
+        }
+
+        /// <summary>Empties the gatherers without a step.</summary>
+        public void Clear()
+        {
+            EntityGradients.Clear();
+            RelationGradients.Clear();
+        }
+
+        /// <summary>
+        /// Fills <paramref name="ids"/> with uniform entity ids; with <see cref="KgTrainingOptions.FilterNegatives"/>, ids that
+        /// are known answers of the query (<paramref name="anchor"/>, <paramref name="relation"/>, <paramref name="side"/>)
+        /// are drawn again. A query every entity answers cannot be filtered and keeps its plain draws.
+        /// </summary>
+        internal void DrawNegatives(int anchor, int relation, QuerySide side, SeededRandom random, Span<int> ids)
+        {
+            int n = _model.NumEntities;
+            var answers = _known is null ? default : _known.Answers(anchor, relation, side);
+            bool filter = !answers.IsEmpty && answers.Length < n;
+            for (int j = 0; j < ids.Length; j++)
+            {
+                int id = random.NextInt(n);
+                // At least one entity is not an answer, so this ends (after n / (n − answers) draws on average).
+                while (filter && answers.BinarySearch(id) >= 0)
+                    id = random.NextInt(n);
+                ids[j] = id;
+            }
+        }
+
+        private double Range(Triple[] triples, int first, int last, float[]? scales, QuerySide? fixedSide, int[]? shared, SeededRandom random, RowGradients entityGrads, RowGradients relationGrads)
+        {
+            var model = _model;
+            var options = _options;
             int d = model.Entities.Dims, k = options.Negatives, n = model.NumEntities;
             var table = model.Entities.Weight;
             var relations = model.Relations.Weight;
@@ -250,14 +385,19 @@ public static class KgTrainer
             for (int i = first; i < last; i++)
             {
                 var t = triples[i];
-                double pHead = headProbability is null ? 0.5 : headProbability[t.Relation];
-                var side = random.NextDouble() < pHead ? QuerySide.Head : QuerySide.Tail;
+                QuerySide side;
+                if (fixedSide is QuerySide fixedValue)
+                    side = fixedValue;
+                else
+                {
+                    double pHead = _headProbability is null ? 0.5 : _headProbability[t.Relation];
+                    side = random.NextDouble() < pHead ? QuerySide.Head : QuerySide.Tail;
+                }
                 int anchor = side == QuerySide.Tail ? t.Head : t.Tail;
                 int target = side == QuerySide.Tail ? t.Tail : t.Head;
                 var (row, headSide) = model.ResolveRelation(t.Relation, side);
                 if (shared is null)
-                    for (int j = 0; j < k; j++)
-                        ids[j] = random.NextInt(n);
+                    DrawNegatives(anchor, t.Relation, side, random, ids);
                 for (int j = 0; j < k; j++)
                     table.GetRow<float>(ids[j]).CopyTo(negatives.AsSpan(j * d, d));
                 Array.Clear(gAnchor);
@@ -266,18 +406,26 @@ public static class KgTrainer
                 var anchorRow = table.GetRow<float>(anchor);
                 var relationRow = relations.GetRow<float>(row);
                 var targetRow = table.GetRow<float>(target);
-                float value = Losses.NegativeSampling(model, loss, options.Margin, options.AdversarialTemperature, anchorRow, relationRow, headSide, targetRow, negatives, k,
+                float value = Losses.NegativeSampling(model, _loss, options.Margin, options.AdversarialTemperature, anchorRow, relationRow, headSide, targetRow, negatives, k,
                     gAnchor, gRelation, gTarget, gNegatives, q, gq, scores);
                 value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, anchorRow, gAnchor, 1);
                 value += Losses.Regularize(options.Regularizer, options.RegularizationWeight, model.IsComplex, targetRow, gTarget, 1);
                 if (regularizeRelation)
                     value += Losses.Regularize(options.Regularizer, options.RelationRegularizationWeight ?? options.RegularizationWeight, model.IsComplex, relationRow, gRelation, 1);
-                sum += value;
-                AddScaled(entityGrads.Row(anchor), gAnchor, inv);
-                AddScaled(entityGrads.Row(target), gTarget, inv);
-                AddScaled(relationGrads.Row(row), gRelation, inv);
+                float scale = inv;
+                if (scales is null)
+                    sum += value;
+                else
+                {
+                    // Compute divides the sum by the batch size: the weighted mean Σ w·ℓ / Σ w comes out.
+                    scale = scales[i];
+                    sum += (double)value * scale * triples.Length;
+                }
+                AddScaled(entityGrads.Row(anchor), gAnchor, scale);
+                AddScaled(entityGrads.Row(target), gTarget, scale);
+                AddScaled(relationGrads.Row(row), gRelation, scale);
                 for (int j = 0; j < k; j++)
-                    AddScaled(entityGrads.Row(ids[j]), gNegatives.AsSpan(j * d, d), inv);
+                    AddScaled(entityGrads.Row(ids[j]), gNegatives.AsSpan(j * d, d), scale);
             }
             return sum;
         }

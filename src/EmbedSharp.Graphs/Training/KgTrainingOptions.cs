@@ -70,6 +70,12 @@ public enum KgLearningRateDecay
 
     /// <summary>Cosine annealing from the full rate to <see cref="KgTrainingOptions.FinalLearningRateFactor"/> × rate over the planned epochs: for a fixed budget, plan the epochs that fit and the run ends annealed.</summary>
     Cosine = 2,
+
+    /// <summary>
+    /// The full rate for the first half of the planned steps, then <see cref="KgTrainingOptions.FinalLearningRateFactor"/> × rate
+    /// (RotatE's reference code divides Adam's rate by 10 at half its steps: factor 0.1).
+    /// </summary>
+    Step = 3,
 }
 
 /// <summary>Settings of <see cref="KgTrainer.Train"/>.</summary>
@@ -90,6 +96,14 @@ public sealed record KgTrainingOptions
     /// <summary>Learning rate; null takes 0.1 for Adagrad and row-wise Adagrad, 1e-3 for Adam.</summary>
     public double? LearningRate { get; init; }
 
+    /// <summary>
+    /// Learning rate of the relation table; null (the default) takes <see cref="LearningRate"/>. RotatE's reference code
+    /// stores each relation as <c>θ · range / π</c> with <c>range = (γ + 2) / Dims</c>; under Adam (whose steps do not
+    /// depend on the gradient's scale) that is the same as phases stored in radians with this rate set to
+    /// <c>LearningRate · π · Dims / (γ + 2)</c>.
+    /// </summary>
+    public double? RelationLearningRate { get; init; }
+
     /// <summary>Learning-rate decay over the planned <see cref="Epochs"/> (default constant).</summary>
     public KgLearningRateDecay LearningRateDecay { get; init; } = KgLearningRateDecay.Constant;
 
@@ -104,6 +118,27 @@ public sealed record KgTrainingOptions
 
     /// <summary>Which end to corrupt (default uniform).</summary>
     public CorruptionMode Corruption { get; init; } = CorruptionMode.Uniform;
+
+    /// <summary>
+    /// Negative sampling: instead of choosing the corrupted end per triple, corrupt the tail of every triple in even-numbered
+    /// batches (0, 2, ...) and the head in odd ones, as RotatE's reference code alternates tail-batch and head-batch steps.
+    /// Needs <see cref="CorruptionMode.Uniform"/>. Default false.
+    /// </summary>
+    public bool AlternateSides { get; init; }
+
+    /// <summary>
+    /// Negative sampling: a drawn negative that makes a training triple true (a known tail of <c>(h, r)</c>, or a known head
+    /// of <c>(r, t)</c>) is drawn again, as RotatE's reference data loader does. Needs per-sample negatives. Default false.
+    /// </summary>
+    public bool FilterNegatives { get; init; }
+
+    /// <summary>
+    /// Negative sampling: weight each positive triple's loss (its positive and its negatives' terms) by
+    /// <c>1 / √(c(h, r) + c(t, r⁻¹))</c>, where c counts the training triples with that head and relation (tail and
+    /// relation) plus 3, and normalise by the batch's weight sum instead of the batch size, as RotatE's reference
+    /// code does (word2vec-style subsampling of frequent partial triples). Default false.
+    /// </summary>
+    public bool SubsamplingWeights { get; init; }
 
     /// <summary>Margin of <see cref="KgLoss.Margin"/> (default 1).</summary>
     public float Margin { get; init; } = 1;
