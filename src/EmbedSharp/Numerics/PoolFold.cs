@@ -37,6 +37,18 @@ internal readonly struct WeightedSumFold : IRegisterFold
     public static Vector256<float> Next(Vector256<float> acc, Vector256<float> row, Vector256<float> w) => acc + row * w;
 }
 
+/// <summary>Unweighted sum, as <see cref="SumPooling"/> without weights: <c>row</c>, then <c>acc + row</c>.</summary>
+internal readonly struct SumFold : IRegisterFold
+{
+    public static bool Weighted => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> First(Vector256<float> row, Vector256<float> w) => row;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Next(Vector256<float> acc, Vector256<float> row, Vector256<float> w) => acc + row;
+}
+
 /// <summary>
 /// Max, as <see cref="MaxPooling"/> without source tracking: a lane takes the row's value when it is greater, or when
 /// it is NaN and the maximum so far is not (NaN wins and stays; ties keep the earlier value, so +0 then −0 keeps +0).
@@ -125,21 +137,33 @@ public static partial class Kernels
                 a4.Store(o + 32); a5.Store(o + 40); a6.Store(o + 48); a7.Store(o + 56);
             }
             for (int d = d0; d < dims; d += 8)
-            {
-                Vector256<float> a = default;
-                int count = 0;
-                for (int j = start; j < stop; j++)
-                {
-                    int id = indices[j];
-                    if (id == paddingIdx)
-                        continue;
-                    var v = Vector256.Load(table + id * (nint)dims + d);
-                    var w = TFold.Weighted ? Vector256.Create(weights[j]) : default;
-                    a = count == 0 ? TFold.First(v, w) : TFold.Next(a, v, w);
-                    count++;
-                }
-                a.Store(acc + d);
-            }
+                FoldColumns8<TFold>(table, dims, indices, start, stop, weights, paddingIdx, d, out _).Store(acc + d);
         }
+    }
+
+    /// <summary>
+    /// Columns <paramref name="d"/> to <paramref name="d"/> + 8 of one bag (positions <paramref name="start"/> to
+    /// <paramref name="stop"/>), folded one vector at a time: the tails narrower than a register block, shared by
+    /// <see cref="PoolFoldFloat32{TFold}"/> and the AVX2 sum/mean kernel. Zeros when every position is padding;
+    /// <paramref name="count"/> is the number of rows folded.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector256<float> FoldColumns8<TFold>(float* table, int dims, int* indices, int start, int stop,
+        float* weights, int paddingIdx, int d, out int count)
+        where TFold : struct, IRegisterFold
+    {
+        Vector256<float> a = default;
+        count = 0;
+        for (int j = start; j < stop; j++)
+        {
+            int id = indices[j];
+            if (id == paddingIdx)
+                continue;
+            var v = Vector256.Load(table + id * (nint)dims + d);
+            var w = TFold.Weighted ? Vector256.Create(weights[j]) : default;
+            a = count == 0 ? TFold.First(v, w) : TFold.Next(a, v, w);
+            count++;
+        }
+        return a;
     }
 }

@@ -128,17 +128,7 @@ public static partial class Kernels
             }
             for (int d = d0; d < dims; d += 8)
             {
-                Vector256<float> a = default;
-                int count = 0;
-                for (int j = start; j < stop; j++)
-                {
-                    int id = indices[j];
-                    if (id == paddingIdx)
-                        continue;
-                    var v = Vector256.Load(table + id * (nint)dims + d);
-                    a = count == 0 ? v : a + v;
-                    count++;
-                }
+                var a = FoldColumns8<SumFold>(table, dims, indices, start, stop, null, paddingIdx, d, out int count);
                 if (mean && count > 1)
                     a *= Vector256.Create(1f / count);
                 a.Store(acc + d);
