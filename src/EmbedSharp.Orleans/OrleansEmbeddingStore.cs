@@ -422,7 +422,7 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
                     Interlocked.Increment(ref _retriedCalls);
                 return result;
             }
-            catch (Exception ex) when (IsTransient(ex))
+            catch (Exception ex) when (IsTransient(ex, cancellationToken))
             {
                 tries++;
                 Interlocked.Increment(ref _failedTries);
@@ -437,8 +437,14 @@ public sealed partial class OrleansEmbeddingStore : IEmbeddingStore
     private TimeSpan TryBound(int tries) =>
         TimeSpan.FromTicks((long)Math.Min(_options.TryTimeout.Ticks * Math.Pow(2, Math.Min(tries, 16)), TimeSpan.FromMinutes(1).Ticks));
 
-    private static bool IsTransient(Exception ex) => ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException
+    /// <summary>
+    /// Whether a failed try is worth another. A cancellation the caller did not ask for comes from the cluster: the
+    /// distributed grain directory cancels a lookup in flight when membership changes (a silo was declared dead), and
+    /// the shard is placed anew on the next try.
+    /// </summary>
+    internal static bool IsTransient(Exception ex, CancellationToken cancellationToken) => ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException
         or global::Orleans.Runtime.Messaging.ConnectionFailedException or GatewayTooBusyException or ClientNotAvailableException
+        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         || (ex is OrleansException && ex is not OrleansConfigurationException);
 
     private static string FirstLine(string text)
