@@ -11,6 +11,7 @@
 //                flock /tmp/embedsharp-bench.lock /tmp/lookup-model simd       (design A with a 16-tag SIMD probe, and
 //                                                                               without the key check: an upper bound)
 //                flock /tmp/embedsharp-bench.lock /tmp/lookup-model split      (design A's passes timed alone)
+//                flock /tmp/embedsharp-bench.lock /tmp/lookup-model fused      (design A, the tag probe inside the copy loop)
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -148,6 +149,33 @@ static void simd(){ struct{int ka;double load;}cf[]={{1,0.875},{3,0.875},{1,0.75
   for(int k=0;k<512;k++) if(memcmp(out+(size_t)k*D,rows+(size_t)slotsOf[0][k]*D,512)){printf("bad %d\n",k);break;}
   double d1=run(0),a=runAB(0),m=runAS();noCheck=1;double u=runAS();noCheck=0;double d2=run(0);
   printf("A keyAt=%d load %.3f: dense %.1f/%.1f, byte probe %.1f (%.2f), SIMD probe %.1f ns (ratio %.2f), SIMD probe without the key check %.1f ns (%.2f, not collision-free)\n",cf[c].ka,cf[c].load,d1,d2,a,(d1+d2)/2/a,m,(d1+d2)/2/m,u,(d1+d2)/2/u);fflush(stdout);freeA();}}
+
+// Design A fused: the tag probe (cache-resident, compute-bound) runs LEAD ids ahead inside the copy loop, so it can
+// hide under the row misses instead of running as a pass of its own; the row and key lines are prefetched as soon
+// as the probe names the position, the key checked after the copy.
+static inline uint64_t probeTags(uint64_t id){uint64_t h=mix(id);uint64_t p=homeC(h);__m128i t=_mm_set1_epi8((char)(0x80|(h&0x7f)));
+ for(;;p+=16){__m128i v=_mm_loadu_si128((__m128i*)(tags+p));unsigned m=_mm_movemask_epi8(_mm_cmpeq_epi8(v,t)),e=_mm_movemask_epi8(_mm_cmpeq_epi8(v,_mm_setzero_si128()));
+  if(e)m&=(e&-e)-1; if(m)return p+__builtin_ctz(m); if(e)return UINT64_MAX;}}
+static int lead=8;
+static void rangeAF(uint64_t*ids,int n,float*dst){
+ uint64_t cand[512+64];
+ for(int k=0;k<n+lead;k++){
+  if(k<n){uint64_t c=probeTags(ids[k]);cand[k]=c;
+   if(c!=UINT64_MAX){char*r=(char*)rowAt(c);for(int l=0;l<512;l+=64)_mm_prefetch(r+l,_MM_HINT_T0);if(!noCheck)_mm_prefetch((char*)keyPtr(c),_MM_HINT_T0);}}
+  int j=k-lead; if(j<0)continue;
+  uint64_t c=cand[j]; memcpy(dst+(size_t)j*D,c==UINT64_MAX?defRow:rowAt(c),512);
+  if(!noCheck&&c!=UINT64_MAX&&*keyPtr(c)!=ids[j]){c=slowA(ids[j],c);memcpy(dst+(size_t)j*D,c==UINT64_MAX?defRow:rowAt(c),512);} } }
+static double runAF(void){ double best=1e9; for(int r=0;r<3;r++){double t=now();
+ for(int rep=0;rep<4;rep++) for(int bb=0;bb<NB;bb++) for(int s=0;s<B;s+=512) rangeAF(idb[bb]+s,512,out+(size_t)s*D);
+ double e=(now()-t)/(4.0*NB*B)*1e9; if(e<best)best=e;} return best;}
+static void fused(){ struct{int ka;double load;}cf[]={{1,0.875},{3,0.875},{1,0.75}};
+ for(int c=0;c<3;c++){ buildA(cf[c].ka,cf[c].load,1); lead=8; rangeAF(idb[0],512,out);
+  for(int k=0;k<512;k++) if(memcmp(out+(size_t)k*D,rows+(size_t)slotsOf[0][k]*D,512)){printf("bad %d\n",k);break;}
+  double d1=run(0),two=runAS(); printf("A keyAt=%d load %.3f: two passes %.1f ns",cf[c].ka,cf[c].load,two);
+  int leads[]={4,8,16}; double r[3],u;
+  for(int i=0;i<3;i++){lead=leads[i];r[i]=runAF();}
+  lead=8;noCheck=1;u=runAF();noCheck=0; double d2=run(0),d=(d1+d2)/2;
+  printf(", fused lead 4/8/16 %.1f/%.1f/%.1f ns; dense %.1f/%.1f: ratios two passes %.2f, fused %.2f/%.2f/%.2f, fused no key check %.2f\n",r[0],r[1],r[2],d1,d2,d/two,d/r[0],d/r[1],d/r[2],d/u);fflush(stdout);freeA();}}
 int main(int argc,char**argv){ rows=big((size_t)(N+1)*D*4); for(size_t i=0;i<(size_t)(N+1)*D;i++)rows[i]=i;
  srand(42); for(int i=0;i<N;i++)keys[i]=((uint64_t)rand()<<40)^((uint64_t)rand()<<20)^rand()^((uint64_t)i<<62);
  slotKey=big(N*8); for(int i=0;i<N;i++)slotKey[i]=keys[i];
@@ -155,6 +183,7 @@ int main(int argc,char**argv){ rows=big((size_t)(N+1)*D*4); for(size_t i=0;i<(si
  if(argc>1&&!strcmp(argv[1],"designs")){designs();return 0;}
  if(argc>1&&!strcmp(argv[1],"split")){split();return 0;}
  if(argc>1&&!strcmp(argv[1],"simd")){simd();return 0;}
+ if(argc>1&&!strcmp(argv[1],"fused")){fused();return 0;}
  int cfg[][3]={{32,21,0},{16,21,0},{16,1250000,0},{16,1400000,0},{8,21,0},{8,21,1}};
  for(int c=0;c<6;c++){ build(cfg[c][0],cfg[c][1],cfg[c][2]);
    // sanity
