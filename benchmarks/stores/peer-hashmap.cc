@@ -11,7 +11,8 @@
 // time / ids; least of the rounds, rounds interleaved; ratio = dense ns / candidate ns, the least-of-rounds ratio
 // and the median of per-round ratios):
 //   dense           memcpy of each 512-byte row by index, the row 8 ids ahead prefetched (8 lines), as core does
-//   absl 2-pass     per 512-id range: find every id (map.prefetch 32 ids ahead), then the dense copy over the rows
+//   absl 2-pass     per 512-id range: find every id (map.prefetch 32 ids ahead), then the dense copy (also with
+//                   the prefetch 16 or 64 ahead, and with the whole 4,096-id batch resolved before any copy) over the rows
 //   absl fused      one pass: map.prefetch 16 ahead, find 8 ahead (row prefetched as soon as it is known), copy
 //   absl plain      find + memcpy per id, no prefetch (how most code calls a map)
 //   std::unordered_map  find + memcpy per id (node-based: the naive baseline)
@@ -135,9 +136,8 @@ static void DenseGather(const int* idx, int n, float* out) {
 
 // Resolve then copy, per 512-id range: every id found (the map's own prefetch 32 ids ahead), then the dense copy.
 // An unknown id reads the default row (zeros) — never taken here, kept so the code is a real lookup.
-template <class Map>
+template <int kRange, int kAhead, class Map>
 static void TwoPass(const Map& m, const int64_t* ids, int n, float* out) {
-  constexpr int kRange = 512, kAhead = 32;
   int slots[kRange];
   bool missing = false;
   for (int s = 0; s < n; s += kRange) {
@@ -317,9 +317,12 @@ int main(int argc, char** argv) {
     auto& ib = streams[z];
     std::vector<Candidate> cands = {
         {"dense gather (memcpy by index, prefetch 8 ahead)", [&](int b, float* o) { DenseGather(ib[b].data(), kBatch, o); }},
-        {"absl 2-pass, huge pages", [&](int b, float* o) { TwoPass(abslHuge, keyBatches[b].data(), kBatch, o); }},
+        {"absl 2-pass, huge pages", [&](int b, float* o) { TwoPass<512, 32>(abslHuge, keyBatches[b].data(), kBatch, o); }},
+        {"absl 2-pass, huge pages, map.prefetch 16 ahead", [&](int b, float* o) { TwoPass<512, 16>(abslHuge, keyBatches[b].data(), kBatch, o); }},
+        {"absl 2-pass, huge pages, map.prefetch 64 ahead", [&](int b, float* o) { TwoPass<512, 64>(abslHuge, keyBatches[b].data(), kBatch, o); }},
+        {"absl 2-pass, huge pages, the whole batch resolved first", [&](int b, float* o) { TwoPass<kBatch, 32>(abslHuge, keyBatches[b].data(), kBatch, o); }},
         {"absl fused, huge pages", [&](int b, float* o) { Fused(abslHuge, keyBatches[b].data(), kBatch, o); }},
-        {"absl 2-pass, default allocator", [&](int b, float* o) { TwoPass(absl, keyBatches[b].data(), kBatch, o); }},
+        {"absl 2-pass, default allocator", [&](int b, float* o) { TwoPass<512, 32>(absl, keyBatches[b].data(), kBatch, o); }},
         {"absl fused, default allocator", [&](int b, float* o) { Fused(absl, keyBatches[b].data(), kBatch, o); }},
         {"absl plain find + memcpy, huge pages", [&](int b, float* o) { Plain(abslHuge, keyBatches[b].data(), kBatch, o); }},
         {"std::unordered_map find + memcpy", [&](int b, float* o) { Plain(stdMap, keyBatches[b].data(), kBatch, o); }},
