@@ -11,8 +11,8 @@
 // time / ids; least of the rounds, rounds interleaved; ratio = dense ns / candidate ns, the least-of-rounds ratio
 // and the median of per-round ratios):
 //   dense           memcpy of each 512-byte row by index, the row 8 ids ahead prefetched (8 lines), as core does
-//   absl 2-pass     per 512-id range: find every id (map.prefetch 32 ids ahead), then the dense copy (also with
-//                   the prefetch 16 or 64 ahead, and with the whole 4,096-id batch resolved before any copy) over the rows
+//   absl 2-pass     per 512-id range: find every id (map.prefetch 32 ids ahead), then the dense copy over the found
+//                   rows; also with the prefetch 16 or 64 ahead, and with the whole 4,096-id batch found first
 //   absl fused      one pass: map.prefetch 16 ahead, find 8 ahead (row prefetched as soon as it is known), copy
 //   absl plain      find + memcpy per id, no prefetch (how most code calls a map)
 //   std::unordered_map  find + memcpy per id (node-based: the naive baseline)
