@@ -45,6 +45,14 @@ int[][] Batches(bool zipf, int count) => [.. Enumerable.Range(0, count).Select(_
     return permutation[Math.Min(rows - 1, k < 0 ? ~k : k)];
 }).ToArray())];
 var streams = new (string Name, int[][] Batches)[] { ("uniform", Batches(false, 64)), ("zipf 1.05", Batches(true, 64)) };
+{
+    // FNV-1a of every id of both streams: benchmarks/stores/peer-hashmap.cc replays the same draws and prints the same.
+    ulong fnv = 14695981039346656037UL;
+    foreach (var (_, bs) in streams)
+        foreach (var b in bs)
+            foreach (int id in b) { fnv ^= (uint)id; fnv *= 1099511628211UL; }
+    Console.WriteLine($"# id streams FNV-1a {fnv:x16}");
+}
 
 // Rows/s of `body` run by `threads` callers for `seconds`, and the process's CPU time per row (ns): on a loaded
 // machine the CPU time a row costs moves far less than the wall-clock rate, since waiting for a core is not counted.
