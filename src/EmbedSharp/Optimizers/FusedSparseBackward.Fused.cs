@@ -234,6 +234,12 @@ public sealed partial class FusedSparseBackward<TRule>
         }
         if (split < end)
         {
+            float factor = _state.Width == 0 && Table.DType == DType.Float32 ? _rule.PlainStepFactor(scalars) : float.NaN;
+            if (!float.IsNaN(factor))
+            {
+                ApplyPlainSegments(worker, source, batch.Others, split - singles, end - singles, factor, _rule.SafeGradientBound(scalars), scalars);
+                return;
+            }
             // The upstream rows were checked before the step, but finite rows can overflow in their sum.
             var visit = new SegmentVisit(source, batch.Others);
             ApplyRowsGuarded(worker, ref visit, split - singles, end - singles, scalars);

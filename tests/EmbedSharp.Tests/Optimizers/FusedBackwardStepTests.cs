@@ -439,4 +439,72 @@ public sealed class FusedBackwardStepTests
         Assert.Equal(1, optimizer.StepCount);
         Assert.Equal(before[3] - 0.1f * (0f + 1f + 1f), layer.Weight.ToArray()[3], 6);
     }
+
+    [Theory]
+    [InlineData(1, 1, true)]
+    [InlineData(7, 1, false)]
+    [InlineData(67, 1, true)]
+    [InlineData(67, 2, false)]
+    [InlineData(128, 2, true)]
+    public void PlainSgdOnRepeatedRowsEqualsStepOfBackward(int dims, int threads, bool guard)
+    {
+        // Rows fed by several positions take plain SGD's own loop (sum, bound, update): the same bits as the
+        // generic loop's update of the summed row, guard on or off, with -0 and +0 gradients among them.
+        const int rows = 50;
+        var rng = new SeededRandom((ulong)(dims * 7 + threads));
+        foreach (float scale in new[] { 1f, 0.5f })
+        {
+            var options = new EmbeddingOptions { Seed = 3, Scale = scale };
+            using var fused = new Embedding(rows, dims, options);
+            using var unfused = new Embedding(rows, dims, options);
+            var opt = new SparseOptimizerOptions { Threads = threads, GuardNonFinite = guard };
+            var a = FusedSparseBackward.Create(fused.Weight, new Sgd(0.1), opt);
+            var b = FusedSparseBackward.Create(unfused.Weight, new Sgd(0.1), opt);
+            for (int step = 0; step < 3; step++)
+            {
+                int n = 700 + step;
+                int[] ids = Enumerable.Range(0, n).Select(_ => rng.NextInt(rows)).ToArray(); // every row repeated
+                float[] grad = RandomBags.Floats(rng, n * dims);
+                grad[0] = -0f;
+                grad[^1] = 0f;
+                fused.BackwardAndStep(ids, grad, a);
+                b.Step(unfused.Backward(ids, grad));
+                Assert.Equal(unfused.Weight.ToArray(), fused.Weight.ToArray());
+            }
+        }
+    }
+
+    [Fact]
+    public void PlainSgdRefusesARepeatedRowAlreadyNotFiniteBeforeItsUpdate()
+    {
+        using var layer = new Embedding(10, 9, new EmbeddingOptions { Seed = 1 });
+        layer.Weight.GetRow<float>(6)[8] = float.NaN;
+        float[] before = layer.Weight.ToArray();
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Sgd(0.1), new SparseOptimizerOptions { Threads = 1 });
+        var e = Assert.Throws<NonFiniteException>(() => layer.BackwardAndStep([2, 6, 2, 6, 8, 8], Enumerable.Repeat(1f, 54).ToArray(), optimizer));
+        Assert.Equal(6, e.Row);
+        Assert.Equal(8, e.Dimension);
+        Assert.Contains("before its update", e.Message);
+        float[] after = layer.Weight.ToArray();
+        Assert.Equal(before.AsSpan(54, 9).ToArray(), after.AsSpan(54, 9).ToArray()); // row 6 kept
+        Assert.NotEqual(before.AsSpan(18, 9).ToArray(), after.AsSpan(18, 9).ToArray()); // row 2, ascending first, updated
+        Assert.Equal(before.AsSpan(72, 9).ToArray(), after.AsSpan(72, 9).ToArray()); // row 8 not reached
+    }
+
+    [Fact]
+    public void PlainSgdOnARepeatedRowBeyondTheBoundStillRestoresAnOverflowingRow()
+    {
+        // The sum, -10, times lr 1e38 is past the 2^100 bound: the row is backed up, overflows and is restored.
+        using var layer = new Embedding(3, 2, new EmbeddingOptions { Seed = 1 });
+        layer.Weight.CopyFrom([1, 1, 3e38f, 1, 1, 1]);
+        var optimizer = FusedSparseBackward.Create(layer.Weight, new Sgd(1e38));
+        var e = Assert.Throws<NonFiniteException>(() => layer.BackwardAndStep([1, 1], [-5f, 0f, -5f, 0f], optimizer));
+        Assert.Equal(1, e.Row);
+        Assert.Contains("produced weight", e.Message);
+        Assert.Equal([1, 1, 3e38f, 1, 1, 1], layer.Weight.ToArray());
+        // Within the bound the same row is updated.
+        var small = FusedSparseBackward.Create(layer.Weight, new Sgd(0.5));
+        layer.BackwardAndStep([1, 1], [0f, -1f, 0f, -3f], small);
+        Assert.Equal([1, 1, 3e38f, 3, 1, 1], layer.Weight.ToArray());
+    }
 }
