@@ -33,7 +33,9 @@ var sides = args.Skip(3).Select(a =>
     var context = new SideContext(name, path);
     var type = context.LoadFromAssemblyPath(path).GetType("RowSourceWorkloads.Workloads", throwOnError: true)!;
     var all = (IReadOnlyList<(string Name, Action Setup, Action Run, Action Teardown)>)type.GetMethod("All")!.Invoke(null, null)!;
-    return (Name: name, Workloads: all);
+    // Probe (where the live table and output lie, and their page backing), printed with ROWSOURCE_PROBE=1.
+    var probe = type.GetMethod("Probe") is { } m ? () => (string)m.Invoke(null, null)! : (Func<string>)(() => "");
+    return (Name: name, Workloads: all, Probe: probe);
 }).ToArray();
 int s = sides.Length;
 string[] names = sides[0].Workloads.Select(w => w.Name).ToArray();
@@ -42,6 +44,7 @@ foreach (var side in sides)
     if (!side.Workloads.Select(w => w.Name).SequenceEqual(names))
         throw new InvalidOperationException($"side {side.Name} has a different workload list");
 }
+bool probing = Environment.GetEnvironmentVariable("ROWSOURCE_PROBE") == "1";
 var clock = Stopwatch.StartNew();
 for (int w = 0; w < names.Length; w++)
 {
@@ -86,6 +89,11 @@ for (int w = 0; w < names.Length; w++)
             samples[i].Add(Time(sides[i].Workloads[w].Run, calls) / calls);
         }
         rounds++;
+    }
+    if (probing)
+    {
+        foreach (var side in sides)
+            Console.Error.WriteLine($"  probe {caseName} {Environment.ProcessorCount}t {names[w]} {side.Name}: {side.Probe()}");
     }
     foreach (var side in sides)
         side.Workloads[w].Teardown();

@@ -67,6 +67,7 @@ public static class Workloads
         // workload); the group's last workload frees them, and so does a Setup of another group.
         State? shared = null;
         string? sharedKey = null;
+        s_probe = () => shared is null ? "" : shared.Describe();
         var result = new List<(string, Action, Action, Action)>();
         for (int i = 0; i < list.Count; i++)
         {
@@ -93,6 +94,15 @@ public static class Workloads
         }
         return result;
     }
+
+    private static Func<string> s_probe = () => "";
+
+    /// <summary>
+    /// Where the live tables and output lie (address mod 4096, and how much of each mapping Linux backs with
+    /// 2 MiB pages), for the driver's ROWSOURCE_PROBE=1 diagnostics: the f16 gather's before/after ratio was
+    /// found to follow the table's page backing, not the code (benchmarks/README.md, "The fp16 gather row").
+    /// </summary>
+    public static string Probe() => s_probe();
 
     private static readonly SparseOptimizerOptions NoGuard = new() { GuardNonFinite = false };
 
@@ -198,6 +208,47 @@ public static class Workloads
         public float[]? Grad;
         public SparseOptimizer? Optimizer;
         public int Slot = -1;
+
+        public unsafe string Describe()
+        {
+            var table = E is null ? default : E.Weight.AsBytes();
+            fixed (byte* t = table)
+            fixed (float* o = Out)
+                return $"table {Region((nint)t, table.Length)} out {Region((nint)o, (long)Out.Length * 4)}";
+        }
+
+        // Address mod 4096, then kB of [address, address + bytes) resident and in huge pages, from /proc/self/smaps.
+        private static string Region(nint address, long bytes)
+        {
+            if (address == 0)
+                return "-";
+            long start = address, end = address + bytes, rss = 0, huge = 0;
+            long mapStart = 0, mapEnd = 0;
+            if (File.Exists("/proc/self/smaps"))
+            {
+                foreach (var line in File.ReadLines("/proc/self/smaps"))
+                {
+                    int space = line.IndexOf(' ');
+                    if (space > 0 && line[space - 1] != ':')
+                    {
+                        int dash = line.IndexOf('-');
+                        mapStart = long.Parse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber);
+                        mapEnd = long.Parse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber);
+                        continue;
+                    }
+                    if (mapEnd <= start || mapStart >= end)
+                        continue;
+                    if (line.StartsWith("Rss:", StringComparison.Ordinal))
+                        rss += Kb(line);
+                    else if (line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+                        huge += Kb(line);
+                }
+            }
+            return $"@{address & 4095} mb={bytes >> 20} rss={rss >> 10}MB huge={huge >> 10}MB";
+        }
+
+        private static long Kb(string line) =>
+            long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 
         public void Dispose()
         {

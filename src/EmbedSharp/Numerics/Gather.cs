@@ -220,11 +220,106 @@ public static partial class Kernels
         if (typeof(T) == typeof(float))
             System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(src).CopyTo(dst);
         else if (typeof(T) == typeof(Half))
-            TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, Half>(src), dst);
+            WidenHalf(System.Runtime.InteropServices.MemoryMarshal.Cast<T, Half>(src), dst);
         else if (typeof(T) == typeof(BFloat16))
             Widen(System.Runtime.InteropServices.MemoryMarshal.Cast<T, BFloat16>(src), dst);
         else
             throw new NotSupportedException($"[gather] storage type {typeof(T).Name} not supported (float, Half, BFloat16)");
+    }
+
+    /// <summary>
+    /// Widens float16 to float32 exactly, the same bits as <c>(float)half</c> and
+    /// <see cref="TensorPrimitives.ConvertToSingle(ReadOnlySpan{Half}, Span{float})"/> (a NaN keeps its payload
+    /// and gets the quiet bit), in the widest vectors available.
+    /// </summary>
+    /// <remarks>
+    /// The 16-bit rows' own loop, compiled once fully optimised (no tiers, no profile): with <c>TensorPrimitives</c>
+    /// each row was a call into a tiered generic method whose tier-1 code depended on what the process had run
+    /// before, which made the fp16 gather up to 1.7× slower in one build than in another with the same row loop
+    /// (benchmarks/README.md, "The fp16 gather row"). Lanes, each value's 16 bits
+    /// widened to 32: exponent and fraction shifted into float position and the exponent rebiased by adding 112 (0x38000000;
+    /// 224 for ∞/NaN, so their exponent becomes 255); a subnormal half gets one more (an implicit 1 at 2⁻¹⁴) and then
+    /// 2⁻¹⁴ is subtracted as a float, which normalises it exactly. Every operand stays normal (no denormal assists),
+    /// and the subtraction of 0 from the other lanes is exact (it quiets a signalling NaN, as the scalar cast does).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void WidenHalf(ReadOnlySpan<Half> source, Span<float> destination)
+    {
+        if (destination.Length < source.Length)
+            Diagnostics.ThrowHelper.Argument("convert", nameof(destination), $"destination holds {destination.Length} floats, fewer than the {source.Length} values; it needs one float per value");
+        ref ushort src = ref System.Runtime.CompilerServices.Unsafe.As<Half, ushort>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source));
+        ref float dst = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination);
+        int count = source.Length;
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; (int)i <= count - 32; i += 32)
+            {
+                var v = Vector512.LoadUnsafe(ref src, i);
+                HalfBitsToSingle(Vector512.WidenLower(v)).StoreUnsafe(ref dst, i);
+                HalfBitsToSingle(Vector512.WidenUpper(v)).StoreUnsafe(ref dst, i + 16);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; (int)i <= count - 16; i += 16)
+            {
+                var v = Vector256.LoadUnsafe(ref src, i);
+                HalfBitsToSingle(Vector256.WidenLower(v)).StoreUnsafe(ref dst, i);
+                HalfBitsToSingle(Vector256.WidenUpper(v)).StoreUnsafe(ref dst, i + 8);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; (int)i <= count - 8; i += 8)
+            {
+                var v = Vector128.LoadUnsafe(ref src, i);
+                HalfBitsToSingle(Vector128.WidenLower(v)).StoreUnsafe(ref dst, i);
+                HalfBitsToSingle(Vector128.WidenUpper(v)).StoreUnsafe(ref dst, i + 4);
+            }
+        }
+        for (; (int)i < count; i++)
+            System.Runtime.CompilerServices.Unsafe.Add(ref dst, i) = (float)source[(int)i];
+    }
+
+    // float16 bits (zero-extended to 32) to float32 lanes; see WidenHalf.
+    private const uint HalfSign = 0x8000, HalfExponent = 0x7C00, HalfMagnitudeBits = 0x0FFF_E000;
+    private const uint ExponentRebias = 0x3800_0000, SubnormalBase = 0x3880_0000, SubnormalOne = 0x0080_0000;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> HalfBitsToSingle(Vector512<uint> v)
+    {
+        var exponent = v & Vector512.Create(HalfExponent);
+        var subnormal = Vector512.Equals(exponent, Vector512<uint>.Zero);
+        var special = Vector512.Equals(exponent, Vector512.Create(HalfExponent));
+        var bits = (Vector512.ShiftLeft(v, 13) & Vector512.Create(HalfMagnitudeBits)) + Vector512.Create(ExponentRebias)
+            + (special & Vector512.Create(ExponentRebias)) + (subnormal & Vector512.Create(SubnormalOne));
+        var magnitude = bits.AsSingle() - (subnormal & Vector512.Create(SubnormalBase)).AsSingle();
+        return (magnitude.AsUInt32() | Vector512.ShiftLeft(v & Vector512.Create(HalfSign), 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> HalfBitsToSingle(Vector256<uint> v)
+    {
+        var exponent = v & Vector256.Create(HalfExponent);
+        var subnormal = Vector256.Equals(exponent, Vector256<uint>.Zero);
+        var special = Vector256.Equals(exponent, Vector256.Create(HalfExponent));
+        var bits = (Vector256.ShiftLeft(v, 13) & Vector256.Create(HalfMagnitudeBits)) + Vector256.Create(ExponentRebias)
+            + (special & Vector256.Create(ExponentRebias)) + (subnormal & Vector256.Create(SubnormalOne));
+        var magnitude = bits.AsSingle() - (subnormal & Vector256.Create(SubnormalBase)).AsSingle();
+        return (magnitude.AsUInt32() | Vector256.ShiftLeft(v & Vector256.Create(HalfSign), 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> HalfBitsToSingle(Vector128<uint> v)
+    {
+        var exponent = v & Vector128.Create(HalfExponent);
+        var subnormal = Vector128.Equals(exponent, Vector128<uint>.Zero);
+        var special = Vector128.Equals(exponent, Vector128.Create(HalfExponent));
+        var bits = (Vector128.ShiftLeft(v, 13) & Vector128.Create(HalfMagnitudeBits)) + Vector128.Create(ExponentRebias)
+            + (special & Vector128.Create(ExponentRebias)) + (subnormal & Vector128.Create(SubnormalOne));
+        var magnitude = bits.AsSingle() - (subnormal & Vector128.Create(SubnormalBase)).AsSingle();
+        return (magnitude.AsUInt32() | Vector128.ShiftLeft(v & Vector128.Create(HalfSign), 16)).AsSingle();
     }
 
     /// <summary>Rounds one float32 row to storage type <typeparamref name="T"/> (nearest, ties to even).</summary>

@@ -40,6 +40,88 @@ public sealed class GatherTests
     }
 
     [Fact]
+    public void WidenHalf_EqualsTheScalarCast_ForEveryBitPattern()
+    {
+        // All 65,536 float16 values (±0, subnormals, normals, ±∞, signalling and quiet NaNs), bit for bit against
+        // the scalar cast and TensorPrimitives; then every short length at several start offsets (vector tails).
+        var all = new Half[65_536];
+        for (int i = 0; i < all.Length; i++)
+            all[i] = BitConverter.UInt16BitsToHalf((ushort)i);
+        var fast = new float[all.Length];
+        var library = new float[all.Length];
+        Kernels.WidenHalf(all, fast);
+        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(all, library);
+        for (int i = 0; i < all.Length; i++)
+        {
+            uint want = BitConverter.SingleToUInt32Bits((float)all[i]);
+            if (want != BitConverter.SingleToUInt32Bits(fast[i]))
+                Assert.Fail($"half 0x{i:X4}: 0x{BitConverter.SingleToUInt32Bits(fast[i]):X8}, want 0x{want:X8}");
+            Assert.Equal(want, BitConverter.SingleToUInt32Bits(library[i]));
+        }
+        var r = new SeededRandom(5);
+        for (int length = 0; length <= 70; length++)
+        {
+            foreach (int start in new[] { 0, 1, 3, 31_000, 64_500 })
+            {
+                var dst = new float[length + 2];
+                Array.Fill(dst, -9f);
+                Kernels.WidenHalf(all.AsSpan(start, length), dst.AsSpan(1, length));
+                Assert.Equal(-9f, dst[0]);
+                Assert.Equal(-9f, dst[^1]);
+                for (int i = 0; i < length; i++)
+                    Assert.Equal(BitConverter.SingleToUInt32Bits((float)all[start + i]), BitConverter.SingleToUInt32Bits(dst[1 + i]));
+            }
+        }
+        Assert.Throws<ArgumentException>(() => Kernels.WidenHalf(new Half[5], new float[4]));
+    }
+
+    [Theory]
+    [InlineData(DType.Float16, 1)]
+    [InlineData(DType.Float16, 2)]
+    [InlineData(DType.BFloat16, 1)]
+    [InlineData(DType.BFloat16, 2)]
+    public void TableGather_16BitRows_EqualReference_OnAwkwardSizes(DType dtype, int threads)
+    {
+        // The table's own row loop (row source, prefetch, widening into the output row) against the plain reference,
+        // bit for bit, on dims around every vector width, with repeated ids, special values and a scale.
+        foreach (int dims in new[] { 1, 7, 8, 15, 16, 17, 31, 32, 33, 67, 768 })
+        {
+            var r = new SeededRandom((ulong)(dims + 100));
+            const int rows = 97;
+            using var table = new EmbeddingTable(rows, dims, dtype);
+            table.CopyFrom(Enumerable.Range(0, rows * dims).Select(_ => (float)r.NextNormal()).ToArray());
+            if (dtype == DType.Float16)
+            {
+                Half[] special = [BitConverter.UInt16BitsToHalf(0x0001), BitConverter.UInt16BitsToHalf(0x83FF), Half.NegativeZero,
+                    Half.PositiveInfinity, Half.NegativeInfinity, BitConverter.UInt16BitsToHalf(0x7C01), Half.NaN, Half.MaxValue];
+                for (int k = 0; k < special.Length; k++)
+                    table.GetRow<Half>(k % rows)[k % dims] = special[k];
+            }
+            foreach (int count in new[] { 0, 1, 7, 3000 })
+            {
+                int[] ids = Enumerable.Range(0, count).Select(i => i % 5 == 0 ? 3 : r.NextInt(rows)).ToArray();
+                foreach (float scale in new[] { 1f, 0.5f })
+                {
+                    var fast = new float[count * dims + 1];
+                    fast[^1] = -7f;
+                    var slow = new float[count * dims];
+                    table.GatherUnchecked(ids, fast.AsSpan(0, count * dims), scale, threads);
+                    if (dtype == DType.Float16)
+                        Kernels.GatherReference<Half>(table.AsSpan<Half>(), dims, ids, scale, slow);
+                    else
+                        Kernels.GatherReference<BFloat16>(table.AsSpan<BFloat16>(), dims, ids, scale, slow);
+                    Assert.Equal(-7f, fast[^1]);
+                    for (int i = 0; i < slow.Length; i++)
+                    {
+                        if (BitConverter.SingleToUInt32Bits(slow[i]) != BitConverter.SingleToUInt32Bits(fast[i]))
+                            Assert.Fail($"{dtype} dims {dims} count {count} scale {scale}: [{i}] = {fast[i]}, want {slow[i]}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
     public unsafe void CopyStreaming_EqualsACopy_ForEveryLengthAndMisalignment()
     {
         // Lengths 0..256 and every 4-byte misalignment of the destination within a 64-byte line:
