@@ -85,8 +85,7 @@ public static partial class Kernels
     /// The generic loop keeps the accumulator in memory and folds a row through span-based operators: on AVX2 that
     /// was 2.5× (weighted sum) and 4–5× (max) the time of the register-held unweighted sum on uniform ids over a
     /// 1M × 128 table. Eight accumulators leave registers for the loaded row, the comparison masks and the weight.
-    /// The first pass over a position prefetches the row <see cref="Avx2PoolPrefetchDistance"/> positions ahead, one
-    /// instruction per 128-byte pair of lines, as the sum/mean kernel (<see cref="PrefetchRowPairs"/>).
+    /// The first pass over a position prefetches the row <see cref="PoolPrefetchDistance"/> positions ahead.
     /// Padding positions are skipped; empty bags give zeros. <paramref name="weights"/> (one per position) is read only by
     /// weighted rules.
     /// </remarks>
@@ -110,8 +109,8 @@ public static partial class Kernels
                 int count = 0;
                 for (int j = start; j < stop; j++)
                 {
-                    if (ahead > 0 && Sse.IsSupported && j + Avx2PoolPrefetchDistance < total)
-                        PrefetchRowPairs((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, ahead);
+                    if (ahead > 0 && Sse.IsSupported && j + PoolPrefetchDistance < total)
+                        PrefetchRow((byte*)table + indices[j + PoolPrefetchDistance] * rowBytes, ahead);
                     int id = indices[j];
                     if (id == paddingIdx)
                         continue;
