@@ -139,8 +139,8 @@ public static partial class Kernels
 
     /// <summary>
     /// Positions ahead whose row the AVX2 sum/mean kernel prefetches: 16, PyTorch's distance for FBGEMM's kernel.
-    /// Measured with 1M × 128 rows, bags of 32, on the 2-core AMD EPYC development machine with AVX-512 off: 16 and
-    /// 8 did as well as 32 on uniform ids and no worse on Zipf ids (issue 19; benchmarks/README.md).
+    /// Measured with 1M × 128 rows, bags of 32, on the 2-core AMD EPYC development machine with AVX-512 off (pair
+    /// prefetch): 16 was within the noise of 32 and ahead of 8 on uniform and Zipf ids (issue 19; benchmarks/README.md).
     /// </summary>
     internal const int Avx2PoolPrefetchDistance = 16;
 
