@@ -105,14 +105,15 @@ public static partial class Kernels
     /// A 128-float row is summed in one pass, as FBGEMM's AVX2 kernel does, instead of two passes of 64 columns:
     /// each position's id is loaded, checked and turned into an address once, and the row's second half is not
     /// fetched a second time from L1. The pass that visits a position first prefetches the row
-    /// <see cref="Avx2PoolPrefetchDistance"/> positions ahead.
+    /// <see cref="Avx2PoolPrefetchDistance"/> positions ahead, one instruction per 128-byte pair of lines
+    /// (<see cref="PrefetchRowPairs"/>).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PoolSumFloat32Avx2(float* table, int dims, int* indices, int total, int* starts, int bags, int end,
         int paddingIdx, bool mean, float* destination)
     {
         nint rowBytes = (nint)dims * sizeof(float);
-        nint prefetchBytes = Math.Min(rowBytes, RowPrefetchLines * 64); // hoisted: the loop bound must not be recomputed per line
+        nint prefetchBytes = Math.Min(rowBytes, RowPrefetchLines * 64); // hoisted: the loop bound must not be recomputed per pair
         for (int b = 0; b < bags; b++)
         {
             int start = starts[b];
@@ -136,8 +137,30 @@ public static partial class Kernels
         }
     }
 
-    /// <summary>Positions ahead whose row the AVX2 sum/mean kernel prefetches.</summary>
-    internal const int Avx2PoolPrefetchDistance = 32;
+    /// <summary>
+    /// Positions ahead whose row the AVX2 sum/mean kernel prefetches: 16, PyTorch's distance for FBGEMM's kernel.
+    /// Measured with 1M × 128 rows, bags of 32, on the 2-core AMD EPYC development machine with AVX-512 off (pair
+    /// prefetch): 16 was within the noise of 32 and ahead of 8 on uniform and Zipf ids (issue 19; benchmarks/README.md).
+    /// </summary>
+    internal const int Avx2PoolPrefetchDistance = 16;
+
+    /// <summary>
+    /// Prefetches the row at <paramref name="row"/> (<paramref name="bytes"/> long, clamped by the caller) with one
+    /// <c>prefetcht0</c> per 128-byte-aligned pair of 64-byte lines that it touches: the L2's adjacent-line (AMD) or
+    /// spatial (Intel) prefetcher brings the pair's other line. Half the instructions of
+    /// <see cref="PrefetchRow"/>, which mattered when rows are already cached (issue 19: Zipf ids, where every
+    /// prefetch is a load-port slot and a miss-buffer lookup for a line in L1 or L2). A no-op without SSE.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void PrefetchRowPairs(void* row, nint bytes)
+    {
+        if (!Sse.IsSupported)
+            return;
+        byte* pair = (byte*)((nint)row & ~(nint)127);
+        byte* end = (byte*)row + bytes;
+        for (; pair < end; pair += 128)
+            Sse.Prefetch0(pair);
+    }
 
     /// <summary>
     /// One bag's 128 columns from <paramref name="d0"/> in sixteen Vector256 registers. The first non-padding row is
@@ -154,7 +177,7 @@ public static partial class Kernels
         for (; j < stop && indices[j] == paddingIdx; j++)
         {
             if (prefetchBytes > 0 && j + Avx2PoolPrefetchDistance < total)
-                PrefetchRow((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
+                PrefetchRowPairs((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
         }
         if (j == stop)
         {
@@ -162,17 +185,45 @@ public static partial class Kernels
             return;
         }
         if (prefetchBytes > 0 && j + Avx2PoolPrefetchDistance < total)
-            PrefetchRow((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
+            PrefetchRowPairs((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
         float* row = table + indices[j] * (nint)dims + d0;
         Vector256<float> a0 = Vector256.Load(row), a1 = Vector256.Load(row + 8), a2 = Vector256.Load(row + 16), a3 = Vector256.Load(row + 24);
         Vector256<float> a4 = Vector256.Load(row + 32), a5 = Vector256.Load(row + 40), a6 = Vector256.Load(row + 48), a7 = Vector256.Load(row + 56);
         Vector256<float> a8 = Vector256.Load(row + 64), a9 = Vector256.Load(row + 72), a10 = Vector256.Load(row + 80), a11 = Vector256.Load(row + 88);
         Vector256<float> a12 = Vector256.Load(row + 96), a13 = Vector256.Load(row + 104), a14 = Vector256.Load(row + 112), a15 = Vector256.Load(row + 120);
         int count = 1;
+        if (prefetchBytes == 512 && Sse.IsSupported)
+        {
+            // 128-float rows (the common width): the four pair prefetches of the row ahead are placed between the
+            // row's adds, as FBGEMM places its prefetches, and the row ahead is picked without a branch (near the
+            // end, the current row again). Bags of 32 over 1M x 128 rows: 0.76-0.89 of the time of a prefetch of every
+            // line through a separate loop 32 positions ahead (issue 19; benchmarks/README.md).
+            for (j++; j < stop; j++)
+            {
+                int id = indices[j];
+                int ahead = j + Avx2PoolPrefetchDistance < total ? indices[j + Avx2PoolPrefetchDistance] : id;
+                byte* p = (byte*)table + ahead * rowBytes;
+                if (id == paddingIdx)
+                {
+                    PrefetchRowPairs(p, 512);
+                    continue;
+                }
+                row = table + id * (nint)dims + d0;
+                Sse.Prefetch0(p);
+                a0 += Vector256.Load(row); a1 += Vector256.Load(row + 8); a2 += Vector256.Load(row + 16); a3 += Vector256.Load(row + 24);
+                Sse.Prefetch0(p + 128);
+                a4 += Vector256.Load(row + 32); a5 += Vector256.Load(row + 40); a6 += Vector256.Load(row + 48); a7 += Vector256.Load(row + 56);
+                Sse.Prefetch0(p + 256);
+                a8 += Vector256.Load(row + 64); a9 += Vector256.Load(row + 72); a10 += Vector256.Load(row + 80); a11 += Vector256.Load(row + 88);
+                Sse.Prefetch0(p + 384);
+                a12 += Vector256.Load(row + 96); a13 += Vector256.Load(row + 104); a14 += Vector256.Load(row + 112); a15 += Vector256.Load(row + 120);
+                count++;
+            }
+        }
         for (j++; j < stop; j++)
         {
             if (prefetchBytes > 0 && j + Avx2PoolPrefetchDistance < total)
-                PrefetchRow((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
+                PrefetchRowPairs((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
             int id = indices[j];
             if (id == paddingIdx)
                 continue;
@@ -208,7 +259,7 @@ public static partial class Kernels
         for (int j = start; j < stop; j++)
         {
             if (prefetchBytes > 0 && j + Avx2PoolPrefetchDistance < total)
-                PrefetchRow((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
+                PrefetchRowPairs((byte*)table + indices[j + Avx2PoolPrefetchDistance] * rowBytes, prefetchBytes);
             int id = indices[j];
             if (id == paddingIdx)
                 continue;
