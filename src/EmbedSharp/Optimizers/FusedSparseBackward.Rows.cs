@@ -129,21 +129,6 @@ public sealed partial class FusedSparseBackward<TRule>
             w[i] = w[i] + factor * (g[i] + 0f);
     }
 
-    /// <summary><c>w[i] = w[i] + factor·g[i]</c>, the operations of a plain rule's <see cref="ISparseUpdateRule.UpdateRow"/>. No checks: the caller owns both rows of <paramref name="dims"/> floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AddScaled(float* w, float* g, int dims, float factor)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var step = Vector256.Create(factor);
-            for (; i <= dims - Vector256<float>.Count; i += Vector256<float>.Count)
-                (Vector256.Load(w + i) + step * Vector256.Load(g + i)).Store(w + i);
-        }
-        for (; i < dims; i++)
-            w[i] = w[i] + factor * g[i];
-    }
-
     /// <summary>Rows ahead whose weight row and upstream rows the plain loop over repeated rows prefetches.</summary>
     private const int SegmentPrefetchDistance = 8;
 
@@ -202,7 +187,7 @@ public sealed partial class FusedSparseBackward<TRule>
                     if (bad >= 0)
                         throw NonFiniteGuard.Error(NonFiniteGuard.Finding.WeightBefore, scalars.Step, row, bad, w[bad]);
                 }
-                AddScaled(w, scratch, dims, factor);
+                AddScaledPlusZero(w, scratch, dims, factor); // the sum is +0-normalised already, so the + 0 changes no bit
             }
         }
     }
