@@ -166,10 +166,11 @@ public static partial class Kernels
     {
         if (count == 0)
             return;
+        TRows source = rows; // a copy: read through the reference, its fields were loaded again for every row
         int head = (int)((64 - ((nint)destination & 63)) & 63) >> 2; // floats before the first line boundary, 0..15
         int tail = (16 - head) & 15;
         float* spare = scratch + dims;
-        float* src = rows.Row(ids[0], scratch);
+        float* src = source.Row(ids[0], scratch);
         for (int d = 0; d < head; d++)
             destination[d] = src[d];
         Vector512<int> splice = default;
@@ -178,7 +179,7 @@ public static partial class Kernels
         for (int i = 0; i < count; i++)
         {
             if (TRows.Prefetches && i + prefetchDistance < count)
-                rows.Prefetch(ids[i + prefetchDistance]);
+                source.Prefetch(ids[i + prefetchDistance]);
             float* row = destination + (nint)i * dims;
             if (head == 0)
             {
@@ -188,7 +189,7 @@ public static partial class Kernels
                     float* t = scratch;
                     scratch = spare;
                     spare = t;
-                    src = rows.Row(ids[i + 1], scratch);
+                    src = source.Row(ids[i + 1], scratch);
                 }
                 continue;
             }
@@ -196,7 +197,7 @@ public static partial class Kernels
                 Vector512.Load(src + k).StoreAlignedNonTemporal(row + k);
             if (i + 1 < count)
             {
-                float* next = rows.Row(ids[i + 1], spare);
+                float* next = source.Row(ids[i + 1], spare);
                 System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(Vector512.Load(src + dims - 16), splice, Vector512.Load(next))
                     .StoreAlignedNonTemporal(row + dims - tail);
                 float* t = scratch;

@@ -117,8 +117,40 @@ public static partial class Kernels
     /// <paramref name="count"/> ids (validated by the caller), rows <paramref name="prefetchDistance"/> ids
     /// ahead prefetched. A row the source decodes is decoded straight into its output row.
     /// </summary>
+    /// <remarks>
+    /// The unscaled gather (every layer's lookup) has a loop of its own with no call in it for a source that hands
+    /// out rows in place, and both loops work on a copy of the source: read through the reference, the source's
+    /// fields were loaded again for every row (a store to the output might have changed them), and a call in the
+    /// loop left too few registers to keep them and the loop's own variables, so the row index went to the stack.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void GatherRows<TRows>(ref TRows rows, int* ids, int count, float* destination, float scale, int prefetchDistance)
+        where TRows : struct, IRowSource
+    {
+        if (scale == 1f)
+            GatherRowsUnscaled(rows, ids, count, destination, prefetchDistance);
+        else
+            GatherRowsScaled(rows, ids, count, destination, scale, prefetchDistance);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe void GatherRowsUnscaled<TRows>(TRows rows, int* ids, int count, float* destination, int prefetchDistance)
+        where TRows : struct, IRowSource
+    {
+        int dims = rows.Dims;
+        for (int i = 0; i < count; i++)
+        {
+            if (TRows.Prefetches && i + prefetchDistance < count)
+                rows.Prefetch(ids[i + prefetchDistance]);
+            float* output = destination + (nint)i * dims;
+            float* row = rows.Row(ids[i], output);
+            if (row != output)
+                CopyScaled(row, output, dims, 1f);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe void GatherRowsScaled<TRows>(TRows rows, int* ids, int count, float* destination, float scale, int prefetchDistance)
         where TRows : struct, IRowSource
     {
         int dims = rows.Dims;
@@ -132,7 +164,7 @@ public static partial class Kernels
             {
                 CopyScaled(row, output, dims, scale);
             }
-            else if (scale != 1f)
+            else
             {
                 var span = new Span<float>(output, dims);
                 System.Numerics.Tensors.TensorPrimitives.Multiply(span, scale, span);
