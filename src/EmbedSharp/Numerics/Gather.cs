@@ -139,12 +139,13 @@ public static partial class Kernels
     /// <summary>
     /// Whether <see cref="GatherStreaming{TRows}"/> can write every whole 64-byte line of rows of <paramref name="dims"/>
     /// floats into <paramref name="destination"/>: rows a multiple of 16 floats, and either a 64-byte aligned
-    /// destination or AVX-512 to splice the line two rows share. Otherwise lines would be written partly streamed
-    /// and partly cached, which measured slower than ordinary stores.
+    /// destination, or AVX-512 or AVX to splice the line two rows share. Otherwise lines would be written partly
+    /// streamed and partly cached, which measured slower than ordinary stores.
     /// </summary>
     internal static unsafe bool StreamingFits(float* destination, int dims) =>
         dims > 0 && dims % 16 == 0 && Vector256.IsHardwareAccelerated && ((nint)destination & 3) == 0
-        && (((nint)destination & 63) == 0 || (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported));
+        && (((nint)destination & 63) == 0 || (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            || System.Runtime.Intrinsics.X86.Avx.IsSupported);
 
     /// <summary>
     /// Writes rows <c>ids[0 .. count)</c> of <paramref name="rows"/> (each <paramref name="dims"/> floats), one after
@@ -155,8 +156,9 @@ public static partial class Kernels
     /// Streaming stores need whole aligned lines. With a 64-byte aligned destination every row is whole lines.
     /// Otherwise (a managed array starts 16 bytes into a line) each row begins <c>h</c> floats before a line
     /// boundary and ends <c>t = 16 − h</c> floats after one: the middle lines are streamed, and the line made of
-    /// row i's last t floats and row i+1's first h floats is assembled in a register (one two-source permute of
-    /// their loads) and streamed too. Only the first row's head and the last row's tail — lines shared with
+    /// row i's last t floats and row i+1's first h floats is assembled in registers (AVX-512: one two-source permute
+    /// of their loads; AVX2: per 32-byte half, two masked loads, one from each row, OR-ed: a masked-off lane is
+    /// neither read nor faulted on, so no load reaches outside either row) and streamed too. Only the first row's head and the last row's tail — lines shared with
     /// whatever lies outside this range — take ordinary stores. Rows made in scratch alternate between the two
     /// halves of <paramref name="scratch"/> (2·dims floats), so row i is still there when row i+1 is made.
     /// </remarks>
@@ -174,8 +176,14 @@ public static partial class Kernels
         for (int d = 0; d < head; d++)
             destination[d] = src[d];
         Vector512<int> splice = default;
+        Vector256<float> rowLanesLow = default, rowLanesHigh = default; // AVX2 splice: lanes taken from row i
         if (head != 0)
+        {
             splice = Vector512.Create(head) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            rowLanesLow = Vector256.LessThan(lane, Vector256.Create(tail)).AsSingle();
+            rowLanesHigh = Vector256.LessThan(lane + Vector256.Create(8), Vector256.Create(tail)).AsSingle();
+        }
         for (int i = 0; i < count; i++)
         {
             if (TRows.Prefetches && i + prefetchDistance < count)
@@ -193,13 +201,36 @@ public static partial class Kernels
                 }
                 continue;
             }
-            for (int k = head; k <= dims - 16 - tail; k += 16)
-                Vector512.Load(src + k).StoreAlignedNonTemporal(row + k);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (int k = head; k <= dims - 16 - tail; k += 16)
+                    Vector512.Load(src + k).StoreAlignedNonTemporal(row + k);
+            }
+            else
+            {
+                for (int k = head; k <= dims - 16 - tail; k += 16)
+                {
+                    Vector256.Load(src + k).StoreAlignedNonTemporal(row + k);
+                    Vector256.Load(src + k + 8).StoreAlignedNonTemporal(row + k + 8);
+                }
+            }
             if (i + 1 < count)
             {
                 float* next = source.Row(ids[i + 1], spare);
-                System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(Vector512.Load(src + dims - 16), splice, Vector512.Load(next))
-                    .StoreAlignedNonTemporal(row + dims - tail);
+                if (Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+                {
+                    System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(Vector512.Load(src + dims - 16), splice, Vector512.Load(next))
+                        .StoreAlignedNonTemporal(row + dims - tail);
+                }
+                else
+                {
+                    // Lane k of the line is src[dims − t + k] for k < t, else next[k − t].
+                    float* fromRow = src + dims - tail, fromNext = next - tail;
+                    (System.Runtime.Intrinsics.X86.Avx.MaskLoad(fromRow, rowLanesLow) | System.Runtime.Intrinsics.X86.Avx.MaskLoad(fromNext, ~rowLanesLow))
+                        .StoreAlignedNonTemporal(row + dims - tail);
+                    (System.Runtime.Intrinsics.X86.Avx.MaskLoad(fromRow + 8, rowLanesHigh) | System.Runtime.Intrinsics.X86.Avx.MaskLoad(fromNext + 8, ~rowLanesHigh))
+                        .StoreAlignedNonTemporal(row + dims - tail + 8);
+                }
                 float* t = scratch;
                 scratch = spare;
                 spare = t;

@@ -17,12 +17,22 @@ internal static class Hardware
     public static long LastLevelCacheBytes => s_lastLevelCache.Value;
 
     /// <summary>
-    /// Output bytes from which a gather writes with streaming stores: the last-level cache. Measured on the
-    /// development machine (32 MiB L3), gathering 65,536 rows of 128 floats (a 32 MiB output): 21.5 against 15.8
-    /// GB/s with uniform ids and 41 against 27 with Zipf ids on one core; a 201 MB output 74 against 34 GB/s of
-    /// plain writes on two cores.
+    /// Output bytes from which a gather writes with streaming stores: the last-level cache, but at most
+    /// <see cref="StreamingStoreCapBytes"/>. Measured on an AMD EPYC (32 MiB L3), gathering 65,536 rows of 128
+    /// floats (a 32 MiB output): 21.5 against 15.8 GB/s with uniform ids and 41 against 27 with Zipf ids on one core;
+    /// a 201 MB output 74 against 34 GB/s of plain writes on two cores.
     /// </summary>
-    public static long StreamingStoreThresholdBytes => LastLevelCacheBytes;
+    /// <remarks>
+    /// The cap: a virtual machine on an Intel Xeon reports its host's whole L3 (260 MiB, "shared by 2 threads"), of
+    /// which two vCPUs see a small share, so "the output fits the last-level cache" chose ordinary stores for a 201 MB
+    /// output. There, with AVX2, streaming stores were faster from 4 MiB up: 1.7× (one thread) and 1.6× (two) for a
+    /// 4 MiB output of 128-float rows, 1.8–2.9× for 32 MiB and 201 MB outputs; at 1 MiB they won on one thread and
+    /// lost on two (issue 19; benchmarks/README.md).
+    /// </remarks>
+    public static long StreamingStoreThresholdBytes => Math.Min(LastLevelCacheBytes, StreamingStoreCapBytes);
+
+    /// <summary>The largest output size below which a gather keeps ordinary stores (8 MiB): see <see cref="StreamingStoreThresholdBytes"/>.</summary>
+    public const long StreamingStoreCapBytes = 8L << 20;
 
     private static long ReadLastLevelCache()
     {

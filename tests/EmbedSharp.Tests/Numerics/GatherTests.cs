@@ -172,6 +172,14 @@ public sealed class GatherTests
                 int[] ids = Enumerable.Range(0, count).Select(_ => r.NextInt(rows)).ToArray();
                 if (count > 1)
                     ids[1] = ids[0];
+                if (count > 4)
+                {
+                    // The first and last rows of the table side by side, both ways round: the AVX2 splice reads the
+                    // line two rows share with masked loads that must not reach outside either row.
+                    ids[2] = 0;
+                    ids[3] = rows - 1;
+                    ids[4] = 0;
+                }
                 var expected = new float[ids.Length * dims];
                 Kernels.GatherReference<float>(values, dims, ids, 1f, expected);
                 foreach (int shift in count == 3000 ? Enumerable.Range(0, 16) : [0, 3, 12])
@@ -204,7 +212,9 @@ public sealed class GatherTests
         int ebx = (15 << 22) | (0 << 12) | 63;
         Assert.Equal(32L << 20, Hardware.CacheBytes(ebx, 32767));
         Assert.True(Hardware.LastLevelCacheBytes >= 1 << 20);
-        Assert.Equal(Hardware.LastLevelCacheBytes, Hardware.StreamingStoreThresholdBytes);
+        // The threshold is the last-level cache, capped: a virtual machine may report its host's whole L3.
+        Assert.Equal(Math.Min(Hardware.LastLevelCacheBytes, 8L << 20), Hardware.StreamingStoreThresholdBytes);
+        Assert.True(Hardware.StreamingStoreThresholdBytes <= Hardware.StreamingStoreCapBytes);
     }
 
     [Theory]
