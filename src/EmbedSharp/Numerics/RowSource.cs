@@ -128,30 +128,16 @@ public static partial class Kernels
         where TRows : struct, IRowSource
     {
         if (scale == 1f)
-            GatherRowsUnscaled(rows, ids, count, destination, prefetchDistance);
+            GatherRowsLoop<TRows, UnitScale>(rows, ids, count, destination, 1f, prefetchDistance);
         else
-            GatherRowsScaled(rows, ids, count, destination, scale, prefetchDistance);
+            GatherRowsLoop<TRows, AnyScale>(rows, ids, count, destination, scale, prefetchDistance);
     }
 
+    /// <summary>The loop of <see cref="GatherRows{TRows}"/>, compiled once with the scale known to be 1 (no call left in it) and once for any scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static unsafe void GatherRowsUnscaled<TRows>(TRows rows, int* ids, int count, float* destination, int prefetchDistance)
+    private static unsafe void GatherRowsLoop<TRows, TScale>(TRows rows, int* ids, int count, float* destination, float scale, int prefetchDistance)
         where TRows : struct, IRowSource
-    {
-        int dims = rows.Dims;
-        for (int i = 0; i < count; i++)
-        {
-            if (TRows.Prefetches && i + prefetchDistance < count)
-                rows.Prefetch(ids[i + prefetchDistance]);
-            float* output = destination + (nint)i * dims;
-            float* row = rows.Row(ids[i], output);
-            if (row != output)
-                CopyScaled(row, output, dims, 1f);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static unsafe void GatherRowsScaled<TRows>(TRows rows, int* ids, int count, float* destination, float scale, int prefetchDistance)
-        where TRows : struct, IRowSource
+        where TScale : struct, IScaleKind
     {
         int dims = rows.Dims;
         for (int i = 0; i < count; i++)
@@ -162,13 +148,29 @@ public static partial class Kernels
             float* row = rows.Row(ids[i], output);
             if (row != output)
             {
-                CopyScaled(row, output, dims, scale);
+                CopyScaled(row, output, dims, TScale.IsUnit ? 1f : scale);
             }
-            else
+            else if (!TScale.IsUnit)
             {
                 var span = new Span<float>(output, dims);
                 System.Numerics.Tensors.TensorPrimitives.Multiply(span, scale, span);
             }
         }
+    }
+
+    /// <summary>Whether a gather's scale is known to be 1 when its loop is compiled (a type argument, so the test folds away).</summary>
+    private interface IScaleKind
+    {
+        static abstract bool IsUnit { get; }
+    }
+
+    private readonly struct UnitScale : IScaleKind
+    {
+        public static bool IsUnit => true;
+    }
+
+    private readonly struct AnyScale : IScaleKind
+    {
+        public static bool IsUnit => false;
     }
 }
