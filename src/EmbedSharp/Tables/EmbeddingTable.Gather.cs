@@ -103,9 +103,9 @@ public sealed unsafe partial class EmbeddingTable
     }
 
     /// <summary>
-    /// Float32 rows written with streaming stores (<see cref="Kernels.GatherStreaming{TRows}"/>), for outputs at least
-    /// the size of the last-level cache, where ordinary stores would first read every output line into the cache
-    /// only to evict it again.
+    /// Float32 rows written with streaming stores (<see cref="Kernels.GatherStreaming{TRows}"/>), for outputs of at least
+    /// <see cref="Hardware.StreamingStoreThresholdBytes"/> (the last-level cache, at most 8 MiB), where ordinary stores
+    /// would first read every output line into the cache only to evict it again.
     /// </summary>
     private void GatherStreaming(int* ids, int count, float* dst)
     {
