@@ -158,8 +158,8 @@ public static partial class Kernels
     /// boundary and ends <c>t = 16 − h</c> floats after one: the middle lines are streamed, and the line made of
     /// row i's last t floats and row i+1's first h floats is assembled in registers (AVX-512: one two-source permute
     /// of their loads; AVX2: per 32-byte half, two masked loads, one from each row, OR-ed: a masked-off lane is
-    /// neither read nor faulted on, so no load reaches outside either row) and streamed too. Only the first row's head and the last row's tail — lines shared with
-    /// whatever lies outside this range — take ordinary stores. Rows made in scratch alternate between the two
+    /// neither read nor faulted on, so no load reaches outside either row) and streamed too. Only the first row's
+    /// head and the last row's tail — lines shared with whatever lies outside this range — take ordinary stores. Rows made in scratch alternate between the two
     /// halves of <paramref name="scratch"/> (2·dims floats), so row i is still there when row i+1 is made.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
